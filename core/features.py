@@ -1,0 +1,78 @@
+"""Feature table and time split: plain pandas, nothing known only after departure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from core.schemas import FEATURES, KEY, LABEL, TIMESTAMP
+
+LATE_MINUTES = 15
+
+
+def build_features(raw: pd.DataFrame) -> pd.DataFrame:
+    """One row per flight: key, scheduled departure, features, label.
+
+    Label: arrival 15+ minutes late, or no arrival at all (cancelled or diverted: arr_delay is
+    missing). Features use the schedule, the plane, origin weather at the scheduled hour and how
+    busy the origin is scheduled to be, all known before departure; dep_delay, dep_time, arr_time
+    and air_time never enter.
+    """
+    sched_dep = pd.to_datetime(
+        dict(year=raw["year"], month=raw["month"], day=raw["day"], hour=raw["hour"], minute=raw["minute"])
+    )
+    date = sched_dep.dt.strftime("%Y-%m-%d")
+    table = pd.DataFrame(
+        {
+            KEY: date + "_" + raw["carrier"] + raw["flight"].astype(str) + "_" + raw["origin"],
+            TIMESTAMP: sched_dep,
+            "carrier": raw["carrier"].astype(str),
+            "origin": raw["origin"].astype(str),
+            "dest": raw["dest"].astype(str),
+            "dep_hour": raw["hour"] + raw["minute"] / 60.0,
+            "arr_hour": (raw["sched_arr_time"] // 100) + (raw["sched_arr_time"] % 100) / 60.0,
+            "day_of_week": sched_dep.dt.dayofweek.astype(np.float64),
+            "distance": raw["distance"].astype(np.float64),
+            "plane_age": (raw["year"] - raw["plane_year"]).clip(lower=0),
+            "seats": raw["seats"],
+        }
+    )
+    # Scheduled load on the origin airport: from the timetable, known in advance.
+    by_day = [raw["origin"], date]
+    table["origin_day_departures"] = raw.groupby(by_day)["flight"].transform("size").astype(np.float64)
+    table["origin_hour_departures"] = (
+        raw.groupby(by_day + [raw["hour"]])["flight"].transform("size").astype(np.float64)
+    )
+    for column in ["temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib"]:
+        table[column] = raw[column].astype(np.float64)
+    table[LABEL] = (raw["arr_delay"].isna() | (raw["arr_delay"] >= LATE_MINUTES)).astype(np.int64)
+    # A flight number can repeat on one day from one origin (a later leg): keep the first.
+    table = table.drop_duplicates(KEY).sort_values([TIMESTAMP, KEY], kind="stable")
+    return table[[KEY, TIMESTAMP, *FEATURES, LABEL]].reset_index(drop=True)
+
+
+class Window(NamedTuple):
+    train_start: datetime
+    holdout_start: datetime
+    end: datetime
+
+
+def month_window(as_of: datetime, train_months: int, holdout_months: int) -> Window:
+    """Holdout: the `holdout_months` before `as_of`; training: the `train_months` before that."""
+    end = pd.Timestamp(as_of.date()).to_period("M").to_timestamp()
+    holdout_start = end - pd.DateOffset(months=holdout_months)
+    train_start = holdout_start - pd.DateOffset(months=train_months)
+    return Window(train_start.to_pydatetime(), holdout_start.to_pydatetime(), end.to_pydatetime())
+
+
+def split_by_time(table: pd.DataFrame, holdout_start: datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows before `holdout_start` train; rows from it on are the holdout. Both must be non-empty."""
+    is_holdout = table[TIMESTAMP] >= pd.Timestamp(holdout_start)
+    train, holdout = table.loc[~is_holdout], table.loc[is_holdout]
+    for name, part in (("train", train), ("holdout", holdout)):
+        if part.empty:
+            raise ValueError(f"the {name} split is empty: holdout starts {holdout_start:%Y-%m-%d}")
+    return train.reset_index(drop=True), holdout.reset_index(drop=True)

@@ -1,0 +1,133 @@
+"""Pandera models of the two tables the pipeline passes between tasks.
+
+They are the typed contract of the data workflow: flytekitplugins-pandera validates every task
+input and output annotated with them, so a bad source fails at the task boundary with the column
+and the rule it broke. The model bundle's `schema.json` is derived from `FeatureTable` too, so the
+serving side checks the same ranges training saw.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+CATEGORICAL_FEATURES = ["carrier", "origin", "dest"]
+NUMERIC_FEATURES = [
+    "dep_hour",
+    "arr_hour",
+    "day_of_week",
+    "distance",
+    "origin_hour_departures",
+    "origin_day_departures",
+    "plane_age",
+    "seats",
+    "temp",
+    "dewp",
+    "humid",
+    "wind_dir",
+    "wind_speed",
+    "wind_gust",
+    "precip",
+    "pressure",
+    "visib",
+]
+FEATURES = CATEGORICAL_FEATURES + NUMERIC_FEATURES
+LABEL = "late"
+KEY = "flight_id"
+TIMESTAMP = "sched_dep"
+
+# Weather and plane readings are optional: a missing hour of weather, an unknown tail number.
+_WEATHER = dict(nullable=True, coerce=True)
+
+
+class RawFlights(pa.DataFrameModel):
+    """Scheduled flights of the window joined with origin weather and plane facts."""
+
+    year: Series[int] = pa.Field(in_range={"min_value": 2000, "max_value": 2100})
+    month: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 12})
+    day: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 31})
+    sched_dep_time: Series[int] = pa.Field(in_range={"min_value": 0, "max_value": 2359})
+    sched_arr_time: Series[int] = pa.Field(in_range={"min_value": 0, "max_value": 2359})
+    arr_delay: Series[float] = pa.Field(nullable=True, in_range={"min_value": -180, "max_value": 3000})
+    carrier: Series[str] = pa.Field(str_length={"min_value": 2, "max_value": 3})
+    flight: Series[int] = pa.Field(ge=0)
+    tailnum: Series[str] = pa.Field(nullable=True)
+    origin: Series[str] = pa.Field(str_length={"min_value": 3, "max_value": 4})
+    dest: Series[str] = pa.Field(str_length={"min_value": 3, "max_value": 4})
+    distance: Series[float] = pa.Field(gt=0, le=10000, coerce=True)
+    hour: Series[int] = pa.Field(in_range={"min_value": 0, "max_value": 23})
+    minute: Series[int] = pa.Field(in_range={"min_value": 0, "max_value": 59})
+    temp: Series[float] = pa.Field(in_range={"min_value": -60, "max_value": 130}, **_WEATHER)
+    dewp: Series[float] = pa.Field(in_range={"min_value": -80, "max_value": 100}, **_WEATHER)
+    humid: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 100}, **_WEATHER)
+    wind_dir: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 360}, **_WEATHER)
+    wind_speed: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 200}, **_WEATHER)
+    wind_gust: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 250}, **_WEATHER)
+    precip: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 20}, **_WEATHER)
+    pressure: Series[float] = pa.Field(in_range={"min_value": 900, "max_value": 1100}, **_WEATHER)
+    visib: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 100}, **_WEATHER)
+    plane_year: Series[float] = pa.Field(
+        nullable=True, coerce=True, in_range={"min_value": 1900, "max_value": 2100}
+    )
+    seats: Series[float] = pa.Field(
+        nullable=True, coerce=True, in_range={"min_value": 1, "max_value": 1000}
+    )
+
+    @pa.dataframe_check(error="the window holds no flights: check the source and [start, end)")
+    def window_not_empty(cls, df: pd.DataFrame) -> bool:
+        return len(df) > 0
+
+    class Config:
+        strict = "filter"  # extra source columns (dep_time, air_time...) are dropped here
+
+
+class FeatureTable(pa.DataFrameModel):
+    """One row per scheduled flight: the key, the time, the features known before departure, the label."""
+
+    flight_id: Series[str] = pa.Field(unique=True)
+    sched_dep: Series[pd.Timestamp]
+    carrier: Series[str]
+    origin: Series[str]
+    dest: Series[str]
+    dep_hour: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 24})
+    arr_hour: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 24})
+    day_of_week: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 6})
+    distance: Series[float] = pa.Field(gt=0, le=10000)
+    origin_hour_departures: Series[float] = pa.Field(in_range={"min_value": 1, "max_value": 500})
+    origin_day_departures: Series[float] = pa.Field(in_range={"min_value": 1, "max_value": 5000})
+    plane_age: Series[float] = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 100})
+    seats: Series[float] = pa.Field(nullable=True, in_range={"min_value": 1, "max_value": 1000})
+    temp: Series[float] = pa.Field(nullable=True, in_range={"min_value": -60, "max_value": 130})
+    dewp: Series[float] = pa.Field(nullable=True, in_range={"min_value": -80, "max_value": 100})
+    humid: Series[float] = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 100})
+    wind_dir: Series[float] = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 360})
+    wind_speed: Series[float] = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 200})
+    wind_gust: Series[float] = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 250})
+    precip: Series[float] = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 20})
+    pressure: Series[float] = pa.Field(nullable=True, in_range={"min_value": 900, "max_value": 1100})
+    visib: Series[float] = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 100})
+    late: Series[int] = pa.Field(isin=[0, 1])
+
+    class Config:
+        strict = True
+        ordered = False
+
+
+def feature_ranges() -> dict[str, dict]:
+    """Per feature: nullable flag and the [min, max] rule of `FeatureTable`, for `schema.json`."""
+    columns = FeatureTable.to_schema().columns
+    ranges: dict[str, dict] = {}
+    for name in FEATURES:
+        column = columns[name]
+        rule: dict = {"nullable": bool(column.nullable)}
+        for check in column.checks:
+            stats = check.statistics
+            if "min_value" in stats:
+                rule["min"] = float(stats["min_value"])
+                if check.name == "greater_than":
+                    rule["min_exclusive"] = True
+            if "max_value" in stats:
+                rule["max"] = float(stats["max_value"])
+        ranges[name] = rule
+    return ranges

