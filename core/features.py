@@ -54,6 +54,12 @@ def build_features(raw: pd.DataFrame) -> pd.DataFrame:
     return table[[KEY, TIMESTAMP, *FEATURES, LABEL]].reset_index(drop=True)
 
 
+def naive(moment: datetime) -> pd.Timestamp:
+    """Flyte hands datetimes over in UTC; the flights' times are local wall-clock times."""
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
+
+
 class Window(NamedTuple):
     train_start: datetime
     holdout_start: datetime
@@ -62,7 +68,7 @@ class Window(NamedTuple):
 
 def month_window(as_of: datetime, train_months: int, holdout_months: int) -> Window:
     """Holdout: the `holdout_months` before `as_of`; training: the `train_months` before that."""
-    end = pd.Timestamp(as_of.date()).to_period("M").to_timestamp()
+    end = naive(as_of).normalize().to_period("M").to_timestamp()
     holdout_start = end - pd.DateOffset(months=holdout_months)
     train_start = holdout_start - pd.DateOffset(months=train_months)
     return Window(train_start.to_pydatetime(), holdout_start.to_pydatetime(), end.to_pydatetime())
@@ -70,7 +76,7 @@ def month_window(as_of: datetime, train_months: int, holdout_months: int) -> Win
 
 def split_by_time(table: pd.DataFrame, holdout_start: datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rows before `holdout_start` train; rows from it on are the holdout. Both must be non-empty."""
-    is_holdout = table[TIMESTAMP] >= pd.Timestamp(holdout_start)
+    is_holdout = table[TIMESTAMP] >= naive(holdout_start)
     train, holdout = table.loc[~is_holdout], table.loc[is_holdout]
     for name, part in (("train", train), ("holdout", holdout)):
         if part.empty:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OrdinalEncoder
 
 from core.schemas import CATEGORICAL_FEATURES, FEATURES, LABEL, NUMERIC_FEATURES
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 
 @dataclass
@@ -37,6 +38,13 @@ class Hyperparameters:
 def build_pipeline(hp: Hyperparameters) -> Pipeline:
     """Categories are ordinal-encoded (unknown -> missing, which the trees route like missing);
     numbers pass through untouched: the trees need no scaling."""
+    # scikit-learn is imported here, not at module level: the dataclass above is a task input
+    # type, and `pyflyte` should not pay scikit-learn's import time to read a signature.
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
     encode = ColumnTransformer(
         [
             (

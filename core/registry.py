@@ -1,0 +1,174 @@
+"""MLflow: tracking runs, the model registry, and bundles as registered versions.
+
+The tracking URI is read when a function runs (never at import): `MLFLOW_TRACKING_URI`, or the
+project's SQLite store (`core.paths`). A version's source is the run's `bundle/` artifact
+directory, so `models:/<name>@champion` downloads exactly the four bundle files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from core import paths
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAME = "flights-late-arrival"
+EXPERIMENT = "flights-late-arrival"
+BUNDLE_ARTIFACT_DIR = "bundle"
+
+
+@dataclass
+class RegisteredVersion:
+    model_name: str = ""
+    version: str = ""
+    run_id: str = ""
+    model_sha256: str = ""
+    reused: bool = False  # True when this exact model file was already registered
+
+
+def client():
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(paths.tracking_uri())
+    return MlflowClient()
+
+
+def experiment_id(name: str = EXPERIMENT) -> str:
+    """The experiment's id, creating it with an artifact root inside the project data directory
+    when the store is local (MLflow's default would be ./mlruns under whatever the cwd is)."""
+    mlflow_client = client()
+    experiment = mlflow_client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    local = not paths.tracking_uri().startswith(("http://", "https://", "databricks"))
+    return mlflow_client.create_experiment(name, artifact_location=paths.artifact_root() if local else None)
+
+
+def find_version_by_sha(name: str, sha256: str) -> str | None:
+    mlflow_client = client()
+    if not _registered_model_exists(name):
+        return None
+    found = mlflow_client.search_model_versions(f"name = '{name}' and tag.model_sha256 = '{sha256}'")
+    return str(found[0].version) if found else None
+
+
+def _registered_model_exists(name: str) -> bool:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client().get_registered_model(name)
+        return True
+    except MlflowException:
+        return False
+
+
+def alias_version(name: str, alias: str) -> str | None:
+    """The version an alias points at, or None when the alias (or the model) does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client().get_model_version_by_alias(name, alias).version)
+    except MlflowException:
+        return None
+
+
+def set_alias(name: str, alias: str, version: str) -> None:
+    client().set_registered_model_alias(name, alias, version)
+
+
+def download_bundle(name: str, version: str, destination: str | Path | None = None) -> Path:
+    import mlflow
+
+    client()
+    destination = Path(destination or tempfile.mkdtemp(prefix=f"bundle-{version}-"))
+    path = mlflow.artifacts.download_artifacts(
+        artifact_uri=f"models:/{name}/{version}", dst_path=str(destination)
+    )
+    return Path(path)
+
+
+def log_training_run(
+    *,
+    bundle_dir: Path,
+    metadata: dict,
+    params: dict,
+    metrics: dict[str, float],
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    extra_artifacts: dict[str, str | Path],
+    model_name: str = MODEL_NAME,
+) -> RegisteredVersion:
+    """One MLflow run: params, metrics, dataset inputs with digests, the bundle; then register the
+    bundle as a new version and complete its metadata.json with the version number.
+
+    Idempotent on the model file: a model whose sha256 is already registered is not registered
+    again (a cached re-run of the training workflow reuses the version it made the first time).
+    """
+    import mlflow
+
+    from core.bundle import write_metadata
+    from core.schemas import LABEL
+
+    sha = metadata["model_sha256"]
+    existing = find_version_by_sha(model_name, sha)
+    if existing:
+        run_id = client().get_model_version(model_name, existing).run_id
+        logger.info("model %s already registered as version %s", sha[:12], existing)
+        return RegisteredVersion(model_name, existing, run_id, sha, reused=True)
+
+    mlflow_client = client()
+    with mlflow.start_run(experiment_id=experiment_id(), run_name=metadata.get("run_name")) as run:
+        mlflow.log_params({k: str(v) for k, v in params.items()})
+        mlflow.log_metrics({f"holdout_{k}": float(v) for k, v in metrics.items()})
+        for context, frame in (("training", train), ("holdout", holdout)):
+            dataset = mlflow.data.from_pandas(frame, name=context, targets=LABEL)
+            mlflow.log_input(dataset, context=context)
+            metadata.setdefault("dataset_digests", {})[context] = dataset.digest
+        mlflow.set_tags(
+            {
+                "flyte_execution_id": metadata.get("flyte_execution_id", ""),
+                "as_of": metadata.get("training_window", {}).get("as_of", ""),
+                "model_sha256": sha,
+            }
+        )
+        for name, path in extra_artifacts.items():
+            mlflow.log_artifact(str(path), artifact_path=name)
+
+        metadata.update({"model_name": model_name, "run_id": run.info.run_id})
+        write_metadata(bundle_dir, metadata)
+        mlflow.log_artifacts(str(bundle_dir), BUNDLE_ARTIFACT_DIR)
+        if not _registered_model_exists(model_name):
+            mlflow_client.create_registered_model(model_name)
+        version = mlflow_client.create_model_version(
+            model_name,
+            source=f"{run.info.artifact_uri}/{BUNDLE_ARTIFACT_DIR}",
+            run_id=run.info.run_id,
+            tags={"model_sha256": sha},
+        )
+        # The version number exists only now: complete metadata.json in the registered bundle.
+        metadata["version"] = str(version.version)
+        write_metadata(bundle_dir, metadata)
+        mlflow.log_artifact(str(bundle_dir / "metadata.json"), BUNDLE_ARTIFACT_DIR)
+    return RegisteredVersion(model_name, str(version.version), run.info.run_id, sha)
+
+
+def log_decision(run_id: str, decision: dict) -> None:
+    """The gate's decision and reasons, on the candidate's run."""
+    mlflow_client = client()
+    mlflow_client.log_dict(run_id, decision, "promotion/decision.json")
+    mlflow_client.set_tag(run_id, "promotion", decision["alias"])
+    mlflow_client.set_tag(run_id, "promotion_reasons", json.dumps(decision["reasons"])[:5000])
+
+
+def ui_command() -> str:
+    return f"mlflow ui --backend-store-uri {paths.tracking_uri()} --port 5000"
+
+

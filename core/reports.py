@@ -1,0 +1,111 @@
+"""Figures and tables for the decks. Plain matplotlib and pandas: tasks/decks.py renders them."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # decks render headless, in a task pod or a test
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.inspection import permutation_importance  # noqa: E402
+from sklearn.metrics import confusion_matrix, roc_curve  # noqa: E402
+
+from core.evaluation import calibration_points  # noqa: E402
+from core.schemas import FEATURES, LABEL, NUMERIC_FEATURES, TIMESTAMP  # noqa: E402
+
+IMPORTANCE_SAMPLE = 4000
+
+
+def png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def feature_profile(table: pd.DataFrame) -> pd.DataFrame:
+    """Per feature: type, missing share, distinct values, and quantiles for numbers."""
+    rows = []
+    for name in FEATURES:
+        column = table[name]
+        row = {
+            "feature": name,
+            "kind": "number" if name in NUMERIC_FEATURES else "category",
+            "missing": round(float(column.isna().mean()), 4),
+            "distinct": int(column.nunique()),
+        }
+        if name in NUMERIC_FEATURES:
+            q = column.quantile([0.0, 0.5, 1.0])
+            row.update({"min": q.iloc[0], "median": q.iloc[1], "max": q.iloc[2], "mean": column.mean()})
+        rows.append(row)
+    return pd.DataFrame(rows).round(3)
+
+
+def label_rate_figure(table: pd.DataFrame) -> bytes:
+    """Late-arrival rate by month and by carrier, with volumes."""
+    month = table[TIMESTAMP].dt.to_period("M").astype(str)
+    by_month = table.groupby(month)[LABEL].agg(["mean", "size"])
+    by_carrier = table.groupby("carrier")[LABEL].agg(["mean", "size"]).sort_values("mean")
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+    left.bar(by_month.index, by_month["mean"], color="#4C72B0")
+    left.set(title="Late-arrival rate by month", ylabel="share late (label = 1)")
+    for x, (rate, n) in enumerate(zip(by_month["mean"], by_month["size"], strict=True)):
+        left.annotate(f"{n:,}", (x, rate), ha="center", va="bottom", fontsize=8)
+    right.barh(by_carrier.index, by_carrier["mean"], color="#DD8452")
+    right.set(title="Late-arrival rate by carrier", xlabel="share late")
+    return png(figure)
+
+
+def numeric_histograms(table: pd.DataFrame, columns: list[str]) -> bytes:
+    figure, axes = plt.subplots(2, (len(columns) + 1) // 2, figsize=(14, 5))
+    for axis, name in zip(axes.ravel(), columns, strict=False):
+        axis.hist(table[name].dropna(), bins=30, color="#55A868")
+        axis.set_title(name, fontsize=9)
+    return png(figure)
+
+
+def evaluation_figure(labels: np.ndarray, scores: np.ndarray, threshold: float) -> bytes:
+    """ROC curve, reliability curve, confusion matrix at the threshold."""
+    fpr, tpr, _ = roc_curve(labels, scores)
+    predicted, observed = calibration_points(labels, scores)
+    matrix = confusion_matrix(labels, (scores >= threshold).astype(int), labels=[0, 1])
+    figure, (roc, calibration, confusion) = plt.subplots(1, 3, figsize=(15, 4.5))
+    roc.plot(fpr, tpr, color="#4C72B0")
+    roc.plot([0, 1], [0, 1], "--", color="grey")
+    roc.set(title="ROC curve (holdout)", xlabel="false positive rate", ylabel="true positive rate")
+    calibration.plot(predicted, observed, "o-", color="#C44E52")
+    calibration.plot([0, 1], [0, 1], "--", color="grey")
+    calibration.set(title="Calibration (quantile bins)", xlabel="mean predicted", ylabel="observed rate")
+    confusion.imshow(matrix, cmap="Blues")
+    for (i, j), count in np.ndenumerate(matrix):
+        confusion.text(j, i, f"{count:,}", ha="center", va="center")
+    confusion.set(
+        title=f"Confusion matrix at threshold {threshold:.2f}",
+        xticks=[0, 1], yticks=[0, 1], xticklabels=["on time", "late"], yticklabels=["on time", "late"],
+        xlabel="predicted", ylabel="actual",
+    )
+    return png(figure)
+
+
+def feature_importance(model, holdout: pd.DataFrame, random_state: int = 0) -> pd.DataFrame:
+    """Permutation importance (drop in ROC AUC) on a sample of the holdout."""
+    sample = holdout.sample(min(IMPORTANCE_SAMPLE, len(holdout)), random_state=random_state)
+    result = permutation_importance(
+        model, sample[FEATURES], sample[LABEL], scoring="roc_auc", n_repeats=3, random_state=random_state
+    )
+    return (
+        pd.DataFrame({"feature": FEATURES, "auc_drop": result.importances_mean, "std": result.importances_std})
+        .sort_values("auc_drop", ascending=False)
+        .reset_index(drop=True)
+    )
+
+
+def importance_figure(importance: pd.DataFrame) -> bytes:
+    ordered = importance.iloc[::-1]
+    figure, axis = plt.subplots(figsize=(7, 6))
+    axis.barh(ordered["feature"], ordered["auc_drop"], xerr=ordered["std"], color="#8172B2")
+    axis.set(title="Permutation importance (ROC AUC drop, holdout sample)", xlabel="AUC drop")
+    return png(figure)

@@ -1,0 +1,23 @@
+"""The task image: every task runs in it on a cluster (`container_image=TASK_IMAGE`).
+
+Built by `pyflyte register`/`pyflyte run --remote` through ImageSpec's builder, from the same
+pins as the local pipeline environment (`uv.lock` exported to requirements). `FLYTE_TASK_IMAGE`
+overrides it with a prebuilt image (CI builds and pushes one, then registers with it).
+"""
+
+from __future__ import annotations
+
+import os
+
+from flytekit import ImageSpec
+
+from core.paths import PROJECT_ROOT
+
+_prebuilt = os.environ.get("FLYTE_TASK_IMAGE")
+
+TASK_IMAGE: ImageSpec | str = _prebuilt or ImageSpec(
+    name="flights-mlops-tasks",
+    python_version="3.11",
+    requirements=str(PROJECT_ROOT / "images" / "requirements.txt"),
+    registry=os.environ.get("FLYTE_IMAGE_REGISTRY", "localhost:30000"),
+)

@@ -1,0 +1,1 @@
+"""Typed Flyte tasks: thin wrappers over the plain functions in `core/`."""

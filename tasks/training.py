@@ -1,0 +1,150 @@
+"""Training tasks: fit, evaluate, bundle, register, and the promotion gate."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import NamedTuple
+
+import flytekit
+from flytekit import Resources, task
+from flytekit.types.directory import FlyteDirectory
+from flytekit.types.file import FlyteFile
+
+from core.evaluation import EvaluationMetrics
+from core.gate import GateConfig, GateDecision
+from core.model import Hyperparameters
+from core.registry import RegisteredVersion
+from images import TASK_IMAGE
+from tasks.frames import FeatureFrame
+
+CACHE_VERSION = "1"
+TRAIN_RESOURCES = Resources(cpu="2", mem="3Gi")
+
+
+def _workdir(name: str) -> Path:
+    path = Path(flytekit.current_context().working_directory) / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@task(cache=True, cache_version=CACHE_VERSION, requests=TRAIN_RESOURCES, container_image=TASK_IMAGE)
+def train_model(train: FeatureFrame, hyperparameters: Hyperparameters) -> FlyteFile:
+    """Fit the Pipeline on the training months; the model leaves the task as a skops file."""
+    import skops.io as sio
+
+    from core.model import fit
+
+    path = _workdir("model") / "model.skops"
+    sio.dump(fit(train, hyperparameters), path)
+    return FlyteFile(str(path))
+
+
+class EvaluationOutputs(NamedTuple):
+    metrics: EvaluationMetrics
+    bundle: FlyteDirectory
+
+
+@task(
+    cache=True,
+    cache_version=CACHE_VERSION,
+    requests=TRAIN_RESOURCES,
+    container_image=TASK_IMAGE,
+    enable_deck=True,
+    deck_fields=[],
+)
+def evaluate_model(
+    model_file: FlyteFile,
+    train: FeatureFrame,
+    holdout: FeatureFrame,
+    hyperparameters: Hyperparameters,
+) -> EvaluationOutputs:
+    """Score the holdout, compute the metrics, render the evaluation deck and write the bundle
+    (model.skops, schema.json, reference.json, metadata.json without registry fields yet)."""
+    from core import bundle, evaluation
+    from core.model import predict_scores
+    from core.schemas import LABEL
+    from seldon.bundle import load_model
+    from tasks.decks import render_evaluation_deck
+
+    model = load_model(model_file.download())
+    scores = predict_scores(model, holdout)
+    metrics = evaluation.evaluate(holdout[LABEL].to_numpy(), scores, hyperparameters.threshold)
+    slices = evaluation.slice_table(holdout, scores)
+    render_evaluation_deck(model, holdout, scores, hyperparameters.threshold, metrics, slices)
+
+    directory = _workdir("bundle")
+    train_scores = predict_scores(model, train)
+    bundle.write_bundle(
+        directory,
+        model,
+        bundle.build_schema(train, hyperparameters.threshold),
+        bundle.build_reference(train, train_scores, float(train[LABEL].mean())),
+        {
+            "training_window": {
+                "train_start": f"{train['sched_dep'].min():%Y-%m-%d}",
+                "train_end": f"{train['sched_dep'].max():%Y-%m-%d}",
+                "holdout_start": f"{holdout['sched_dep'].min():%Y-%m-%d}",
+                "holdout_end": f"{holdout['sched_dep'].max():%Y-%m-%d}",
+            },
+            "metrics": metrics.as_dict(),
+            "hyperparameters": hyperparameters.as_params(),
+        },
+    )
+    slices.to_csv(directory.parent / "slices.csv", index=False)
+    return EvaluationOutputs(metrics=metrics, bundle=FlyteDirectory(str(directory)))
+
+
+@task(container_image=TASK_IMAGE, enable_deck=True, deck_fields=[])
+def register_model(
+    bundle: FlyteDirectory,
+    train: FeatureFrame,
+    holdout: FeatureFrame,
+    metrics: EvaluationMetrics,
+    hyperparameters: Hyperparameters,
+    as_of: str,
+) -> RegisteredVersion:
+    """Log the MLflow run (params, metrics, dataset digests, Flyte execution id, bundle) and
+    register the bundle as a model version. Not cached: it writes to the registry, and it is
+    idempotent on the model file instead (see core.registry.log_training_run)."""
+    import json
+
+    from core import registry
+    from tasks.decks import render_mlflow_deck
+
+    directory = _workdir("registered-bundle")
+    shutil.copytree(bundle.download(), directory, dirs_exist_ok=True)
+    metadata = json.loads((directory / "metadata.json").read_text())
+    execution = flytekit.current_context().execution_id
+    metadata.update(
+        {
+            "flyte_execution_id": f"{execution.project}:{execution.domain}:{execution.name}",
+            "run_name": f"as-of-{as_of}",
+        }
+    )
+    metadata["training_window"]["as_of"] = as_of
+    registered = registry.log_training_run(
+        bundle_dir=directory,
+        metadata=metadata,
+        params=hyperparameters.as_params(),
+        metrics=metrics.as_dict(),
+        train=train,
+        holdout=holdout,
+        extra_artifacts={},
+    )
+    render_mlflow_deck(registered.run_id)
+    return registered
+
+
+@task(container_image=TASK_IMAGE)
+def promotion_gate(
+    registered: RegisteredVersion,
+    metrics: EvaluationMetrics,
+    holdout: FeatureFrame,
+    config: GateConfig,
+) -> GateDecision:
+    """`champion` if there is none, or if the candidate beats the current champion on this
+    holdout by the margin and passes the sanity checks; `challenger` otherwise."""
+    from core.promotion import promote
+
+    return promote(registered, metrics, holdout, config)

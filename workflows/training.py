@@ -1,0 +1,43 @@
+"""Training workflow: data -> fit -> evaluate (deck) -> MLflow run + registered version -> gate.
+
+    pyflyte run workflows/training.py training_workflow --as_of 2013-07-01
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flytekit import workflow
+
+from core.gate import GateConfig, GateDecision
+from core.model import Hyperparameters
+from tasks.data import DataConfig
+from tasks.training import evaluate_model, promotion_gate, register_model, train_model
+from tasks.util import date_label
+from workflows.data import data_workflow
+
+
+@workflow
+def training_workflow(
+    as_of: datetime,
+    hyperparameters: Hyperparameters = Hyperparameters(),
+    data: DataConfig = DataConfig(),
+    gate: GateConfig = GateConfig(),
+) -> GateDecision:
+    """Train on the months before `as_of`'s holdout month, register, and let the gate decide."""
+    split = data_workflow(as_of=as_of, config=data)
+    model_file = train_model(train=split.train, hyperparameters=hyperparameters)
+    evaluation = evaluate_model(
+        model_file=model_file, train=split.train, holdout=split.holdout, hyperparameters=hyperparameters
+    )
+    registered = register_model(
+        bundle=evaluation.bundle,
+        train=split.train,
+        holdout=split.holdout,
+        metrics=evaluation.metrics,
+        hyperparameters=hyperparameters,
+        as_of=date_label(moment=as_of),
+    )
+    return promotion_gate(
+        registered=registered, metrics=evaluation.metrics, holdout=split.holdout, config=gate
+    )
