@@ -36,3 +36,36 @@ lock:
 
 clean:
 	rm -rf $(TOOLS) $(VENV) $(SERVING_VENV) .mlops
+
+# ---- Serving -------------------------------------------------------------------------------
+MLSERVER_VENV := .venv-mlserver
+SERVE_DIR ?= .mlops/serving
+HTTP_PORT ?= 9000
+METRICS_PORT ?= 6000
+WORKERS ?= 2
+
+# promtool (alert rule tests) and a Prometheus server (scrape test) from Debian's package.
+setup-system:
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
+
+# Peer server for the serving benchmark only (never part of the serving image).
+$(MLSERVER_VENV)/.synced: $(UV)
+	$(UV) venv --allow-existing --python $(PYTHON) $(MLSERVER_VENV)
+	$(UV) pip install --python $(MLSERVER_VENV)/bin/python mlserver==1.7.1 mlserver-sklearn==1.7.1 \
+		scikit-learn==1.9.1 skops==0.16.0 "numpy<2" "pandas>=2.2,<3"
+	touch $@
+
+setup-mlserver: $(MLSERVER_VENV)/.synced
+
+# Resolve the champion in the registry, keep following it, serve it on 127.0.0.1.
+serve: $(VENV)/.synced $(SERVING_VENV)/.synced
+	@PYTHONPATH=. $(VENV)/bin/python -m seldon.sync --root $(SERVE_DIR) --once
+	@PYTHONPATH=. $(VENV)/bin/python -m seldon.sync --root $(SERVE_DIR) & sync_pid=$$!; \
+	trap 'kill $$sync_pid 2>/dev/null' EXIT INT TERM; \
+	PYTHONPATH=. OMP_NUM_THREADS=1 MODEL_ROOT=$(SERVE_DIR) REQUEST_LOG_DIR=$(SERVE_DIR)/request-log \
+	SERVING_BIND_HOST=127.0.0.1 $(SERVING_VENV)/bin/python -m seldon.serve seldon.model.FlightsLateModel \
+		--workers $(WORKERS) --grpc-workers 0 --http-port $(HTTP_PORT) --metrics-port $(METRICS_PORT)
+
+bench-serving: $(VENV)/.synced $(SERVING_VENV)/.synced $(MLSERVER_VENV)/.synced
+	PYTHONPATH=. $(VENV)/bin/python benchmarks/serving.py

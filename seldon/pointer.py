@@ -1,0 +1,99 @@
+"""The shared pointer that says which bundle every worker serves.
+
+Layout of a model root directory (an emptyDir on Kubernetes, `.mlops/serving` locally):
+  versions/<version>/   one verified bundle per registry version (written by `seldon.sync`)
+  current.json          {"version": ..., "path": "versions/<version>", "updated_at": ...}
+
+Writers replace current.json atomically (temp file + os.replace), so a reader sees either the
+old or the new pointer, never half of one. Workers poll its stat() (cheap) and swap on change:
+this is how a registry promotion, or an admin rollback that reached one worker, reaches them all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+POINTER_FILE = "current.json"
+VERSIONS_DIR = "versions"
+
+logger = logging.getLogger(__name__)
+
+
+def version_dir(root: str | Path, version: str) -> Path:
+    return Path(root) / VERSIONS_DIR / str(version)
+
+
+def write_pointer(root: str | Path, version: str, source: str = "") -> dict:
+    """Point every worker at versions/<version>; the bundle must already be there."""
+    root = Path(root)
+    if not version_dir(root, version).is_dir():
+        raise FileNotFoundError(f"no bundle at {version_dir(root, version)}")
+    pointer = {
+        "version": str(version),
+        "path": f"{VERSIONS_DIR}/{version}",
+        "source": source,
+        "updated_at": datetime.now(UTC).isoformat(),
+    }
+    tmp = root / f".{POINTER_FILE}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(pointer))
+    os.replace(tmp, root / POINTER_FILE)
+    return pointer
+
+
+def read_pointer(root: str | Path) -> dict | None:
+    path = Path(root) / POINTER_FILE
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+
+
+def pointed_dir(root: str | Path, pointer: dict) -> Path:
+    return Path(root) / pointer["path"]
+
+
+class PointerWatcher(threading.Thread):
+    """Daemon thread: calls `on_change(pointer)` whenever current.json is replaced."""
+
+    def __init__(self, root: str | Path, on_change: Callable[[dict], None], interval: float):
+        super().__init__(name="pointer-watcher", daemon=True)
+        self.root = Path(root)
+        self.on_change = on_change
+        self.interval = interval
+        self.seen = self._signature()
+        self._stop = threading.Event()
+
+    def _signature(self) -> tuple | None:
+        try:
+            stat = (self.root / POINTER_FILE).stat()
+        except FileNotFoundError:
+            return None
+        # os.replace gives a new inode, so this changes even within one mtime tick
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+    def run(self) -> None:
+        while not self._stop.wait(self.interval):
+            signature = self._signature()
+            if signature is None or signature == self.seen:
+                continue
+            self.seen = signature
+            pointer = read_pointer(self.root)
+            if pointer is None:
+                continue
+            started = time.perf_counter()
+            try:
+                self.on_change(pointer)
+            except Exception:  # a bad new bundle must not kill the watcher: keep serving the old
+                logger.exception("could not switch to %s", pointer)
+            else:
+                logger.info("pointer %s handled in %.2fs", pointer, time.perf_counter() - started)
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,38 @@
+"""Serving settings, read from the environment when the model object is built (not at import)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+MODEL_ROOT = "MODEL_ROOT"  # directory holding current.json and versions/
+MAX_BATCH_ROWS = "MAX_BATCH_ROWS"
+MAX_REQUEST_BYTES = "MAX_REQUEST_BYTES"
+POLL_SECONDS = "MODEL_POLL_SECONDS"
+REQUEST_LOG_DIR = "REQUEST_LOG_DIR"  # unset or empty: no request log
+REQUEST_LOG_MAX_BYTES = "REQUEST_LOG_MAX_BYTES"
+ADMIN_TOKEN = "ADMIN_TOKEN"  # unset or empty: admin routes answer 404
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_root: str
+    max_batch_rows: int = 10_000
+    max_request_bytes: int = 8 * 1024 * 1024
+    poll_seconds: float = 1.0
+    request_log_dir: str = ""
+    request_log_max_bytes: int = 64 * 1024 * 1024
+    admin_token: str = ""
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            model_root=env.get(MODEL_ROOT, "/mnt/models"),
+            max_batch_rows=int(env.get(MAX_BATCH_ROWS, cls.max_batch_rows)),
+            max_request_bytes=int(env.get(MAX_REQUEST_BYTES, cls.max_request_bytes)),
+            poll_seconds=float(env.get(POLL_SECONDS, cls.poll_seconds)),
+            request_log_dir=env.get(REQUEST_LOG_DIR, ""),
+            request_log_max_bytes=int(env.get(REQUEST_LOG_MAX_BYTES, cls.request_log_max_bytes)),
+            admin_token=env.get(ADMIN_TOKEN, ""),
+        )

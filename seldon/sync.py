@@ -1,0 +1,174 @@
+"""Follow a registry alias and publish its bundle where the model server reads it.
+
+    python -m seldon.sync --root DIR [--once] [--interval 10] [--alias champion]
+
+Runs in the pipeline environment (it needs mlflow; the serving image does not): locally next to
+`make serve`, on Kubernetes as a sidecar sharing an emptyDir with the model container. Each
+cycle it asks the registry which version holds the alias; when that changed since its last
+publication it downloads `models:/<name>/<version>` into `DIR/versions/<version>/`, verifies it
+with `seldon.bundle.load_bundle` (sha256 + skops allowlist) and flips `DIR/current.json`.
+
+It acts on alias *moves* only (remembered in `DIR/sync.json`), so an admin rollback of the
+pointer holds until the registry promotes another version. Exit code 2 with --once: no version
+holds the alias yet (run `make demo` first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from seldon.bundle import METADATA_FILE, BundleError, load_bundle
+from seldon.pointer import VERSIONS_DIR, read_pointer, version_dir, write_pointer
+
+MODEL_NAME = "flights-late-arrival"
+ALIAS = "champion"
+STATE_FILE = "sync.json"
+NO_CHAMPION_EXIT = 2
+
+logger = logging.getLogger("seldon.sync")
+
+
+class NoVersionForAlias(RuntimeError):
+    pass
+
+
+def resolve_alias(client, model_name: str, alias: str) -> str:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client.get_model_version_by_alias(model_name, alias).version)
+    except MlflowException as exc:
+        raise NoVersionForAlias(
+            f"no version of registered model '{model_name}' has alias '{alias}' "
+            f"(registry {mlflow.get_registry_uri()}): "
+            "run `make demo` first to train and promote a model"
+        ) from exc
+
+
+def fetch_bundle(root: Path, model_name: str, version: str, tracking_uri: str) -> Path:
+    """Download and verify versions/<version>/ (kept when already there and valid)."""
+    import mlflow
+
+    target = version_dir(root, version)
+    if target.is_dir():
+        try:
+            load_bundle(target)
+            return target
+        except BundleError:
+            logger.warning("re-fetching %s: the copy on disk fails its checks", target)
+            shutil.rmtree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".fetch-{version}-") as tmp:
+        downloaded = Path(
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{model_name}/{version}",
+                dst_path=tmp,
+                tracking_uri=tracking_uri,
+            )
+        )
+        found = sorted(p.parent for p in downloaded.rglob(METADATA_FILE))
+        if not found:
+            raise BundleError(f"models:/{model_name}/{version} holds no {METADATA_FILE}")
+        bundle = load_bundle(found[0])  # refuse to publish a tampered or incomplete bundle
+        if str(bundle.metadata.get("version")) != version:
+            logger.warning(
+                "bundle metadata says version %s, registry says %s",
+                bundle.metadata.get("version"),
+                version,
+            )
+        os.replace(found[0], target)  # same filesystem: the version appears whole or not at all
+    return target
+
+
+def sync_once(root: Path, client, model_name: str, alias: str, tracking_uri: str) -> bool:
+    """Publish the alias' version if it moved; True when the pointer was flipped."""
+    version = resolve_alias(client, model_name, alias)
+    state = _read_state(root)
+    if state.get("version") == version and read_pointer(root) is not None:
+        return False
+    fetch_bundle(root, model_name, version, tracking_uri)
+    write_pointer(root, version, source=f"models:/{model_name}@{alias}")
+    (root / STATE_FILE).write_text(json.dumps({"alias": alias, "version": version}))
+    logger.info("%s@%s is version %s: pointer flipped", model_name, alias, version)
+    return True
+
+
+def prune(root: Path, keep: int) -> None:
+    """Drop old versions, never the one the pointer names."""
+    pointer = read_pointer(root) or {}
+    folder = root / VERSIONS_DIR
+    versions = sorted(
+        (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for old in versions[:-keep] if keep > 0 else []:
+        if old.name != str(pointer.get("version")):
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _read_state(root: Path) -> dict:
+    try:
+        return json.loads((root / STATE_FILE).read_text())
+    except FileNotFoundError:
+        return {}
+
+
+def _default_tracking_uri() -> str:
+    try:
+        from core.paths import tracking_uri
+    except ImportError:  # sidecar images without the project's core package
+        return os.environ.get("MLFLOW_TRACKING_URI", "")
+    return tracking_uri()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m seldon.sync", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--root", required=True, type=Path, help="model root shared with the server"
+    )
+    parser.add_argument("--model-name", default=MODEL_NAME)
+    parser.add_argument("--alias", default=ALIAS)
+    parser.add_argument(
+        "--tracking-uri", default=None, help="default: MLFLOW_TRACKING_URI or the project store"
+    )
+    parser.add_argument("--interval", type=float, default=10.0, help="seconds between polls")
+    parser.add_argument("--keep", type=int, default=3, help="versions kept on disk")
+    parser.add_argument("--once", action="store_true", help="sync once and exit")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s sync %(levelname)s %(message)s")
+
+    import mlflow
+    from mlflow import MlflowClient
+
+    tracking_uri = args.tracking_uri or _default_tracking_uri()
+    mlflow.set_tracking_uri(tracking_uri)
+    client = MlflowClient(tracking_uri=tracking_uri)
+    args.root.mkdir(parents=True, exist_ok=True)
+    if args.once:
+        try:
+            sync_once(args.root, client, args.model_name, args.alias, tracking_uri)
+        except NoVersionForAlias as exc:
+            logger.error("%s", exc)
+            return NO_CHAMPION_EXIT
+        return 0
+    while True:
+        try:
+            if sync_once(args.root, client, args.model_name, args.alias, tracking_uri):
+                prune(args.root, args.keep)
+        except Exception:  # registry down, bad bundle: keep serving what we have, retry later
+            logger.exception("sync failed; the server keeps its current bundle")
+        time.sleep(args.interval)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
