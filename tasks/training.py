@@ -95,8 +95,15 @@ def evaluate_model(
     return EvaluationOutputs(metrics=metrics, bundle=FlyteDirectory(str(directory)))
 
 
-@task(container_image=TASK_IMAGE, enable_deck=True, deck_fields=[])
+@task(
+    cache=True,
+    cache_version=CACHE_VERSION,
+    container_image=TASK_IMAGE,
+    enable_deck=True,
+    deck_fields=[],
+)
 def register_model(
+    tracking_uri: str,
     bundle: FlyteDirectory,
     train: FeatureFrame,
     holdout: FeatureFrame,
@@ -105,8 +112,11 @@ def register_model(
     as_of: str,
 ) -> RegisteredVersion:
     """Log the MLflow run (params, metrics, dataset digests, Flyte execution id, bundle) and
-    register the bundle as a model version. Not cached: it writes to the registry, and it is
-    idempotent on the model file instead (see core.registry.log_training_run)."""
+    register the bundle as a model version.
+
+    Cached per tracking URI: a re-run with the same inputs returns the version it registered.
+    It is also idempotent on the model file (core.registry.log_training_run), so a cleared
+    cache does not register the same model twice."""
     import json
 
     from core import registry
@@ -136,15 +146,19 @@ def register_model(
     return registered
 
 
-@task(container_image=TASK_IMAGE)
+@task(cache=True, cache_version=CACHE_VERSION, container_image=TASK_IMAGE)
 def promotion_gate(
+    tracking_uri: str,
     registered: RegisteredVersion,
     metrics: EvaluationMetrics,
     holdout: FeatureFrame,
     config: GateConfig,
 ) -> GateDecision:
     """`champion` if there is none, or if the candidate beats the current champion on this
-    holdout by the margin and passes the sanity checks; `challenger` otherwise."""
+    holdout by the margin and passes the sanity checks; `challenger` otherwise.
+
+    Cached: a version is judged once, against the champion of its time; replaying an old
+    execution does not re-open that decision against a newer champion."""
     from core.promotion import promote
 
     return promote(registered, metrics, holdout, config)

@@ -13,3 +13,13 @@ from images import TASK_IMAGE
 def date_label(moment: datetime) -> str:
     """`2013-07-01`: a datetime as the date string used in run names and tags."""
     return f"{moment:%Y-%m-%d}"
+
+
+@task(container_image=TASK_IMAGE)
+def tracking_target() -> str:
+    """The MLflow tracking URI this execution writes to. Not cached on purpose: the registry
+    tasks take it as an input, so their cache entries belong to one registry, and pointing
+    `MLFLOW_TRACKING_URI` elsewhere registers there instead of replaying another store's answer."""
+    from core.paths import tracking_uri
+
+    return tracking_uri()

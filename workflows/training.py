@@ -13,7 +13,7 @@ from core.gate import GateConfig, GateDecision
 from core.model import Hyperparameters
 from tasks.data import DataConfig
 from tasks.training import evaluate_model, promotion_gate, register_model, train_model
-from tasks.util import date_label
+from tasks.util import date_label, tracking_target
 from workflows.data import data_workflow
 
 
@@ -30,7 +30,9 @@ def training_workflow(
     evaluation = evaluate_model(
         model_file=model_file, train=split.train, holdout=split.holdout, hyperparameters=hyperparameters
     )
+    tracking_uri = tracking_target()
     registered = register_model(
+        tracking_uri=tracking_uri,
         bundle=evaluation.bundle,
         train=split.train,
         holdout=split.holdout,
@@ -39,5 +41,6 @@ def training_workflow(
         as_of=date_label(moment=as_of),
     )
     return promotion_gate(
+        tracking_uri=tracking_uri,
         registered=registered, metrics=evaluation.metrics, holdout=split.holdout, config=gate
     )
