@@ -15,7 +15,26 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from seldon_core.flask_utils import SeldonMicroserviceException
+
+try:
+    from seldon_core.flask_utils import SeldonMicroserviceException
+except ImportError:  # the pipeline env (tests, monitoring) has no seldon-core: same interface
+
+    class SeldonMicroserviceException(Exception):  # type: ignore[no-redef]
+        status_code = 400
+
+        def __init__(self, message, status_code=None, payload=None, reason="MICROSERVICE_BAD_DATA"):
+            super().__init__(message)
+            self.message = message
+            self.status_code = status_code or self.status_code
+            self.payload = payload
+            self.reason = reason
+
+        def to_dict(self) -> dict:
+            return {
+                "status": {"status": 1, "info": self.message, "code": -1, "reason": self.reason}
+            }
+
 
 JSON_DATA = "jsonData"
 DATA = "data"

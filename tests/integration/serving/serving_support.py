@@ -1,0 +1,172 @@
+"""Build bundles with the project's core functions and run the real Seldon server on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import requests
+
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$")
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+REPO = Path(__file__).resolve().parents[3]
+SERVING_PYTHON = REPO / ".venv-serving" / "bin" / "python"
+MODEL_CLASS = "seldon.model.FlightsLateModel"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def build_bundle(
+    directory: Path, start: datetime, split: datetime, end: datetime, version: str
+) -> Path:
+    from core.bundle import build_reference, build_schema, write_bundle
+    from core.features import build_features, split_by_time
+    from core.model import Hyperparameters, fit, predict_scores
+    from core.source import load_window
+
+    table = build_features(load_window("", start, end))
+    train, _holdout = split_by_time(table, split)
+    hp = Hyperparameters(max_iter=60)
+    model = fit(train, hp)
+    metadata = {
+        "name": "flights-late-arrival",
+        "version": version,
+        "run_id": f"run-{version}",
+        "flyte_execution_id": f"exec-{version}",
+        "training_window": {"start": start.isoformat(), "end": split.isoformat()},
+        "metrics": {"roc_auc": 0.7},
+    }
+    reference = build_reference(train, predict_scores(model, train), train.late.mean())
+    return write_bundle(directory, model, build_schema(train, hp.threshold), reference, metadata)
+
+
+def sample_records(start: datetime, end: datetime, n: int) -> list[dict]:
+    from core.features import build_features
+    from core.schemas import FEATURES
+    from core.source import load_window
+
+    table = build_features(load_window("", start, end))
+    return json.loads(table[FEATURES].head(n).to_json(orient="records"))
+
+
+@dataclass
+class Server:
+    """A running `python -m seldon.serve` (the stock seldon-core-microservice main)."""
+
+    root: Path
+    env: dict = field(default_factory=dict)
+    workers: int = 2
+    http_port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    def start(self, wait: bool = True, timeout: float = 60) -> Server:
+        if not SERVING_PYTHON.exists():
+            raise RuntimeError("no .venv-serving: run `make setup-serving` first")
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "OMP_NUM_THREADS": "1",
+            "MODEL_ROOT": str(self.root),
+            "SERVING_BIND_HOST": "127.0.0.1",
+            "MODEL_POLL_SECONDS": "0.5",
+            **self.env,
+        }
+        self.log_path = self.root.parent / f"server-{self.http_port}.log"
+        self.process = subprocess.Popen(
+            [
+                str(SERVING_PYTHON),
+                "-m",
+                "seldon.serve",
+                MODEL_CLASS,
+                "--workers",
+                str(self.workers),
+                "--grpc-workers",
+                "0",
+                "--http-port",
+                str(self.http_port),
+                "--metrics-port",
+                str(self.metrics_port),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=open(self.log_path, "w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # own process group: stop() ends the server and its children
+        )
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if requests.get(f"{self.url}/health/status", timeout=1).status_code == 200:
+                    requests.get(self.metrics_url, timeout=1).raise_for_status()
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"server not ready in {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path and self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+        # the metrics server's children share the group: make sure none is left behind
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def predict(self, body, **kwargs) -> requests.Response:
+        return requests.post(f"{self.url}/api/v1.0/predictions", json=body, timeout=10, **kwargs)
+
+
+def parse_metrics(text: str) -> dict[tuple[str, frozenset], float]:
+    """Prometheus text format to {(name, labels): value} (comments skipped)."""
+    out = {}
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if match:
+            labels = frozenset(_LABEL.findall(match.group(2) or ""))
+            out[(match.group(1), labels)] = float(match.group(3))
+    return out
+
+
+def metric_sum(samples: dict, name: str, **labels: str) -> float:
+    wanted = set(labels.items())
+    return sum(v for (n, lab), v in samples.items() if n == name and wanted <= lab)

@@ -1,0 +1,118 @@
+"""Request log, metrics buffer and pointer: the pure parts of the server."""
+
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from seldon.metrics import LATENCY, REJECTED, REQUESTS, ServingMetrics
+from seldon.pointer import PointerWatcher, read_pointer, write_pointer
+from seldon.request_log import RequestLog, read_request_log
+
+
+def _write(log, request_id, n=2):
+    log.write(
+        request_id,
+        "flights-late-arrival",
+        "3",
+        {"carrier": ["UA"] * n, "temp": [None] + [50.0] * (n - 1)},
+        [0.1] * n,
+        [0] * n,
+        {},
+    )
+
+
+def test_request_log_rows_round_trip(tmp_path):
+    log = RequestLog(tmp_path)
+    _write(log, "a", n=2)
+    _write(log, "b", n=1)
+    log.close()
+    rows = read_request_log(tmp_path)
+    assert [(r["request_id"], r["row"]) for r in rows] == [("a", 0), ("a", 1), ("b", 0)]
+    assert rows[0]["temp"] is None and rows[1]["temp"] == 50.0
+    assert (
+        rows[0]["model_version"] == "3" and rows[0]["probability"] == 0.1 and rows[0]["late"] == 0
+    )
+    assert set(rows[0]) >= {"ts", "model_name", "carrier"}
+
+
+def test_request_log_rotates_by_size_and_reader_reads_all(tmp_path):
+    log = RequestLog(tmp_path, max_bytes=400, backups=10)
+    for index in range(20):
+        _write(log, f"r{index:02d}", n=1)
+    log.close()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert len(files) > 3, files
+    assert all(f.startswith("requests-") for f in files)
+    assert sorted(r["request_id"] for r in read_request_log(tmp_path)) == [
+        f"r{i:02d}" for i in range(20)
+    ]
+
+
+def test_reader_skips_a_line_still_being_written(tmp_path):
+    log = RequestLog(tmp_path)
+    _write(log, "whole", n=1)
+    log.close()
+    with open(log.path, "a") as handle:
+        handle.write('{"ts": "2026-01-01", "request_id": "half"')
+    assert [r["request_id"] for r in read_request_log(tmp_path)] == ["whole"]
+
+
+def test_metrics_counters_leave_once_gauges_only_on_health():
+    metrics = ServingMetrics()
+    metrics.request("ok", 0.002)
+    metrics.request("rejected", 0.001, reason="max")
+    metrics.predicted(np.array([0.1, 0.6]), np.array([False, True]), {"dest": 1})
+    first = metrics.drain()
+    counters = {
+        (m["key"], tuple(sorted(m.get("tags", {}).items()))): m["value"]
+        for m in first
+        if m["type"] == "COUNTER"
+    }
+    assert counters[(REQUESTS, (("outcome", "ok"),))] == 1
+    assert counters[(REJECTED, (("reason", "max"),))] == 1
+    assert [m["value"] for m in first if m["key"] == LATENCY] == [2.0, 1.0]  # ms, as Seldon wants
+    assert not [m for m in first if m["type"] == "GAUGE"]
+    assert metrics.drain() == []  # deltas were handed over once
+    gauges = {(m["key"], m["tags"].get("le")): m["value"] for m in metrics.drain(gauges=True)}
+    assert gauges[("flights_model_score_bucket", "0.1")] == 1
+    assert gauges[("flights_model_score_bucket", "0.55")] == 1
+    assert gauges[("flights_model_score_bucket", "0.6")] == 2
+    assert gauges[("flights_model_score_bucket", "+Inf")] == 2
+    assert gauges[("flights_model_score_count", None)] == 2
+    assert gauges[("flights_positive_rate", None)] == pytest.approx(0.5)
+
+
+def test_metrics_model_info_moves_with_swap():
+    metrics = ServingMetrics()
+    metrics.model_loaded({"version": "1", "name": "m", "run_id": "r1"}, None)
+    metrics.model_loaded(
+        {"version": "2", "name": "m", "run_id": "r2"}, {"version": "1", "name": "m", "run_id": "r1"}
+    )
+    info = {
+        m["tags"]["bundle_version"]: m["value"]
+        for m in metrics.drain(gauges=True)
+        if m["key"] == "flights_model_info"
+    }
+    assert info == {"1": 0.0, "2": 1.0}
+
+
+def test_pointer_is_replaced_atomically_and_watcher_follows(tmp_path):
+    for version in ("1", "2"):
+        (tmp_path / "versions" / version).mkdir(parents=True)
+    with pytest.raises(FileNotFoundError):
+        write_pointer(tmp_path, "9")
+    write_pointer(tmp_path, "1")
+    seen, changed = [], threading.Event()
+    watcher = PointerWatcher(tmp_path, lambda p: (seen.append(p["version"]), changed.set()), 0.05)
+    watcher.start()
+    try:
+        write_pointer(tmp_path, "2")
+        assert changed.wait(5)
+    finally:
+        watcher.stop()
+    assert seen == ["2"]
+    assert read_pointer(tmp_path)["path"] == "versions/2"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert json.loads((tmp_path / "current.json").read_text())["version"] == "2"
