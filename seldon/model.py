@@ -125,7 +125,7 @@ class FlightsLateModel:
             # answered here (not raised) so the rejection's metrics leave with this response
             self.metrics_buffer.request("rejected", time.perf_counter() - started, error.rule)
             _mark_counted()
-            return {**error.to_dict(), "meta": {"metrics": self.metrics_buffer.drain()}}
+            return {**error.to_dict(), "meta": {"metrics": self.metrics_buffer.drain("predict")}}
         scores = active.score(checked.columns)  # a failure here is a 500, counted by routes.py
         labels = scores >= active.threshold
         request_id = _request_id(body)
@@ -153,7 +153,7 @@ class FlightsLateModel:
             "meta": {
                 "puid": request_id,
                 "tags": {"model_name": metadata.get("name", ""), "model_version": active.version},
-                "metrics": self.metrics_buffer.drain(),
+                "metrics": self.metrics_buffer.drain("predict"),
             },
         }
 
@@ -183,13 +183,13 @@ class FlightsLateModel:
             {
                 "meta": {
                     "tags": {"feedback_rows": str(len(truth)), "correct": str(correct)},
-                    "metrics": self.metrics_buffer.drain(),
+                    "metrics": self.metrics_buffer.drain("feedback"),
                 }
             }
         )
 
     def metrics(self) -> list[dict]:
-        return self.metrics_buffer.drain(gauges=True)  # the wrapper calls this on health probes
+        return self.metrics_buffer.drain("health")  # the wrapper calls this on health probes
 
     def live_metadata(self) -> dict:
         active = self.active

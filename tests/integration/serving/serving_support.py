@@ -129,7 +129,7 @@ class Server:
                 if requests.get(f"{self.url}/health/status", timeout=1).status_code == 200:
                     requests.get(self.metrics_url, timeout=1).raise_for_status()
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             time.sleep(0.2)
         raise TimeoutError(f"server not ready in {timeout}s:\n{self.log()}")

@@ -59,29 +59,32 @@ def test_reader_skips_a_line_still_being_written(tmp_path):
     assert [r["request_id"] for r in read_request_log(tmp_path)] == ["whole"]
 
 
-def test_metrics_counters_leave_once_gauges_only_on_health():
+def test_metrics_counters_leave_once_gauges_with_their_source():
     metrics = ServingMetrics()
     metrics.request("ok", 0.002)
     metrics.request("rejected", 0.001, reason="max")
     metrics.predicted(np.array([0.1, 0.6]), np.array([False, True]), {"dest": 1})
-    first = metrics.drain()
-    counters = {
-        (m["key"], tuple(sorted(m.get("tags", {}).items()))): m["value"]
-        for m in first
-        if m["type"] == "COUNTER"
-    }
+    first = metrics.drain("health")
+
+    def tags(m):
+        return tuple(sorted(m.get("tags", {}).items()))
+
+    counters = {(m["key"], tags(m)): m["value"] for m in first if m["type"] == "COUNTER"}
     assert counters[(REQUESTS, (("outcome", "ok"),))] == 1
     assert counters[(REJECTED, (("reason", "max"),))] == 1
+    assert counters[("flights_unknown_category_total", (("feature", "dest"),))] == 1
+    assert counters[("flights_model_score_rows_total", (("le", "0.1"),))] == 1
+    assert counters[("flights_model_score_rows_total", (("le", "0.55"),))] == 1
+    assert counters[("flights_model_score_rows_total", (("le", "0.6"),))] == 2
+    assert counters[("flights_model_score_rows_total", (("le", "+Inf"),))] == 2
+    assert ("flights_model_score_rows_total", (("le", "0.05"),)) not in counters
+    assert counters[("flights_model_score_total", ())] == pytest.approx(0.7)
     assert [m["value"] for m in first if m["key"] == LATENCY] == [2.0, 1.0]  # ms, as Seldon wants
-    assert not [m for m in first if m["type"] == "GAUGE"]
-    assert metrics.drain() == []  # deltas were handed over once
-    gauges = {(m["key"], m["tags"].get("le")): m["value"] for m in metrics.drain(gauges=True)}
-    assert gauges[("flights_model_score_bucket", "0.1")] == 1
-    assert gauges[("flights_model_score_bucket", "0.55")] == 1
-    assert gauges[("flights_model_score_bucket", "0.6")] == 2
-    assert gauges[("flights_model_score_bucket", "+Inf")] == 2
-    assert gauges[("flights_model_score_count", None)] == 2
-    assert gauges[("flights_positive_rate", None)] == pytest.approx(0.5)
+    assert not [m for m in first if m["type"] == "GAUGE"]  # the positive rate is predict's
+    assert metrics.drain("health") == []  # deltas were handed over once
+    second = metrics.drain("predict")
+    assert [(m["key"], m["value"]) for m in second] == [("flights_positive_rate", 0.5)]
+    assert metrics.drain("predict") == []
 
 
 def test_metrics_model_info_moves_with_swap():
@@ -92,7 +95,7 @@ def test_metrics_model_info_moves_with_swap():
     )
     info = {
         m["tags"]["bundle_version"]: m["value"]
-        for m in metrics.drain(gauges=True)
+        for m in metrics.drain("feedback")
         if m["key"] == "flights_model_info"
     }
     assert info == {"1": 0.0, "2": 1.0}
@@ -116,3 +119,5 @@ def test_pointer_is_replaced_atomically_and_watcher_follows(tmp_path):
     assert read_pointer(tmp_path)["path"] == "versions/2"
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert json.loads((tmp_path / "current.json").read_text())["version"] == "2"
+    # every response carries the model info, whatever its kind
+    assert [m["tags"]["bundle_version"] for m in metrics.drain("predict")] == ["1", "2"]
