@@ -99,6 +99,8 @@ def test_metrics_model_info_moves_with_swap():
         if m["key"] == "flights_model_info"
     }
     assert info == {"1": 0.0, "2": 1.0}
+    # every response carries the model info, whatever its kind
+    assert [m["tags"]["bundle_version"] for m in metrics.drain("predict")] == ["1", "2"]
 
 
 def test_pointer_is_replaced_atomically_and_watcher_follows(tmp_path):
@@ -119,5 +121,3 @@ def test_pointer_is_replaced_atomically_and_watcher_follows(tmp_path):
     assert read_pointer(tmp_path)["path"] == "versions/2"
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert json.loads((tmp_path / "current.json").read_text())["version"] == "2"
-    # every response carries the model info, whatever its kind
-    assert [m["tags"]["bundle_version"] for m in metrics.drain("predict")] == ["1", "2"]
