@@ -1,0 +1,84 @@
+"""The registry sync against a real MLflow registry (SQLite store in a temp dir)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from serving_support import REPO
+
+from seldon.bundle import load_bundle
+from seldon.pointer import read_pointer
+
+pytestmark = pytest.mark.slow
+MODEL = "flights-late-arrival"
+
+
+def run_sync(root, uri) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "seldon.sync", "--root", str(root), "--once"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def register(client, mlflow, bundle_dir) -> str:
+    with mlflow.start_run() as run:
+        mlflow.log_artifacts(str(bundle_dir), "bundle")
+    version = client.create_model_version(
+        MODEL, source=f"{run.info.artifact_uri}/bundle", run_id=run.info.run_id
+    )
+    return str(version.version)
+
+
+def test_sync_follows_the_champion_alias(tmp_path, bundles):
+    import mlflow
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    root = tmp_path / "model-root"
+    mlflow.set_tracking_uri(uri)
+    try:
+        experiment = mlflow.create_experiment(
+            "serving-sync", artifact_location=(tmp_path / "art").as_uri()
+        )
+        mlflow.set_experiment(experiment_id=experiment)
+        client = MlflowClient(tracking_uri=uri)
+
+        empty = run_sync(root, uri)
+        assert empty.returncode == 2, empty.stderr
+        assert "make demo" in empty.stderr and "champion" in empty.stderr
+
+        client.create_registered_model(MODEL)
+        first = register(client, mlflow, bundles["1"])
+        client.set_registered_model_alias(MODEL, "champion", first)
+        assert run_sync(root, uri).returncode == 0
+        assert read_pointer(root)["version"] == first
+        assert load_bundle(root / read_pointer(root)["path"]).metadata["run_id"] == "run-1"
+
+        second = register(client, mlflow, bundles["2"])
+        client.set_registered_model_alias(MODEL, "champion", second)
+        result = run_sync(root, uri)
+        assert result.returncode == 0, result.stderr
+        assert read_pointer(root)["version"] == second
+        assert load_bundle(root / "versions" / second).metadata["run_id"] == "run-2"
+
+        tampered = tmp_path / "tampered"
+        shutil.copytree(bundles["1"], tampered)
+        (tampered / "model.skops").write_bytes((tampered / "model.skops").read_bytes()[:-10])
+        third = register(client, mlflow, tampered)
+        client.set_registered_model_alias(MODEL, "champion", third)
+        refused = run_sync(root, uri)
+        assert refused.returncode != 0
+        assert "does not match metadata.json model_sha256" in refused.stderr
+        assert read_pointer(root)["version"] == second  # the servers keep the last good bundle
+        assert not (root / "versions" / third).exists()
+    finally:
+        mlflow.set_tracking_uri(None)
