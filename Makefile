@@ -69,3 +69,16 @@ serve: $(VENV)/.synced $(SERVING_VENV)/.synced
 
 bench-serving: $(VENV)/.synced $(SERVING_VENV)/.synced $(MLSERVER_VENV)/.synced
 	PYTHONPATH=. $(VENV)/bin/python benchmarks/serving.py
+
+# The main command: train with as_of 2013-07-01 then 2013-08-01 and print the outcome.
+demo: $(VENV)/.synced
+	$(VENV)/bin/python -m scripts.demo
+
+# Unit, integration and end-to-end tests (installs what they need first).
+test: $(VENV)/.synced $(SERVING_VENV)/.synced setup-system
+	$(VENV)/bin/python -m pytest -q
+
+lint: $(VENV)/.synced
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check core tasks workflows launchplans images scripts
+	$(VENV)/bin/mypy core tasks workflows seldon

@@ -1,0 +1,118 @@
+"""The main command (`make demo`): train on the real 2013 flights twice, as a user would.
+
+Runs `pyflyte run workflows/training.py training_workflow --as_of <date>` for each date, keeps
+each task's deck under `<data dir>/reports/<date>/`, and prints what happened: versions,
+holdout metrics, the gate's decisions, where the decks are, how to open the MLflow UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from core import paths, registry
+
+DEFAULT_DATES = ["2013-07-01", "2013-08-01"]
+DECK_LINE = re.compile(r"(\w+) task creates flyte deck html to file://(\S+)")
+DECISION_LINE = re.compile(r"^GateDecision\(.*\)$", re.MULTILINE)
+
+
+def run_training(as_of: str, console: Console) -> tuple[float, dict[str, str]]:
+    """One `pyflyte run`; returns its wall time and {task: deck path} of the decks it wrote."""
+    command = [
+        str(Path(sys.executable).with_name("pyflyte")),
+        "run",
+        "workflows/training.py",
+        "training_workflow",
+        "--as_of",
+        as_of,
+    ]
+    env = {
+        **os.environ,
+        "FLYTE_SDK_LOGGING_LEVEL": "20",
+        "FLYTE_SDK_LOGGING_FORMAT": "text",
+        "FLYTE_SDK_RICH_TRACEBACKS": "0",
+    }
+    console.print(f"[bold]$ {' '.join(['pyflyte', *command[1:]])}[/bold]")
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=paths.PROJECT_ROOT, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        console.print(result.stdout[-4000:], result.stderr[-8000:])
+        raise SystemExit(f"training for as_of={as_of} failed (exit {result.returncode})")
+    decks = {task: path for task, path in DECK_LINE.findall(result.stderr) if task != "local"}
+    cached = result.stderr.count("Cache hit")
+    console.print(f"  done in {elapsed:.1f} s ({cached} cached task results reused)")
+    return elapsed, decks
+
+
+def keep_decks(as_of: str, decks: dict[str, str]) -> Path:
+    """Copy this execution's decks next to the MLflow store (local deck files live in /tmp)."""
+    target = paths.data_dir() / "reports" / as_of
+    target.mkdir(parents=True, exist_ok=True)
+    for task, path in decks.items():
+        shutil.copyfile(path, target / f"{task}.html")
+    return target
+
+
+def summary_table(dates: list[str]) -> Table:
+    mlflow_client = registry.client()
+    table = Table(title=f"Model registry: {registry.MODEL_NAME}")
+    for column in ("as_of", "version", "alias", "holdout ROC AUC", "log loss", "Brier", "decision"):
+        table.add_column(column)
+    versions = mlflow_client.search_model_versions(f"name = '{registry.MODEL_NAME}'")
+    by_as_of = {}
+    for version in versions:
+        run = mlflow_client.get_run(version.run_id)
+        by_as_of.setdefault(run.data.tags.get("as_of", ""), (version, run))
+    for as_of in dates:
+        if as_of not in by_as_of:
+            continue
+        version, run = by_as_of[as_of]
+        metrics = run.data.metrics
+        reasons = json.loads(run.data.tags.get("promotion_reasons", "[]"))
+        table.add_row(
+            as_of,
+            str(version.version),
+            ", ".join(version.aliases) or "-",
+            f"{metrics.get('holdout_roc_auc', float('nan')):.4f}",
+            f"{metrics.get('holdout_log_loss', float('nan')):.4f}",
+            f"{metrics.get('holdout_brier', float('nan')):.4f}",
+            "; ".join(reasons),
+        )
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--as-of", nargs="+", default=DEFAULT_DATES, help="training cut-off dates")
+    args = parser.parse_args()
+    console = Console()
+    console.print(f"MLflow tracking URI: {paths.tracking_uri()}")
+    total = 0.0
+    report_dirs = []
+    for as_of in args.as_of:
+        elapsed, decks = run_training(as_of, console)
+        total += elapsed
+        report_dirs.append(keep_decks(as_of, decks))
+    console.print(summary_table(args.as_of))
+    console.print(f"Total training time: {total:.1f} s")
+    console.print("Decks (open in a browser):")
+    for directory in report_dirs:
+        for deck in sorted(directory.glob("*.html")):
+            console.print(f"  {deck}")
+    console.print(f"MLflow UI: {Path(sys.executable).parent}/{registry.ui_command()}  -> http://127.0.0.1:5000")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""The training workflow as a user runs it: `pyflyte run`, twice, on a small real window."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from core import registry
+from core.features import build_features, month_window, split_by_time
+from core.model import Hyperparameters, fit, predict_scores
+from core.source import load_window
+from seldon.bundle import TRUSTED_TYPES, load_bundle, sha256_file
+from tests.pipeline import SMALL_AS_OF, SMALL_DATA, SMALL_HYPERPARAMETERS, cache_outcomes, pyflyte_run
+from workflows.training import training_workflow
+
+pytestmark = pytest.mark.slow
+
+CACHED_TASKS = {
+    "tasks.data.data_window",
+    "tasks.data.load_flights",
+    "tasks.data.build_feature_table",
+    "tasks.data.split_train_holdout",
+    "tasks.training.train_model",
+    "tasks.training.evaluate_model",
+    "tasks.util.date_label",
+    "tasks.training.register_model",
+    "tasks.training.promotion_gate",
+}
+
+
+def run_small(env: dict) -> str:
+    result = pyflyte_run(
+        "workflows/training.py",
+        "training_workflow",
+        "--as_of",
+        f"{SMALL_AS_OF:%Y-%m-%d}",
+        "--data",
+        json.dumps(SMALL_DATA),
+        "--hyperparameters",
+        json.dumps(SMALL_HYPERPARAMETERS),
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """Two identical `pyflyte run`s against a fresh Flyte cache and MLflow store."""
+    root = tmp_path_factory.mktemp("training-e2e")
+    env = {"HOME": str(root / "home"), "MLOPS_DATA_DIR": str(root / "mlops")}
+    return env, run_small(env), run_small(env)
+
+
+def test_every_cached_task_is_cached(two_runs):
+    cached = {
+        task.name
+        for task in _tasks_of(training_workflow)
+        if task.metadata.cache and task.metadata.cache_version
+    }
+    assert cached == CACHED_TASKS
+
+
+def test_first_run_executes_every_task_and_promotes(two_runs):
+    _, first, _ = two_runs
+    outcomes = cache_outcomes(first)
+    assert set(outcomes) == CACHED_TASKS
+    assert set(outcomes.values()) == {"miss"}, outcomes
+    assert "alias='champion'" in first and "no champion yet" in first
+
+
+def test_second_identical_run_recomputes_nothing(two_runs, monkeypatch):
+    env, _, second = two_runs
+    outcomes = cache_outcomes(second)
+    assert set(outcomes) == CACHED_TASKS
+    assert [task for task, outcome in outcomes.items() if outcome != "hit"] == []
+    # the registry saw one run, not two: the registration body did not run again
+    monkeypatch.setenv("MLOPS_DATA_DIR", env["MLOPS_DATA_DIR"])
+    versions = registry.client().search_model_versions(f"name = '{registry.MODEL_NAME}'")
+    assert [str(v.version) for v in versions] == ["1"]
+
+
+def test_registered_bundle_is_verified_and_predicts_like_the_in_memory_model(two_runs, monkeypatch, tmp_path):
+    env, _, _ = two_runs
+    monkeypatch.setenv("MLOPS_DATA_DIR", env["MLOPS_DATA_DIR"])
+    directory = registry.download_bundle(registry.MODEL_NAME, registry.alias_version(registry.MODEL_NAME, "champion"), tmp_path)
+    bundle = load_bundle(directory)  # skops allowlist + sha256 check
+    assert bundle.metadata["model_sha256"] == sha256_file(directory / "model.skops")
+    assert bundle.metadata["version"] == "1"
+    assert bundle.metadata["flyte_execution_id"].startswith("local:local:")
+    assert set(bundle.metadata["dataset_digests"]) == {"training", "holdout"}
+    assert bundle.metadata["training_window"]["as_of"] == "2013-03-01"
+
+    import skops.io as sio
+
+    assert set(sio.get_untrusted_types(file=directory / "model.skops")) <= TRUSTED_TYPES
+    window = month_window(SMALL_AS_OF, SMALL_DATA["train_months"], SMALL_DATA["holdout_months"])
+    table = build_features(load_window("", window.train_start, window.end))
+    train, holdout = split_by_time(table, window.holdout_start)
+    in_memory = fit(train, Hyperparameters(**SMALL_HYPERPARAMETERS))
+    np.testing.assert_array_equal(predict_scores(bundle.model, holdout), predict_scores(in_memory, holdout))
+    assert bundle.metadata["metrics"]["n_rows"] == len(holdout)
+
+
+def test_mlflow_run_holds_params_metrics_datasets_and_the_flyte_execution(two_runs, monkeypatch):
+    env, _, _ = two_runs
+    monkeypatch.setenv("MLOPS_DATA_DIR", env["MLOPS_DATA_DIR"])
+    mlflow_client = registry.client()
+    version = mlflow_client.get_model_version(registry.MODEL_NAME, "1")
+    run = mlflow_client.get_run(version.run_id)
+    assert run.data.params["max_iter"] == "60"
+    assert 0.6 < run.data.metrics["holdout_roc_auc"] < 1.0
+    assert run.data.tags["flyte_execution_id"].startswith("local:local:")
+    assert run.data.tags["promotion"] == "champion"
+    assert {i.dataset.name for i in run.inputs.dataset_inputs} == {"training", "holdout"}
+    artifacts = {a.path for a in mlflow_client.list_artifacts(run.info.run_id, "bundle")}
+    assert artifacts == {f"bundle/{name}" for name in ("model.skops", "schema.json", "reference.json", "metadata.json")}
+
+
+def _tasks_of(workflow):
+    """Every task node of a workflow, sub-workflows included."""
+    from flytekit.core.base_task import PythonTask
+    from flytekit.core.workflow import WorkflowBase
+
+    for node in workflow.nodes:
+        entity = node.flyte_entity
+        if isinstance(entity, WorkflowBase):
+            yield from _tasks_of(entity)
+        elif isinstance(entity, PythonTask):
+            yield entity
