@@ -1,0 +1,212 @@
+"""Monitoring: drift against the bundle's reference, realized performance where labels exist,
+and the ok / drift / decay decision. Plain pandas; `tasks/monitoring.py` wraps it."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core import drift
+from core.features import naive
+from core.schemas import FEATURES, LABEL
+
+logger = logging.getLogger(__name__)
+
+OK, DRIFT, DECAY = "ok", "drift", "decay"
+MONITORING_EXPERIMENT = "flights-late-arrival-monitoring"
+SOURCE_BATCH, SOURCE_ONLINE = "batch", "online"
+
+
+@dataclass
+class MonitoringThresholds:
+    """When to act. Decay (labels say the model got worse) outranks drift (inputs moved).
+
+    `max_auc_drop`: realized ROC AUC more than this below the champion's holdout AUC is decay.
+    `max_log_loss_rise`: realized log loss more than this above the holdout log loss is decay.
+    `max_feature_psi` / `max_score_psi`: PSI above these on any feature / on the score is drift.
+    `min_rows`: fewer monitored rows than this decide nothing (too noisy), whatever the numbers.
+    """
+
+    max_auc_drop: float = 0.03
+    max_log_loss_rise: float = 0.05
+    max_feature_psi: float = 0.2
+    max_score_psi: float = 0.2
+    min_rows: int = 500
+    ignore_features: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MonitoringReport:
+    decision: str = OK
+    reasons: list[str] = field(default_factory=list)
+    retrain: bool = False
+    model_version: str = ""
+    period_start: str = ""
+    period_end: str = ""
+    n_rows: int = 0
+    n_online_rows: int = 0
+    worst_feature: str = ""
+    worst_psi: float = 0.0
+    score_psi: float = 0.0
+    realized_auc: float = math.nan
+    realized_log_loss: float = math.nan
+    validation_auc: float = math.nan
+    validation_log_loss: float = math.nan
+    labelled_rows: int = 0
+    mlflow_run_id: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def realized_performance(predictions: pd.DataFrame) -> tuple[float, float, int]:
+    """(ROC AUC, log loss, labelled rows) over rows whose truth is known; NaN when undefined."""
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    known = predictions.loc[predictions[LABEL].notna()]
+    labels = known[LABEL].astype(np.int64).to_numpy()
+    if len(known) == 0 or len(np.unique(labels)) < 2:
+        return math.nan, math.nan, int(len(known))
+    scores = known["score"].to_numpy(dtype=np.float64)
+    return (
+        float(roc_auc_score(labels, scores)),
+        float(log_loss(labels, scores, labels=[0, 1])),
+        int(len(known)),
+    )
+
+
+def online_rows(request_log_dir: str, start: datetime, end: datetime) -> pd.DataFrame:
+    """Rows the online server predicted during [start, end) (by request time), as features +
+    `score`. Empty when there is no log: monitoring works without the server."""
+    if not request_log_dir or not Path(request_log_dir).is_dir():
+        return pd.DataFrame(columns=[*FEATURES, "score"])
+    from seldon.request_log import read_request_log
+
+    rows = pd.DataFrame(read_request_log(request_log_dir))
+    if rows.empty:
+        return pd.DataFrame(columns=[*FEATURES, "score"])
+    stamps = pd.to_datetime(rows["ts"], utc=True, format="ISO8601").dt.tz_localize(None)
+    keep = (stamps >= naive(start)) & (stamps < naive(end))
+    rows = rows.loc[keep].rename(columns={"probability": "score"})
+    for name in FEATURES:
+        if name not in rows:
+            rows[name] = np.nan
+    return rows[[*FEATURES, "score"]].reset_index(drop=True)
+
+
+def drift_tables(
+    reference: dict, features: pd.DataFrame, scores: pd.Series, online: pd.DataFrame
+) -> pd.DataFrame:
+    """Drift per feature and score, for the batch data and (when present) the online requests."""
+    tables = [drift.drift_table(reference, features, scores).assign(source=SOURCE_BATCH)]
+    if len(online):
+        tables.append(
+            drift.drift_table(reference, online, online["score"]).assign(source=SOURCE_ONLINE)
+        )
+    table = pd.concat(tables, ignore_index=True)
+    return table.sort_values("psi", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def decide(
+    report: MonitoringReport, table: pd.DataFrame, thresholds: MonitoringThresholds
+) -> MonitoringReport:
+    """Fill worst drift, decision and reasons on `report` (which holds the performance figures)."""
+    features = table.loc[
+        (table["feature"] != "score") & ~table["feature"].isin(thresholds.ignore_features)
+    ]
+    scores = table.loc[table["feature"] == "score"]
+    if len(features):
+        worst = features.iloc[0]
+        report.worst_feature, report.worst_psi = f"{worst['feature']}", float(worst["psi"])
+    report.score_psi = float(scores["psi"].max()) if len(scores) else 0.0
+
+    decay, shifted = [], []
+    if report.n_rows + report.n_online_rows < thresholds.min_rows:
+        report.decision, report.retrain = OK, False
+        report.reasons = [
+            f"only {report.n_rows + report.n_online_rows} rows (< {thresholds.min_rows}): "
+            "too few to judge, no action"
+        ]
+        return report
+    if not math.isnan(report.realized_auc) and not math.isnan(report.validation_auc):
+        drop = report.validation_auc - report.realized_auc
+        if drop > thresholds.max_auc_drop:
+            decay.append(
+                f"realized ROC AUC {report.realized_auc:.4f} is {drop:.4f} below the holdout's "
+                f"{report.validation_auc:.4f} (limit {thresholds.max_auc_drop:.3f})"
+            )
+    if not math.isnan(report.realized_log_loss) and not math.isnan(report.validation_log_loss):
+        rise = report.realized_log_loss - report.validation_log_loss
+        if rise > thresholds.max_log_loss_rise:
+            decay.append(
+                f"realized log loss {report.realized_log_loss:.4f} is {rise:.4f} above the "
+                f"holdout's {report.validation_log_loss:.4f} "
+                f"(limit {thresholds.max_log_loss_rise:.3f})"
+            )
+    drifted = features.loc[features["psi"] > thresholds.max_feature_psi]
+    for _, row in drifted.iterrows():
+        shifted.append(
+            f"{row['feature']} PSI {row['psi']:.3f} > {thresholds.max_feature_psi:.2f} "
+            f"({row['source']})"
+        )
+    if report.score_psi > thresholds.max_score_psi:
+        shifted.append(f"score PSI {report.score_psi:.3f} > {thresholds.max_score_psi:.2f}")
+
+    if decay:
+        report.decision = DECAY
+    elif shifted:
+        report.decision = DRIFT
+    else:
+        report.decision = OK
+    report.retrain = report.decision != OK
+    report.reasons = decay + shifted or [
+        f"worst feature PSI {report.worst_psi:.3f} ({report.worst_feature}), score PSI "
+        f"{report.score_psi:.3f}; realized AUC {report.realized_auc:.4f} "
+        f"vs holdout {report.validation_auc:.4f}"
+    ]
+    if not decay and math.isnan(report.realized_auc):
+        report.reasons.append("no labels in the period: decay not measured")
+    return report
+
+
+def log_to_mlflow(
+    report: MonitoringReport, table: pd.DataFrame, thresholds: MonitoringThresholds
+) -> str:
+    """One run in the monitoring experiment: thresholds as params, figures as metrics, the drift
+    table as an artifact. Returns the run id."""
+    import mlflow
+
+    from core import registry
+
+    registry.client()
+    experiment = registry.experiment_id(MONITORING_EXPERIMENT)
+    name = f"monitor-{report.period_start}-{report.period_end}-v{report.model_version}"
+    with mlflow.start_run(experiment_id=experiment, run_name=name) as run:
+        mlflow.log_params({k: str(v) for k, v in asdict(thresholds).items()})
+        mlflow.set_tags(
+            {
+                "decision": report.decision,
+                "model_version": report.model_version,
+                "period_start": report.period_start,
+                "period_end": report.period_end,
+                "worst_feature": report.worst_feature,
+            }
+        )
+        figures = {
+            k: v
+            for k, v in report.as_dict().items()
+            if isinstance(v, float | int) and not isinstance(v, bool) and not math.isnan(float(v))
+        }
+        mlflow.log_metrics({k: float(v) for k, v in figures.items()})
+        mlflow.log_metrics(
+            {f"psi_{r.source}_{r.feature}": float(r.psi) for r in table.itertuples()}
+        )
+        mlflow.log_text(table.to_csv(index=False), "drift.csv")
+        mlflow.log_text("\n".join(report.reasons), "reasons.txt")
+        return run.info.run_id

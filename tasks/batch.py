@@ -1,0 +1,129 @@
+"""Batch inference tasks: resolve the model version, cut the period into days, score each day
+(the mapped task), collect the predictions with a deck."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, NamedTuple
+
+import flytekit
+from flytekit import HashMethod, Resources, task
+from flytekit.types.directory import FlyteDirectory
+from pandera.typing import DataFrame
+
+from core.batch import PredictionTable
+from images import TASK_IMAGE
+from tasks.frames import FeatureFrame, hash_frame
+
+CACHE_VERSION = "1"
+SCORE_RESOURCES = Resources(cpu="1", mem="1Gi")
+
+PredictionFrame = Annotated[DataFrame[PredictionTable], HashMethod(hash_frame)]
+
+
+@dataclass
+class ModelRef:
+    """The registered version a batch is scored with: what every prediction row names."""
+
+    model_name: str = ""
+    version: str = ""
+    run_id: str = ""
+    model_sha256: str = ""
+    threshold: float = 0.5
+
+
+class ResolvedModel(NamedTuple):
+    model: ModelRef
+    bundle: FlyteDirectory
+
+
+@task(container_image=TASK_IMAGE)
+def resolve_model(tracking_uri: str, model_name: str, version: str) -> ResolvedModel:
+    """`version`, or the `champion` alias when it is empty, and its bundle.
+
+    Not cached on purpose: the alias moves, and the answer must be today's champion."""
+    import json
+
+    from core import registry
+    from core.gate import CHAMPION
+
+    chosen = version or registry.alias_version(model_name, CHAMPION)
+    if not chosen:
+        raise ValueError(
+            f"model '{model_name}' has no '{CHAMPION}' alias in {tracking_uri}: "
+            "train one first or pass a version"
+        )
+    directory = Path(flytekit.current_context().working_directory) / f"bundle-{chosen}"
+    path = registry.download_bundle(model_name, chosen, directory)
+    metadata = json.loads((path / "metadata.json").read_text())
+    schema = json.loads((path / "schema.json").read_text())
+    ref = ModelRef(
+        model_name=model_name,
+        version=str(chosen),
+        run_id=str(metadata.get("run_id", "")),
+        model_sha256=str(metadata.get("model_sha256", "")),
+        threshold=float(schema["output"]["threshold"]),
+    )
+    return ResolvedModel(model=ref, bundle=FlyteDirectory(str(path)))
+
+
+@task(cache=True, cache_version=CACHE_VERSION, container_image=TASK_IMAGE)
+def split_days(table: FeatureFrame) -> list[FeatureFrame]:
+    """One partition per day of scheduled departure: the unit a map task fans out over."""
+    from core.batch import day_partitions
+
+    if table.empty:
+        raise ValueError("the period holds no flights: nothing to score")
+    return day_partitions(table)
+
+
+_BUNDLES: dict[str, object] = {}
+
+
+def _bundle(directory: FlyteDirectory, sha256: str):
+    """Load a bundle once per process (a local run scores every day in one process)."""
+    from seldon.bundle import load_bundle
+
+    if sha256 not in _BUNDLES:
+        _BUNDLES[sha256] = load_bundle(directory.download(), require_reference=False)
+    return _BUNDLES[sha256]
+
+
+@task(
+    cache=True,
+    cache_version=CACHE_VERSION,
+    # The bundle's location changes with every resolve; the version and sha256 in `model` say
+    # which model it is, so they (and the partition's content hash) key the cache.
+    cache_ignore_input_vars=("bundle",),
+    requests=SCORE_RESOURCES,
+    container_image=TASK_IMAGE,
+)
+def score_partition(
+    partition: FeatureFrame, model: ModelRef, bundle: FlyteDirectory
+) -> PredictionFrame:
+    """Score one day with the resolved version; every row names the version and its run."""
+    from core.batch import score_partition as score
+
+    loaded = _bundle(bundle, model.model_sha256)
+    if loaded.metadata.get("model_sha256") != model.model_sha256:
+        raise ValueError(f"bundle {bundle.path} is not version {model.version} (sha256 differs)")
+    return score(loaded.model, partition, model.threshold, model.version, model.run_id)
+
+
+@task(
+    cache=True,
+    cache_version=CACHE_VERSION,
+    container_image=TASK_IMAGE,
+    enable_deck=True,
+    deck_fields=[],
+)
+def collect_predictions(parts: list[PredictionFrame], model: ModelRef) -> PredictionFrame:
+    """All partitions in time order, and the batch deck: volume, score distribution, positive
+    rate by day and by carrier."""
+    from core.batch import combine
+    from tasks.decks_monitoring import render_batch_deck
+
+    predictions = combine(parts)
+    render_batch_deck(predictions, model.version)
+    return predictions

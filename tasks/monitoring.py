@@ -1,0 +1,115 @@
+"""Monitoring tasks: read the online request log, measure drift and realized performance against
+the champion's bundle, decide, log to MLflow; and the no-retrain branch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, NamedTuple
+
+import pandas as pd
+from flytekit import HashMethod, Resources, task
+from flytekit.types.directory import FlyteDirectory
+
+from core.gate import GateDecision
+from core.monitoring import MonitoringReport, MonitoringThresholds
+from images import TASK_IMAGE
+from tasks.batch import ModelRef, PredictionFrame
+from tasks.frames import FeatureFrame, hash_frame
+
+CACHE_VERSION = "1"
+MONITOR_RESOURCES = Resources(cpu="1", mem="2Gi")
+
+OnlineFrame = Annotated[pd.DataFrame, HashMethod(hash_frame)]
+
+
+@task(container_image=TASK_IMAGE)
+def online_requests(request_log_dir: str, start: datetime, end: datetime) -> OnlineFrame:
+    """Rows the online server predicted in [start, end). Not cached: the log grows; its content
+    hash keys the monitor task's cache instead. Empty when no directory is given or present."""
+    from core.monitoring import online_rows
+
+    return online_rows(request_log_dir, start, end)
+
+
+@task(container_image=TASK_IMAGE)
+def predictions_version(predictions: PredictionFrame) -> str:
+    """The one model version a predictions table was scored with."""
+    versions = sorted(predictions["model_version"].astype(str).unique())
+    if len(versions) != 1:
+        raise ValueError(
+            f"a predictions table must come from one model version, found {versions or 'none'}"
+        )
+    return versions[0]
+
+
+class MonitorOutputs(NamedTuple):
+    report: MonitoringReport
+    retrain: bool
+
+
+@task(
+    cache=True,
+    cache_version=CACHE_VERSION,
+    cache_ignore_input_vars=("bundle",),
+    requests=MONITOR_RESOURCES,
+    container_image=TASK_IMAGE,
+    enable_deck=True,
+    deck_fields=[],
+)
+def monitor(
+    tracking_uri: str,
+    predictions: PredictionFrame,
+    table: FeatureFrame,
+    online: OnlineFrame,
+    model: ModelRef,
+    bundle: FlyteDirectory,
+    start: datetime,
+    end: datetime,
+    thresholds: MonitoringThresholds,
+) -> MonitorOutputs:
+    """Drift of every feature and of the score against reference.json, realized ROC AUC and log
+    loss against the holdout figures in metadata.json, the decision, an MLflow monitoring run."""
+    from core import monitoring
+    from core.batch import in_period, require_prediction_columns
+    from seldon.bundle import load_bundle
+    from tasks.decks_monitoring import render_monitoring_deck
+
+    require_prediction_columns(predictions)
+    loaded = load_bundle(bundle.download(), require_reference=True)
+    features = in_period(table, start, end)
+    scored = in_period(predictions, start, end)
+    if scored.empty:
+        raise ValueError(
+            f"no predictions in [{start:%Y-%m-%d}, {end:%Y-%m-%d}): nothing to monitor"
+        )
+    holdout = loaded.metadata.get("metrics", {})
+    for name in ("roc_auc", "log_loss"):
+        if name not in holdout:
+            raise ValueError(
+                f"bundle {model.version} metadata.json has no validation metric '{name}'"
+            )
+
+    auc, loss, labelled = monitoring.realized_performance(scored)
+    report = MonitoringReport(
+        model_version=model.version,
+        period_start=f"{start:%Y-%m-%d}",
+        period_end=f"{end:%Y-%m-%d}",
+        n_rows=len(scored),
+        n_online_rows=len(online),
+        realized_auc=auc,
+        realized_log_loss=loss,
+        labelled_rows=labelled,
+        validation_auc=float(holdout["roc_auc"]),
+        validation_log_loss=float(holdout["log_loss"]),
+    )
+    drift = monitoring.drift_tables(loaded.reference, features, scored["score"], online)
+    report = monitoring.decide(report, drift, thresholds)
+    report.mlflow_run_id = monitoring.log_to_mlflow(report, drift, thresholds)
+    render_monitoring_deck(report, drift)
+    return MonitorOutputs(report=report, retrain=report.retrain)
+
+
+@task(container_image=TASK_IMAGE)
+def no_retrain(report: MonitoringReport) -> GateDecision:
+    """The `ok` branch: nothing trained, the champion stays."""
+    return GateDecision(reasons=[f"monitoring decided '{report.decision}': no retrain"])

@@ -1,0 +1,49 @@
+"""Batch inference workflow: score the flights of [start, end) (whole days) with the champion,
+or a given version, one mapped task per day.
+
+    pyflyte run workflows/batch_inference.py batch_inference_workflow \
+        --start 2013-07-01 --end 2013-08-01
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+
+from flytekit import map_task, workflow
+
+from core.registry import MODEL_NAME
+from tasks.batch import (
+    PredictionFrame,
+    collect_predictions,
+    resolve_model,
+    score_partition,
+    split_days,
+)
+from tasks.data import DataConfig, build_feature_table, load_flights
+from tasks.util import tracking_target
+
+# Concurrency bounds the pods a cluster runs at once; locally the days run one after another.
+SCORE_CONCURRENCY = 16
+
+
+@workflow
+def batch_inference_workflow(
+    start: datetime,
+    end: datetime,
+    model_version: str = "",
+    model_name: str = MODEL_NAME,
+    data: DataConfig = DataConfig(),
+) -> PredictionFrame:
+    """Predictions (flight, time, carrier, origin, score, flag, truth, version, run id), by time."""
+    resolved = resolve_model(
+        tracking_uri=tracking_target(), model_name=model_name, version=model_version
+    )
+    raw = load_flights(source_dir=data.source_dir, start=start, end=end)
+    table = build_feature_table(raw=raw)
+    days = split_days(table=table)
+    scored = map_task(
+        partial(score_partition, model=resolved.model, bundle=resolved.bundle),
+        concurrency=SCORE_CONCURRENCY,
+    )(partition=days)
+    return collect_predictions(parts=scored, model=resolved.model)

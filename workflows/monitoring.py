@@ -1,0 +1,103 @@
+"""Monitoring workflow: for [start, end), compare inputs and scores with the champion's
+reference, and realized performance (where labels exist) with its holdout figures; on `drift` or
+`decay`, run the training workflow (as of `end`), whose promotion gate then decides.
+
+    pyflyte run workflows/monitoring.py monitoring_workflow --start 2013-07-01 --end 2013-08-01
+
+`monitoring_workflow` scores the period itself through the batch workflow (whose day partitions
+are cached, so the daily scoring run's work is reused); `monitor_predictions_workflow` monitors a
+predictions table given as input.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from flytekit import conditional, workflow
+
+from core.gate import GateConfig, GateDecision
+from core.model import Hyperparameters
+from core.monitoring import MonitoringReport, MonitoringThresholds
+from core.registry import MODEL_NAME
+from tasks.batch import PredictionFrame, resolve_model
+from tasks.data import DataConfig, build_feature_table, load_flights
+from tasks.monitoring import monitor, no_retrain, online_requests, predictions_version
+from tasks.util import tracking_target
+from workflows.batch_inference import batch_inference_workflow
+from workflows.training import training_workflow
+
+
+class MonitoringOutputs(NamedTuple):
+    report: MonitoringReport
+    gate: GateDecision
+
+
+@workflow
+def monitor_predictions_workflow(
+    predictions: PredictionFrame,
+    start: datetime,
+    end: datetime,
+    request_log_dir: str = "",
+    thresholds: MonitoringThresholds = MonitoringThresholds(),
+    model_name: str = MODEL_NAME,
+    data: DataConfig = DataConfig(),
+    hyperparameters: Hyperparameters = Hyperparameters(),
+    gate: GateConfig = GateConfig(),
+) -> MonitoringOutputs:
+    """Monitor the given predictions (of one model version) and retrain when they say so."""
+    tracking_uri = tracking_target()
+    resolved = resolve_model(
+        tracking_uri=tracking_uri,
+        model_name=model_name,
+        version=predictions_version(predictions=predictions),
+    )
+    table = build_feature_table(raw=load_flights(source_dir=data.source_dir, start=start, end=end))
+    checked = monitor(
+        tracking_uri=tracking_uri,
+        predictions=predictions,
+        table=table,
+        online=online_requests(request_log_dir=request_log_dir, start=start, end=end),
+        model=resolved.model,
+        bundle=resolved.bundle,
+        start=start,
+        end=end,
+        thresholds=thresholds,
+    )
+    decision = (
+        conditional("retrain")
+        .if_(checked.retrain.is_true())
+        .then(training_workflow(as_of=end, hyperparameters=hyperparameters, data=data, gate=gate))
+        .else_()
+        .then(no_retrain(report=checked.report))
+    )
+    return MonitoringOutputs(report=checked.report, gate=decision)
+
+
+@workflow
+def monitoring_workflow(
+    start: datetime,
+    end: datetime,
+    model_version: str = "",
+    request_log_dir: str = "",
+    thresholds: MonitoringThresholds = MonitoringThresholds(),
+    model_name: str = MODEL_NAME,
+    data: DataConfig = DataConfig(),
+    hyperparameters: Hyperparameters = Hyperparameters(),
+    gate: GateConfig = GateConfig(),
+) -> MonitoringOutputs:
+    """Score [start, end) with the champion (or `model_version`), then monitor and act."""
+    predictions = batch_inference_workflow(
+        start=start, end=end, model_version=model_version, model_name=model_name, data=data
+    )
+    return monitor_predictions_workflow(
+        predictions=predictions,
+        start=start,
+        end=end,
+        request_log_dir=request_log_dir,
+        thresholds=thresholds,
+        model_name=model_name,
+        data=data,
+        hyperparameters=hyperparameters,
+        gate=gate,
+    )
