@@ -9,7 +9,7 @@ SERVING_VENV := .venv-serving
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup setup-serving setup-system demo serve test lint bench clean
+.PHONY: setup setup-serving setup-system demo serve test lint bench clean setup-mlserver bench-serving test-serving
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -82,3 +82,8 @@ lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check core tasks workflows launchplans images scripts
 	$(VENV)/bin/mypy core tasks workflows seldon
+
+# The serving tests need promtool and prometheus (setup-system) and both environments.
+test: setup-system
+test-serving: setup-system $(VENV)/.synced $(SERVING_VENV)/.synced
+	PYTHONPATH=. $(VENV)/bin/python -m pytest tests/unit/serving tests/integration/serving

@@ -1,0 +1,31 @@
+# Serving image: the Seldon v1 Python wrapper running seldon.model.FlightsLateModel.
+# Only the serving pins (seldon/requirements.txt) and the seldon/ package go in; mlflow does not
+# (the registry-sync sidecar runs from the pipeline image). Build: docker build -t flights-serving .
+
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+COPY seldon/requirements.txt /tmp/requirements.txt
+# --no-deps: the compiled file already lists every transitive pin; nothing else may sneak in
+RUN python -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-deps --requirement /tmp/requirements.txt
+
+FROM python:3.11-slim-bookworm
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    OMP_NUM_THREADS=1 \
+    GUNICORN_WORKERS=2 \
+    GRPC_WORKERS=0 \
+    MODEL_ROOT=/mnt/models \
+    INCLUDE_METRICS_IN_CLIENT_RESPONSE=false
+RUN groupadd --gid 10001 seldon \
+    && useradd --uid 10001 --gid seldon --no-create-home --shell /usr/sbin/nologin seldon
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY seldon/__init__.py seldon/bundle.py seldon/metrics.py seldon/model.py seldon/pointer.py \
+     seldon/request_log.py seldon/routes.py seldon/serve.py seldon/settings.py \
+     seldon/validation.py /app/seldon/
+USER 10001:10001
+EXPOSE 9000 6000
+# The operator sets the ports through PREDICTIVE_UNIT_* variables; the wrapper reads them.
+CMD ["python", "-m", "seldon.serve", "seldon.model.FlightsLateModel", "--service-type", "MODEL"]

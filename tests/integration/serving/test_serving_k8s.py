@@ -1,0 +1,137 @@
+"""Kubernetes manifests (kustomize overlays), alert rules (promtool), Dockerfile (hadolint)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+from serving_support import REPO
+
+DATA = REPO / "tests" / "data" / "serving"
+K8S = REPO / "seldon" / "k8s"
+BIN = REPO / ".venv" / "bin"
+KUBERNETES_VERSION = "1.37.0"
+CRD_SCHEMAS = {
+    "SeldonDeployment": "seldondeployment.json",
+    "PodMonitor": "podmonitor.json",
+    "PrometheusRule": "prometheusrule.json",
+}
+OVERLAYS = ["dev", "prod"]
+
+
+def kustomize(overlay: str) -> list[dict]:
+    built = subprocess.run(
+        [str(BIN / "kubectl"), "kustomize", str(K8S / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [doc for doc in yaml.safe_load_all(built.stdout) if doc]
+
+
+def promtool() -> str:
+    found = shutil.which("promtool")
+    assert found, "promtool missing: run `make setup-system` (Debian package prometheus)"
+    return found
+
+
+def rules_spec() -> dict:
+    return yaml.safe_load((K8S / "base" / "prometheusrule.yaml").read_text())["spec"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_overlay_builds_and_validates(overlay):
+    docs = kustomize(overlay)
+    kinds = sorted(d["kind"] for d in docs)
+    assert kinds == sorted(
+        [
+            "ConfigMap",
+            "ConfigMap",
+            "ServiceAccount",
+            "SeldonDeployment",
+            "PodMonitor",
+            "PrometheusRule",
+        ]
+    )
+    for doc in docs:
+        assert doc["metadata"]["namespace"] == f"flights-{overlay}"
+        if doc["kind"] in CRD_SCHEMAS:
+            schema = json.loads((DATA / "schemas" / CRD_SCHEMAS[doc["kind"]]).read_text())
+            jsonschema.validate(doc, schema)
+        else:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    deployment = next(d for d in docs if d["kind"] == "SeldonDeployment")
+    predictor = deployment["spec"]["predictors"][0]
+    pod_spec = predictor["componentSpecs"][0]["spec"]
+    # the pod template inside the CRD is a core PodSpec: validate it as a Pod, strictly
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "check"}, "spec": pod_spec}
+    kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
+
+    containers = {c["name"]: c for c in pod_spec["containers"]}
+    model, sync = containers[predictor["graph"]["name"]], containers["registry-sync"]
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert model[probe]["httpGet"]["path"] == "/health/status"
+    assert {v["name"] for v in pod_spec["volumes"]} >= {"models"}
+    assert pod_spec["volumes"][0]["emptyDir"]
+    mounts = {m["name"]: m for m in model["volumeMounts"]}
+    assert mounts["models"]["readOnly"] is True
+    assert {m["name"] for m in sync["volumeMounts"]} >= {"models"}
+    assert sync["command"][:3] == ["python", "-m", "seldon.sync"]
+    assert model["image"].endswith(":dev" if overlay == "dev" else ":0.1.0")
+    configmaps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
+    serving = configmaps[model["envFrom"][0]["configMapRef"]["name"]][
+        "data"
+    ]  # hashed name resolved
+    assert serving["OMP_NUM_THREADS"] == "1" and serving["MODEL_ROOT"] == "/mnt/models"
+    assert serving["GUNICORN_WORKERS"] == ("1" if overlay == "dev" else "2")
+    assert pod_spec["securityContext"]["runAsNonRoot"] is True
+    assert predictor["replicas"] == (1 if overlay == "dev" else 3)
+
+
+def test_schemas_catch_a_broken_resource():
+    deployment = next(d for d in kustomize("dev") if d["kind"] == "SeldonDeployment")
+    del deployment["spec"]["predictors"][0]["graph"]["type"]
+    schema = json.loads((DATA / "schemas" / "seldondeployment.json").read_text())
+    with pytest.raises(jsonschema.ValidationError, match="'type' is a required property"):
+        jsonschema.validate(deployment, schema)
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "x"},
+        "spec": {
+            "containers": [
+                {"name": "m", "image": "i", "readinessProbe": {"httpGet": {"path": "/"}}}
+            ]
+        },
+    }
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
+
+
+def test_alert_rules_pass_promtool(tmp_path):
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules_spec()))
+    shutil.copy(DATA / "alerts_test.yaml", tmp_path / "alerts_test.yaml")
+    checked = subprocess.run(
+        [promtool(), "check", "rules", str(tmp_path / "rules.yaml")], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tested = subprocess.run(
+        [promtool(), "test", "rules", "alerts_test.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "SUCCESS" in tested.stdout
+
+
+def test_dockerfile_passes_hadolint():
+    result = subprocess.run(
+        [str(BIN / "hadolint"), str(REPO / "Dockerfile")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
