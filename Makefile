@@ -9,7 +9,7 @@ SERVING_VENV := .venv-serving
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup setup-serving setup-system demo serve test lint bench clean setup-mlserver bench-serving test-serving
+.PHONY: setup setup-serving setup-system demo serve test lint bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -38,6 +38,7 @@ clean:
 	rm -rf $(TOOLS) $(VENV) $(SERVING_VENV) .mlops
 
 # ---- Serving -------------------------------------------------------------------------------
+.PHONY: setup-mlserver bench-serving test-serving
 MLSERVER_VENV := .venv-mlserver
 SERVE_DIR ?= .mlops/serving
 HTTP_PORT ?= 9000
