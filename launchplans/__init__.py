@@ -1,0 +1,7 @@
+"""Launch plans: each imports its workflow and adds only a schedule and fixed/default inputs.
+
+- `retrain.monthly_retrain`: the training workflow on the 1st of every month (`as_of` = kickoff).
+- `scoring.daily_scoring`: batch inference of the day's scheduled flights with the champion.
+- `monitoring.daily_monitoring`: drift and realized performance of the trailing week, retraining
+  on drift or decay.
+"""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, NamedTuple
 
@@ -127,3 +128,17 @@ def collect_predictions(parts: list[PredictionFrame], model: ModelRef) -> Predic
     predictions = combine(parts)
     render_batch_deck(predictions, model.version)
     return predictions
+
+
+class Period(NamedTuple):
+    start: datetime
+    end: datetime
+
+
+@task(cache=True, cache_version=CACHE_VERSION, container_image=TASK_IMAGE)
+def days_from(kickoff: datetime, offset_days: int, days: int) -> Period:
+    """Whole days [kickoff's date + offset_days, + days): what a daily schedule works on."""
+    from datetime import timedelta
+
+    first = datetime(kickoff.year, kickoff.month, kickoff.day) + timedelta(days=offset_days)
+    return Period(start=first, end=first + timedelta(days=days))

@@ -16,6 +16,7 @@ from core.registry import MODEL_NAME
 from tasks.batch import (
     PredictionFrame,
     collect_predictions,
+    days_from,
     resolve_model,
     score_partition,
     split_days,
@@ -47,3 +48,22 @@ def batch_inference_workflow(
         concurrency=SCORE_CONCURRENCY,
     )(partition=days)
     return collect_predictions(parts=scored, model=resolved.model)
+
+
+@workflow
+def daily_batch_inference_workflow(
+    kickoff_time: datetime,
+    days: int = 1,
+    model_version: str = "",
+    model_name: str = MODEL_NAME,
+    data: DataConfig = DataConfig(),
+) -> PredictionFrame:
+    """Score the flights scheduled on the kickoff's date (and the `days - 1` after it)."""
+    period = days_from(kickoff=kickoff_time, offset_days=0, days=days)
+    return batch_inference_workflow(
+        start=period.start,
+        end=period.end,
+        model_version=model_version,
+        model_name=model_name,
+        data=data,
+    )

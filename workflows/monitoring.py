@@ -20,7 +20,7 @@ from core.gate import GateConfig, GateDecision
 from core.model import Hyperparameters
 from core.monitoring import MonitoringReport, MonitoringThresholds
 from core.registry import MODEL_NAME
-from tasks.batch import PredictionFrame, resolve_model
+from tasks.batch import PredictionFrame, days_from, resolve_model
 from tasks.data import DataConfig, build_feature_table, load_flights
 from tasks.monitoring import monitor, no_retrain, online_requests, predictions_version
 from tasks.util import tracking_target
@@ -94,6 +94,31 @@ def monitoring_workflow(
         predictions=predictions,
         start=start,
         end=end,
+        request_log_dir=request_log_dir,
+        thresholds=thresholds,
+        model_name=model_name,
+        data=data,
+        hyperparameters=hyperparameters,
+        gate=gate,
+    )
+
+
+@workflow
+def daily_monitoring_workflow(
+    kickoff_time: datetime,
+    days: int = 7,
+    request_log_dir: str = "",
+    thresholds: MonitoringThresholds = MonitoringThresholds(),
+    model_name: str = MODEL_NAME,
+    data: DataConfig = DataConfig(),
+    hyperparameters: Hyperparameters = Hyperparameters(),
+    gate: GateConfig = GateConfig(),
+) -> MonitoringOutputs:
+    """Monitor the `days` whole days before the kickoff's date with the current champion."""
+    period = days_from(kickoff=kickoff_time, offset_days=-days, days=days)
+    return monitoring_workflow(
+        start=period.start,
+        end=period.end,
         request_log_dir=request_log_dir,
         thresholds=thresholds,
         model_name=model_name,

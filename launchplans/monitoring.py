@@ -1,0 +1,19 @@
+"""Daily monitoring: 07:00 UTC, the trailing week (labels of a day arrive after its flights),
+with the thresholds below; drift or decay runs the training workflow and its promotion gate."""
+
+from flytekit import CronSchedule, LaunchPlan
+
+from core.monitoring import MonitoringThresholds
+from workflows.monitoring import daily_monitoring_workflow
+
+DAILY_MONITORING_CRON = "0 7 * * *"
+MONITORING_DAYS = 7
+REQUEST_LOG_DIR = "/var/log/seldon/requests"  # the serving pods' request-log volume
+
+daily_monitoring = LaunchPlan.get_or_create(
+    daily_monitoring_workflow,
+    name="daily_monitoring",
+    schedule=CronSchedule(schedule=DAILY_MONITORING_CRON, kickoff_time_input_arg="kickoff_time"),
+    fixed_inputs={"days": MONITORING_DAYS},
+    default_inputs={"thresholds": MonitoringThresholds(), "request_log_dir": REQUEST_LOG_DIR},
+)

@@ -1,0 +1,18 @@
+"""Daily batch scoring: 04:00 UTC, the flights scheduled that day, with the champion."""
+
+from flytekit import CronSchedule, LaunchPlan
+
+from core.registry import MODEL_NAME
+from workflows.batch_inference import daily_batch_inference_workflow
+
+DAILY_SCORING_CRON = "0 4 * * *"
+
+daily_scoring = LaunchPlan.get_or_create(
+    daily_batch_inference_workflow,
+    name="daily_scoring",
+    schedule=CronSchedule(schedule=DAILY_SCORING_CRON, kickoff_time_input_arg="kickoff_time"),
+    # One day per run: the schedule's period. The registered model is fixed; the version is
+    # a default ("" = champion) an operator may pin when relaunching.
+    fixed_inputs={"days": 1, "model_name": MODEL_NAME},
+    default_inputs={"model_version": ""},
+)
