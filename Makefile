@@ -45,10 +45,11 @@ HTTP_PORT ?= 9000
 METRICS_PORT ?= 6000
 WORKERS ?= 2
 
-# promtool (alert rule tests) and a Prometheus server (scrape test) from Debian's package.
+# promtool (alert rule tests), a Prometheus server (scrape test) and wrk (serving benchmark),
+# from Debian's packages.
 setup-system:
-	@command -v promtool >/dev/null && command -v prometheus >/dev/null || \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null && command -v wrk >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus wrk; }
 
 # Peer server for the serving benchmark only (never part of the serving image).
 $(MLSERVER_VENV)/.synced: $(UV)
@@ -68,7 +69,7 @@ serve: $(VENV)/.synced $(SERVING_VENV)/.synced
 	SERVING_BIND_HOST=127.0.0.1 $(SERVING_VENV)/bin/python -m seldon.serve seldon.model.FlightsLateModel \
 		--workers $(WORKERS) --grpc-workers 0 --http-port $(HTTP_PORT) --metrics-port $(METRICS_PORT)
 
-bench-serving: $(VENV)/.synced $(SERVING_VENV)/.synced $(MLSERVER_VENV)/.synced
+bench-serving: setup-system $(VENV)/.synced $(SERVING_VENV)/.synced $(MLSERVER_VENV)/.synced
 	PYTHONPATH=. $(VENV)/bin/python benchmarks/serving.py
 
 # The main command: train with as_of 2013-07-01 then 2013-08-01 and print the outcome.
@@ -84,7 +85,6 @@ lint: $(VENV)/.synced
 	$(VENV)/bin/ruff format --check core tasks workflows launchplans images scripts
 	$(VENV)/bin/mypy core tasks workflows seldon
 
-# The serving tests need promtool and prometheus (setup-system) and both environments.
-test: setup-system
+# The serving tests alone (they need promtool, prometheus and both environments).
 test-serving: setup-system $(VENV)/.synced $(SERVING_VENV)/.synced
 	PYTHONPATH=. $(VENV)/bin/python -m pytest tests/unit/serving tests/integration/serving

@@ -50,7 +50,7 @@ class Active:
 
 
 class FlightsLateModel:
-    def __init__(self, **parameters):
+    def __init__(self, **parameters) -> None:
         self.settings = Settings.from_env()
         self.metrics_buffer = ServingMetrics()
         self.active: Active | None = None
