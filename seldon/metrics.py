@@ -37,7 +37,8 @@ FEEDBACK_ROWS = "flights_feedback_rows_total"
 FEEDBACK_CORRECT = "flights_feedback_correct_rows_total"
 ONLINE_ACCURACY = "flights_online_accuracy"  # correct / feedback rows since this worker started
 
-SCORE_EDGES = np.round(np.linspace(0.05, 1.0, 20), 2)
+# finer where the scores live (late rate ~20%) and around the 0.35 threshold
+SCORE_EDGES = np.array([0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.8, 1.0])
 SCORE_LABELS = [f"{edge:g}" for edge in SCORE_EDGES] + ["+Inf"]
 
 COUNTER, GAUGE, TIMER = "COUNTER", "GAUGE", "TIMER"

@@ -74,7 +74,7 @@ def test_metrics_counters_leave_once_gauges_with_their_source():
     assert counters[(REJECTED, (("reason", "max"),))] == 1
     assert counters[("flights_unknown_category_total", (("feature", "dest"),))] == 1
     assert counters[("flights_model_score_rows_total", (("le", "0.1"),))] == 1
-    assert counters[("flights_model_score_rows_total", (("le", "0.55"),))] == 1
+    assert counters[("flights_model_score_rows_total", (("le", "0.5"),))] == 1
     assert counters[("flights_model_score_rows_total", (("le", "0.6"),))] == 2
     assert counters[("flights_model_score_rows_total", (("le", "+Inf"),))] == 2
     assert ("flights_model_score_rows_total", (("le", "0.05"),)) not in counters
