@@ -136,9 +136,11 @@ class Period(NamedTuple):
 
 
 @task(cache=True, cache_version=CACHE_VERSION, container_image=TASK_IMAGE)
-def days_from(kickoff: datetime, offset_days: int, days: int) -> Period:
-    """Whole days [kickoff's date + offset_days, + days): what a daily schedule works on."""
+def days_from(kickoff: datetime, days: int, before: bool) -> Period:
+    """Whole days: the `days` starting on the kickoff's date, or (`before`) the `days` just
+    before it. What a daily schedule works on."""
     from datetime import timedelta
 
-    first = datetime(kickoff.year, kickoff.month, kickoff.day) + timedelta(days=offset_days)
+    day = datetime(kickoff.year, kickoff.month, kickoff.day)
+    first = day - timedelta(days=days) if before else day
     return Period(start=first, end=first + timedelta(days=days))

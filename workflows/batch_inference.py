@@ -59,7 +59,7 @@ def daily_batch_inference_workflow(
     data: DataConfig = DataConfig(),
 ) -> PredictionFrame:
     """Score the flights scheduled on the kickoff's date (and the `days - 1` after it)."""
-    period = days_from(kickoff=kickoff_time, offset_days=0, days=days)
+    period = days_from(kickoff=kickoff_time, days=days, before=False)
     return batch_inference_workflow(
         start=period.start,
         end=period.end,

@@ -115,7 +115,7 @@ def daily_monitoring_workflow(
     gate: GateConfig = GateConfig(),
 ) -> MonitoringOutputs:
     """Monitor the `days` whole days before the kickoff's date with the current champion."""
-    period = days_from(kickoff=kickoff_time, offset_days=-days, days=days)
+    period = days_from(kickoff=kickoff_time, days=days, before=True)
     return monitoring_workflow(
         start=period.start,
         end=period.end,

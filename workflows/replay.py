@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.model import Hyperparameters
 from core.monitoring import MonitoringThresholds
+from tasks.data import DataConfig
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,8 @@ class ReplayConfig:
     months: int = 6
     scheduled_retrain: bool = True
     thresholds: MonitoringThresholds = field(default_factory=MonitoringThresholds)
+    data: DataConfig = field(default_factory=DataConfig)
+    hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)
 
 
 def _retrain_text(gate) -> str:
@@ -50,14 +54,23 @@ def replay_month(month: pd.Timestamp, config: ReplayConfig) -> dict:
     start = month.to_pydatetime()
     end = (month + pd.offsets.MonthBegin(1)).to_pydatetime()
     if config.scheduled_retrain:
-        scheduled = training_workflow(as_of=start)
+        scheduled = training_workflow(
+            as_of=start, hyperparameters=config.hyperparameters, data=config.data
+        )
         logger.info(
             "%s scheduled retrain: v%s -> %s", f"{month:%Y-%m}", scheduled.version, scheduled.alias
         )
     champion = registry.alias_version(registry.MODEL_NAME, CHAMPION)
-    predictions = batch_inference_workflow(start=start, end=end, model_version=champion or "")
+    predictions = batch_inference_workflow(
+        start=start, end=end, model_version=champion or "", data=config.data
+    )
     outcome = monitor_predictions_workflow(
-        predictions=predictions, start=start, end=end, thresholds=config.thresholds
+        predictions=predictions,
+        start=start,
+        end=end,
+        thresholds=config.thresholds,
+        data=config.data,
+        hyperparameters=config.hyperparameters,
     )
     report = outcome.report
     return {

@@ -1,0 +1,42 @@
+"""Launch plans: schedules, the kickoff input each feeds, fixed and default inputs (offline)."""
+
+from __future__ import annotations
+
+from flytekit.core.type_engine import TypeEngine
+
+from launchplans.monitoring import daily_monitoring
+from launchplans.retrain import monthly_retrain
+from launchplans.scoring import daily_scoring
+
+
+def _fixed(plan) -> dict:
+    return {name: literal for name, literal in plan.fixed_inputs.literals.items()}
+
+
+def test_monthly_retrain_feeds_the_kickoff_time_to_as_of():
+    schedule = monthly_retrain.schedule
+    assert schedule.cron_schedule.schedule == "0 6 1 * *"
+    assert schedule.kickoff_time_input_arg == "as_of"
+    assert monthly_retrain.workflow.name == "workflows.training.training_workflow"
+    data = _fixed(monthly_retrain)["data"]
+    assert TypeEngine.to_python_value(None, data, dict)["train_months"] == 5
+    assert "gate" in monthly_retrain.parameters.parameters
+
+
+def test_daily_scoring_scores_one_day_with_the_champion():
+    assert daily_scoring.schedule.cron_schedule.schedule == "0 4 * * *"
+    assert daily_scoring.schedule.kickoff_time_input_arg == "kickoff_time"
+    fixed = _fixed(daily_scoring)
+    assert fixed["days"].scalar.primitive.integer == 1
+    assert fixed["model_name"].scalar.primitive.string_value == "flights-late-arrival"
+    default = daily_scoring.parameters.parameters["model_version"].default
+    assert default.scalar.primitive.string_value == ""
+
+
+def test_daily_monitoring_watches_the_trailing_week():
+    assert daily_monitoring.schedule.cron_schedule.schedule == "0 7 * * *"
+    assert daily_monitoring.schedule.kickoff_time_input_arg == "kickoff_time"
+    assert _fixed(daily_monitoring)["days"].scalar.primitive.integer == 7
+    assert {"thresholds", "request_log_dir"} <= set(daily_monitoring.parameters.parameters)
+    # Fixed inputs are not parameters a caller can override.
+    assert "days" not in daily_monitoring.parameters.parameters
