@@ -1,0 +1,62 @@
+"""The promotion gate against a real `mlflow server`: first model, worse model, better model."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import registry
+from core.model import Hyperparameters
+from tasks.data import DataConfig
+from tests.integration.mlflow_server import mlflow_server
+from tests.pipeline import SMALL_AS_OF, SMALL_DATA
+from workflows.training import training_workflow
+
+pytestmark = pytest.mark.slow
+
+# A small but honest model first, so that a stronger one can beat it by the margin.
+WEAK = Hyperparameters(max_iter=15, max_leaf_nodes=8, learning_rate=0.1, early_stopping=False)
+# Barely moves from the base rate: no flight reaches the threshold, the sanity check fails.
+DEGENERATE = Hyperparameters(max_iter=3, learning_rate=0.001, early_stopping=False)
+STRONG = Hyperparameters(max_iter=60)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with mlflow_server(tmp_path_factory.mktemp("mlflow-server")) as uri:
+        yield uri
+
+
+def train(hyperparameters: Hyperparameters):
+    return training_workflow(
+        as_of=SMALL_AS_OF, data=DataConfig(**SMALL_DATA), hyperparameters=hyperparameters
+    )
+
+
+def test_gate_sequence_on_a_real_tracking_server(server, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
+    name = registry.MODEL_NAME
+
+    first = train(WEAK)
+    assert (first.alias, first.promoted, first.previous_champion) == ("champion", True, "")
+    assert first.reasons == ["no champion yet and every sanity check passed"]
+    assert registry.alias_version(name, "champion") == first.version
+
+    worse = train(DEGENERATE)
+    assert (worse.alias, worse.promoted) == ("challenger", False)
+    assert any("flagged rate 0.000 outside" in reason for reason in worse.reasons), worse.reasons
+    assert registry.alias_version(name, "champion") == first.version
+    assert registry.alias_version(name, "challenger") == worse.version
+
+    better = train(STRONG)
+    assert (better.alias, better.promoted, better.previous_champion) == ("champion", True, first.version)
+    assert better.candidate_auc - better.champion_auc >= 0.002
+    assert "candidate wins" in better.reasons[0]
+    assert registry.alias_version(name, "champion") == better.version
+
+    # the decision and its reasons are on each candidate's run
+    mlflow_client = registry.client()
+    run = mlflow_client.get_run(mlflow_client.get_model_version(name, worse.version).run_id)
+    assert run.data.tags["promotion"] == "challenger"
+    assert "flagged rate" in run.data.tags["promotion_reasons"]
+    # the registered bundle came back through the server's artifact proxy
+    assert mlflow_client.get_model_version(name, better.version).source.startswith("mlflow-artifacts:")
