@@ -16,7 +16,7 @@ from sklearn.metrics import confusion_matrix, roc_curve  # noqa: E402
 from core.evaluation import calibration_points  # noqa: E402
 from core.schemas import FEATURES, LABEL, NUMERIC_FEATURES, TIMESTAMP  # noqa: E402
 
-IMPORTANCE_SAMPLE = 4000
+IMPORTANCE_SAMPLE = 3000
 
 
 def png(figure) -> bytes:
@@ -94,7 +94,7 @@ def feature_importance(model, holdout: pd.DataFrame, random_state: int = 0) -> p
     """Permutation importance (drop in ROC AUC) on a sample of the holdout."""
     sample = holdout.sample(min(IMPORTANCE_SAMPLE, len(holdout)), random_state=random_state)
     result = permutation_importance(
-        model, sample[FEATURES], sample[LABEL], scoring="roc_auc", n_repeats=3, random_state=random_state
+        model, sample[FEATURES], sample[LABEL], scoring="roc_auc", n_repeats=2, random_state=random_state
     )
     return (
         pd.DataFrame({"feature": FEATURES, "auc_drop": result.importances_mean, "std": result.importances_std})
