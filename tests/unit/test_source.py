@@ -35,10 +35,19 @@ def test_window_is_half_open_and_validates(package_window):
     RawFlights.validate(package_window, lazy=True)
 
 
-def test_impossible_wind_reading_is_treated_as_missing():
-    raw = load_window("", datetime(2013, 2, 12), datetime(2013, 2, 13))
-    assert raw["wind_speed"].max() < 200  # the package's 1048 mph reading on 2013-02-12
-    assert raw["wind_speed"].isna().any()
+def test_impossible_wind_reading_is_treated_as_missing(tmp_path):
+    """The package holds one 1048 mph reading: such sensor errors become missing, not features."""
+    weather = read_table(default_source(), "weather")
+    at_nine = (weather["origin"] == "EWR") & (weather["month"] == 2) & (weather["day"] == 1) & (weather["hour"] == 9)
+    weather.loc[at_nine, "wind_speed"] = 1048.36
+    weather.to_parquet(tmp_path / "weather.parquet", index=False)
+    for name in ("flights", "planes"):
+        read_table(default_source(), name).to_parquet(tmp_path / f"{name}.parquet", index=False)
+    raw = load_window(str(tmp_path), START, END)
+    affected = (raw["origin"] == "EWR") & (raw["day"] == 1) & (raw["hour"] == 9)
+    assert affected.sum() > 0
+    assert raw.loc[affected, "wind_speed"].isna().all()
+    assert raw.loc[~affected, "wind_speed"].max() < 200
 
 
 def test_missing_table_is_named(tmp_path):
