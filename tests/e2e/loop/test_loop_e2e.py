@@ -1,0 +1,226 @@
+"""The closed loop end to end on the real 2013 data, in-process, against a store of its own:
+batch scoring (equal to in-process predictions, cached), monitoring (request log, bad input),
+the launch plans run once each, and a two-month replay."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import batch, registry
+from core.features import build_features
+from core.gate import CHAMPION
+from core.model import Hyperparameters, predict_scores
+from core.monitoring import MonitoringThresholds
+from core.source import load_window
+from seldon.bundle import load_bundle
+from tasks.data import DataConfig
+
+pytestmark = pytest.mark.slow
+
+# Train on April-May, hold out June: the real data, small enough for a test.
+AS_OF = datetime(2013, 7, 1)
+DATA = DataConfig(train_months=2, holdout_months=1)
+HYPERPARAMETERS = Hyperparameters(max_iter=60)
+NEVER = MonitoringThresholds(
+    max_auc_drop=1.0, max_log_loss_rise=9.0, max_feature_psi=1e9, max_score_psi=1e9
+)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """A fresh MLflow store with a champion trained as of July 1st."""
+    from workflows.training import training_workflow
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLOPS_DATA_DIR", str(tmp_path_factory.mktemp("loop-store")))
+        decision = training_workflow(as_of=AS_OF, hyperparameters=HYPERPARAMETERS, data=DATA)
+        assert decision.alias == CHAMPION
+        yield decision
+
+
+def versions() -> list[str]:
+    found = registry.client().search_model_versions(f"name = '{registry.MODEL_NAME}'")
+    return sorted(str(v.version) for v in found)
+
+
+def message(error: BaseException) -> str:
+    """The whole chain: flytekit wraps a task's exception in its own."""
+    parts = []
+    while error is not None:
+        parts.append(str(error))
+        error = error.__cause__ or error.__context__
+    return "\n".join(parts)
+
+
+def test_batch_equals_in_process_predictions_row_for_row(store, tmp_path):
+    from workflows.batch_inference import batch_inference_workflow
+
+    start, end = datetime(2013, 7, 1), datetime(2013, 7, 4)
+    predictions = batch_inference_workflow(start=start, end=end, data=DATA)
+
+    bundle = load_bundle(registry.download_bundle(registry.MODEL_NAME, store.version, tmp_path))
+    table = build_features(load_window("", start, end))
+    expected = predict_scores(bundle.model, table)
+    assert len(predictions) == len(table) > 2000
+    assert predictions["flight_id"].tolist() == table["flight_id"].tolist()
+    np.testing.assert_array_equal(predictions["score"].to_numpy(), expected)
+    threshold = bundle.schema["output"]["threshold"]
+    np.testing.assert_array_equal(
+        predictions["label"].to_numpy(), (expected >= threshold).astype(int)
+    )
+    np.testing.assert_array_equal(predictions["late"].to_numpy(dtype=int), table["late"].to_numpy())
+    assert set(predictions["model_version"]) == {store.version}
+    assert set(predictions["run_id"]) == {bundle.metadata["run_id"]}
+
+
+def test_rescoring_a_scored_period_hits_the_partition_cache(store, monkeypatch):
+    from workflows.batch_inference import batch_inference_workflow
+
+    calls = []
+    real = batch.score_partition
+    monkeypatch.setattr(batch, "score_partition", lambda *a, **k: calls.append(1) or real(*a, **k))
+    period = dict(start=datetime(2013, 7, 10), end=datetime(2013, 7, 12), data=DATA)
+    first = batch_inference_workflow(**period)
+    assert len(calls) == 2  # two days, two partitions scored
+    again = batch_inference_workflow(**period)
+    assert len(calls) == 2, "a re-run scored partitions again instead of reading the cache"
+    pd.testing.assert_frame_equal(first, again)
+
+
+def test_monitoring_reads_the_request_log_and_retrains_nothing_when_ok(store, tmp_path):
+    from workflows.monitoring import monitoring_workflow
+
+    log = tmp_path / "request-log"
+    log.mkdir()
+    features = build_features(load_window("", datetime(2013, 7, 2), datetime(2013, 7, 3))).head(40)
+    columns = {
+        c: features[c].where(features[c].notna(), None).tolist()
+        for c in features.columns
+        if c not in ("flight_id", "sched_dep", "late")
+    }
+    line = {
+        "ts": "2013-07-02T12:00:00+00:00",
+        "request_id": "r1",
+        "model_name": registry.MODEL_NAME,
+        "model_version": store.version,
+        "n_rows": 40,
+        "features": columns,
+        "probability": [0.3] * 40,
+        "late": [0] * 40,
+        "unknown_categories": {},
+    }
+    (log / "requests-1.jsonl").write_text(json.dumps(line) + "\n")
+    before = versions()
+
+    outcome = monitoring_workflow(
+        start=datetime(2013, 7, 1),
+        end=datetime(2013, 7, 4),
+        request_log_dir=str(log),
+        thresholds=NEVER,
+        data=DATA,
+    )
+    report = outcome.report
+    assert report.decision == "ok" and not report.retrain
+    assert report.n_online_rows == 40
+    assert report.labelled_rows == report.n_rows > 2000
+    assert 0.5 < report.realized_auc < 1.0
+    assert report.validation_auc == pytest.approx(store.candidate_auc)
+    assert report.worst_feature and report.mlflow_run_id
+    assert outcome.gate.version == ""
+    assert versions() == before
+    run = registry.client().get_run(report.mlflow_run_id)
+    assert run.data.tags["decision"] == "ok"
+    assert "psi_online_score" in run.data.metrics and "realized_auc" in run.data.metrics
+
+
+def test_a_period_with_no_flights_fails_clearly_and_trains_nothing(store):
+    from workflows.monitoring import monitoring_workflow
+
+    before = versions()
+    with pytest.raises(Exception) as caught:
+        monitoring_workflow(start=datetime(2014, 1, 1), end=datetime(2014, 1, 3), data=DATA)
+    assert "the window holds no flights" in message(caught.value)
+    assert versions() == before
+
+
+def test_predictions_missing_a_column_fail_clearly_and_train_nothing(store):
+    from workflows.batch_inference import batch_inference_workflow
+    from workflows.monitoring import monitor_predictions_workflow
+
+    period = dict(start=datetime(2013, 7, 1), end=datetime(2013, 7, 4))
+    predictions = batch_inference_workflow(**period, data=DATA)
+    before = versions()
+    with pytest.raises(Exception) as caught:
+        monitor_predictions_workflow(
+            predictions=predictions.drop(columns=["score"]), **period, data=DATA
+        )
+    assert "score" in message(caught.value)
+    assert "not in dataframe" in message(caught.value) or "missing" in message(caught.value)
+    assert versions() == before
+
+
+def test_a_bundle_without_reference_fails_clearly_and_trains_nothing(store, tmp_path):
+    import mlflow
+
+    from workflows.monitoring import monitoring_workflow
+
+    source = registry.download_bundle(registry.MODEL_NAME, store.version, tmp_path / "bundle")
+    (Path(source) / "reference.json").unlink()
+    client = registry.client()
+    with mlflow.start_run(experiment_id=registry.experiment_id()) as run:
+        mlflow.log_artifacts(str(source), "bundle")
+    broken = client.create_model_version(
+        registry.MODEL_NAME, f"{run.info.artifact_uri}/bundle", run.info.run_id
+    ).version
+    before = versions()
+    with pytest.raises(Exception) as caught:
+        monitoring_workflow(
+            start=datetime(2013, 7, 1),
+            end=datetime(2013, 7, 4),
+            model_version=str(broken),
+            data=DATA,
+        )
+    assert "has no reference.json" in message(caught.value)
+    assert versions() == before
+    assert registry.alias_version(registry.MODEL_NAME, CHAMPION) == store.version
+
+
+def test_each_launch_plan_runs_locally_with_its_fixed_inputs(store):
+    from launchplans.monitoring import daily_monitoring
+    from launchplans.retrain import monthly_retrain
+    from launchplans.scoring import daily_scoring
+
+    scored = daily_scoring(kickoff_time=datetime(2013, 7, 2, 4, 0))
+    assert set(scored["sched_dep"].dt.strftime("%Y-%m-%d")) == {"2013-07-02"}  # days fixed to 1
+
+    outcome = daily_monitoring(kickoff_time=datetime(2013, 7, 8, 7, 0), thresholds=NEVER, data=DATA)
+    assert (outcome.report.period_start, outcome.report.period_end) == ("2013-07-01", "2013-07-08")
+
+    gate = monthly_retrain(as_of=datetime(2013, 7, 1), hyperparameters=Hyperparameters(max_iter=20))
+    assert gate.version and gate.version != store.version
+    bundle = registry.download_bundle(registry.MODEL_NAME, gate.version)
+    window = json.loads((bundle / "metadata.json").read_text())["training_window"]
+    assert window["train_start"].startswith("2013-01")  # the fixed five training months
+
+
+def test_two_month_replay_retrains_when_monitoring_says_so(store):
+    from core import paths
+    from workflows.replay import ReplayConfig, replay
+
+    frame, html = replay(
+        ReplayConfig(start="2013-07", months=2, data=DATA, hyperparameters=HYPERPARAMETERS)
+    )
+    assert frame["month"].tolist() == ["2013-07", "2013-08"]
+    assert frame["realized_auc"].between(0.5, 1.0).all()
+    assert frame["decision"].isin(["ok", "drift", "decay"]).all()
+    acted = frame.loc[frame["decision"] != "ok"]
+    assert len(acted) and acted["retrain"].str.match(r"v\d+ -> (champion|challenger)").all()
+    assert html == paths.data_dir() / "reports" / "replay.html"
+    page = html.read_text()
+    assert "2013-08" in page and "realized AUC" in page

@@ -1,0 +1,144 @@
+"""Registration proof, offline: `pyflyte package` serializes every task, workflow and launch plan
+of `workflows/` and `launchplans/`; the archive's protobufs name each of them."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
+from flytekit import LaunchPlan
+from flytekit.core.base_task import PythonTask
+from flytekit.core.workflow import WorkflowBase
+
+from core.paths import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
+PREBUILT = "ghcr.io/example/flights-mlops-tasks:test"
+
+
+def _entities() -> dict[str, set[str]]:
+    """Every workflow, launch plan and task defined in the two packages, from Python."""
+    found: dict[str, set[str]] = {"task": set(), "workflow": set(), "launch_plan": set()}
+    for package in ("workflows", "launchplans"):
+        for info in pkgutil.iter_modules([str(PROJECT_ROOT / package)]):
+            module = importlib.import_module(f"{package}.{info.name}")
+            for value in vars(module).values():
+                if isinstance(value, LaunchPlan):
+                    found["launch_plan"].add(value.name)
+                elif isinstance(value, WorkflowBase) and value.name.startswith(package):
+                    found["workflow"].add(value.name)
+                    found["task"].update(
+                        n.flyte_entity.name
+                        for n in value.nodes
+                        if isinstance(n.flyte_entity, PythonTask)
+                    )
+    return found
+
+
+def _package(tmp_path: Path, env: dict) -> dict[str, dict]:
+    archive = tmp_path / "flyte-package.tgz"
+    result = subprocess.run(
+        [
+            PYFLYTE,
+            "--pkgs",
+            "workflows",
+            "--pkgs",
+            "launchplans",
+            "package",
+            "--image",
+            "ghcr.io/example/default:1",
+            "-f",
+            "-o",
+            str(archive),
+        ],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    decoded: dict[str, dict] = {"task": {}, "workflow": {}, "launch_plan": {}}
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            data = tar.extractfile(member).read()
+            # pyflyte names each file <n>_<name>_<kind>.pb: 1 task, 2 workflow, 3 launch plan.
+            kind = member.name.rsplit("_", 1)[1].removesuffix(".pb")
+            if kind == "1":
+                spec = task_pb2.TaskSpec.FromString(data)
+                decoded["task"][spec.template.id.name] = spec
+            elif kind == "2":
+                spec = workflow_pb2.WorkflowSpec.FromString(data)
+                decoded["workflow"][spec.template.id.name] = spec
+            else:
+                plan = launch_plan_pb2.LaunchPlan.FromString(data)
+                decoded["launch_plan"][plan.id.name] = plan
+    return decoded
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    home = tmp_path_factory.mktemp("package-home")
+    return _package(home, {"HOME": str(home), "FLYTE_TASK_IMAGE": PREBUILT})
+
+
+def test_every_entity_is_in_the_archive(archive):
+    expected = _entities()
+    assert {
+        "workflows.batch_inference.batch_inference_workflow",
+        "workflows.monitoring.monitoring_workflow",
+        "workflows.training.training_workflow",
+    } <= expected["workflow"]
+    assert expected["launch_plan"] == {"monthly_retrain", "daily_scoring", "daily_monitoring"}
+    for kind, names in expected.items():
+        missing = names - set(archive[kind])
+        assert not missing, f"{kind}s missing from the package: {sorted(missing)}"
+
+
+def test_launch_plans_keep_their_schedules(archive):
+    plans = archive["launch_plan"]
+    retrain = plans["monthly_retrain"].spec
+    assert retrain.entity_metadata.schedule.cron_schedule.schedule == "0 6 1 * *"
+    assert retrain.entity_metadata.schedule.kickoff_time_input_arg == "as_of"
+    assert retrain.workflow_id.name == "workflows.training.training_workflow"
+    assert plans["daily_scoring"].spec.fixed_inputs.literals["days"].scalar.primitive.integer == 1
+    assert (
+        plans["daily_monitoring"].spec.entity_metadata.schedule.cron_schedule.schedule
+        == "0 7 * * *"
+    )
+
+
+def test_partitions_fan_out_as_a_cached_array_node(archive):
+    batch = archive["workflow"]["workflows.batch_inference.batch_inference_workflow"].template
+    arrays = [n for n in batch.nodes if n.WhichOneof("target") == "array_node"]
+    assert len(arrays) == 1
+    mapped = arrays[0].array_node.node.task_node.reference_id.name
+    assert mapped.startswith("tasks.batch.map_score_partition")
+    template = archive["task"][mapped].template
+    # Each array element runs score_partition, cached by its partition hash and the model.
+    assert template.container.args[-2:] == ["task-name", "score_partition"]
+    partition = template.metadata
+    assert partition.discoverable and partition.discovery_version == "1"
+    assert list(partition.cache_ignore_input_vars) == ["bundle"]
+
+
+def test_monitoring_branches_to_the_training_workflow(archive):
+    spec = archive["workflow"]["workflows.monitoring.monitor_predictions_workflow"].template
+    branches = [n for n in spec.nodes if n.WhichOneof("target") == "branch_node"]
+    assert len(branches) == 1
+    then = branches[0].branch_node.if_else.case.then_node
+    assert then.workflow_node.sub_workflow_ref.name == "workflows.training.training_workflow"
+
+
+def test_prebuilt_image_replaces_the_image_spec_offline(archive):
+    images = {spec.template.container.image for spec in archive["task"].values()}
+    assert images == {PREBUILT}
