@@ -164,13 +164,13 @@ class FlightsLateModel:
         response = seldon_message_to_json(feedback.response)
         if response.get("data"):
             predicted = _label_column(response, "response")
-        else:
-            scored = self.predict_raw(seldon_message_to_json(feedback.request))
-            if "status" in scored:
-                raise RequestError(
-                    f"feedback request: {scored['status']['info']}", "request", "feedback"
-                )
-            predicted = [row[1] for row in scored["data"]["ndarray"]]
+        else:  # no response sent back: score the request again with the model served now
+            active = self.active
+            if active is None:
+                raise RequestError("no model loaded yet", None, "not_loaded", status_code=503)
+            request_body = seldon_message_to_json(feedback.request)
+            scores = active.score(active.schema.check(request_body).columns)
+            predicted = (scores >= active.threshold).astype(int).tolist()
         if len(truth) != len(predicted):
             raise RequestError(
                 f"feedback has {len(truth)} truth values for {len(predicted)} predictions",

@@ -116,9 +116,10 @@ def test_metrics_move_as_requests_arrive(server, july_records):
     assert moved("flights_request_duration_seconds_count") == 34
     assert moved("flights_predicted_rows_total") == 34
     assert moved("flights_unknown_category_total", feature="dest") == 4
-    assert moved("flights_model_score_rows_total", le="+Inf") == 34
-    assert 0 < moved("flights_model_score_rows_total", le="0.5") <= 34
-    assert 0 < moved("flights_model_score_total") < 34
+    assert moved("flights_model_score_bucket", le="+Inf") == 34
+    assert moved("flights_model_score_count") == 34
+    assert 0 < moved("flights_model_score_bucket", le="0.5") <= 34
+    assert 0 < moved("flights_model_score_sum") < 34
     assert metric_sum(after, "flights_model_info", bundle_version="1") >= 1
     rates = [v for (n, _), v in after.items() if n == "flights_positive_rate"]
     assert rates and all(0 <= r <= 1 for r in rates)

@@ -62,29 +62,40 @@ def test_reader_skips_a_line_still_being_written(tmp_path):
 def test_metrics_counters_leave_once_gauges_with_their_source():
     metrics = ServingMetrics()
     metrics.request("ok", 0.002)
-    metrics.request("rejected", 0.001, reason="max")
+    metrics.request("rejected", 0.0005, reason="max")
     metrics.predicted(np.array([0.1, 0.6]), np.array([False, True]), {"dest": 1})
-    first = metrics.drain("health")
 
     def tags(m):
         return tuple(sorted(m.get("tags", {}).items()))
 
+    first = metrics.drain("health")
     counters = {(m["key"], tags(m)): m["value"] for m in first if m["type"] == "COUNTER"}
     assert counters[(REQUESTS, (("outcome", "ok"),))] == 1
     assert counters[(REJECTED, (("reason", "max"),))] == 1
     assert counters[("flights_unknown_category_total", (("feature", "dest"),))] == 1
-    assert counters[("flights_model_score_rows_total", (("le", "0.1"),))] == 1
-    assert counters[("flights_model_score_rows_total", (("le", "0.5"),))] == 1
-    assert counters[("flights_model_score_rows_total", (("le", "0.6"),))] == 2
-    assert counters[("flights_model_score_rows_total", (("le", "+Inf"),))] == 2
-    assert ("flights_model_score_rows_total", (("le", "0.05"),)) not in counters
-    assert counters[("flights_model_score_total", ())] == pytest.approx(0.7)
-    assert [m["value"] for m in first if m["key"] == LATENCY] == [2.0, 1.0]  # ms, as Seldon wants
-    assert not [m for m in first if m["type"] == "GAUGE"]  # the positive rate is predict's
+    assert counters[("flights_predicted_rows_total", (("label", "late"),))] == 1
+    assert not [m for m in first if m["type"] == "GAUGE"]  # histograms leave with predictions
     assert metrics.drain("health") == []  # deltas were handed over once
-    second = metrics.drain("predict")
-    assert [(m["key"], m["value"]) for m in second] == [("flights_positive_rate", 0.5)]
+
+    gauges = {(m["key"], m["tags"].get("le")): m["value"] for m in metrics.drain("predict")}
+    assert ("flights_model_score_bucket", "0.05") not in gauges  # unchanged: not sent
+    assert gauges[("flights_model_score_bucket", "0.1")] == 1
+    assert gauges[("flights_model_score_bucket", "0.5")] == 1
+    assert gauges[("flights_model_score_bucket", "0.6")] == 2
+    assert gauges[("flights_model_score_bucket", "+Inf")] == 2
+    assert gauges[("flights_model_score_count", None)] == 2
+    assert gauges[("flights_model_score_sum", None)] == pytest.approx(0.7)
+    assert gauges[(LATENCY + "_bucket", "0.001")] == 1  # the 0.5 ms rejection
+    assert gauges[(LATENCY + "_bucket", "0.0025")] == 2
+    assert gauges[(LATENCY + "_count", None)] == 2
+    assert gauges[(LATENCY + "_sum", None)] == pytest.approx(0.0025)
+    assert gauges[("flights_positive_rate", None)] == 0.5
     assert metrics.drain("predict") == []
+
+    metrics.request("ok", 0.003)
+    again = {(m["key"], m["tags"].get("le")): m["value"] for m in metrics.drain("predict")}
+    assert (LATENCY + "_bucket", "0.0025") not in again
+    assert again[(LATENCY + "_bucket", "0.005")] == 3 and again[(LATENCY + "_count", None)] == 3
 
 
 def test_metrics_model_info_moves_with_swap():
