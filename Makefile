@@ -88,3 +88,6 @@ lint: $(VENV)/.synced
 # The serving tests alone (they need promtool, prometheus and both environments).
 test-serving: setup-system $(VENV)/.synced $(SERVING_VENV)/.synced
 	PYTHONPATH=. $(VENV)/bin/python -m pytest tests/unit/serving tests/integration/serving
+
+bench-pipeline: $(VENV)/.synced
+	$(VENV)/bin/python benchmarks/pipeline.py
