@@ -81,10 +81,11 @@ def summary_table(dates: list[str]) -> Table:
         version, run = by_as_of[as_of]
         metrics = run.data.metrics
         reasons = json.loads(run.data.tags.get("promotion_reasons", "[]"))
+        aliases = mlflow_client.get_model_version(registry.MODEL_NAME, version.version).aliases
         table.add_row(
             as_of,
             str(version.version),
-            ", ".join(version.aliases) or "-",
+            ", ".join(aliases) or "-",
             f"{metrics.get('holdout_roc_auc', float('nan')):.4f}",
             f"{metrics.get('holdout_log_loss', float('nan')):.4f}",
             f"{metrics.get('holdout_brier', float('nan')):.4f}",
@@ -97,7 +98,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--as-of", nargs="+", default=DEFAULT_DATES, help="training cut-off dates")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=160)
     console.print(f"MLflow tracking URI: {paths.tracking_uri()}")
     total = 0.0
     report_dirs = []
