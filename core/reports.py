@@ -81,7 +81,8 @@ def evaluation_figure(labels: np.ndarray, scores: np.ndarray, threshold: float) 
     calibration.set(title="Calibration (quantile bins)", xlabel="mean predicted", ylabel="observed rate")
     confusion.imshow(matrix, cmap="Blues")
     for (i, j), count in np.ndenumerate(matrix):
-        confusion.text(j, i, f"{count:,}", ha="center", va="center")
+        dark = count > matrix.max() / 2
+        confusion.text(j, i, f"{count:,}", ha="center", va="center", color="white" if dark else "black")
     confusion.set(
         title=f"Confusion matrix at threshold {threshold:.2f}",
         xticks=[0, 1], yticks=[0, 1], xticklabels=["on time", "late"], yticklabels=["on time", "late"],
