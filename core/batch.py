@@ -58,14 +58,10 @@ def in_period(table: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFra
     return table.loc[keep].reset_index(drop=True)
 
 
-def score_partition(
-    model, table: pd.DataFrame, threshold: float, version: str, run_id: str
-) -> pd.DataFrame:
+def score_partition(model, table: pd.DataFrame, threshold: float, version: str, run_id: str) -> pd.DataFrame:
     """Predictions of one partition with the model's lineage on every row."""
     scores = predict_scores(model, table) if len(table) else np.empty(0)
-    truth = (
-        table[LABEL].astype("Int64") if LABEL in table else pd.array([pd.NA] * len(table), "Int64")
-    )
+    truth = table[LABEL].astype("Int64") if LABEL in table else pd.array([pd.NA] * len(table), "Int64")
     return pd.DataFrame(
         {
             KEY: table[KEY].astype(str).to_numpy(),
@@ -85,9 +81,7 @@ def combine(parts: list[pd.DataFrame]) -> pd.DataFrame:
     if not parts:
         raise ValueError("no partitions were scored: the period holds no flights")
     frame = pd.concat(parts, ignore_index=True)
-    return frame.sort_values([TIMESTAMP, KEY], kind="stable").reset_index(drop=True)[
-        PREDICTION_COLUMNS
-    ]
+    return frame.sort_values([TIMESTAMP, KEY], kind="stable").reset_index(drop=True)[PREDICTION_COLUMNS]
 
 
 def require_prediction_columns(frame: pd.DataFrame) -> None:

@@ -78,9 +78,7 @@ def build_reference(train: pd.DataFrame, scores: np.ndarray, label_rate: float) 
     }
 
 
-def write_bundle(
-    directory: str | Path, model, schema: dict, reference: dict, metadata: dict
-) -> Path:
+def write_bundle(directory: str | Path, model, schema: dict, reference: dict, metadata: dict) -> Path:
     """Write model.skops, schema.json and reference.json, then metadata.json with the model's
     sha256; return the directory. The written model is reloaded once to prove the allowlist holds."""
     directory = Path(directory)

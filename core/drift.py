@@ -75,11 +75,7 @@ def feature_drift(entry: dict, values: pd.Series) -> dict:
     # Cumulative over the value bins only, each renormalised to the present values.
     ref_present = reference[:-1] / max(reference[:-1].sum(), EPSILON)
     cur_present = current[:-1] / max(current[:-1].sum(), EPSILON)
-    ks = (
-        float(np.max(np.abs(np.cumsum(ref_present) - np.cumsum(cur_present))))
-        if len(ref_present)
-        else 0.0
-    )
+    ks = float(np.max(np.abs(np.cumsum(ref_present) - np.cumsum(cur_present)))) if len(ref_present) else 0.0
     numbers = pd.to_numeric(values, errors="coerce")
     mean = float(numbers.mean()) if numbers.notna().any() else math.nan
     ref_mean = entry.get("mean")
@@ -93,9 +89,7 @@ def feature_drift(entry: dict, values: pd.Series) -> dict:
     }
 
 
-def drift_table(
-    reference: dict, current: pd.DataFrame, score: pd.Series | None = None
-) -> pd.DataFrame:
+def drift_table(reference: dict, current: pd.DataFrame, score: pd.Series | None = None) -> pd.DataFrame:
     """One row per feature in the reference (and `score` when given), worst PSI first.
 
     A feature of the reference that `current` lacks is an error naming it: drift that cannot be

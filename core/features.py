@@ -22,7 +22,13 @@ def build_features(raw: pd.DataFrame) -> pd.DataFrame:
     and air_time never enter.
     """
     sched_dep = pd.to_datetime(
-        dict(year=raw["year"], month=raw["month"], day=raw["day"], hour=raw["hour"], minute=raw["minute"])
+        dict(
+            year=raw["year"],
+            month=raw["month"],
+            day=raw["day"],
+            hour=raw["hour"],
+            minute=raw["minute"],
+        )
     )
     date = sched_dep.dt.strftime("%Y-%m-%d")
     table = pd.DataFrame(
@@ -46,7 +52,17 @@ def build_features(raw: pd.DataFrame) -> pd.DataFrame:
     table["origin_hour_departures"] = (
         raw.groupby(by_day + [raw["hour"]])["flight"].transform("size").astype(np.float64)
     )
-    for column in ["temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib"]:
+    for column in [
+        "temp",
+        "dewp",
+        "humid",
+        "wind_dir",
+        "wind_speed",
+        "wind_gust",
+        "precip",
+        "pressure",
+        "visib",
+    ]:
         table[column] = raw[column].astype(np.float64)
     table[LABEL] = (raw["arr_delay"].isna() | (raw["arr_delay"] >= LATE_MINUTES)).astype(np.int64)
     # A flight number can repeat on one day from one origin (a later leg): keep the first.

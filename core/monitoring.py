@@ -106,9 +106,7 @@ def drift_tables(
     """Drift per feature and score, for the batch data and (when present) the online requests."""
     tables = [drift.drift_table(reference, features, scores).assign(source=SOURCE_BATCH)]
     if len(online):
-        tables.append(
-            drift.drift_table(reference, online, online["score"]).assign(source=SOURCE_ONLINE)
-        )
+        tables.append(drift.drift_table(reference, online, online["score"]).assign(source=SOURCE_ONLINE))
     table = pd.concat(tables, ignore_index=True)
     return table.sort_values("psi", ascending=False, kind="stable").reset_index(drop=True)
 
@@ -117,9 +115,7 @@ def decide(
     report: MonitoringReport, table: pd.DataFrame, thresholds: MonitoringThresholds
 ) -> MonitoringReport:
     """Fill worst drift, decision and reasons on `report` (which holds the performance figures)."""
-    features = table.loc[
-        (table["feature"] != "score") & ~table["feature"].isin(thresholds.ignore_features)
-    ]
+    features = table.loc[(table["feature"] != "score") & ~table["feature"].isin(thresholds.ignore_features)]
     scores = table.loc[table["feature"] == "score"]
     if len(features):
         worst = features.iloc[0]
@@ -152,8 +148,7 @@ def decide(
     drifted = features.loc[features["psi"] > thresholds.max_feature_psi]
     for _, row in drifted.iterrows():
         shifted.append(
-            f"{row['feature']} PSI {row['psi']:.3f} > {thresholds.max_feature_psi:.2f} "
-            f"({row['source']})"
+            f"{row['feature']} PSI {row['psi']:.3f} > {thresholds.max_feature_psi:.2f} ({row['source']})"
         )
     if report.score_psi > thresholds.max_score_psi:
         shifted.append(f"score PSI {report.score_psi:.3f} > {thresholds.max_score_psi:.2f}")
@@ -175,9 +170,7 @@ def decide(
     return report
 
 
-def log_to_mlflow(
-    report: MonitoringReport, table: pd.DataFrame, thresholds: MonitoringThresholds
-) -> str:
+def log_to_mlflow(report: MonitoringReport, table: pd.DataFrame, thresholds: MonitoringThresholds) -> str:
     """One run in the monitoring experiment: thresholds as params, figures as metrics, the drift
     table as an artifact. Returns the run id."""
     import mlflow
@@ -204,9 +197,7 @@ def log_to_mlflow(
             if isinstance(v, float | int) and not isinstance(v, bool) and not math.isnan(float(v))
         }
         mlflow.log_metrics({k: float(v) for k, v in figures.items()})
-        mlflow.log_metrics(
-            {f"psi_{r.source}_{r.feature}": float(r.psi) for r in table.itertuples()}
-        )
+        mlflow.log_metrics({f"psi_{r.source}_{r.feature}": float(r.psi) for r in table.itertuples()})
         mlflow.log_text(table.to_csv(index=False), "drift.csv")
         mlflow.log_text("\n".join(report.reasons), "reasons.txt")
         return run.info.run_id

@@ -170,5 +170,3 @@ def log_decision(run_id: str, decision: dict) -> None:
 
 def ui_command() -> str:
     return f"mlflow ui --backend-store-uri {paths.tracking_uri()} --port 5000"
-
-

@@ -85,8 +85,12 @@ def evaluation_figure(labels: np.ndarray, scores: np.ndarray, threshold: float) 
         confusion.text(j, i, f"{count:,}", ha="center", va="center", color="white" if dark else "black")
     confusion.set(
         title=f"Confusion matrix at threshold {threshold:.2f}",
-        xticks=[0, 1], yticks=[0, 1], xticklabels=["on time", "late"], yticklabels=["on time", "late"],
-        xlabel="predicted", ylabel="actual",
+        xticks=[0, 1],
+        yticks=[0, 1],
+        xticklabels=["on time", "late"],
+        yticklabels=["on time", "late"],
+        xlabel="predicted",
+        ylabel="actual",
     )
     return png(figure)
 
@@ -95,10 +99,21 @@ def feature_importance(model, holdout: pd.DataFrame, random_state: int = 0) -> p
     """Permutation importance (drop in ROC AUC) on a sample of the holdout."""
     sample = holdout.sample(min(IMPORTANCE_SAMPLE, len(holdout)), random_state=random_state)
     result = permutation_importance(
-        model, sample[FEATURES], sample[LABEL], scoring="roc_auc", n_repeats=2, random_state=random_state
+        model,
+        sample[FEATURES],
+        sample[LABEL],
+        scoring="roc_auc",
+        n_repeats=2,
+        random_state=random_state,
     )
     return (
-        pd.DataFrame({"feature": FEATURES, "auc_drop": result.importances_mean, "std": result.importances_std})
+        pd.DataFrame(
+            {
+                "feature": FEATURES,
+                "auc_drop": result.importances_mean,
+                "std": result.importances_std,
+            }
+        )
         .sort_values("auc_drop", ascending=False)
         .reset_index(drop=True)
     )

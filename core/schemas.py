@@ -70,9 +70,7 @@ class RawFlights(pa.DataFrameModel):
     plane_year: Series[float] = pa.Field(
         nullable=True, coerce=True, in_range={"min_value": 1900, "max_value": 2100}
     )
-    seats: Series[float] = pa.Field(
-        nullable=True, coerce=True, in_range={"min_value": 1, "max_value": 1000}
-    )
+    seats: Series[float] = pa.Field(nullable=True, coerce=True, in_range={"min_value": 1, "max_value": 1000})
 
     @pa.dataframe_check(error="the window holds no flights: check the source and [start, end)")
     def window_not_empty(cls, df: pd.DataFrame) -> bool:

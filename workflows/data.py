@@ -1,6 +1,6 @@
 """Data workflow: source window -> validated raw table -> feature table -> time split.
 
-    pyflyte run workflows/data.py data_workflow --as_of 2013-07-01
+pyflyte run workflows/data.py data_workflow --as_of 2013-07-01
 """
 
 from __future__ import annotations

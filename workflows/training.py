@@ -1,6 +1,6 @@
 """Training workflow: data -> fit -> evaluate (deck) -> MLflow run + registered version -> gate.
 
-    pyflyte run workflows/training.py training_workflow --as_of 2013-07-01
+pyflyte run workflows/training.py training_workflow --as_of 2013-07-01
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ def training_workflow(
     split = data_workflow(as_of=as_of, config=data)
     model_file = train_model(train=split.train, hyperparameters=hyperparameters)
     evaluation = evaluate_model(
-        model_file=model_file, train=split.train, holdout=split.holdout, hyperparameters=hyperparameters
+        model_file=model_file,
+        train=split.train,
+        holdout=split.holdout,
+        hyperparameters=hyperparameters,
     )
     tracking_uri = tracking_target()
     registered = register_model(
@@ -42,5 +45,8 @@ def training_workflow(
     )
     return promotion_gate(
         tracking_uri=tracking_uri,
-        registered=registered, metrics=evaluation.metrics, holdout=split.holdout, config=gate
+        registered=registered,
+        metrics=evaluation.metrics,
+        holdout=split.holdout,
+        config=gate,
     )

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from core import registry
+from core.model import Hyperparameters
 from core.source import default_source, read_table
 from tasks.data import DataConfig
 from workflows.training import training_workflow
-from core.model import Hyperparameters
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,13 @@ from core.features import build_features, month_window, split_by_time
 from core.model import Hyperparameters, fit, predict_scores
 from core.source import load_window
 from seldon.bundle import TRUSTED_TYPES, load_bundle, sha256_file
-from tests.pipeline import SMALL_AS_OF, SMALL_DATA, SMALL_HYPERPARAMETERS, cache_outcomes, pyflyte_run
+from tests.pipeline import (
+    SMALL_AS_OF,
+    SMALL_DATA,
+    SMALL_HYPERPARAMETERS,
+    cache_outcomes,
+    pyflyte_run,
+)
 from workflows.training import training_workflow
 
 pytestmark = pytest.mark.slow
@@ -85,7 +91,9 @@ def test_second_identical_run_recomputes_nothing(two_runs, monkeypatch):
 def test_registered_bundle_is_verified_and_predicts_like_the_in_memory_model(two_runs, monkeypatch, tmp_path):
     env, _, _ = two_runs
     monkeypatch.setenv("MLOPS_DATA_DIR", env["MLOPS_DATA_DIR"])
-    directory = registry.download_bundle(registry.MODEL_NAME, registry.alias_version(registry.MODEL_NAME, "champion"), tmp_path)
+    directory = registry.download_bundle(
+        registry.MODEL_NAME, registry.alias_version(registry.MODEL_NAME, "champion"), tmp_path
+    )
     bundle = load_bundle(directory)  # skops allowlist + sha256 check
     assert bundle.metadata["model_sha256"] == sha256_file(directory / "model.skops")
     assert bundle.metadata["version"] == "1"
@@ -116,7 +124,9 @@ def test_mlflow_run_holds_params_metrics_datasets_and_the_flyte_execution(two_ru
     assert run.data.tags["promotion"] == "champion"
     assert {i.dataset.name for i in run.inputs.dataset_inputs} == {"training", "holdout"}
     artifacts = {a.path for a in mlflow_client.list_artifacts(run.info.run_id, "bundle")}
-    assert artifacts == {f"bundle/{name}" for name in ("model.skops", "schema.json", "reference.json", "metadata.json")}
+    assert artifacts == {
+        f"bundle/{name}" for name in ("model.skops", "schema.json", "reference.json", "metadata.json")
+    }
 
 
 def _tasks_of(workflow):

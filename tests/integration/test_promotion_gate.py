@@ -48,7 +48,11 @@ def test_gate_sequence_on_a_real_tracking_server(server, monkeypatch):
     assert registry.alias_version(name, "challenger") == worse.version
 
     better = train(STRONG)
-    assert (better.alias, better.promoted, better.previous_champion) == ("champion", True, first.version)
+    assert (better.alias, better.promoted, better.previous_champion) == (
+        "champion",
+        True,
+        first.version,
+    )
     assert better.candidate_auc - better.champion_auc >= 0.002
     assert "candidate wins" in better.reasons[0]
     assert registry.alias_version(name, "champion") == better.version

@@ -32,7 +32,10 @@ def bundle_dir(table, tmp_path):
     model = fit(table, Hyperparameters(max_iter=10, early_stopping=False))
     scores = predict_scores(model, table)
     write_bundle(
-        tmp_path / "bundle", model, build_schema(table, 0.35), build_reference(table, scores, 0.4),
+        tmp_path / "bundle",
+        model,
+        build_schema(table, 0.35),
+        build_reference(table, scores, 0.4),
         {"name": "test", "version": "7"},
     )
     return tmp_path / "bundle", model

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -18,14 +18,31 @@ def raw_rows(arr_delays: list[float | None]) -> pd.DataFrame:
     n = len(arr_delays)
     return pd.DataFrame(
         {
-            "year": 2013, "month": 6, "day": 1 + np.arange(n) % 28,
-            "sched_dep_time": 915, "sched_arr_time": 1230,
+            "year": 2013,
+            "month": 6,
+            "day": 1 + np.arange(n) % 28,
+            "sched_dep_time": 915,
+            "sched_arr_time": 1230,
             "arr_delay": pd.array(arr_delays, dtype="float64"),
-            "carrier": "UA", "flight": 100 + np.arange(n), "tailnum": "N1",
-            "origin": "EWR", "dest": "ORD", "distance": 719.0, "hour": 9, "minute": 15,
-            "temp": 70.0, "dewp": 50.0, "humid": 60.0, "wind_dir": 180.0, "wind_speed": 10.0,
-            "wind_gust": np.nan, "precip": 0.0, "pressure": 1015.0, "visib": 10.0,
-            "plane_year": 2005.0, "seats": 180.0,
+            "carrier": "UA",
+            "flight": 100 + np.arange(n),
+            "tailnum": "N1",
+            "origin": "EWR",
+            "dest": "ORD",
+            "distance": 719.0,
+            "hour": 9,
+            "minute": 15,
+            "temp": 70.0,
+            "dewp": 50.0,
+            "humid": 60.0,
+            "wind_dir": 180.0,
+            "wind_speed": 10.0,
+            "wind_gust": np.nan,
+            "precip": 0.0,
+            "pressure": 1015.0,
+            "visib": 10.0,
+            "plane_year": 2005.0,
+            "seats": 180.0,
         }
     )
 
@@ -55,7 +72,7 @@ def test_month_window_matches_the_documented_cut():
     window = month_window(datetime(2013, 7, 1), train_months=5, holdout_months=1)
     assert window == (datetime(2013, 1, 1), datetime(2013, 6, 1), datetime(2013, 7, 1))
     # Flyte hands over timezone-aware UTC datetimes: same window; mid-month rounds down
-    assert month_window(datetime(2013, 7, 15, tzinfo=timezone.utc), 5, 1) == window
+    assert month_window(datetime(2013, 7, 15, tzinfo=UTC), 5, 1) == window
 
 
 def test_split_by_time_refuses_an_empty_part():

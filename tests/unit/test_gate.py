@@ -11,7 +11,10 @@ SANE = EvaluationMetrics(roc_auc=0.75, calibration_error=0.02, flagged_rate=0.3,
 
 
 def test_first_sane_model_is_promoted():
-    assert decide(SANE, None, GateConfig()) == (True, ["no champion yet and every sanity check passed"])
+    assert decide(SANE, None, GateConfig()) == (
+        True,
+        ["no champion yet and every sanity check passed"],
+    )
 
 
 def test_candidate_must_win_by_the_margin():

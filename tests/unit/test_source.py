@@ -38,7 +38,12 @@ def test_window_is_half_open_and_validates(package_window):
 def test_impossible_wind_reading_is_treated_as_missing(tmp_path):
     """The package holds one 1048 mph reading: such sensor errors become missing, not features."""
     weather = read_table(default_source(), "weather")
-    at_nine = (weather["origin"] == "EWR") & (weather["month"] == 2) & (weather["day"] == 1) & (weather["hour"] == 9)
+    at_nine = (
+        (weather["origin"] == "EWR")
+        & (weather["month"] == 2)
+        & (weather["day"] == 1)
+        & (weather["hour"] == 9)
+    )
     weather.loc[at_nine, "wind_speed"] = 1048.36
     weather.to_parquet(tmp_path / "weather.parquet", index=False)
     for name in ("flights", "planes"):
