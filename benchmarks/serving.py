@@ -1,0 +1,435 @@
+"""Serving benchmark: the Seldon server against the in-process floor and MLServer, side by side.
+
+    make bench-serving        (or: PYTHONPATH=. .venv/bin/python benchmarks/serving.py)
+
+One run builds a bundle with the core functions, then measures on this machine:
+  1. one-row requests, 2 workers, 8 concurrent connections (wrk): throughput and p99 of
+     - the in-process floor: 2 processes calling the same predict path without HTTP,
+     - the Seldon server (seldon-core-microservice, request log and metrics on),
+     - MLServer 1.7.1's sklearn runtime on the same model (joblib), parallel_workers 0;
+  2. a 1000-row request: rows/s through HTTP vs the same path in process;
+  3. worker RSS after 10,000 requests vs after the first 100;
+  4. per-request metrics cost (our buffer, and Seldon's shared-dict update).
+Nulls in the sampled rows are replaced by valid values so that every server (MLServer's JSON
+codec has no null for FP64) scores the very same rows.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SERVING_PY = REPO / ".venv-serving" / "bin" / "python"
+MLSERVER_BIN = REPO / ".venv-mlserver" / "bin"
+SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
+CONNECTIONS = 8
+WORKERS = 2
+BATCH_ROWS = 1000
+TARGETS = {
+    "vs_floor": 0.70,
+    "vs_mlserver": 1.0,
+    "p99_ms": 25.0,
+    "batch_vs_floor": 0.70,
+    "rss_growth": 1.10,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def build(workdir: Path) -> tuple[Path, list[dict]]:
+    from core.bundle import build_reference, build_schema, write_bundle
+    from core.features import build_features, split_by_time
+    from core.model import Hyperparameters, fit, predict_scores
+    from core.schemas import FEATURES
+    from core.source import load_window
+    from seldon.pointer import version_dir, write_pointer
+
+    table = build_features(load_window("", datetime(2013, 5, 1), datetime(2013, 8, 1)))
+    train, later = split_by_time(table, datetime(2013, 7, 1))
+    hp = Hyperparameters()
+    model = fit(train, hp)
+    schema = build_schema(train, hp.threshold)
+    reference = build_reference(train, predict_scores(model, train), train.late.mean())
+    root = workdir / "model-root"
+    write_bundle(
+        version_dir(root, "1"),
+        model,
+        schema,
+        reference,
+        {"name": "flights-late-arrival", "version": "1", "run_id": "bench"},
+    )
+    write_pointer(root, "1")
+    rows = json.loads(later[FEATURES].sample(BATCH_ROWS, random_state=0).to_json(orient="records"))
+    fill = {f["name"]: f.get("min", 0.0) for f in schema["features"] if f["kind"] == "number"}
+    rows = [{k: (fill[k] if v is None else v) for k, v in row.items()} for row in rows]
+    return root, rows
+
+
+def serving_env(**extra: str) -> dict:
+    return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", **extra}
+
+
+def floor(mode: str, bundle: Path, rows_file: Path, *args) -> dict:
+    out = subprocess.run(
+        [
+            str(SERVING_PY),
+            str(REPO / "benchmarks" / "serving_floor.py"),
+            mode,
+            str(bundle),
+            str(rows_file),
+            *map(str, args),
+        ],
+        env=serving_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def wait_http(port: int, path: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"127.0.0.1:{port}{path} not ready")
+
+
+def post(port: int, path: str, body: bytes) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("POST", path, body, {"Content-Type": "application/json"})
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def wrk(port: int, path: str, bodies: list[str], workdir: Path, seconds: float) -> dict:
+    script = workdir / "bodies.lua"
+    items = ",\n".join(f"[==[{b}]==]" for b in bodies)
+    script.write_text(
+        f"local bodies = {{\n{items}\n}}\nlocal i = 0\n"
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        "request = function()\n  i = i % #bodies + 1\n"
+        "  return wrk.format(nil, nil, nil, bodies[i])\nend\n"
+    )
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{CONNECTIONS}",
+            f"-d{int(seconds)}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p99_ms": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
+        "p50_ms": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
+        "requests": total,
+        "non_2xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": sum(map(int, errors.groups())) if errors else 0,
+    }
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(pid)
+
+
+def worker_pids(metrics_port: int) -> list[int]:
+    conn = http.client.HTTPConnection("127.0.0.1", metrics_port, timeout=5)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    return sorted({int(p) for p in re.findall(r'worker_id="(\d+)"', text)})
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def bench_seldon(root: Path, rows: list[dict], workdir: Path) -> dict:
+    http_port, metrics_port = free_port(), free_port()
+    log = open(workdir / "seldon.log", "w")
+    process = subprocess.Popen(
+        [
+            str(SERVING_PY),
+            "-m",
+            "seldon.serve",
+            "seldon.model.FlightsLateModel",
+            "--workers",
+            str(WORKERS),
+            "--grpc-workers",
+            "0",
+            "--http-port",
+            str(http_port),
+            "--metrics-port",
+            str(metrics_port),
+        ],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=serving_env(
+            MODEL_ROOT=str(root),
+            SERVING_BIND_HOST="127.0.0.1",
+            REQUEST_LOG_DIR=str(workdir / "request-log"),
+        ),
+    )
+    path = "/api/v1.0/predictions"
+    try:
+        wait_http(http_port, "/health/status")
+        bodies = [json.dumps({"jsonData": row}) for row in rows[:200]]
+        sent = 0
+        for body in bodies[:100]:
+            status, _ = post(http_port, path, body.encode())
+            assert status == 200, status
+            sent += 1
+        pids = worker_pids(metrics_port)
+        rss_first = {pid: rss_mb(pid) for pid in pids}
+        load = wrk(http_port, path, bodies, workdir, SECONDS)
+        sent += load["requests"]
+        while sent < 10_000:
+            sent += wrk(http_port, path, bodies, workdir, 3)["requests"]
+        rss_after = {pid: rss_mb(pid) for pid in pids}
+        batch_body = json.dumps({"jsonData": rows[:BATCH_ROWS]}).encode()
+        post(http_port, path, batch_body)
+        repeats, started = 20, time.perf_counter()
+        for _ in range(repeats):
+            status, _ = post(http_port, path, batch_body)
+            assert status == 200, status
+        batch_rate = BATCH_ROWS * repeats / (time.perf_counter() - started)
+    finally:
+        stop(process)
+        log.close()
+    return {
+        **load,
+        "batch_rows_per_s": batch_rate,
+        "requests_before_rss": sent,
+        "rss_mb_after_100": rss_first,
+        "rss_mb_after_10k": rss_after,
+        "rss_growth": max(rss_after[p] / rss_first[p] for p in pids),
+    }
+
+
+def bench_mlserver(root: Path, rows: list[dict], workdir: Path) -> dict:
+    model_dir = workdir / "mlserver" / "flights"
+    model_dir.mkdir(parents=True)
+    subprocess.run(
+        [
+            str(MLSERVER_BIN / "python"),
+            "-c",
+            "import sys, joblib; from seldon.bundle import load_model; "
+            "joblib.dump(load_model(sys.argv[1]), sys.argv[2])",
+            str(root / "versions" / "1" / "model.skops"),
+            str(model_dir / "model.joblib"),
+        ],
+        env=serving_env(),
+        check=True,
+    )
+    http_port = free_port()
+    (workdir / "mlserver" / "settings.json").write_text(
+        json.dumps(
+            {
+                "host": "127.0.0.1",
+                "http_port": http_port,
+                "grpc_port": free_port(),
+                "metrics_port": free_port(),
+                "parallel_workers": 0,
+            }
+        )
+    )
+    (model_dir / "model-settings.json").write_text(
+        json.dumps(
+            {
+                "name": "flights",
+                "implementation": "mlserver_sklearn.SKLearnModel",
+                "parameters": {"uri": "./model.joblib", "version": "1"},
+            }
+        )
+    )
+    log = open(workdir / "mlserver.log", "w")
+    process = subprocess.Popen(
+        [str(MLSERVER_BIN / "mlserver"), "start", str(workdir / "mlserver")],
+        cwd=workdir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=serving_env(PYTHONPATH=""),
+    )
+    path = "/v2/models/flights/infer"
+    try:
+        wait_http(http_port, "/v2/models/flights/ready")
+        bodies = [json.dumps(v2_request(row)) for row in rows[:200]]
+        status, answer = post(http_port, path, bodies[0].encode())
+        assert status == 200, answer[:500]
+        result = wrk(http_port, path, bodies, workdir, SECONDS)
+        result["first_answer"] = json.loads(answer)["outputs"][0]["data"]
+    finally:
+        stop(process)
+        log.close()
+    return result
+
+
+def v2_request(row: dict) -> dict:
+    inputs = []
+    for name, value in row.items():
+        if isinstance(value, str):
+            inputs.append(
+                {
+                    "name": name,
+                    "datatype": "BYTES",
+                    "shape": [1],
+                    "data": [value],
+                    "parameters": {"content_type": "str"},
+                }
+            )
+        else:
+            inputs.append({"name": name, "datatype": "FP64", "shape": [1], "data": [value]})
+    return {
+        "parameters": {"content_type": "pd"},
+        "inputs": inputs,
+        "outputs": [{"name": "predict_proba"}],
+    }
+
+
+def main() -> int:
+    for tool in (SERVING_PY, MLSERVER_BIN / "mlserver"):
+        if not tool.exists():
+            sys.exit(f"{tool} missing: run `make setup-serving setup-mlserver`")
+    if not shutil.which("wrk"):
+        sys.exit("wrk missing: run `make setup-system`")
+    workdir = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    try:
+        root, rows = build(workdir)
+        rows_file = workdir / "rows.json"
+        rows_file.write_text(json.dumps(rows))
+        one_rows = workdir / "one.json"
+        one_rows.write_text(json.dumps(rows[:200]))
+        bundle = root / "versions" / "1"
+        # the floor runs before and after the servers: the machine's load drifts during a run
+        floor_before = floor("one-row", bundle, one_rows, SECONDS, WORKERS)
+        results = {
+            "floor_batch": floor("batch", bundle, rows_file, 20),
+            "metrics_cost": floor("metrics", bundle, one_rows, 2000),
+            "seldon": bench_seldon(root, rows, workdir),
+            "mlserver": bench_mlserver(root, rows, workdir),
+        }
+        floor_after = floor("one-row", bundle, one_rows, SECONDS, WORKERS)
+        results["floor"] = {
+            "requests_per_s": (floor_before["requests_per_s"] + floor_after["requests_per_s"]) / 2,
+            "before": floor_before["requests_per_s"],
+            "after": floor_after["requests_per_s"],
+        }
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    report(results)
+    return 0
+
+
+def report(r: dict) -> None:
+    seldon, floor_, ml = r["seldon"], r["floor"], r["mlserver"]
+    lines = [
+        (
+            "one-row throughput vs in-process floor",
+            seldon["requests_per_s"] / floor_["requests_per_s"],
+            TARGETS["vs_floor"],
+            ">=",
+            f"{seldon['requests_per_s']:.0f} vs {floor_['requests_per_s']:.0f} req/s",
+        ),
+        (
+            "one-row throughput vs MLServer 1.7.1",
+            seldon["requests_per_s"] / ml["requests_per_s"],
+            TARGETS["vs_mlserver"],
+            ">=",
+            f"{seldon['requests_per_s']:.0f} vs {ml['requests_per_s']:.0f} req/s",
+        ),
+        (
+            "p99 latency at 8 connections (ms)",
+            seldon["p99_ms"],
+            TARGETS["p99_ms"],
+            "<=",
+            f"p50 {seldon['p50_ms']:.1f} ms; MLServer p99 {ml['p99_ms']:.1f} ms",
+        ),
+        (
+            "1000-row batch rows/s vs in-process",
+            seldon["batch_rows_per_s"] / r["floor_batch"]["rows_per_s_path"],
+            TARGETS["batch_vs_floor"],
+            ">=",
+            f"{seldon['batch_rows_per_s']:.0f} vs {r['floor_batch']['rows_per_s_path']:.0f} rows/s",
+        ),
+        (
+            "worker RSS after 10k / after 100 requests",
+            seldon["rss_growth"],
+            TARGETS["rss_growth"],
+            "<=",
+            f"{seldon['rss_mb_after_100']} -> {seldon['rss_mb_after_10k']} MB",
+        ),
+    ]
+    print(f"\n{'measure':44} {'value':>8} {'target':>8}  ok   detail")
+    for name, value, target, op, detail in lines:
+        ok = value >= target if op == ">=" else value <= target
+        print(f"{name:44} {value:8.2f} {op}{target:<7} {'yes' if ok else 'NO ':4} {detail}")
+    cost = r["metrics_cost"]
+    print(
+        f"\nper-request metrics: our buffer {cost['buffer_us']:.0f} us; "
+        "Seldon's shared-dict update "
+        f"{cost['seldon_update_no_custom_metrics_us']:.0f} us with no custom metrics, "
+        f"{cost['seldon_update_ours_us']:.0f} us with ours ({cost['metrics_per_request']} entries)"
+    )
+    print(
+        f"failed requests: seldon non-2xx {seldon['non_2xx']} "
+        f"socket errors {seldon['socket_errors']}; "
+        f"mlserver non-2xx {ml['non_2xx']} socket errors {ml['socket_errors']}"
+    )
+    print("\n" + json.dumps(r, default=str))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
