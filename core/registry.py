@@ -113,6 +113,7 @@ def log_training_run(
     again (a cached re-run of the training workflow reuses the version it made the first time).
     """
     import mlflow
+    from mlflow.data.pandas_dataset import from_pandas
 
     from core.bundle import write_metadata
     from core.schemas import LABEL
@@ -129,7 +130,7 @@ def log_training_run(
         mlflow.log_params({k: str(v) for k, v in params.items()})
         mlflow.log_metrics({f"holdout_{k}": float(v) for k, v in metrics.items()})
         for context, frame in (("training", train), ("holdout", holdout)):
-            dataset = mlflow.data.from_pandas(frame, name=context, targets=LABEL)
+            dataset = from_pandas(frame, name=context, targets=LABEL)
             mlflow.log_input(dataset, context=context)
             metadata.setdefault("dataset_digests", {})[context] = dataset.digest
         mlflow.set_tags(

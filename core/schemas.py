@@ -37,9 +37,6 @@ LABEL = "late"
 KEY = "flight_id"
 TIMESTAMP = "sched_dep"
 
-# Weather and plane readings are optional: a missing hour of weather, an unknown tail number.
-_WEATHER = dict(nullable=True, coerce=True)
-
 
 class RawFlights(pa.DataFrameModel):
     """Scheduled flights of the window joined with origin weather and plane facts."""
@@ -58,15 +55,24 @@ class RawFlights(pa.DataFrameModel):
     distance: Series[float] = pa.Field(gt=0, le=10000, coerce=True)
     hour: Series[int] = pa.Field(in_range={"min_value": 0, "max_value": 23})
     minute: Series[int] = pa.Field(in_range={"min_value": 0, "max_value": 59})
-    temp: Series[float] = pa.Field(in_range={"min_value": -60, "max_value": 130}, **_WEATHER)
-    dewp: Series[float] = pa.Field(in_range={"min_value": -80, "max_value": 100}, **_WEATHER)
-    humid: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 100}, **_WEATHER)
-    wind_dir: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 360}, **_WEATHER)
-    wind_speed: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 200}, **_WEATHER)
-    wind_gust: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 250}, **_WEATHER)
-    precip: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 20}, **_WEATHER)
-    pressure: Series[float] = pa.Field(in_range={"min_value": 900, "max_value": 1100}, **_WEATHER)
-    visib: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 100}, **_WEATHER)
+    # Weather and plane facts may be missing: an hour without a reading, an unknown tail number.
+    temp: Series[float] = pa.Field(in_range={"min_value": -60, "max_value": 130}, nullable=True, coerce=True)
+    dewp: Series[float] = pa.Field(in_range={"min_value": -80, "max_value": 100}, nullable=True, coerce=True)
+    humid: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 100}, nullable=True, coerce=True)
+    wind_dir: Series[float] = pa.Field(
+        in_range={"min_value": 0, "max_value": 360}, nullable=True, coerce=True
+    )
+    wind_speed: Series[float] = pa.Field(
+        in_range={"min_value": 0, "max_value": 200}, nullable=True, coerce=True
+    )
+    wind_gust: Series[float] = pa.Field(
+        in_range={"min_value": 0, "max_value": 250}, nullable=True, coerce=True
+    )
+    precip: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 20}, nullable=True, coerce=True)
+    pressure: Series[float] = pa.Field(
+        in_range={"min_value": 900, "max_value": 1100}, nullable=True, coerce=True
+    )
+    visib: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 100}, nullable=True, coerce=True)
     plane_year: Series[float] = pa.Field(
         nullable=True, coerce=True, in_range={"min_value": 1900, "max_value": 2100}
     )
