@@ -34,7 +34,9 @@ lock:
 	$(UV) lock
 	$(UV) pip compile seldon/requirements.in --python-version 3.11 -o seldon/requirements.txt
 
+# Cached registrations refer to the MLflow store: the Flyte local cache goes with it.
 clean:
+	-[ -x $(VENV)/bin/pyflyte ] && $(VENV)/bin/pyflyte local-cache clear
 	rm -rf $(TOOLS) $(VENV) $(SERVING_VENV) .mlops
 
 # ---- Serving -------------------------------------------------------------------------------
