@@ -93,3 +93,20 @@ test-serving: setup-system $(VENV)/.synced $(SERVING_VENV)/.synced
 
 bench-pipeline: $(VENV)/.synced
 	$(VENV)/bin/python benchmarks/pipeline.py
+
+# ---- Closing the loop: replay, registration archive, loop benchmark ----------------------------
+.PHONY: replay package bench-loop
+REPLAY_START ?= 2013-07
+REPLAY_MONTHS ?= 6
+PACKAGE_IMAGE ?= ghcr.io/example/flights-tasks:dev
+
+# Month by month over 2013: scheduled retrain, batch scoring, monitoring, triggered retrain.
+replay: $(VENV)/.synced
+	$(VENV)/bin/python -m workflows.replay --start $(REPLAY_START) --months $(REPLAY_MONTHS)
+
+# Every task, workflow and launch plan serialized offline into flyte-package.tgz.
+package: $(VENV)/.synced
+	$(VENV)/bin/pyflyte --pkgs workflows --pkgs launchplans package --image $(PACKAGE_IMAGE) -f -o flyte-package.tgz
+
+bench-loop: $(VENV)/.synced
+	$(VENV)/bin/python benchmarks/batch_and_replay.py
