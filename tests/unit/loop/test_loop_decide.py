@@ -32,9 +32,7 @@ def test_stable_period_is_ok():
 
 
 def test_auc_drop_beyond_the_limit_is_decay_and_outranks_drift():
-    report = decide(
-        _report(realized_auc=0.70), _table({"temp": 3.0, "score": 0.01}), MonitoringThresholds()
-    )
+    report = decide(_report(realized_auc=0.70), _table({"temp": 3.0, "score": 0.01}), MonitoringThresholds())
     assert (report.decision, report.retrain) == (DECAY, True)
     assert "realized ROC AUC 0.7000 is 0.0600 below" in report.reasons[0]
     assert any("temp PSI 3.000" in r for r in report.reasons)
@@ -48,10 +46,7 @@ def test_log_loss_rise_is_decay():
 
 def test_feature_or_score_psi_over_the_line_is_drift():
     assert decide(_report(), _table({"temp": 0.25}), MonitoringThresholds()).decision == DRIFT
-    assert (
-        decide(_report(), _table({"temp": 0.0, "score": 0.3}), MonitoringThresholds()).decision
-        == DRIFT
-    )
+    assert decide(_report(), _table({"temp": 0.0, "score": 0.3}), MonitoringThresholds()).decision == DRIFT
 
 
 def test_ignored_features_do_not_count():
@@ -62,9 +57,7 @@ def test_ignored_features_do_not_count():
 
 
 def test_too_few_rows_decide_nothing():
-    report = decide(
-        _report(n_rows=10, realized_auc=0.5), _table({"temp": 9.0}), MonitoringThresholds()
-    )
+    report = decide(_report(n_rows=10, realized_auc=0.5), _table({"temp": 9.0}), MonitoringThresholds())
     assert (report.decision, report.retrain) == (OK, False)
     assert "too few to judge" in report.reasons[0]
 
