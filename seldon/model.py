@@ -22,7 +22,7 @@ from seldon_core.utils import json_to_seldon_message, seldon_message_to_json
 from seldon.bundle import Bundle, load_bundle
 from seldon.metrics import ServingMetrics
 from seldon.pointer import PointerWatcher, pointed_dir, read_pointer
-from seldon.request_log import RequestLog
+from seldon.request_log import RequestLog, request_json
 from seldon.routes import build_blueprint
 from seldon.settings import Settings
 from seldon.validation import RequestError, RequestSchema
@@ -85,9 +85,7 @@ class FlightsLateModel:
         active.score(_warmup_columns(bundle.schema))  # first real request pays no lazy init
         previous = self.active
         self.active = active  # one reference assignment: atomic for every thread
-        self.metrics_buffer.model_loaded(
-            bundle.metadata, previous.bundle.metadata if previous else None
-        )
+        self.metrics_buffer.model_loaded(bundle.metadata, previous.bundle.metadata if previous else None)
         logger.info(
             "serving %s version %s from %s",
             bundle.metadata.get("name"),
@@ -133,11 +131,12 @@ class FlightsLateModel:
         late = labels.astype(int).tolist()
         metadata = active.bundle.metadata
         if self.request_log is not None:
+            raw = request.get_data(cache=True) if has_request_context() and request.is_json else None
             self.request_log.write(
                 request_id,
                 metadata.get("name", ""),
                 active.version,
-                checked.raw,
+                request_json(body, raw),
                 probability,
                 late,
                 checked.unknown_categories,
@@ -246,9 +245,7 @@ def _label_column(message: dict, field: str) -> list[int]:
     for row in rows:
         value = row[column] if isinstance(row, list) and row else row
         if value not in (0, 1) or isinstance(value, str):
-            raise RequestError(
-                f"feedback '{field}' label {value!r} must be 0 or 1", field, "feedback"
-            )
+            raise RequestError(f"feedback '{field}' label {value!r} must be 0 or 1", field, "feedback")
         labels.append(int(value))
     return labels
 

@@ -31,9 +31,7 @@ except ImportError:  # the pipeline env (tests, monitoring) has no seldon-core: 
             self.reason = reason
 
         def to_dict(self) -> dict:
-            return {
-                "status": {"status": 1, "info": self.message, "code": -1, "reason": self.reason}
-            }
+            return {"status": {"status": 1, "info": self.message, "code": -1, "reason": self.reason}}
 
 
 JSON_DATA = "jsonData"
@@ -66,7 +64,6 @@ class Checked:
     columns: dict[str, list | np.ndarray]
     n_rows: int
     unknown_categories: dict[str, int]
-    raw: dict[str, list]  # the request's values by feature, JSON-ready (for the request log)
 
 
 class RequestSchema:
@@ -77,9 +74,7 @@ class RequestSchema:
         self.names = [f["name"] for f in self.features]
         self.name_set = frozenset(self.names)
         self.categories = {
-            f["name"]: frozenset(f.get("categories", ()))
-            for f in self.features
-            if f["kind"] == CATEGORY
+            f["name"]: frozenset(f.get("categories", ())) for f in self.features if f["kind"] == CATEGORY
         }
         self.max_rows = max_rows
 
@@ -109,7 +104,7 @@ def _check_request(body: object, schema: RequestSchema) -> Checked:
                 unknown[name] = missing
         else:
             columns[name] = _check_number(spec, values, n_rows)
-    return Checked(columns, n_rows, unknown, rows_by_name)
+    return Checked(columns, n_rows, unknown)
 
 
 def _columns_of(body: object, schema: RequestSchema) -> tuple[dict[str, list], int]:
@@ -119,9 +114,7 @@ def _columns_of(body: object, schema: RequestSchema) -> tuple[dict[str, list], i
         return _columns_of_records(body[JSON_DATA], schema)
     if DATA in body:
         return _columns_of_ndarray(body[DATA], schema)
-    raise _fail(
-        "request needs 'jsonData' (records) or 'data' with 'names' and 'ndarray'", None, "shape"
-    )
+    raise _fail("request needs 'jsonData' (records) or 'data' with 'names' and 'ndarray'", None, "shape")
 
 
 def _check_size(n_rows: int, schema: RequestSchema, field: str) -> None:
@@ -155,9 +148,7 @@ def _columns_of_ndarray(data: object, schema: RequestSchema) -> tuple[dict[str, 
         raise _fail("'data' must be an object with 'names' and 'ndarray'", DATA, "shape")
     names, rows = data.get(NAMES), data.get(NDARRAY)
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise _fail(
-            "'data.names' must list the feature names of the ndarray columns", NAMES, "shape"
-        )
+        raise _fail("'data.names' must list the feature names of the ndarray columns", NAMES, "shape")
     if len(set(names)) != len(names):
         duplicated = sorted({n for n in names if names.count(n) > 1})
         raise _fail(f"'data.names' repeats {duplicated}", duplicated[0], "duplicate")
@@ -186,13 +177,9 @@ def _field_set_error(given, schema: RequestSchema, where: str) -> None:
     given = set(given)
     missing = [n for n in schema.names if n not in given]
     if missing:
-        raise _fail(
-            f"missing field '{missing[0]}'{where}: every feature is required", missing[0], "missing"
-        )
+        raise _fail(f"missing field '{missing[0]}'{where}: every feature is required", missing[0], "missing")
     extra = sorted(str(n) for n in given - schema.name_set)
-    raise _fail(
-        f"unknown field '{extra[0]}'{where}: not a feature of this model", extra[0], "unknown_field"
-    )
+    raise _fail(f"unknown field '{extra[0]}'{where}: not a feature of this model", extra[0], "unknown_field")
 
 
 def _check_category(spec: dict, values: list, n_rows: int) -> list:
@@ -228,18 +215,14 @@ def _check_number(spec: dict, values: list, n_rows: int) -> np.ndarray:
             where = _row_label(index, n_rows)
             raise _fail(f"field '{name}'{where} is null: a value is required", name, "null")
         where = _row_label(index, n_rows)
-        raise _fail(
-            f"field '{name}'{where} must be a number, got {kind.__name__} {value!r}", name, "type"
-        )
+        raise _fail(f"field '{name}'{where} must be a number, got {kind.__name__} {value!r}", name, "type")
     column = np.array(
         [math.nan if v is None else v for v in values] if has_null else values, dtype=np.float64
     )
     nan = np.isnan(column)
     if not nullable and nan.any():
         index = int(np.argmax(nan))
-        raise _fail(
-            f"field '{name}'{_row_label(index, n_rows)} is NaN: a value is required", name, "null"
-        )
+        raise _fail(f"field '{name}'{_row_label(index, n_rows)} is NaN: a value is required", name, "null")
     inf = np.isinf(column)
     if inf.any():
         index = int(np.argmax(inf))

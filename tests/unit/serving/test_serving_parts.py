@@ -8,33 +8,36 @@ import pytest
 
 from seldon.metrics import LATENCY, REJECTED, REQUESTS, ServingMetrics
 from seldon.pointer import PointerWatcher, read_pointer, write_pointer
-from seldon.request_log import RequestLog, read_request_log
+from seldon.request_log import RequestLog, read_request_log, request_json
 
 
-def _write(log, request_id, n=2):
-    log.write(
-        request_id,
-        "flights-late-arrival",
-        "3",
-        {"carrier": ["UA"] * n, "temp": [None] + [50.0] * (n - 1)},
-        [0.1] * n,
-        [0] * n,
-        {},
-    )
+def _write(log, request_id, n=2, raw=None):
+    body = {"jsonData": [{"carrier": "UA", "temp": None if i == 0 else 50.0} for i in range(n)]}
+    log.write(request_id, "flights-late-arrival", "3", request_json(body, raw), [0.1] * n, [0] * n, {})
 
 
 def test_request_log_rows_round_trip(tmp_path):
     log = RequestLog(tmp_path)
     _write(log, "a", n=2)
     _write(log, "b", n=1)
+    names = ["carrier", "temp"]
+    ndarray = {"data": {"names": names, "ndarray": [["AA", 61.5]]}}
+    log.write("c", "m", "3", request_json(ndarray, json.dumps(ndarray).encode()), [0.7], [1], {})
     log.close()
     rows = read_request_log(tmp_path)
-    assert [(r["request_id"], r["row"]) for r in rows] == [("a", 0), ("a", 1), ("b", 0)]
+    assert [(r["request_id"], r["row"]) for r in rows] == [("a", 0), ("a", 1), ("b", 0), ("c", 0)]
     assert rows[0]["temp"] is None and rows[1]["temp"] == 50.0
-    assert (
-        rows[0]["model_version"] == "3" and rows[0]["probability"] == 0.1 and rows[0]["late"] == 0
-    )
+    assert rows[0]["model_version"] == "3" and rows[0]["probability"] == 0.1 and rows[0]["late"] == 0
     assert set(rows[0]) >= {"ts", "model_name", "carrier"}
+    assert rows[3]["carrier"] == "AA" and rows[3]["temp"] == 61.5 and rows[3]["late"] == 1
+
+
+def test_raw_body_is_logged_as_sent_unless_it_spans_lines():
+    body = {"jsonData": {"carrier": "UA"}}
+    assert request_json(body, b'{"jsonData": {"carrier": "UA"}}') == b'{"jsonData": {"carrier": "UA"}}'
+    assert request_json(body, b'{\n "jsonData": {"carrier": "UA"}}') == b'{"jsonData":{"carrier":"UA"}}'
+    assert request_json(body, None) == b'{"jsonData":{"carrier":"UA"}}'
+    assert b"\\u00e9" in request_json({"a": "\u00e9"}, '{"a": "\u00e9"}'.encode())
 
 
 def test_request_log_rotates_by_size_and_reader_reads_all(tmp_path):
@@ -45,9 +48,8 @@ def test_request_log_rotates_by_size_and_reader_reads_all(tmp_path):
     files = sorted(p.name for p in tmp_path.iterdir())
     assert len(files) > 3, files
     assert all(f.startswith("requests-") for f in files)
-    assert sorted(r["request_id"] for r in read_request_log(tmp_path)) == [
-        f"r{i:02d}" for i in range(20)
-    ]
+    got = sorted(r["request_id"] for r in read_request_log(tmp_path))
+    assert got == [f"r{i:02d}" for i in range(20)]
 
 
 def test_reader_skips_a_line_still_being_written(tmp_path):
