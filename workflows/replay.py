@@ -43,8 +43,10 @@ def _retrain_text(gate) -> str:
     return f"v{gate.version} -> {gate.alias}"
 
 
-def replay_month(month: pd.Timestamp, config: ReplayConfig) -> dict:
-    from core import registry
+def replay_month(month: pd.Timestamp, config: ReplayConfig, champion: str) -> tuple[dict, str]:
+    """One month; returns its row and the champion after it. The champion is followed through
+    the gate decisions rather than read from the registry, so that a re-run (whose cached gates
+    do not move aliases) scores each month with the same version as the first run."""
     from core.gate import CHAMPION
     from workflows.batch_inference import batch_inference_workflow
     from workflows.monitoring import monitor_predictions_workflow
@@ -54,16 +56,11 @@ def replay_month(month: pd.Timestamp, config: ReplayConfig) -> dict:
     start = month.to_pydatetime()
     end = (month + pd.offsets.MonthBegin(1)).to_pydatetime()
     if config.scheduled_retrain:
-        scheduled = training_workflow(
-            as_of=start, hyperparameters=config.hyperparameters, data=config.data
-        )
-        logger.info(
-            "%s scheduled retrain: v%s -> %s", f"{month:%Y-%m}", scheduled.version, scheduled.alias
-        )
-    champion = registry.alias_version(registry.MODEL_NAME, CHAMPION)
-    predictions = batch_inference_workflow(
-        start=start, end=end, model_version=champion or "", data=config.data
-    )
+        scheduled = training_workflow(as_of=start, hyperparameters=config.hyperparameters, data=config.data)
+        logger.info("%s scheduled retrain: v%s -> %s", f"{month:%Y-%m}", scheduled.version, scheduled.alias)
+        if scheduled.alias == CHAMPION:
+            champion = scheduled.version
+    predictions = batch_inference_workflow(start=start, end=end, model_version=champion, data=config.data)
     outcome = monitor_predictions_workflow(
         predictions=predictions,
         start=start,
@@ -73,7 +70,9 @@ def replay_month(month: pd.Timestamp, config: ReplayConfig) -> dict:
         hyperparameters=config.hyperparameters,
     )
     report = outcome.report
-    return {
+    if outcome.gate.alias == CHAMPION:
+        champion = outcome.gate.version
+    row = {
         "month": f"{month:%Y-%m}",
         "champion": f"v{report.model_version}",
         "holdout_auc": report.validation_auc,
@@ -86,23 +85,26 @@ def replay_month(month: pd.Timestamp, config: ReplayConfig) -> dict:
         "reasons": list(report.reasons) + list(outcome.gate.reasons),
         "seconds": round(time.perf_counter() - began, 1),
     }
+    return row, champion
 
 
 def replay(config: ReplayConfig) -> tuple[pd.DataFrame, Path]:
-    from core import paths
+    from core import paths, registry
+    from core.gate import CHAMPION
     from core.replay_report import as_frame, write_html
 
     first = pd.Timestamp(f"{config.start}-01")
+    champion = registry.alias_version(registry.MODEL_NAME, CHAMPION) or ""
     rows = []
     for offset in range(config.months):
         month = first + pd.DateOffset(months=offset)
-        rows.append(replay_month(month, config))
+        row, champion = replay_month(month, config, champion)
+        rows.append(row)
         logger.info("replayed %s: %s", rows[-1]["month"], rows[-1]["decision"])
     frame = as_frame(rows)
     t = config.thresholds
     notes = [
-        f"Generated {datetime.now():%Y-%m-%d %H:%M}; "
-        f"months {rows[0]['month']} to {rows[-1]['month']}.",
+        f"Generated {datetime.now():%Y-%m-%d %H:%M}; months {rows[0]['month']} to {rows[-1]['month']}.",
         f"decay: realized ROC AUC more than {t.max_auc_drop} below the champion's holdout AUC, or "
         f"realized log loss more than {t.max_log_loss_rise} above its holdout log loss.",
         f"drift: PSI above {t.max_feature_psi} on any feature "
@@ -110,9 +112,7 @@ def replay(config: ReplayConfig) -> tuple[pd.DataFrame, Path]:
         "holdout AUC: the champion's validation figure (metadata.json); realized AUC: the same "
         "model on the month's flights, with their true labels.",
     ]
-    path = write_html(
-        frame, paths.data_dir() / "reports" / "replay.html", "Closed-loop replay", notes
-    )
+    path = write_html(frame, paths.data_dir() / "reports" / "replay.html", "Closed-loop replay", notes)
     return frame, path
 
 
