@@ -19,6 +19,7 @@ from core.model import Hyperparameters, predict_scores
 from core.monitoring import MonitoringThresholds
 from core.source import load_window
 from seldon.bundle import load_bundle
+from seldon.request_log import RequestLog
 from tasks.data import DataConfig
 
 pytestmark = pytest.mark.slow
@@ -27,9 +28,7 @@ pytestmark = pytest.mark.slow
 AS_OF = datetime(2013, 7, 1)
 DATA = DataConfig(train_months=2, holdout_months=1)
 HYPERPARAMETERS = Hyperparameters(max_iter=60)
-NEVER = MonitoringThresholds(
-    max_auc_drop=1.0, max_log_loss_rise=9.0, max_feature_psi=1e9, max_score_psi=1e9
-)
+NEVER = MonitoringThresholds(max_auc_drop=1.0, max_log_loss_rise=9.0, max_feature_psi=1e9, max_score_psi=1e9)
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +70,7 @@ def test_batch_equals_in_process_predictions_row_for_row(store, tmp_path):
     assert predictions["flight_id"].tolist() == table["flight_id"].tolist()
     np.testing.assert_array_equal(predictions["score"].to_numpy(), expected)
     threshold = bundle.schema["output"]["threshold"]
-    np.testing.assert_array_equal(
-        predictions["label"].to_numpy(), (expected >= threshold).astype(int)
-    )
+    np.testing.assert_array_equal(predictions["label"].to_numpy(), (expected >= threshold).astype(int))
     np.testing.assert_array_equal(predictions["late"].to_numpy(dtype=int), table["late"].to_numpy())
     assert set(predictions["model_version"]) == {store.version}
     assert set(predictions["run_id"]) == {bundle.metadata["run_id"]}
@@ -99,23 +96,18 @@ def test_monitoring_reads_the_request_log_and_retrains_nothing_when_ok(store, tm
     log = tmp_path / "request-log"
     log.mkdir()
     features = build_features(load_window("", datetime(2013, 7, 2), datetime(2013, 7, 3))).head(40)
-    columns = {
-        c: features[c].where(features[c].notna(), None).tolist()
-        for c in features.columns
-        if c not in ("flight_id", "sched_dep", "late")
-    }
-    line = {
-        "ts": "2013-07-02T12:00:00+00:00",
-        "request_id": "r1",
-        "model_name": registry.MODEL_NAME,
-        "model_version": store.version,
-        "n_rows": 40,
-        "features": columns,
-        "probability": [0.3] * 40,
-        "late": [0] * 40,
-        "unknown_categories": {},
-    }
-    (log / "requests-1.jsonl").write_text(json.dumps(line) + "\n")
+    records = features.drop(columns=["flight_id", "sched_dep", "late"]).astype(object)
+    body = {"jsonData": records.where(records.notna(), None).to_dict("records")}
+    # The serving side's own writer, so the test follows its format; then the request time is
+    # moved into the monitored period (the writer stamps "now").
+    writer = RequestLog(log)
+    writer.write(
+        "r1", registry.MODEL_NAME, store.version, json.dumps(body).encode(), [0.3] * 40, [0] * 40, {}
+    )
+    writer.close()
+    line = json.loads(writer.path.read_text())
+    line["ts"] = "2013-07-02T12:00:00+00:00"
+    writer.path.write_text(json.dumps(line) + "\n")
     before = versions()
 
     outcome = monitoring_workflow(
@@ -157,9 +149,7 @@ def test_predictions_missing_a_column_fail_clearly_and_train_nothing(store):
     predictions = batch_inference_workflow(**period, data=DATA)
     before = versions()
     with pytest.raises(Exception) as caught:
-        monitor_predictions_workflow(
-            predictions=predictions.drop(columns=["score"]), **period, data=DATA
-        )
+        monitor_predictions_workflow(predictions=predictions.drop(columns=["score"]), **period, data=DATA)
     assert "score" in message(caught.value)
     assert "not in dataframe" in message(caught.value) or "missing" in message(caught.value)
     assert versions() == before
@@ -213,9 +203,7 @@ def test_two_month_replay_retrains_when_monitoring_says_so(store):
     from core import paths
     from workflows.replay import ReplayConfig, replay
 
-    frame, html = replay(
-        ReplayConfig(start="2013-07", months=2, data=DATA, hyperparameters=HYPERPARAMETERS)
-    )
+    frame, html = replay(ReplayConfig(start="2013-07", months=2, data=DATA, hyperparameters=HYPERPARAMETERS))
     assert frame["month"].tolist() == ["2013-07", "2013-08"]
     assert frame["realized_auc"].between(0.5, 1.0).all()
     assert frame["decision"].isin(["ok", "drift", "decay"]).all()
