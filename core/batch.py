@@ -46,10 +46,14 @@ class PredictionTable(pa.DataFrameModel):
         ordered = False
 
 
-def day_partitions(table: pd.DataFrame) -> list[pd.DataFrame]:
-    """One frame per calendar day of scheduled departure, in time order."""
+def day_partitions(table: pd.DataFrame, days: int = 1) -> list[pd.DataFrame]:
+    """One frame per `days` calendar days of scheduled departure (counted from the first day),
+    in time order."""
+    if days < 1:
+        raise ValueError(f"days per partition must be at least 1, got {days}")
     day = table[TIMESTAMP].dt.normalize()
-    return [part.reset_index(drop=True) for _, part in table.groupby(day, sort=True)]
+    block = (day - day.min()).dt.days // days
+    return [part.reset_index(drop=True) for _, part in table.groupby(block, sort=True)]
 
 
 def in_period(table: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from pandera.typing import DataFrame
 
 from core.batch import PredictionTable
 from images import TASK_IMAGE
-from tasks.frames import FeatureFrame, hash_frame
+from tasks.frames import FeatureFrame, RawFrame, hash_frame
 
 CACHE_VERSION = "1"
 SCORE_RESOURCES = Resources(cpu="1", mem="1Gi")
@@ -69,14 +69,23 @@ def resolve_model(tracking_uri: str, model_name: str, version: str) -> ResolvedM
     return ResolvedModel(model=ref, bundle=FlyteDirectory(str(path)))
 
 
+@task(cache=True, cache_version=CACHE_VERSION, requests=SCORE_RESOURCES, container_image=TASK_IMAGE)
+def period_features(raw: RawFrame) -> FeatureFrame:
+    """The feature table of the period to score or monitor: the same `build_features` as
+    training, without the data deck (the batch deck describes the period)."""
+    from core.features import build_features
+
+    return build_features(raw)
+
+
 @task(cache=True, cache_version=CACHE_VERSION, container_image=TASK_IMAGE)
-def split_days(table: FeatureFrame) -> list[FeatureFrame]:
-    """One partition per day of scheduled departure: the unit a map task fans out over."""
+def split_days(table: FeatureFrame, days_per_partition: int) -> list[FeatureFrame]:
+    """Partitions of `days_per_partition` calendar days: the unit a map task fans out over."""
     from core.batch import day_partitions
 
     if table.empty:
         raise ValueError("the period holds no flights: nothing to score")
-    return day_partitions(table)
+    return day_partitions(table, days_per_partition)
 
 
 _BUNDLES: dict[str, object] = {}

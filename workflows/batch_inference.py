@@ -17,11 +17,12 @@ from tasks.batch import (
     PredictionFrame,
     collect_predictions,
     days_from,
+    period_features,
     resolve_model,
     score_partition,
     split_days,
 )
-from tasks.data import DataConfig, build_feature_table, load_flights
+from tasks.data import DataConfig, load_flights
 from tasks.util import tracking_target
 
 # Concurrency bounds the pods a cluster runs at once; locally the days run one after another.
@@ -35,14 +36,13 @@ def batch_inference_workflow(
     model_version: str = "",
     model_name: str = MODEL_NAME,
     data: DataConfig = DataConfig(),
+    days_per_partition: int = 1,
 ) -> PredictionFrame:
     """Predictions (flight, time, carrier, origin, score, flag, truth, version, run id), by time."""
-    resolved = resolve_model(
-        tracking_uri=tracking_target(), model_name=model_name, version=model_version
-    )
+    resolved = resolve_model(tracking_uri=tracking_target(), model_name=model_name, version=model_version)
     raw = load_flights(source_dir=data.source_dir, start=start, end=end)
-    table = build_feature_table(raw=raw)
-    days = split_days(table=table)
+    table = period_features(raw=raw)
+    days = split_days(table=table, days_per_partition=days_per_partition)
     scored = map_task(
         partial(score_partition, model=resolved.model, bundle=resolved.bundle),
         concurrency=SCORE_CONCURRENCY,

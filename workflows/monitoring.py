@@ -20,8 +20,8 @@ from core.gate import GateConfig, GateDecision
 from core.model import Hyperparameters
 from core.monitoring import MonitoringReport, MonitoringThresholds
 from core.registry import MODEL_NAME
-from tasks.batch import PredictionFrame, days_from, resolve_model
-from tasks.data import DataConfig, build_feature_table, load_flights
+from tasks.batch import PredictionFrame, days_from, period_features, resolve_model
+from tasks.data import DataConfig, load_flights
 from tasks.monitoring import monitor, no_retrain, online_requests, predictions_version
 from tasks.util import tracking_target
 from workflows.batch_inference import batch_inference_workflow
@@ -52,7 +52,7 @@ def monitor_predictions_workflow(
         model_name=model_name,
         version=predictions_version(predictions=predictions),
     )
-    table = build_feature_table(raw=load_flights(source_dir=data.source_dir, start=start, end=end))
+    table = period_features(raw=load_flights(source_dir=data.source_dir, start=start, end=end))
     checked = monitor(
         tracking_uri=tracking_uri,
         predictions=predictions,

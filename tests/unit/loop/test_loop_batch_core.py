@@ -40,6 +40,9 @@ def test_day_partitions_cut_by_calendar_day():
     parts = batch.day_partitions(_table())
     assert [len(p) for p in parts] == [2, 1]
     assert parts[1]["flight_id"].tolist() == ["c"]
+    assert [len(p) for p in batch.day_partitions(_table(), days=2)] == [3]
+    with pytest.raises(ValueError, match="at least 1"):
+        batch.day_partitions(_table(), days=0)
 
 
 def test_scored_partition_carries_lineage_and_validates():
