@@ -22,8 +22,8 @@ RUN groupadd --gid 10001 seldon \
     && useradd --uid 10001 --gid seldon --no-create-home --shell /usr/sbin/nologin seldon
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-COPY seldon/__init__.py seldon/bundle.py seldon/metrics.py seldon/model.py seldon/pointer.py \
-     seldon/request_log.py seldon/routes.py seldon/serve.py seldon/settings.py \
+COPY seldon/__init__.py seldon/bundle.py seldon/jsonio.py seldon/metrics.py seldon/model.py \
+     seldon/pointer.py seldon/request_log.py seldon/routes.py seldon/serve.py seldon/settings.py \
      seldon/validation.py /app/seldon/
 USER 10001:10001
 EXPOSE 9000 6000

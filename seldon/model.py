@@ -63,6 +63,8 @@ class FlightsLateModel:
     def load(self) -> None:
         """Runs once in every gunicorn worker. A bundle that fails its checks stops the worker."""
         root = self.settings.model_root
+        # the watcher notes the pointer's state first: a flip during our load is not missed
+        self.watcher = PointerWatcher(root, self._on_pointer, self.settings.poll_seconds)
         pointer = read_pointer(root)
         if pointer is None:
             logger.warning("no %s/current.json yet: not ready until the sync writes one", root)
@@ -72,7 +74,6 @@ class FlightsLateModel:
             self.request_log = RequestLog(
                 self.settings.request_log_dir, max_bytes=self.settings.request_log_max_bytes
             )
-        self.watcher = PointerWatcher(root, self._on_pointer, self.settings.poll_seconds)
         self.watcher.start()
 
     def activate(self, pointer: dict) -> None:

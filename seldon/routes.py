@@ -1,6 +1,7 @@
 """Flask hooks the wrapper registers with the model (`model_error_handler` blueprint).
 
 - request timing starts before the wrapper parses the body (latency histogram);
+- JSON bodies are parsed and responses written with orjson (`seldon/jsonio.py`);
 - a body that is not JSON, or too large, gets a 400/413 JSON status here, before the wrapper;
 - `/api/v1.0/metadata` answers for the bundle this worker serves now (the wrapper's own answer
   is computed once at start, before any bundle is loaded);
@@ -19,6 +20,7 @@ from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from seldon.bundle import BundleError, load_bundle
+from seldon.jsonio import FastJSONProvider
 from seldon.pointer import VERSIONS_DIR, read_pointer, version_dir, write_pointer
 from seldon.validation import RequestError
 
@@ -41,8 +43,9 @@ def build_blueprint(model: FlightsLateModel) -> Blueprint:
     blueprint = Blueprint("flights_serving", __name__)
 
     @blueprint.record_once
-    def _limit_body(state) -> None:
+    def _configure(state) -> None:
         state.app.config["MAX_CONTENT_LENGTH"] = model.settings.max_request_bytes
+        state.app.json = FastJSONProvider(state.app)
 
     @blueprint.before_app_request
     def _before():
@@ -69,8 +72,7 @@ def build_blueprint(model: FlightsLateModel) -> Blueprint:
         if request.get_json(silent=True) is None:
             return _reject(
                 RequestError(
-                    "request body is not valid JSON: send a JSON object with Content-Type "
-                    "application/json",
+                    "request body is not valid JSON: send a JSON object with Content-Type application/json",
                     None,
                     "not_json",
                 )
@@ -138,9 +140,7 @@ def build_blueprint(model: FlightsLateModel) -> Blueprint:
             load_bundle(target)  # never point the fleet at a bundle that fails its checks
         except BundleError as exc:
             return _error(RequestError(str(exc), "version", "bad_bundle", status_code=409))
-        pointer = write_pointer(
-            model.settings.model_root, version, source=body.get("reason", "admin")
-        )
+        pointer = write_pointer(model.settings.model_root, version, source=body.get("reason", "admin"))
         logger.warning("admin moved the pointer to version %s", version)
         return jsonify({"pointer": pointer})
 

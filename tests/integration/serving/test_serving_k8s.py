@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -84,9 +85,7 @@ def test_overlay_builds_and_validates(overlay):
     assert sync["command"][:3] == ["python", "-m", "seldon.sync"]
     assert model["image"].endswith(":dev" if overlay == "dev" else ":0.1.0")
     configmaps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
-    serving = configmaps[model["envFrom"][0]["configMapRef"]["name"]][
-        "data"
-    ]  # hashed name resolved
+    serving = configmaps[model["envFrom"][0]["configMapRef"]["name"]]["data"]  # hashed name resolved
     assert serving["OMP_NUM_THREADS"] == "1" and serving["MODEL_ROOT"] == "/mnt/models"
     assert serving["GUNICORN_WORKERS"] == ("1" if overlay == "dev" else "2")
     assert pod_spec["securityContext"]["runAsNonRoot"] is True
@@ -103,11 +102,7 @@ def test_schemas_catch_a_broken_resource():
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "x"},
-        "spec": {
-            "containers": [
-                {"name": "m", "image": "i", "readinessProbe": {"httpGet": {"path": "/"}}}
-            ]
-        },
+        "spec": {"containers": [{"name": "m", "image": "i", "readinessProbe": {"httpGet": {"path": "/"}}}]},
     }
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
@@ -130,8 +125,16 @@ def test_alert_rules_pass_promtool(tmp_path):
     assert "SUCCESS" in tested.stdout
 
 
+def test_dockerfile_copies_every_serving_module_and_runs_as_non_root():
+    text = (REPO / "Dockerfile").read_text()
+    copied = set(re.findall(r"seldon/(\w+)\.py", text))
+    needed = {p.stem for p in (REPO / "seldon").glob("*.py")} - {"sync"}  # sync: pipeline image
+    assert copied == needed
+    assert "mlflow" not in (REPO / "seldon" / "requirements.txt").read_text()
+    final = text.split("\nFROM ")[-1]
+    assert re.search(r"^USER 10001", final, re.M) and "build-essential" not in final
+
+
 def test_dockerfile_passes_hadolint():
-    result = subprocess.run(
-        [str(BIN / "hadolint"), str(REPO / "Dockerfile")], capture_output=True, text=True
-    )
+    result = subprocess.run([str(BIN / "hadolint"), str(REPO / "Dockerfile")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
