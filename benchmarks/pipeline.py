@@ -58,9 +58,10 @@ def cached_vs_trivial(root: Path, repeats: int = 3) -> tuple[float, float]:
     return statistics.median(cached), statistics.median(baseline)
 
 
-def probe(code: str, root: Path) -> str:
+def probe(name: str, root: Path) -> str:
+    """A measurement in a process of its own (benchmarks/pipeline_probes.py)."""
     result = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, str(ROOT / "benchmarks" / "pipeline_probes.py"), name],
         cwd=ROOT,
         env=isolated_env(root),
         capture_output=True,
