@@ -2,14 +2,16 @@
 
     make bench-serving        (or: PYTHONPATH=. .venv/bin/python benchmarks/serving.py)
 
-One run builds a bundle with the core functions, then measures on this machine:
+One run builds a bundle with the core functions, starts both servers and the in-process floor,
+then measures in ROUNDS alternating rounds (the machine's load drifts; each ratio is the median
+of its per-round ratios):
   1. one-row requests, 2 workers, 8 concurrent connections (wrk): throughput and p99 of
      - the in-process floor: 2 processes calling the same predict path without HTTP,
      - the Seldon server (seldon-core-microservice, request log and metrics on),
      - MLServer 1.7.1's sklearn runtime on the same model (joblib), parallel_workers 0;
   2. a 1000-row request: rows/s through HTTP vs the same path in process;
-  3. worker RSS after 10,000 requests vs after the first 100;
-  4. per-request metrics cost (our buffer, and Seldon's shared-dict update).
+then worker RSS after 10,000 requests vs after the first 100, and the per-request metrics cost
+(our buffer, and Seldon's shared-dict update).
 Nulls in the sampled rows are replaced by valid values so that every server (MLServer's JSON
 codec has no null for FP64) scores the very same rows.
 """
@@ -23,6 +25,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,10 +36,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SERVING_PY = REPO / ".venv-serving" / "bin" / "python"
 MLSERVER_BIN = REPO / ".venv-mlserver" / "bin"
-SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "4"))
 CONNECTIONS = 8
 WORKERS = 2
 BATCH_ROWS = 1000
+SELDON_PATH = "/api/v1.0/predictions"
+MLSERVER_PATH = "/v2/models/flights/infer"
 TARGETS = {
     "vs_floor": 0.70,
     "vs_mlserver": 1.0,
@@ -85,22 +91,28 @@ def serving_env(**extra: str) -> dict:
     return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", **extra}
 
 
-def floor(mode: str, bundle: Path, rows_file: Path, *args) -> dict:
-    out = subprocess.run(
-        [
-            str(SERVING_PY),
-            str(REPO / "benchmarks" / "serving_floor.py"),
-            mode,
-            str(bundle),
-            str(rows_file),
-            *map(str, args),
-        ],
-        env=serving_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+class Floor:
+    """The in-process side (benchmarks/serving_floor.py), kept warm between rounds."""
+
+    def __init__(self, bundle: Path, rows_file: Path):
+        self.process = subprocess.Popen(
+            [str(SERVING_PY), str(REPO / "benchmarks" / "serving_floor.py"), str(bundle), str(rows_file)],
+            env=serving_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        assert json.loads(self.process.stdout.readline())["ready"]
+
+    def ask(self, **command) -> dict:
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
 
 
 def wait_http(port: int, path: str, timeout: float = 90) -> None:
@@ -194,9 +206,8 @@ def stop(process: subprocess.Popen) -> None:
         pass
 
 
-def bench_seldon(root: Path, rows: list[dict], workdir: Path) -> dict:
+def start_seldon(root: Path, workdir: Path) -> tuple[subprocess.Popen, int, int]:
     http_port, metrics_port = free_port(), free_port()
-    log = open(workdir / "seldon.log", "w")
     process = subprocess.Popen(
         [
             str(SERVING_PY),
@@ -213,52 +224,18 @@ def bench_seldon(root: Path, rows: list[dict], workdir: Path) -> dict:
             str(metrics_port),
         ],
         cwd=REPO,
-        stdout=log,
+        stdout=open(workdir / "seldon.log", "w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
         env=serving_env(
-            MODEL_ROOT=str(root),
-            SERVING_BIND_HOST="127.0.0.1",
-            REQUEST_LOG_DIR=str(workdir / "request-log"),
+            MODEL_ROOT=str(root), SERVING_BIND_HOST="127.0.0.1", REQUEST_LOG_DIR=str(workdir / "request-log")
         ),
     )
-    path = "/api/v1.0/predictions"
-    try:
-        wait_http(http_port, "/health/status")
-        bodies = [json.dumps({"jsonData": row}) for row in rows[:200]]
-        sent = 0
-        for body in bodies[:100]:
-            status, _ = post(http_port, path, body.encode())
-            assert status == 200, status
-            sent += 1
-        pids = worker_pids(metrics_port)
-        rss_first = {pid: rss_mb(pid) for pid in pids}
-        load = wrk(http_port, path, bodies, workdir, SECONDS)
-        sent += load["requests"]
-        while sent < 10_000:
-            sent += wrk(http_port, path, bodies, workdir, 3)["requests"]
-        rss_after = {pid: rss_mb(pid) for pid in pids}
-        batch_body = json.dumps({"jsonData": rows[:BATCH_ROWS]}).encode()
-        post(http_port, path, batch_body)
-        repeats, started = 20, time.perf_counter()
-        for _ in range(repeats):
-            status, _ = post(http_port, path, batch_body)
-            assert status == 200, status
-        batch_rate = BATCH_ROWS * repeats / (time.perf_counter() - started)
-    finally:
-        stop(process)
-        log.close()
-    return {
-        **load,
-        "batch_rows_per_s": batch_rate,
-        "requests_before_rss": sent,
-        "rss_mb_after_100": rss_first,
-        "rss_mb_after_10k": rss_after,
-        "rss_growth": max(rss_after[p] / rss_first[p] for p in pids),
-    }
+    wait_http(http_port, "/health/status")
+    return process, http_port, metrics_port
 
 
-def bench_mlserver(root: Path, rows: list[dict], workdir: Path) -> dict:
+def start_mlserver(root: Path, workdir: Path) -> tuple[subprocess.Popen, int]:
     model_dir = workdir / "mlserver" / "flights"
     model_dir.mkdir(parents=True)
     subprocess.run(
@@ -294,27 +271,24 @@ def bench_mlserver(root: Path, rows: list[dict], workdir: Path) -> dict:
             }
         )
     )
-    log = open(workdir / "mlserver.log", "w")
     process = subprocess.Popen(
         [str(MLSERVER_BIN / "mlserver"), "start", str(workdir / "mlserver")],
         cwd=workdir,
-        stdout=log,
+        stdout=open(workdir / "mlserver.log", "w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
         env=serving_env(PYTHONPATH=""),
     )
-    path = "/v2/models/flights/infer"
-    try:
-        wait_http(http_port, "/v2/models/flights/ready")
-        bodies = [json.dumps(v2_request(row)) for row in rows[:200]]
-        status, answer = post(http_port, path, bodies[0].encode())
-        assert status == 200, answer[:500]
-        result = wrk(http_port, path, bodies, workdir, SECONDS)
-        result["first_answer"] = json.loads(answer)["outputs"][0]["data"]
-    finally:
-        stop(process)
-        log.close()
-    return result
+    wait_http(http_port, "/v2/models/flights/ready")
+    return process, http_port
+
+
+def http_batch(port: int, body: bytes, repeats: int) -> float:
+    started = time.perf_counter()
+    for _ in range(repeats):
+        status, _ = post(port, SELDON_PATH, body)
+        assert status == 200, status
+    return BATCH_ROWS * repeats / (time.perf_counter() - started)
 
 
 def v2_request(row: dict) -> dict:
@@ -346,73 +320,114 @@ def main() -> int:
     if not shutil.which("wrk"):
         sys.exit("wrk missing: run `make setup-system`")
     workdir = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    processes: list[subprocess.Popen] = []
     try:
         root, rows = build(workdir)
         rows_file = workdir / "rows.json"
         rows_file.write_text(json.dumps(rows))
-        one_rows = workdir / "one.json"
-        one_rows.write_text(json.dumps(rows[:200]))
-        bundle = root / "versions" / "1"
-        # the floor runs before and after the servers: the machine's load drifts during a run
-        floor_before = floor("one-row", bundle, one_rows, SECONDS, WORKERS)
-        results = {
-            "floor_batch": floor("batch", bundle, rows_file, 20),
-            "metrics_cost": floor("metrics", bundle, one_rows, 2000),
-            "seldon": bench_seldon(root, rows, workdir),
-            "mlserver": bench_mlserver(root, rows, workdir),
-        }
-        floor_after = floor("one-row", bundle, one_rows, SECONDS, WORKERS)
-        results["floor"] = {
-            "requests_per_s": (floor_before["requests_per_s"] + floor_after["requests_per_s"]) / 2,
-            "before": floor_before["requests_per_s"],
-            "after": floor_after["requests_per_s"],
-        }
+        floor = Floor(root / "versions" / "1", rows_file)
+        seldon, port, metrics_port = start_seldon(root, workdir)
+        mlserver, ml_port = start_mlserver(root, workdir)
+        processes = [floor.process, seldon, mlserver]
+        results = measure(floor, port, metrics_port, ml_port, rows, workdir)
+        results["metrics_cost"] = floor.ask(mode="metrics", repeats=2000)
+        floor.close()
     finally:
+        for process in processes:
+            stop(process)
         shutil.rmtree(workdir, ignore_errors=True)
     report(results)
     return 0
 
 
+def measure(floor: Floor, port: int, metrics_port: int, ml_port: int, rows, workdir) -> dict:
+    bodies = [json.dumps({"jsonData": row}) for row in rows[:200]]
+    v2_bodies = [json.dumps(v2_request(row)) for row in rows[:200]]
+    status, answer = post(ml_port, MLSERVER_PATH, v2_bodies[0].encode())
+    assert status == 200, answer[:500]
+    sent = 0
+    for body in bodies[:100]:
+        assert post(port, SELDON_PATH, body.encode())[0] == 200
+        sent += 1
+    pids = worker_pids(metrics_port)
+    rss_first = {pid: rss_mb(pid) for pid in pids}
+    batch_body = json.dumps({"jsonData": rows[:BATCH_ROWS]}).encode()
+    http_batch(port, batch_body, 1)
+    rounds = []
+    for _ in range(ROUNDS):
+        one = {
+            "floor": floor.ask(mode="one-row", seconds=SECONDS)["requests_per_s"],
+            "seldon": wrk(port, SELDON_PATH, bodies, workdir, SECONDS),
+            "mlserver": wrk(ml_port, MLSERVER_PATH, v2_bodies, workdir, SECONDS),
+            "floor_batch": floor.ask(mode="batch", repeats=5)["rows_per_s"],
+            "seldon_batch": http_batch(port, batch_body, 5),
+        }
+        sent += one["seldon"]["requests"] + 6
+        rounds.append(one)
+    while sent < 10_000:
+        sent += wrk(port, SELDON_PATH, bodies, workdir, 5)["requests"]
+    rss_after = {pid: rss_mb(pid) for pid in pids}
+    return {
+        "rounds": rounds,
+        "requests_before_rss": sent,
+        "rss_mb_after_100": rss_first,
+        "rss_mb_after_10k": rss_after,
+        "rss_growth": max(rss_after[p] / rss_first[p] for p in pids),
+        "mlserver_first_answer": json.loads(answer)["outputs"][0]["data"],
+    }
+
+
 def report(r: dict) -> None:
-    seldon, floor_, ml = r["seldon"], r["floor"], r["mlserver"]
+    rounds = r["rounds"]
+
+    def median(values):
+        return statistics.median(values)
+
+    seldon_rps = median([x["seldon"]["requests_per_s"] for x in rounds])
+    floor_rps = median([x["floor"] for x in rounds])
+    ml_rps = median([x["mlserver"]["requests_per_s"] for x in rounds])
     lines = [
         (
             "one-row throughput vs in-process floor",
-            seldon["requests_per_s"] / floor_["requests_per_s"],
+            median([x["seldon"]["requests_per_s"] / x["floor"] for x in rounds]),
             TARGETS["vs_floor"],
             ">=",
-            f"{seldon['requests_per_s']:.0f} vs {floor_['requests_per_s']:.0f} req/s",
+            f"{seldon_rps:.0f} vs {floor_rps:.0f} req/s",
         ),
         (
             "one-row throughput vs MLServer 1.7.1",
-            seldon["requests_per_s"] / ml["requests_per_s"],
+            median([x["seldon"]["requests_per_s"] / x["mlserver"]["requests_per_s"] for x in rounds]),
             TARGETS["vs_mlserver"],
             ">=",
-            f"{seldon['requests_per_s']:.0f} vs {ml['requests_per_s']:.0f} req/s",
+            f"{seldon_rps:.0f} vs {ml_rps:.0f} req/s",
         ),
         (
             "p99 latency at 8 connections (ms)",
-            seldon["p99_ms"],
+            median([x["seldon"]["p99_ms"] for x in rounds]),
             TARGETS["p99_ms"],
             "<=",
-            f"p50 {seldon['p50_ms']:.1f} ms; MLServer p99 {ml['p99_ms']:.1f} ms",
+            f"p50 {median([x['seldon']['p50_ms'] for x in rounds]):.1f} ms; MLServer p99 "
+            f"{median([x['mlserver']['p99_ms'] for x in rounds]):.1f} ms",
         ),
         (
             "1000-row batch rows/s vs in-process",
-            seldon["batch_rows_per_s"] / r["floor_batch"]["rows_per_s_path"],
+            median([x["seldon_batch"] / x["floor_batch"] for x in rounds]),
             TARGETS["batch_vs_floor"],
             ">=",
-            f"{seldon['batch_rows_per_s']:.0f} vs {r['floor_batch']['rows_per_s_path']:.0f} rows/s",
+            f"{median([x['seldon_batch'] for x in rounds]):.0f} vs "
+            f"{median([x['floor_batch'] for x in rounds]):.0f} rows/s",
         ),
         (
             "worker RSS after 10k / after 100 requests",
-            seldon["rss_growth"],
+            r["rss_growth"],
             TARGETS["rss_growth"],
             "<=",
-            f"{seldon['rss_mb_after_100']} -> {seldon['rss_mb_after_10k']} MB",
+            f"{sorted(r['rss_mb_after_100'].values())} -> {sorted(r['rss_mb_after_10k'].values())} MB"
+            f" ({r['requests_before_rss']} requests)",
         ),
     ]
-    print(f"\n{'measure':44} {'value':>8} {'target':>8}  ok   detail")
+    print(f"\n{ROUNDS} rounds of {SECONDS:.0f} s; load average {os.getloadavg()[0]:.1f}")
+    print(f"{'measure':44} {'value':>8} {'target':>8}  ok   detail")
     for name, value, target, op, detail in lines:
         ok = value >= target if op == ">=" else value <= target
         print(f"{name:44} {value:8.2f} {op}{target:<7} {'yes' if ok else 'NO ':4} {detail}")
@@ -423,11 +438,8 @@ def report(r: dict) -> None:
         f"{cost['seldon_update_no_custom_metrics_us']:.0f} us with no custom metrics, "
         f"{cost['seldon_update_ours_us']:.0f} us with ours ({cost['metrics_per_request']} entries)"
     )
-    print(
-        f"failed requests: seldon non-2xx {seldon['non_2xx']} "
-        f"socket errors {seldon['socket_errors']}; "
-        f"mlserver non-2xx {ml['non_2xx']} socket errors {ml['socket_errors']}"
-    )
+    failures = sum(x[k]["non_2xx"] + x[k]["socket_errors"] for x in rounds for k in ("seldon", "mlserver"))
+    print(f"failed requests (non-2xx or socket errors, both servers): {failures}")
     print("\n" + json.dumps(r, default=str))
 
 

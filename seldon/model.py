@@ -148,7 +148,7 @@ class FlightsLateModel:
         return {
             "data": {
                 "names": OUTPUT_NAMES,
-                "ndarray": [list(pair) for pair in zip(probability, late, strict=True)],
+                "ndarray": list(zip(probability, late, strict=True)),  # orjson writes rows
             },
             "meta": {
                 "puid": request_id,
