@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from serving_support import Server, build_bundle, sample_records
-
-from seldon.pointer import version_dir, write_pointer
-
-DATA = Path(__file__).resolve().parents[2] / "data" / "serving"
-MAX_BATCH_ROWS = 1500
-MAX_REQUEST_BYTES = 2_000_000
-
-
-def load_cases():
-    spec = importlib.util.spec_from_file_location("serving_cases", DATA / "cases.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from serving_support import (
+    MAX_BATCH_ROWS,
+    MAX_REQUEST_BYTES,
+    Server,
+    build_bundle,
+    make_root,
+    sample_records,
+)
 
 
 @pytest.fixture(scope="session")
@@ -29,9 +21,7 @@ def bundles(tmp_path_factory) -> dict[str, Path]:
     """Version 1 trained on May 2013, version 2 on October 2013 (different data, other scores)."""
     store = tmp_path_factory.mktemp("bundles")
     return {
-        "1": build_bundle(
-            store / "1", datetime(2013, 5, 1), datetime(2013, 6, 1), datetime(2013, 7, 1), "1"
-        ),
+        "1": build_bundle(store / "1", datetime(2013, 5, 1), datetime(2013, 6, 1), datetime(2013, 7, 1), "1"),
         "2": build_bundle(
             store / "2", datetime(2013, 10, 1), datetime(2013, 11, 1), datetime(2013, 12, 1), "2"
         ),
@@ -41,14 +31,6 @@ def bundles(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def july_records() -> list[dict]:
     return sample_records(datetime(2013, 7, 1), datetime(2013, 7, 8), 2000)
-
-
-def make_root(base: Path, bundles: dict[str, Path], current: str = "1") -> Path:
-    root = base / "model-root"
-    for version, path in bundles.items():
-        shutil.copytree(path, version_dir(root, version))
-    write_pointer(root, current)
-    return root
 
 
 @pytest.fixture(scope="session")

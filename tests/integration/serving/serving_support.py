@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +17,8 @@ from pathlib import Path
 
 import requests
 
+from seldon.pointer import version_dir, write_pointer
+
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$")
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
@@ -23,15 +27,33 @@ SERVING_PYTHON = REPO / ".venv-serving" / "bin" / "python"
 MODEL_CLASS = "seldon.model.FlightsLateModel"
 
 
+DATA = REPO / "tests" / "data" / "serving"
+MAX_BATCH_ROWS = 1500
+MAX_REQUEST_BYTES = 2_000_000
+
+
+def load_cases():
+    spec = importlib.util.spec_from_file_location("serving_cases", DATA / "cases.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def make_root(base: Path, bundles: dict[str, Path], current: str = "1") -> Path:
+    root = base / "model-root"
+    for version, path in bundles.items():
+        shutil.copytree(path, version_dir(root, version))
+    write_pointer(root, current)
+    return root
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def build_bundle(
-    directory: Path, start: datetime, split: datetime, end: datetime, version: str
-) -> Path:
+def build_bundle(directory: Path, start: datetime, split: datetime, end: datetime, version: str) -> Path:
     from core.bundle import build_reference, build_schema, write_bundle
     from core.features import build_features, split_by_time
     from core.model import Hyperparameters, fit, predict_scores

@@ -8,8 +8,7 @@ import time
 
 import pytest
 import requests
-from conftest import make_root
-from serving_support import Server
+from serving_support import Server, make_root
 
 from seldon.bundle import BundleError, load_bundle
 from seldon.pointer import read_pointer, version_dir, write_pointer

@@ -110,12 +110,8 @@ def test_prometheus_scrapes_the_series_and_evaluates_the_rules(prometheus, serve
     # more traffic so the rates have two different samples to work with
     for record in july_records[20:40]:
         assert server.predict({"jsonData": record}).status_code == 200
-    wait_for(
-        prometheus, 'flights:requests:rate5m{outcome="ok"}', lambda r: float(r[0]["value"][1]) > 0
-    )
-    p99 = wait_for(
-        prometheus, "flights:latency_seconds:p99_5m", lambda r: r[0]["value"][1] != "NaN"
-    )
+    wait_for(prometheus, 'flights:requests:rate5m{outcome="ok"}', lambda r: float(r[0]["value"][1]) > 0)
+    p99 = wait_for(prometheus, "flights:latency_seconds:p99_5m", lambda r: r[0]["value"][1] != "NaN")
     assert 0 < float(p99[0]["value"][1]) < 5
     mean = wait_for(prometheus, "flights:score_mean:rate1h", lambda r: r[0]["value"][1] != "NaN")
     assert 0 < float(mean[0]["value"][1]) < 1

@@ -9,8 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import requests
-from conftest import MAX_BATCH_ROWS, MAX_REQUEST_BYTES, load_cases
-from serving_support import metric_sum, parse_metrics
+from serving_support import (
+    MAX_BATCH_ROWS,
+    MAX_REQUEST_BYTES,
+    load_cases,
+    metric_sum,
+    parse_metrics,
+)
 
 from seldon.bundle import load_bundle
 from seldon.request_log import read_request_log
@@ -51,15 +56,11 @@ def test_predictions_equal_the_in_process_model(server, bundles, july_records):
         one = server.predict({"jsonData": record}).json()
         assert one["data"]["ndarray"][0][0] == pytest.approx(score, abs=1e-12)
         names = list(record)
-        rows = server.predict(
-            {"data": {"names": names, "ndarray": [[record[n] for n in names]]}}
-        ).json()
+        rows = server.predict({"data": {"names": names, "ndarray": [[record[n] for n in names]]}}).json()
         assert rows["data"]["ndarray"][0][0] == pytest.approx(score, abs=1e-12)
 
 
-@pytest.mark.parametrize(
-    ("name", "body", "expect"), cases.bad_cases(), ids=[c[0] for c in cases.bad_cases()]
-)
+@pytest.mark.parametrize(("name", "body", "expect"), cases.bad_cases(), ids=[c[0] for c in cases.bad_cases()])
 def test_bad_request_is_a_400_naming_the_field(server, name, body, expect):
     response = requests.post(
         f"{server.url}/api/v1.0/predictions",
@@ -76,9 +77,7 @@ def test_bad_request_is_a_400_naming_the_field(server, name, body, expect):
 
 def test_wrapper_level_rejections_and_the_server_stays_up(server, july_records):
     url = f"{server.url}/api/v1.0/predictions"
-    not_json = requests.post(
-        url, data="carrier=UA", headers={"Content-Type": "application/json"}, timeout=5
-    )
+    not_json = requests.post(url, data="carrier=UA", headers={"Content-Type": "application/json"}, timeout=5)
     assert not_json.status_code == 400 and not_json.json()["status"]["rule"] == "not_json"
     form = requests.post(url, data="hello", timeout=5)  # curl's default form content type
     assert form.status_code == 400 and "JSON" in form.json()["status"]["info"]
@@ -134,10 +133,7 @@ def test_health_and_metadata(server, bundles):
     meta = requests.get(f"{server.url}/api/v1.0/metadata", timeout=5).json()
     written = json.loads((bundles["1"] / "metadata.json").read_text())
     assert meta["name"] == "flights-late-arrival" and meta["version"] == "1"
-    assert (
-        meta["run_id"] == written["run_id"]
-        and meta["training_window"] == written["training_window"]
-    )
+    assert meta["run_id"] == written["run_id"] and meta["training_window"] == written["training_window"]
     assert meta["metrics"] == written["metrics"]
     assert [f["name"] for f in meta["inputs"]][:3] == ["carrier", "origin", "dest"]
     assert meta["outputs"]["names"] == ["probability", "late"]
@@ -187,7 +183,4 @@ def test_request_log_holds_every_prediction(server, july_records):
 def test_admin_routes_are_disabled_without_a_token(server):
     response = requests.post(f"{server.url}/admin/pointer", json={"version": "2"}, timeout=5)
     assert response.status_code == 404
-    assert (
-        requests.get(f"{server.url}/health/status", timeout=5).json()["jsonData"]["model_version"]
-        == "1"
-    )
+    assert requests.get(f"{server.url}/health/status", timeout=5).json()["jsonData"]["model_version"] == "1"

@@ -46,9 +46,7 @@ def test_sync_follows_the_champion_alias(tmp_path, bundles):
     root = tmp_path / "model-root"
     mlflow.set_tracking_uri(uri)
     try:
-        experiment = mlflow.create_experiment(
-            "serving-sync", artifact_location=(tmp_path / "art").as_uri()
-        )
+        experiment = mlflow.create_experiment("serving-sync", artifact_location=(tmp_path / "art").as_uri())
         mlflow.set_experiment(experiment_id=experiment)
         client = MlflowClient(tracking_uri=uri)
 
