@@ -111,7 +111,9 @@ def build_blueprint(model: FlightsLateModel) -> Blueprint:
         _authorize()
         root = model.settings.model_root
         folder = Path(root) / VERSIONS_DIR
-        versions = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+        found = folder.iterdir() if folder.is_dir() else []
+        # dot-folders are downloads in progress (seldon.sync), not versions
+        versions = sorted(p.name for p in found if p.is_dir() and not p.name.startswith("."))
         active = model.active
         return jsonify(
             {

@@ -93,6 +93,10 @@ def test_hot_swap_under_load_fails_no_request(tmp_path, bundles, july_records):
         )
         assert bad.status_code == 409 and "does not match" in bad.json()["status"]["info"]
         assert read_pointer(root)["version"] == "1"
+        listed = requests.get(
+            f"{server.url}/admin/versions", timeout=5, headers={"Authorization": f"Bearer {TOKEN}"}
+        ).json()
+        assert listed["versions"] == ["1", "2", "9"] and listed["this_worker_serves"] == "1"
 
         threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
         started = time.monotonic()
