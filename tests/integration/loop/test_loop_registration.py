@@ -37,9 +37,7 @@ def _entities() -> dict[str, set[str]]:
                 elif isinstance(value, WorkflowBase) and value.name.startswith(package):
                     found["workflow"].add(value.name)
                     found["task"].update(
-                        n.flyte_entity.name
-                        for n in value.nodes
-                        if isinstance(n.flyte_entity, PythonTask)
+                        n.flyte_entity.name for n in value.nodes if isinstance(n.flyte_entity, PythonTask)
                     )
     return found
 
@@ -111,10 +109,7 @@ def test_launch_plans_keep_their_schedules(archive):
     assert retrain.entity_metadata.schedule.kickoff_time_input_arg == "as_of"
     assert retrain.workflow_id.name == "workflows.training.training_workflow"
     assert plans["daily_scoring"].spec.fixed_inputs.literals["days"].scalar.primitive.integer == 1
-    assert (
-        plans["daily_monitoring"].spec.entity_metadata.schedule.cron_schedule.schedule
-        == "0 7 * * *"
-    )
+    assert plans["daily_monitoring"].spec.entity_metadata.schedule.cron_schedule.schedule == "0 7 * * *"
 
 
 def test_partitions_fan_out_as_a_cached_array_node(archive):
