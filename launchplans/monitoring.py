@@ -8,7 +8,9 @@ from workflows.monitoring import daily_monitoring_workflow
 
 DAILY_MONITORING_CRON = "0 7 * * *"
 MONITORING_DAYS = 7
-REQUEST_LOG_DIR = "/var/log/seldon/requests"  # the serving pods' request-log volume
+# The serving pods' request-log mount (seldon/k8s/base). Read only when the monitoring pod sees
+# it: a shared (ReadWriteMany) volume mounted there; absent, monitoring uses the batch data alone.
+REQUEST_LOG_DIR = "/var/log/flights"
 
 daily_monitoring = LaunchPlan.get_or_create(
     daily_monitoring_workflow,
