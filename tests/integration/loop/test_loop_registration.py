@@ -43,7 +43,9 @@ def _entities() -> dict[str, set[str]]:
 
 
 def _package(tmp_path: Path, env: dict) -> dict[str, dict]:
+    """Run `pyflyte package`; `env` entries set to None are removed from the environment."""
     archive = tmp_path / "flyte-package.tgz"
+    full_env = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
     result = subprocess.run(
         [
             PYFLYTE,
@@ -59,7 +61,7 @@ def _package(tmp_path: Path, env: dict) -> dict[str, dict]:
             str(archive),
         ],
         cwd=PROJECT_ROOT,
-        env={**os.environ, **env},
+        env=full_env,
         capture_output=True,
         text=True,
         timeout=300,
@@ -137,3 +139,13 @@ def test_monitoring_branches_to_the_training_workflow(archive):
 def test_prebuilt_image_replaces_the_image_spec_offline(archive):
     images = {spec.template.container.image for spec in archive["task"].values()}
     assert images == {PREBUILT}
+
+
+def test_image_spec_serializes_offline_without_building(tmp_path):
+    """No Docker engine here: packaging with the ImageSpec must not build, only name the image."""
+    registry = os.environ.get("FLYTE_IMAGE_REGISTRY", "localhost:30000")
+    decoded = _package(tmp_path, {"HOME": str(tmp_path), "FLYTE_TASK_IMAGE": None})
+    images = {s.template.container.image for s in decoded["task"].values()}
+    # One image for every task: the ImageSpec's name and content tag, not the --image default.
+    assert len(images) == 1
+    assert images.pop().startswith(f"{registry}/flights-mlops-tasks:")
