@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "flights-late-arrival"
 EXPERIMENT = "flights-late-arrival"
 BUNDLE_ARTIFACT_DIR = "bundle"
+TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 
 
 @dataclass
@@ -34,10 +36,18 @@ class RegisteredVersion:
 
 
 def client():
+    """An MlflowClient on the project's tracking URI, also set for mlflow's fluent API."""
     import mlflow
     from mlflow import MlflowClient
 
+    exported = os.environ.get(TRACKING_URI_ENV)
     mlflow.set_tracking_uri(paths.tracking_uri())
+    # set_tracking_uri also exports MLFLOW_TRACKING_URI to the environment; left there, it would
+    # pin every later resolution (and every child process) to this store. Keep the user's setting.
+    if exported is None:
+        os.environ.pop(TRACKING_URI_ENV, None)
+    else:
+        os.environ[TRACKING_URI_ENV] = exported
     return MlflowClient()
 
 

@@ -22,8 +22,9 @@ CACHE_CHECK = re.compile(r"Checking cache for task named (\S+), cache version.*?
 
 def pyflyte_run(*args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
     """`pyflyte run` from the repository root with plain-text INFO logs (cache hits are logged)."""
+    inherited = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     full_env = {
-        **os.environ,
+        **inherited,
         "FLYTE_SDK_LOGGING_LEVEL": "20",
         "FLYTE_SDK_LOGGING_FORMAT": "text",
         "FLYTE_SDK_RICH_TRACEBACKS": "0",
