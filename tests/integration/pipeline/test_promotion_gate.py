@@ -8,7 +8,7 @@ from core import registry
 from core.model import Hyperparameters
 from tasks.data import DataConfig
 from tests.integration.mlflow_server import mlflow_server
-from tests.pipeline import SMALL_AS_OF, SMALL_DATA
+from tests.pipeline_support import SMALL_AS_OF, SMALL_DATA
 from workflows.training import training_workflow
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,7 @@ from core.features import build_features, month_window, split_by_time
 from core.model import Hyperparameters, fit, predict_scores
 from core.source import load_window
 from seldon.bundle import TRUSTED_TYPES, load_bundle, sha256_file
-from tests.pipeline import (
+from tests.pipeline_support import (
     SMALL_AS_OF,
     SMALL_DATA,
     SMALL_HYPERPARAMETERS,
