@@ -36,9 +36,13 @@ def batch_inference_workflow(
     model_version: str = "",
     model_name: str = MODEL_NAME,
     data: DataConfig = DataConfig(),
-    days_per_partition: int = 1,
+    days_per_partition: int = 7,
 ) -> PredictionFrame:
-    """Predictions (flight, time, carrier, origin, score, flag, truth, version, run id), by time."""
+    """Predictions (flight, time, carrier, origin, score, flag, truth, version, run id), by time.
+
+    Partitions are weeks by default: each `predict_proba` call has a fixed cost that ~930-row days
+    pay 184 times over half a year (60 % of in-process speed by day, 95 % by week); a cluster still
+    fans the weeks out. `days_per_partition=1` scores (and caches) by day."""
     resolved = resolve_model(tracking_uri=tracking_target(), model_name=model_name, version=model_version)
     raw = load_flights(source_dir=data.source_dir, start=start, end=end)
     table = period_features(raw=raw)

@@ -82,7 +82,7 @@ def test_rescoring_a_scored_period_hits_the_partition_cache(store, monkeypatch):
     calls = []
     real = batch.score_partition
     monkeypatch.setattr(batch, "score_partition", lambda *a, **k: calls.append(1) or real(*a, **k))
-    period = dict(start=datetime(2013, 7, 10), end=datetime(2013, 7, 12), data=DATA)
+    period = dict(start=datetime(2013, 7, 10), end=datetime(2013, 7, 12), data=DATA, days_per_partition=1)
     first = batch_inference_workflow(**period)
     assert len(calls) == 2  # two days, two partitions scored
     again = batch_inference_workflow(**period)
