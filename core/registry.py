@@ -153,7 +153,7 @@ def log_training_run(
         for name, path in extra_artifacts.items():
             mlflow.log_artifact(str(path), artifact_path=name)
 
-        metadata.update({"model_name": model_name, "run_id": run.info.run_id})
+        metadata.update({"name": model_name, "run_id": run.info.run_id})
         write_metadata(bundle_dir, metadata)
         mlflow.log_artifacts(str(bundle_dir), BUNDLE_ARTIFACT_DIR)
         if not _registered_model_exists(model_name):

@@ -19,6 +19,8 @@ from images import TASK_IMAGE
 from tasks.frames import FeatureFrame
 
 CACHE_VERSION = "1"
+# Bumped when registration's logic changed (metadata.json names the model under `name`).
+REGISTER_CACHE_VERSION = "2"
 TRAIN_RESOURCES = Resources(cpu="2", mem="3Gi")
 
 
@@ -97,7 +99,7 @@ def evaluate_model(
 
 @task(
     cache=True,
-    cache_version=CACHE_VERSION,
+    cache_version=REGISTER_CACHE_VERSION,
     container_image=TASK_IMAGE,
     enable_deck=True,
     deck_fields=[],

@@ -96,7 +96,7 @@ def test_registered_bundle_is_verified_and_predicts_like_the_in_memory_model(two
     )
     bundle = load_bundle(directory)  # skops allowlist + sha256 check
     assert bundle.metadata["model_sha256"] == sha256_file(directory / "model.skops")
-    assert bundle.metadata["version"] == "1"
+    assert (bundle.metadata["name"], bundle.metadata["version"]) == (registry.MODEL_NAME, "1")
     assert bundle.metadata["flyte_execution_id"].startswith("local:local:")
     assert set(bundle.metadata["dataset_digests"]) == {"training", "holdout"}
     assert bundle.metadata["training_window"]["as_of"] == "2013-03-01"

@@ -1,4 +1,4 @@
-"""Fixture chain: bundles built with the core functions -> model root -> running server."""
+"""Fixture chain: bundles registered by the training workflow -> model root -> running server."""
 
 from __future__ import annotations
 
@@ -10,22 +10,16 @@ from serving_support import (
     MAX_BATCH_ROWS,
     MAX_REQUEST_BYTES,
     Server,
-    build_bundle,
     make_root,
     sample_records,
+    train_bundles,
 )
 
 
 @pytest.fixture(scope="session")
 def bundles(tmp_path_factory) -> dict[str, Path]:
-    """Version 1 trained on May 2013, version 2 on October 2013 (different data, other scores)."""
-    store = tmp_path_factory.mktemp("bundles")
-    return {
-        "1": build_bundle(store / "1", datetime(2013, 5, 1), datetime(2013, 6, 1), datetime(2013, 7, 1), "1"),
-        "2": build_bundle(
-            store / "2", datetime(2013, 10, 1), datetime(2013, 11, 1), datetime(2013, 12, 1), "2"
-        ),
-    }
+    """Versions 1 and 2 as the training workflow registers them (May and October 2013 data)."""
+    return train_bundles(tmp_path_factory.mktemp("bundles"))
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 import requests
 
 from seldon.pointer import version_dir, write_pointer
@@ -53,26 +54,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def build_bundle(directory: Path, start: datetime, split: datetime, end: datetime, version: str) -> Path:
-    from core.bundle import build_reference, build_schema, write_bundle
-    from core.features import build_features, split_by_time
-    from core.model import Hyperparameters, fit, predict_scores
-    from core.source import load_window
+def train_bundles(base: Path) -> dict[str, Path]:
+    """Bundles made by the training workflow itself, in process, in a store of their own:
+    version 1 trained on May 2013 (holdout June), version 2 on October (holdout November), so
+    the two score differently. Returns {version: downloaded bundle directory}."""
+    from core import registry
+    from core.model import Hyperparameters
+    from tasks.data import DataConfig
+    from workflows.training import training_workflow
 
-    table = build_features(load_window("", start, end))
-    train, _holdout = split_by_time(table, split)
-    hp = Hyperparameters(max_iter=60)
-    model = fit(train, hp)
-    metadata = {
-        "name": "flights-late-arrival",
-        "version": version,
-        "run_id": f"run-{version}",
-        "flyte_execution_id": f"exec-{version}",
-        "training_window": {"start": start.isoformat(), "end": split.isoformat()},
-        "metrics": {"roc_auc": 0.7},
-    }
-    reference = build_reference(train, predict_scores(model, train), train.late.mean())
-    return write_bundle(directory, model, build_schema(train, hp.threshold), reference, metadata)
+    data = DataConfig(train_months=1, holdout_months=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLOPS_DATA_DIR", str(base / "store"))
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        for as_of in (datetime(2013, 7, 1), datetime(2013, 12, 1)):
+            training_workflow(as_of=as_of, data=data, hyperparameters=Hyperparameters(max_iter=60))
+        return {
+            version: registry.download_bundle(registry.MODEL_NAME, version, base / version)
+            for version in ("1", "2")
+        }
 
 
 def sample_records(start: datetime, end: datetime, n: int) -> list[dict]:

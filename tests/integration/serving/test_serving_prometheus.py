@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -87,7 +88,7 @@ def wait_for(url: str, promql: str, check, timeout: float = 20) -> list[dict]:
     raise AssertionError(f"{promql} never satisfied the check; last result {result}")
 
 
-def test_prometheus_scrapes_the_series_and_evaluates_the_rules(prometheus, server, july_records):
+def test_prometheus_scrapes_the_series_and_evaluates_the_rules(prometheus, server, july_records, bundles):
     for record in july_records[:20]:
         assert server.predict({"jsonData": record}).status_code == 200
     server.predict({"jsonData": dict(july_records[0], arr_hour=-3)})
@@ -116,7 +117,8 @@ def test_prometheus_scrapes_the_series_and_evaluates_the_rules(prometheus, serve
     mean = wait_for(prometheus, "flights:score_mean:rate1h", lambda r: r[0]["value"][1] != "NaN")
     assert 0 < float(mean[0]["value"][1]) < 1
     info = wait_for(prometheus, 'flights_model_info{bundle_version="1"}', lambda r: True)
-    assert {s["metric"]["run_id"] for s in info} == {"run-1"}
+    trained = json.loads((bundles["1"] / "metadata.json").read_text())
+    assert {s["metric"]["run_id"] for s in info} == {trained["run_id"]}
     alerts = requests.get(f"{prometheus}/api/v1/rules", params={"type": "alert"}, timeout=5).json()
     names = {rule["name"] for group in alerts["data"]["groups"] for rule in group["rules"]}
     assert "FlightsServingErrorRatioHigh" in names and "FlightsScoreShift" in names

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -38,6 +39,11 @@ def register(client, mlflow, bundle_dir) -> str:
     return str(version.version)
 
 
+def run_id(bundle_dir) -> str:
+    """The MLflow run that trained this bundle (the sync must hand over that very bundle)."""
+    return json.loads((bundle_dir / "metadata.json").read_text())["run_id"]
+
+
 def test_sync_follows_the_champion_alias(tmp_path, bundles):
     import mlflow
     from mlflow import MlflowClient
@@ -59,14 +65,14 @@ def test_sync_follows_the_champion_alias(tmp_path, bundles):
         client.set_registered_model_alias(MODEL, "champion", first)
         assert run_sync(root, uri).returncode == 0
         assert read_pointer(root)["version"] == first
-        assert load_bundle(root / read_pointer(root)["path"]).metadata["run_id"] == "run-1"
+        assert load_bundle(root / read_pointer(root)["path"]).metadata["run_id"] == run_id(bundles["1"])
 
         second = register(client, mlflow, bundles["2"])
         client.set_registered_model_alias(MODEL, "champion", second)
         result = run_sync(root, uri)
         assert result.returncode == 0, result.stderr
         assert read_pointer(root)["version"] == second
-        assert load_bundle(root / "versions" / second).metadata["run_id"] == "run-2"
+        assert load_bundle(root / "versions" / second).metadata["run_id"] == run_id(bundles["2"])
 
         tampered = tmp_path / "tampered"
         shutil.copytree(bundles["1"], tampered)
