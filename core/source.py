@@ -70,6 +70,9 @@ def load_window(source: str, start: datetime, end: datetime) -> pd.DataFrame:
     joined = joined.merge(planes, on="tailnum", how="left", validate="many_to_one")
     for column in WEATHER_FEATURES + ["plane_year", "seats"]:
         joined[column] = joined[column].astype(np.float64)
+    # Parquet gives None for a missing string, CSV gives NaN: one missing marker, whatever the format.
+    text = joined.select_dtypes(include="object").columns
+    joined[text] = joined[text].fillna(np.nan)
     return joined
 
 
