@@ -10,6 +10,8 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.processes import stop_group
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -55,10 +57,5 @@ def mlflow_server(directory: Path, startup_timeout: float = 120.0):
             time.sleep(0.5)
         yield uri
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_group(process, timeout=20)
         log.close()

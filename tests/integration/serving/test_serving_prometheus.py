@@ -12,6 +12,8 @@ import requests
 import yaml
 from serving_support import REPO, free_port, metric_sum, parse_metrics
 
+from tests.processes import stop_group
+
 pytestmark = pytest.mark.slow
 JOB = "flights-serving"
 
@@ -48,6 +50,7 @@ def prometheus(tmp_path, server):
         cwd=tmp_path,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, which stop_group ends
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -62,12 +65,7 @@ def prometheus(tmp_path, server):
             raise TimeoutError((tmp_path / "prometheus.log").read_text())
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_group(process, timeout=10)
         log.close()
 
 
