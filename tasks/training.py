@@ -93,7 +93,6 @@ def evaluate_model(
             "hyperparameters": hyperparameters.as_params(),
         },
     )
-    slices.to_csv(directory.parent / "slices.csv", index=False)
     return EvaluationOutputs(metrics=metrics, bundle=FlyteDirectory(str(directory)))
 
 
@@ -142,7 +141,6 @@ def register_model(
         metrics=metrics.as_dict(),
         train=train,
         holdout=holdout,
-        extra_artifacts={},
     )
     render_mlflow_deck(registered.run_id)
     return registered
