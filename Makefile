@@ -32,6 +32,7 @@ setup-serving: $(SERVING_VENV)/.synced
 
 lock:
 	$(UV) lock
+	$(UV) export --frozen --no-dev --no-hashes --no-emit-project -o images/requirements.txt
 	$(UV) pip compile seldon/requirements.in --python-version 3.11 -o seldon/requirements.txt
 
 # Cached registrations refer to the MLflow store: the Flyte local cache goes with it.
@@ -40,18 +41,28 @@ clean:
 	rm -rf $(TOOLS) $(VENV) $(SERVING_VENV) .mlops
 
 # ---- Serving -------------------------------------------------------------------------------
-.PHONY: setup-mlserver bench-serving test-serving
+.PHONY: setup-mlserver setup-wrk bench-serving test-serving
 MLSERVER_VENV := .venv-mlserver
 SERVE_DIR ?= .mlops/serving
 HTTP_PORT ?= 9000
 METRICS_PORT ?= 6000
 WORKERS ?= 2
 
-# promtool (alert rule tests), a Prometheus server (scrape test) and wrk (serving benchmark),
-# from Debian's packages.
-setup-system:
-	@command -v promtool >/dev/null && command -v prometheus >/dev/null && command -v wrk >/dev/null || \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus wrk; }
+# Prometheus and promtool (alert rule tests, scrape tests) and the Pushgateway (monitoring
+# metrics), Debian's binaries unpacked into .tools/system: nothing is installed system-wide, no
+# service is enabled or started. wrk (serving benchmark only) is a Debian package without a service.
+SYSTEM := $(TOOLS)/system
+SYSTEM_PACKAGES := prometheus prometheus-pushgateway
+
+$(SYSTEM)/.unpacked: scripts/debian_tools.sh
+	scripts/debian_tools.sh $(SYSTEM) $(SYSTEM_PACKAGES)
+	touch $@
+
+setup-system: $(SYSTEM)/.unpacked
+
+setup-wrk:
+	@command -v wrk >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; }
 
 # Peer server for the serving benchmark only (never part of the serving image).
 $(MLSERVER_VENV)/.synced: $(UV)
@@ -71,7 +82,7 @@ serve: $(VENV)/.synced $(SERVING_VENV)/.synced
 	SERVING_BIND_HOST=127.0.0.1 $(SERVING_VENV)/bin/python -m seldon.serve seldon.model.FlightsLateModel \
 		--workers $(WORKERS) --grpc-workers 0 --http-port $(HTTP_PORT) --metrics-port $(METRICS_PORT)
 
-bench-serving: setup-system $(VENV)/.synced $(SERVING_VENV)/.synced $(MLSERVER_VENV)/.synced
+bench-serving: setup-system setup-wrk $(VENV)/.synced $(SERVING_VENV)/.synced $(MLSERVER_VENV)/.synced
 	PYTHONPATH=. $(VENV)/bin/python benchmarks/serving.py
 
 # The main command: train with as_of 2013-07-01 then 2013-08-01 and print the outcome.

@@ -318,7 +318,7 @@ def main() -> int:
         if not tool.exists():
             sys.exit(f"{tool} missing: run `make setup-serving setup-mlserver`")
     if not shutil.which("wrk"):
-        sys.exit("wrk missing: run `make setup-system`")
+        sys.exit("wrk missing: run `make setup-wrk`")
     workdir = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     processes: list[subprocess.Popen] = []
     try:

@@ -13,6 +13,8 @@ import pytest
 import yaml
 from serving_support import REPO
 
+from tests.system_tools import system_binary
+
 DATA = REPO / "tests" / "data" / "serving"
 K8S = REPO / "seldon" / "k8s"
 BIN = REPO / ".venv" / "bin"
@@ -36,9 +38,7 @@ def kustomize(overlay: str) -> list[dict]:
 
 
 def promtool() -> str:
-    found = shutil.which("promtool")
-    assert found, "promtool missing: run `make setup-system` (Debian package prometheus)"
-    return found
+    return system_binary("promtool")
 
 
 def rules_spec() -> dict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 
@@ -13,6 +12,7 @@ import yaml
 from serving_support import REPO, free_port, metric_sum, parse_metrics
 
 from tests.processes import stop_group
+from tests.system_tools import system_binary
 
 pytestmark = pytest.mark.slow
 JOB = "flights-serving"
@@ -20,8 +20,7 @@ JOB = "flights-serving"
 
 @pytest.fixture
 def prometheus(tmp_path, server):
-    binary = shutil.which("prometheus")
-    assert binary, "prometheus missing: run `make setup-system` (Debian package prometheus)"
+    binary = system_binary("prometheus")
     spec = yaml.safe_load((REPO / "seldon/k8s/base/prometheusrule.yaml").read_text())["spec"]
     for group in spec["groups"]:
         group["interval"] = "1s"  # evaluate as often as we scrape, the test is short
