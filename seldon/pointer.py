@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -26,14 +27,36 @@ VERSIONS_DIR = "versions"
 logger = logging.getLogger(__name__)
 
 
+VERSION_NAME = re.compile(r"^[\w.-]+$", re.ASCII)
+
+
+class VersionError(ValueError):
+    """A version name that could leave the versions/ directory."""
+
+
 def version_dir(root: str | Path, version: str) -> Path:
     return Path(root) / VERSIONS_DIR / str(version)
+
+
+def checked_version_dir(root: str | Path, version: str) -> Path:
+    """versions/<version> for a safe name only: `^[\\w.-]+$`, not `.`/`..`, resolving to a
+    direct child of versions/ (a symlink pointing elsewhere is refused too)."""
+    version = str(version)
+    if not VERSION_NAME.fullmatch(version) or version in {".", ".."}:
+        raise VersionError(
+            f"version {version[:80]!r} is not a version name: letters, digits, '_', '.', '-' only"
+        )
+    folder = (Path(root) / VERSIONS_DIR).resolve()
+    target = version_dir(root, version)
+    if target.resolve().parent != folder:
+        raise VersionError(f"version {version!r} resolves outside {VERSIONS_DIR}/")
+    return target
 
 
 def write_pointer(root: str | Path, version: str, source: str = "") -> dict:
     """Point every worker at versions/<version>; the bundle must already be there."""
     root = Path(root)
-    if not version_dir(root, version).is_dir():
+    if not checked_version_dir(root, version).is_dir():
         raise FileNotFoundError(f"no bundle at {version_dir(root, version)}")
     pointer = {
         "version": str(version),
@@ -56,7 +79,11 @@ def read_pointer(root: str | Path) -> dict | None:
 
 
 def pointed_dir(root: str | Path, pointer: dict) -> Path:
-    return Path(root) / pointer["path"]
+    """The bundle directory a pointer names; a pointer naming anything else is refused."""
+    target = checked_version_dir(root, str(pointer.get("version")))
+    if pointer.get("path") != f"{VERSIONS_DIR}/{pointer.get('version')}":
+        raise VersionError(f"pointer path {pointer.get('path')!r} is not {VERSIONS_DIR}/<version>")
+    return target
 
 
 class PointerWatcher(threading.Thread):

@@ -12,6 +12,7 @@ answers 4xx) naming the field, the row and the rule. The checks run column by co
 from __future__ import annotations
 
 import math
+import reprlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,22 @@ NDARRAY = "ndarray"
 CATEGORY = "category"
 NUMBER = "number"
 _NUMBER_TYPES = (int, float)  # bool is neither (type(True) is bool), so true/false is refused
+META = "meta"
+PUID = "puid"
+MAX_PUID_CHARS = 256
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = 60
+_REPR.maxother = 60
+_REPR.maxlevel = 3
+_REPR.maxlist = _REPR.maxdict = 4
+
+
+def short_repr(value: object) -> str:
+    """A value as an error message may quote it: bounded in length and depth."""
+    if type(value) is int and abs(value) >= 10**30:
+        return f"an integer of {len(str(abs(value))) if abs(value) < 10**4000 else 'over 4000'} digits"
+    return _REPR.repr(value)
 
 
 class RequestError(SeldonMicroserviceException):
@@ -110,11 +127,27 @@ def _check_request(body: object, schema: RequestSchema) -> Checked:
 def _columns_of(body: object, schema: RequestSchema) -> tuple[dict[str, list], int]:
     if not isinstance(body, dict):
         raise _fail("request body must be a JSON object with 'jsonData' or 'data'", None, "shape")
+    _check_meta(body.get(META))
     if JSON_DATA in body:
         return _columns_of_records(body[JSON_DATA], schema)
     if DATA in body:
         return _columns_of_ndarray(body[DATA], schema)
     raise _fail("request needs 'jsonData' (records) or 'data' with 'names' and 'ndarray'", None, "shape")
+
+
+def _check_meta(meta: object) -> None:
+    """`meta.puid` names the request in the response and the request log: a short string."""
+    if meta is None:
+        return
+    if not isinstance(meta, dict):
+        raise _fail(f"'meta' must be an object, got {type(meta).__name__}", META, "shape")
+    puid = meta.get(PUID)
+    if puid is not None and (type(puid) is not str or len(puid) > MAX_PUID_CHARS):
+        raise _fail(
+            f"'meta.puid' must be a string of at most {MAX_PUID_CHARS} characters, got {short_repr(puid)}",
+            PUID,
+            "type",
+        )
 
 
 def _check_size(n_rows: int, schema: RequestSchema, field: str) -> None:
@@ -193,7 +226,7 @@ def _check_category(spec: dict, values: list, n_rows: int) -> list:
                 continue
             raise _fail(f"field '{name}'{where} is null: a value is required", name, "null")
         raise _fail(
-            f"field '{name}'{where} must be a string, got {type(value).__name__} {value!r}",
+            f"field '{name}'{where} must be a string, got {type(value).__name__} {short_repr(value)}",
             name,
             "type",
         )
@@ -215,10 +248,21 @@ def _check_number(spec: dict, values: list, n_rows: int) -> np.ndarray:
             where = _row_label(index, n_rows)
             raise _fail(f"field '{name}'{where} is null: a value is required", name, "null")
         where = _row_label(index, n_rows)
-        raise _fail(f"field '{name}'{where} must be a number, got {kind.__name__} {value!r}", name, "type")
-    column = np.array(
-        [math.nan if v is None else v for v in values] if has_null else values, dtype=np.float64
-    )
+        raise _fail(
+            f"field '{name}'{where} must be a number, got {kind.__name__} {short_repr(value)}", name, "type"
+        )
+    try:
+        column = np.array(
+            [math.nan if v is None else v for v in values] if has_null else values, dtype=np.float64
+        )
+    except OverflowError:  # an integer beyond float64 (about 1.8e308): JSON allows any length
+        index = next(i for i, v in enumerate(values) if type(v) is int and not _fits_float(v))
+        raise _fail(
+            f"field '{name}'{_row_label(index, n_rows)} is {short_repr(values[index])}, "
+            "too large for a number: must be a finite float64",
+            name,
+            "finite",
+        ) from None
     nan = np.isnan(column)
     if not nullable and nan.any():
         index = int(np.argmax(nan))
@@ -233,6 +277,14 @@ def _check_number(spec: dict, values: list, n_rows: int) -> np.ndarray:
         )
     _check_range(spec, column, n_rows)
     return column
+
+
+def _fits_float(value: int) -> bool:
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
 
 
 def _check_range(spec: dict, column: np.ndarray, n_rows: int) -> None:

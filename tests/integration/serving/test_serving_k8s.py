@@ -130,6 +130,7 @@ def test_dockerfile_copies_every_serving_module_and_runs_as_non_root():
     copied = set(re.findall(r"seldon/(\w+)\.py", text))
     needed = {p.stem for p in (REPO / "seldon").glob("*.py")} - {"sync"}  # sync: pipeline image
     assert copied == needed
+    assert "seldon/openapi.json" in text  # served at /api/v1.0/openapi.json
     assert "mlflow" not in (REPO / "seldon" / "requirements.txt").read_text()
     final = text.split("\nFROM ")[-1]
     assert re.search(r"^USER 10001", final, re.M) and "build-essential" not in final

@@ -86,6 +86,7 @@ def test_hot_swap_under_load_fails_no_request(tmp_path, bundles, july_records):
             except Exception as exc:  # any transport failure is a failed request
                 errors.append(repr(exc))
 
+    pointer_before = read_pointer(root)
     try:
         assert requests.post(admin, json={"version": "2"}, timeout=5).status_code == 403
         bad = requests.post(
@@ -93,6 +94,15 @@ def test_hot_swap_under_load_fails_no_request(tmp_path, bundles, july_records):
         )
         assert bad.status_code == 409 and "does not match" in bad.json()["status"]["info"]
         assert read_pointer(root)["version"] == "1"
+        for name in ["../versions/2", str(bundles["2"]), "..", "2/", "2\n", "../../x"]:
+            escaped = requests.post(
+                admin, json={"version": name}, timeout=5, headers={"Authorization": f"Bearer {TOKEN}"}
+            )
+            assert escaped.status_code == 400, (name, escaped.text)
+            status = escaped.json()["status"]
+            assert (status["field"], status["rule"]) == ("version", "version_name")
+            assert "not a version name" in status["info"]
+        assert read_pointer(root) == pointer_before  # no path outside versions/ was ever written
         listed = requests.get(
             f"{server.url}/admin/versions", timeout=5, headers={"Authorization": f"Bearer {TOKEN}"}
         ).json()
