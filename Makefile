@@ -82,6 +82,12 @@ serve: $(VENV)/.synced $(SERVING_VENV)/.synced
 	SERVING_BIND_HOST=127.0.0.1 $(SERVING_VENV)/bin/python -m seldon.serve seldon.model.FlightsLateModel \
 		--workers $(WORKERS) --grpc-workers 0 --http-port $(HTTP_PORT) --metrics-port $(METRICS_PORT)
 
+# Roll every replica back (or forward): move the registry alias the sync sidecars follow.
+.PHONY: rollback
+rollback: $(VENV)/.synced
+	@test -n "$(VERSION)" || { echo "usage: make rollback VERSION=<registry version> [REASON=...]"; exit 2; }
+	PYTHONPATH=. $(VENV)/bin/python -m seldon.rollback --to "$(VERSION)" --reason "$(REASON)"
+
 bench-serving: setup-system setup-wrk $(VENV)/.synced $(SERVING_VENV)/.synced $(MLSERVER_VENV)/.synced
 	PYTHONPATH=. $(VENV)/bin/python benchmarks/serving.py
 
