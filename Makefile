@@ -33,7 +33,7 @@ setup-serving: $(SERVING_VENV)/.synced
 lock:
 	$(UV) lock
 	$(UV) export --frozen --no-dev --no-hashes --no-emit-project -o images/requirements.txt
-	$(UV) pip compile seldon/requirements.in --python-version 3.11 -o seldon/requirements.txt
+	$(UV) pip compile seldon/requirements.in --override seldon/overrides.txt --python-version 3.11 -o seldon/requirements.txt
 
 # Cached registrations refer to the MLflow store: the Flyte local cache goes with it.
 clean:
