@@ -119,9 +119,39 @@ def feature_importance(model, holdout: pd.DataFrame, random_state: int = 0) -> p
     )
 
 
-def importance_figure(importance: pd.DataFrame) -> bytes:
-    ordered = importance.iloc[::-1]
-    figure, axis = plt.subplots(figsize=(7, 6))
-    axis.barh(ordered["feature"], ordered["auc_drop"], xerr=ordered["std"], color="#8172B2")
-    axis.set(title="Permutation importance (ROC AUC drop, holdout sample)", xlabel="AUC drop")
+def global_explanation_figure(importance: pd.DataFrame, mean_abs: pd.DataFrame) -> bytes:
+    """Permutation importance beside mean |contribution|, features in the same order."""
+    order = mean_abs["feature"].tolist()[::-1]
+    permutation = importance.set_index("feature").reindex(order)
+    contribution = mean_abs.set_index("feature").reindex(order)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 6), sharey=True)
+    left.barh(order, contribution["mean_abs_contribution"], color="#4C72B0")
+    left.set(title="Mean |contribution| (log-odds, holdout sample)", xlabel="mean |contribution|")
+    right.barh(order, permutation["auc_drop"], xerr=permutation["std"], color="#8172B2")
+    right.set(title="Permutation importance (ROC AUC drop, holdout sample)", xlabel="AUC drop")
+    return png(figure)
+
+
+def contribution_spread_figure(
+    table: pd.DataFrame, contributions: pd.DataFrame, features: list[str]
+) -> bytes:
+    """For each feature: its contribution against its value, one point per flight (categories
+    as columns of points, ordered by median contribution)."""
+    figure, axes = plt.subplots(1, len(features), figsize=(4.2 * len(features), 4), squeeze=False)
+    for axis, feature in zip(axes[0], features, strict=True):
+        values = table.loc[contributions.index, feature]
+        contribution = contributions[feature]
+        if values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype):
+            medians = contribution.groupby(values.astype(str)).median().sort_values(ascending=False)
+            shown = medians.index[:12]
+            position = {name: i for i, name in enumerate(shown)}
+            keep = values.astype(str).isin(shown)
+            jitter = np.random.default_rng(0).uniform(-0.25, 0.25, keep.sum())
+            axis.scatter(values[keep].astype(str).map(position) + jitter, contribution[keep], s=4, alpha=0.4)
+            axis.set_xticks(range(len(shown)), shown, rotation=60, fontsize=8)
+        else:
+            axis.scatter(values, contribution, s=4, alpha=0.4)
+        axis.axhline(0.0, color="grey", linewidth=0.8)
+        axis.set(title=feature, xlabel="value", ylabel="contribution (log-odds)")
+    figure.tight_layout()
     return png(figure)

@@ -58,15 +58,49 @@ def render_evaluation_deck(
 ) -> None:
     labels = holdout["late"].to_numpy()
     figures = pd.DataFrame([metrics.as_dict()]).round(4)
-    importance = reports.feature_importance(model, holdout)
     Deck(
         "Evaluation",
         f"<h3>Holdout: {len(holdout):,} flights from {holdout['sched_dep'].min():%Y-%m-%d}</h3>"
         + table_html(figures)
         + image_html(reports.evaluation_figure(labels, scores, threshold))
-        + image_html(reports.importance_figure(importance))
+        + global_explanations_html(model, holdout)
         + "<h3>Slices</h3>"
         + table_html(slices.round(4)),
+    )
+
+
+SPREAD_FEATURES = 4
+
+
+def global_explanations_html(model, holdout: pd.DataFrame) -> str:
+    """Mean |contribution| beside permutation importance, and how the contributions of the top
+    features spread over their values, on a sample of the holdout."""
+    from core import explanations
+
+    sample = holdout.sample(min(explanations.GLOBAL_SAMPLE, len(holdout)), random_state=0)
+    contributions, base_value = explanations.contributions_frame(model, sample)
+    mean_abs = explanations.mean_abs_contribution(contributions)
+    importance = reports.feature_importance(model, holdout)
+    top = mean_abs["feature"].head(SPREAD_FEATURES).tolist()
+    spreads = "".join(
+        f"<h4>{feature}</h4>"
+        + table_html(explanations.contribution_spread(sample, contributions, feature).round(4))
+        for feature in top
+    )
+    return (
+        "<h3>What the model relies on</h3>"
+        f"<p>Contributions are exact TreeSHAP values on {len(sample):,} holdout flights: each one is "
+        "how far a feature moves that flight's log-odds of a late arrival away from the base value "
+        f"({base_value:+.3f}, the training average), and they add up to the model's score. "
+        "Mean |contribution| says how much a feature moves the model's predictions; permutation "
+        "importance says how much ROC AUC the model loses when the feature's values are shuffled "
+        "across flights, i.e. how much its accuracy depends on it. A feature can move predictions a "
+        "lot and add little accuracy (another feature carries the same information), or the other "
+        "way round.</p>"
+        + image_html(reports.global_explanation_figure(importance, mean_abs))
+        + "<h4>Contributions by value, top features</h4>"
+        + image_html(reports.contribution_spread_figure(sample, contributions, top))
+        + spreads
     )
 
 

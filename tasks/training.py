@@ -18,7 +18,8 @@ from core.registry import RegisteredVersion
 from images import TASK_IMAGE
 from tasks.frames import FeatureFrame
 
-CACHE_VERSION = "1"
+# Bumped when the model changed (ordinal codes split as numbers, not native categorical splits).
+CACHE_VERSION = "2"
 # Bumped when registration's logic changed (metadata.json names the model under `name`).
 REGISTER_CACHE_VERSION = "2"
 TRAIN_RESOURCES = Resources(cpu="2", mem="3Gi")

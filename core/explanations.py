@@ -1,0 +1,76 @@
+"""Explanations of the model's scores as plain pandas: per-row contributions (log-odds, relative
+to the base value), the top reasons of each row for batch scoring, and global summaries for the
+evaluation deck. The arithmetic is `explain.TreeExplainer` (exact TreeSHAP, numpy only)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.schemas import CATEGORICAL_FEATURES, FEATURES
+from explain import Explanation, TreeExplainer
+
+TOP_REASONS = 3
+GLOBAL_SAMPLE = 1000
+
+
+def explain_table(model, table: pd.DataFrame) -> Explanation:
+    """Contributions of every row of `table` (its FEATURES columns) to the model's raw score."""
+    return TreeExplainer.from_pipeline(model).explain(table[FEATURES])
+
+
+def contributions_frame(model, table: pd.DataFrame) -> tuple[pd.DataFrame, float]:
+    """(one column of contributions per feature, index of `table`; the base value)."""
+    explained = explain_table(model, table)
+    frame = pd.DataFrame(explained.contributions, columns=list(explained.feature_names), index=table.index)
+    return frame, explained.base_value
+
+
+def top_reasons(contributions: pd.DataFrame, k: int = TOP_REASONS) -> pd.DataFrame:
+    """The `k` features that move each row's log-odds most (by absolute contribution, ties by
+    feature order): columns reason_1, reason_1_contribution, ..., reason_k_contribution."""
+    values = contributions.to_numpy()
+    names = np.asarray(contributions.columns, dtype=object)
+    order = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :k]
+    picked = np.take_along_axis(values, order, axis=1)
+    columns: dict[str, np.ndarray] = {}
+    for rank in range(k):
+        columns[f"reason_{rank + 1}"] = names[order[:, rank]].astype(str)
+        columns[f"reason_{rank + 1}_contribution"] = picked[:, rank].astype(np.float64)
+    return pd.DataFrame(columns, index=contributions.index)
+
+
+def mean_abs_contribution(contributions: pd.DataFrame) -> pd.DataFrame:
+    """Global importance: the mean absolute contribution of each feature (log-odds), largest first."""
+    return (
+        contributions.abs()
+        .mean()
+        .rename("mean_abs_contribution")
+        .rename_axis("feature")
+        .sort_values(ascending=False, kind="stable")
+        .reset_index()
+    )
+
+
+def contribution_spread(
+    table: pd.DataFrame, contributions: pd.DataFrame, feature: str, bins: int = 8
+) -> pd.DataFrame:
+    """How one feature's contribution varies with its value: per category, or per quantile bin of
+    a number (missing values apart), the rows, and the 10th, 50th and 90th percentile of the
+    contribution."""
+    values = table.loc[contributions.index, feature]
+    if feature in CATEGORICAL_FEATURES:
+        groups = values.astype(str)
+    else:
+        binned = pd.qcut(values, q=bins, duplicates="drop")
+        groups = binned.astype(str).where(values.notna(), "missing")
+    grouped = contributions[feature].groupby(groups, sort=False)
+    spread = grouped.describe(percentiles=[0.1, 0.5, 0.9])[["count", "10%", "50%", "90%"]]
+    spread = spread.rename(columns={"count": "rows", "10%": "p10", "50%": "median", "90%": "p90"})
+    spread["rows"] = spread["rows"].astype(int)
+    if feature in CATEGORICAL_FEATURES:
+        spread = spread.sort_values("median", ascending=False)
+    else:
+        order = {str(interval): position for position, interval in enumerate(binned.cat.categories)}
+        spread = spread.sort_index(key=lambda index: index.map(lambda g: order.get(g, len(order))))
+    return spread.rename_axis(feature).reset_index()

@@ -1,0 +1,90 @@
+"""Explanations as the pipeline uses them: top reasons per row, global summaries, the deck section.
+A small model is fitted here on a frame built in the test, through the project's Pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import explanations
+from core.model import Hyperparameters, fit
+from core.schemas import CATEGORICAL_FEATURES, FEATURES, LABEL, NUMERIC_FEATURES
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    n = 3000
+    frame = pd.DataFrame({name: rng.normal(10, 3, n) for name in NUMERIC_FEATURES})
+    frame["carrier"] = rng.choice(["AA", "UA", "DL", "B6"], n)
+    frame["origin"] = rng.choice(["EWR", "JFK", "LGA"], n)
+    frame["dest"] = rng.choice(["SFO", "ORD", "ATL", "BOS", "MIA"], n)
+    frame.loc[rng.random(n) < 0.2, "wind_gust"] = np.nan
+    signal = (frame["visib"] < 9) * 1.5 + (frame["carrier"] == "UA") * 1.0 + rng.normal(0, 1, n)
+    frame[LABEL] = (signal > 1).astype(int)
+    return frame[[*CATEGORICAL_FEATURES, *NUMERIC_FEATURES, LABEL]]
+
+
+@pytest.fixture(scope="module")
+def model(table):
+    return fit(table, Hyperparameters(max_iter=30, early_stopping=False))
+
+
+def test_the_pipeline_explains_exactly(model, table):
+    contributions, base = explanations.contributions_frame(model, table.head(400))
+    assert list(contributions.columns) == FEATURES
+    raw = model.decision_function(table.head(400)[FEATURES])
+    np.testing.assert_allclose(base + contributions.sum(axis=1), raw, rtol=0, atol=1e-9)
+
+
+def test_top_reasons_are_the_largest_contributions_by_size(model, table):
+    contributions, _ = explanations.contributions_frame(model, table.head(200))
+    reasons = explanations.top_reasons(contributions)
+    assert list(reasons.columns) == [
+        "reason_1",
+        "reason_1_contribution",
+        "reason_2",
+        "reason_2_contribution",
+        "reason_3",
+        "reason_3_contribution",
+    ]
+    for index, row in reasons.iterrows():
+        sizes = contributions.loc[index].abs().sort_values(ascending=False, kind="stable")
+        assert [row["reason_1"], row["reason_2"], row["reason_3"]] == sizes.index[:3].tolist()
+        assert row["reason_1_contribution"] == contributions.loc[index, row["reason_1"]]
+        assert abs(row["reason_1_contribution"]) >= abs(row["reason_3_contribution"])
+
+
+def test_the_features_that_drive_the_label_lead_the_global_ranking(model, table):
+    """visib and carrier make the label here: they must rank first by mean |contribution|."""
+    contributions, _ = explanations.contributions_frame(model, table)
+    ranking = explanations.mean_abs_contribution(contributions)
+    assert set(ranking["feature"].head(2)) == {"visib", "carrier"}
+    assert ranking["mean_abs_contribution"].is_monotonic_decreasing
+
+
+def test_contribution_spread_by_category_and_by_bins(model, table):
+    sample = table.head(1000)
+    contributions, _ = explanations.contributions_frame(model, sample)
+    by_carrier = explanations.contribution_spread(sample, contributions, "carrier")
+    assert by_carrier.loc[by_carrier["median"].idxmax(), "carrier"] == "UA"
+    assert by_carrier["rows"].sum() == len(sample)
+    by_gust = explanations.contribution_spread(sample, contributions, "wind_gust", bins=4)
+    assert "missing" in by_gust["wind_gust"].tolist()
+    assert by_gust["rows"].sum() == len(sample)
+    assert (by_gust["p10"] <= by_gust["median"]).all() and (by_gust["median"] <= by_gust["p90"]).all()
+
+
+def test_the_evaluation_deck_section_shows_both_views_and_how_they_differ(model, table):
+    from tasks.decks import global_explanations_html
+
+    holdout = table.head(600)
+    html = global_explanations_html(model, holdout)
+    assert "Mean |contribution| says how much a feature moves the model's predictions" in html
+    assert "permutation importance says how much ROC AUC the model loses" in html
+    assert html.count("<img") == 2
+    for feature in explanations.mean_abs_contribution(
+        explanations.contributions_frame(model, holdout.sample(600, random_state=0))[0]
+    )["feature"].head(4):
+        assert f"<h4>{feature}</h4>" in html
