@@ -79,12 +79,12 @@ def test_contribution_spread_by_category_and_by_bins(model, table):
 def test_the_evaluation_deck_section_shows_both_views_and_how_they_differ(model, table):
     from tasks.decks import global_explanations_html
 
-    holdout = table.head(600)
+    holdout = table.head(300)
     html = global_explanations_html(model, holdout)
     assert "Mean |contribution| says how much a feature moves the model's predictions" in html
     assert "permutation importance says how much ROC AUC the model loses" in html
     assert html.count("<img") == 2
     for feature in explanations.mean_abs_contribution(
-        explanations.contributions_frame(model, holdout.sample(600, random_state=0))[0]
+        explanations.contributions_frame(model, holdout.sample(300, random_state=0))[0]
     )["feature"].head(4):
         assert f"<h4>{feature}</h4>" in html
