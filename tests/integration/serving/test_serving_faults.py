@@ -1,0 +1,125 @@
+"""Faults injected into the real microservice under load, and what it promises about each."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+
+import pytest
+import requests
+from serving_support import Server, make_root
+
+pytestmark = pytest.mark.slow
+PREDICT = "/api/v1.0/predictions"
+
+
+@dataclass
+class Load:
+    """Closed-loop clients recording (sent_at, answered_at, status or exception name)."""
+
+    url: str
+    bodies: list
+    clients: int = 4
+    results: list = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+    threads: list = field(default_factory=list)
+
+    def _client(self, offset: int) -> None:
+        session = requests.Session()
+        index = offset
+        while not self.stop.is_set():
+            body = self.bodies[index % len(self.bodies)]
+            index += self.clients
+            sent = time.monotonic()
+            try:
+                status: int | str = session.post(f"{self.url}{PREDICT}", json=body, timeout=30).status_code
+            except requests.RequestException as exc:
+                status = _failure_kind(exc)
+                session = requests.Session()  # a broken connection is not reused
+            self.results.append((sent, time.monotonic(), status))
+
+    def __enter__(self) -> Load:
+        self.threads = [threading.Thread(target=self._client, args=(i,)) for i in range(self.clients)]
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=60)
+
+
+def _failure_kind(exc: Exception) -> str:
+    text = repr(exc)
+    if "Connection refused" in text or "NewConnectionError" in text:
+        return "refused"  # never reached a server: nothing was in flight
+    return type(exc).__name__
+
+
+def worker_pids(log_dir) -> set[int]:
+    """Gunicorn workers of the REST server: each writes requests-<pid>.jsonl."""
+    pids = {int(p.name.split("-")[1].split(".")[0]) for p in log_dir.glob("requests-*.jsonl")}
+    return {pid for pid in pids if os.path.exists(f"/proc/{pid}")}
+
+
+def test_a_worker_killed_during_load_fails_only_its_requests_in_flight(tmp_path, bundles, july_records):
+    root = make_root(tmp_path, {"1": bundles["1"]})
+    log_dir = tmp_path / "request-log"
+    server = Server(root, env={"REQUEST_LOG_DIR": str(log_dir)}).start()
+    bodies = [{"jsonData": r} for r in july_records[:200]]
+    try:
+        with Load(server.url, bodies, clients=4) as load:
+            deadline = time.monotonic() + 30
+            while len(worker_pids(log_dir)) < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            victims = sorted(worker_pids(log_dir))
+            assert len(victims) == 2, victims
+            time.sleep(1)
+            killed_at = time.monotonic()
+            os.kill(victims[0], signal.SIGKILL)
+            # the arbiter forks a new worker, which loads the bundle and serves again
+            while len(worker_pids(log_dir) - {victims[0]}) < 2 and time.monotonic() < killed_at + 60:
+                time.sleep(0.2)
+            time.sleep(2)
+        respawned = worker_pids(log_dir) - set(victims)
+        assert respawned, "the killed worker was not replaced"
+    finally:
+        server.stop()
+    failed = [r for r in load.results if r[2] != 200]
+    ok = [r for r in load.results if r[2] == 200]
+    # a request can fail only if it was in flight on the killed worker: sent before the kill,
+    # answered (with an error) after it. One per client at most, each client waits for its answer.
+    assert all(sent <= killed_at <= done for sent, done, _ in failed), failed
+    assert len(failed) <= load.clients, failed
+    assert len(ok) > 100 and any(sent > killed_at + 1 for sent, _, _ in ok)
+    print(f"worker killed: {len(ok)} answered, {len(failed)} failed in flight: {[f[2] for f in failed]}")
+
+
+def test_sigterm_during_load_lets_requests_in_flight_finish(tmp_path, bundles, july_records):
+    root = make_root(tmp_path, {"1": bundles["1"]})
+    server = Server(root).start()
+    batch = {"jsonData": july_records[:1000]}  # tens of ms each: SIGTERM lands mid-request
+    try:
+        with Load(server.url, [batch], clients=4) as load:  # 2 always wait in the backlog
+            time.sleep(3)
+            in_flight_before = len(load.results)
+            term_at = time.monotonic()
+            os.kill(server.process.pid, signal.SIGTERM)  # the arbiter, as the kubelet does
+            server.process.wait(timeout=60)
+            time.sleep(0.5)
+    finally:
+        server.stop()
+    assert server.process.returncode == 0, server.log()[-2000:]
+    assert in_flight_before > 4
+    started_before = [r for r in load.results if r[0] < term_at]
+    answered_in_flight = [r for r in started_before if r[1] > term_at]
+    # every request the server had begun before SIGTERM was answered: no reset, no 5xx
+    assert all(status == 200 for _, _, status in started_before), [r for r in started_before if r[2] != 200]
+    assert answered_in_flight, "no request was in flight at SIGTERM"
+    # requests sent after it may be answered or refused, never given a 5xx
+    after = [status for sent, _, status in load.results if sent > term_at]
+    assert not [s for s in after if isinstance(s, int) and s != 200], after
