@@ -11,15 +11,23 @@ import pandas as pd
 from core.schemas import FEATURES, KEY, LABEL, TIMESTAMP, WEATHER_FEATURES
 
 LATE_MINUTES = 15
+# A flight with no recorded arrival a day after its scheduled departure was cancelled or diverted;
+# before that, it may simply not have happened (or landed) yet.
+OUTCOME_KNOWN_AFTER = pd.Timedelta(hours=24)
 
 
-def build_features(raw: pd.DataFrame) -> pd.DataFrame:
+def build_features(raw: pd.DataFrame, known_at: datetime | None = None) -> pd.DataFrame:
     """One row per flight: key, scheduled departure, features, label.
 
-    Label: arrival 15+ minutes late, or no arrival at all (cancelled or diverted: arr_delay is
-    missing). Features use the schedule, the plane, origin weather at the scheduled hour and how
-    busy the origin is scheduled to be, all known before departure; dep_delay, dep_time, arr_time
-    and air_time never enter.
+    Label (nullable): arrival 15+ minutes late, or no arrival at all (cancelled or diverted:
+    arr_delay is missing). Features use the schedule, the plane, the origin's latest weather
+    observation before departure and how busy the origin is scheduled to be, all known before
+    departure; dep_delay, dep_time, arr_time and air_time never enter.
+
+    `known_at` is when the data is read: the truth of a flight scheduled after it is missing (it
+    has not flown), and so is a missing arrival less than `OUTCOME_KNOWN_AFTER` after the
+    scheduled departure (it may still be in the air). `None` reads a closed historical record,
+    every outcome final.
     """
     sched_dep = pd.to_datetime(
         dict(
@@ -54,10 +62,21 @@ def build_features(raw: pd.DataFrame) -> pd.DataFrame:
     )
     for column in WEATHER_FEATURES:
         table[column] = raw[column].astype(np.float64)
-    table[LABEL] = (raw["arr_delay"].isna() | (raw["arr_delay"] >= LATE_MINUTES)).astype(np.int64)
+    table[LABEL] = truth(raw["arr_delay"], sched_dep, known_at)
     # A flight number can repeat on one day from one origin (a later leg): keep the first.
     table = table.drop_duplicates(KEY).sort_values([TIMESTAMP, KEY], kind="stable")
     return table[[KEY, TIMESTAMP, *FEATURES, LABEL]].reset_index(drop=True)
+
+
+def truth(arr_delay: pd.Series, sched_dep: pd.Series, known_at: datetime | None) -> pd.Series:
+    """Late (1) / on time (0) where the outcome is known at `known_at`, missing (<NA>) elsewhere."""
+    arrived = arr_delay.notna()
+    late = (~arrived | (arr_delay >= LATE_MINUTES)).astype("Int64")
+    if known_at is None:
+        return late
+    now = naive(known_at)
+    known = (arrived & (sched_dep <= now)) | (sched_dep + OUTCOME_KNOWN_AFTER <= now)
+    return late.where(known.to_numpy(), pd.NA)
 
 
 def naive(moment: datetime) -> pd.Timestamp:
@@ -73,15 +92,19 @@ class Window(NamedTuple):
 
 
 def month_window(as_of: datetime, train_months: int, holdout_months: int) -> Window:
-    """Holdout: the `holdout_months` before `as_of`; training: the `train_months` before that."""
-    end = naive(as_of).normalize().to_period("M").to_timestamp()
+    """Holdout: the `holdout_months` before `as_of`'s date; training: the `train_months` before
+    that. A mid-month `as_of` (a retrain monitoring triggered) cuts mid-month: the data up to
+    that day, not the months before the 1st."""
+    end = naive(as_of).normalize()
     holdout_start = end - pd.DateOffset(months=holdout_months)
     train_start = holdout_start - pd.DateOffset(months=train_months)
     return Window(train_start.to_pydatetime(), holdout_start.to_pydatetime(), end.to_pydatetime())
 
 
 def split_by_time(table: pd.DataFrame, holdout_start: datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rows before `holdout_start` train; rows from it on are the holdout. Both must be non-empty."""
+    """Rows before `holdout_start` train; rows from it on are the holdout; only rows whose truth
+    is known enter either. Both must be non-empty."""
+    table = table.loc[table[LABEL].notna()]
     is_holdout = table[TIMESTAMP] >= naive(holdout_start)
     train, holdout = table.loc[~is_holdout], table.loc[is_holdout]
     for name, part in (("train", train), ("holdout", holdout)):

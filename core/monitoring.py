@@ -14,7 +14,7 @@ import pandas as pd
 
 from core import drift
 from core.features import naive
-from core.schemas import FEATURES, LABEL
+from core.schemas import FEATURES, KEY, LABEL
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,14 @@ def realized_performance(predictions: pd.DataFrame) -> tuple[float, float, int]:
         float(log_loss(labels, scores, labels=[0, 1])),
         int(len(known)),
     )
+
+
+def with_truth(predictions: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    """`predictions` with the truth known now (from the period's feature table, read at monitoring
+    time) in place of the truth it carried when scored; missing where still unknown."""
+    known = features.set_index(KEY)[LABEL].astype("Int64")
+    truth = predictions[KEY].map(known).astype("Int64")
+    return predictions.assign(**{LABEL: truth})
 
 
 def online_rows(request_log_dir: str, start: datetime, end: datetime) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 CATEGORICAL_FEATURES = ["carrier", "origin", "dest"]
-# Origin weather at the scheduled hour: the source's weather columns, used as they are.
+# The origin's latest weather observation before departure: the source's weather columns.
 WEATHER_FEATURES = [
     "temp",
     "dewp",
@@ -115,7 +115,8 @@ class FeatureTable(pa.DataFrameModel):
     precip: Series[float] = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 20})
     pressure: Series[float] = pa.Field(nullable=True, in_range={"min_value": 900, "max_value": 1100})
     visib: Series[float] = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 100})
-    late: Series[int] = pa.Field(isin=[0, 1])
+    # The truth: missing until known (a flight that has not flown yet has none).
+    late: Series[pd.Int64Dtype] = pa.Field(nullable=True, isin=[0, 1], coerce=True)
 
     class Config:
         strict = True

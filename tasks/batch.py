@@ -18,6 +18,8 @@ from images import TASK_IMAGE
 from tasks.frames import FeatureFrame, RawFrame, hash_frame
 
 CACHE_VERSION = "1"
+# 2: truth missing until known (`known_at`).
+FEATURES_CACHE_VERSION = "2"
 SCORE_RESOURCES = Resources(cpu="1", mem="1Gi")
 
 PredictionFrame = Annotated[DataFrame[PredictionTable], HashMethod(hash_frame)]
@@ -69,13 +71,14 @@ def resolve_model(tracking_uri: str, model_name: str, version: str) -> ResolvedM
     return ResolvedModel(model=ref, bundle=FlyteDirectory(str(path)))
 
 
-@task(cache=True, cache_version=CACHE_VERSION, requests=SCORE_RESOURCES, container_image=TASK_IMAGE)
-def period_features(raw: RawFrame) -> FeatureFrame:
+@task(cache=True, cache_version=FEATURES_CACHE_VERSION, requests=SCORE_RESOURCES, container_image=TASK_IMAGE)
+def period_features(raw: RawFrame, known_at: datetime) -> FeatureFrame:
     """The feature table of the period to score or monitor: the same `build_features` as
-    training, without the data deck (the batch deck describes the period)."""
+    training, truth as known at `known_at`, without the data deck (the batch deck describes the
+    period)."""
     from core.features import build_features
 
-    return build_features(raw)
+    return build_features(raw, known_at)
 
 
 @task(cache=True, cache_version=CACHE_VERSION, container_image=TASK_IMAGE)

@@ -12,7 +12,8 @@ from core import features, source
 from images import TASK_IMAGE
 from tasks.frames import FeatureFrame, RawFrame
 
-CACHE_VERSION = "1"
+# 2: weather as of the scheduled departure, truth missing until known.
+CACHE_VERSION = "2"
 DATA_RESOURCES = Resources(cpu="1", mem="2Gi")
 
 
@@ -53,11 +54,12 @@ def load_flights(source_dir: str, start: datetime, end: datetime) -> RawFrame:
     enable_deck=True,
     deck_fields=[],
 )
-def build_feature_table(raw: RawFrame) -> FeatureFrame:
-    """Features known before departure and the late-arrival label; a data deck profiles them."""
+def build_feature_table(raw: RawFrame, known_at: datetime) -> FeatureFrame:
+    """Features known before departure and the late-arrival label as known at `known_at`; a data
+    deck profiles them."""
     from tasks.decks import render_data_deck
 
-    table = features.build_features(raw)
+    table = features.build_features(raw, known_at)
     render_data_deck(table)
     return table
 

@@ -16,7 +16,8 @@ from images import TASK_IMAGE
 from tasks.batch import ModelRef, PredictionFrame
 from tasks.frames import FeatureFrame, hash_frame
 
-CACHE_VERSION = "1"
+# 2: truth read from the feature table at monitoring time.
+CACHE_VERSION = "2"
 MONITOR_RESOURCES = Resources(cpu="1", mem="2Gi")
 
 OnlineFrame = Annotated[pd.DataFrame, HashMethod(hash_frame)]
@@ -75,7 +76,8 @@ def monitor(
     require_prediction_columns(predictions)
     loaded = load_bundle(bundle.download(), require_reference=True)
     features = in_period(table, start, end)
-    scored = in_period(predictions, start, end)
+    # The truth known now, not what the batch table held when it was scored.
+    scored = monitoring.with_truth(in_period(predictions, start, end), features)
     if scored.empty:
         raise ValueError(f"no predictions in [{start:%Y-%m-%d}, {end:%Y-%m-%d}): nothing to monitor")
     holdout = loaded.metadata.get("metrics", {})

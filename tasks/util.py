@@ -16,6 +16,16 @@ def date_label(moment: datetime) -> str:
 
 
 @task(container_image=TASK_IMAGE)
+def truth_known_at(end: datetime) -> datetime:
+    """When a period's truth is read: now, or the period's end if that is earlier (a replay of
+    the past reads each period as its end saw it). Not cached on purpose: it is the clock; the
+    feature table downstream is cached on its value."""
+    from core.features import naive
+
+    return min(naive(end).to_pydatetime(), datetime.now())
+
+
+@task(container_image=TASK_IMAGE)
 def tracking_target() -> str:
     """The MLflow tracking URI this execution writes to. Not cached on purpose: the registry
     tasks take it as an input, so their cache entries belong to one registry, and pointing

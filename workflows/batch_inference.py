@@ -23,7 +23,7 @@ from tasks.batch import (
     split_days,
 )
 from tasks.data import DataConfig, load_flights
-from tasks.util import tracking_target
+from tasks.util import tracking_target, truth_known_at
 
 # Concurrency bounds the pods a cluster runs at once; locally the days run one after another.
 SCORE_CONCURRENCY = 16
@@ -45,7 +45,7 @@ def batch_inference_workflow(
     fans the weeks out. `days_per_partition=1` scores (and caches) by day."""
     resolved = resolve_model(tracking_uri=tracking_target(), model_name=model_name, version=model_version)
     raw = load_flights(source_dir=data.source_dir, start=start, end=end)
-    table = period_features(raw=raw)
+    table = period_features(raw=raw, known_at=truth_known_at(end=end))
     days = split_days(table=table, days_per_partition=days_per_partition)
     scored = map_task(
         partial(score_partition, model=resolved.model, bundle=resolved.bundle),

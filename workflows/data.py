@@ -24,5 +24,5 @@ def data_workflow(as_of: datetime, config: DataConfig = DataConfig()) -> SplitOu
     """Train on the `train_months` before the holdout, hold out the `holdout_months` before `as_of`."""
     window = data_window(as_of=as_of, config=config)
     raw = load_flights(source_dir=config.source_dir, start=window.train_start, end=window.end)
-    table = build_feature_table(raw=raw)
+    table = build_feature_table(raw=raw, known_at=window.end)
     return split_train_holdout(table=table, holdout_start=window.holdout_start)

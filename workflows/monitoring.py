@@ -23,7 +23,7 @@ from core.registry import MODEL_NAME
 from tasks.batch import PredictionFrame, days_from, period_features, resolve_model
 from tasks.data import DataConfig, load_flights
 from tasks.monitoring import monitor, no_retrain, online_requests, predictions_version
-from tasks.util import tracking_target
+from tasks.util import tracking_target, truth_known_at
 from workflows.batch_inference import batch_inference_workflow
 from workflows.training import training_workflow
 
@@ -52,7 +52,8 @@ def monitor_predictions_workflow(
         model_name=model_name,
         version=predictions_version(predictions=predictions),
     )
-    table = period_features(raw=load_flights(source_dir=data.source_dir, start=start, end=end))
+    raw = load_flights(source_dir=data.source_dir, start=start, end=end)
+    table = period_features(raw=raw, known_at=truth_known_at(end=end))
     checked = monitor(
         tracking_uri=tracking_uri,
         predictions=predictions,

@@ -71,8 +71,15 @@ def test_schedule_derived_features():
 def test_month_window_matches_the_documented_cut():
     window = month_window(datetime(2013, 7, 1), train_months=5, holdout_months=1)
     assert window == (datetime(2013, 1, 1), datetime(2013, 6, 1), datetime(2013, 7, 1))
-    # Flyte hands over timezone-aware UTC datetimes: same window; mid-month rounds down
-    assert month_window(datetime(2013, 7, 15, tzinfo=UTC), 5, 1) == window
+    # Flyte hands over timezone-aware UTC datetimes: same window
+    assert month_window(datetime(2013, 7, 1, tzinfo=UTC), 5, 1) == window
+
+
+def test_mid_month_window_ends_on_its_date():
+    """A retrain monitoring triggers on the 15th trains on data up to the 15th: never a copy (or
+    a cache hit) of the model the monthly schedule made on the 1st."""
+    window = month_window(datetime(2013, 7, 15, 6, 30, tzinfo=UTC), train_months=5, holdout_months=1)
+    assert window == (datetime(2013, 1, 15), datetime(2013, 6, 15), datetime(2013, 7, 15))
 
 
 def test_split_by_time_refuses_an_empty_part():
@@ -87,3 +94,33 @@ def test_raw_schema_names_column_and_rule():
     raw = raw_rows([1.0]).assign(minute=75)
     with pytest.raises(Exception, match=r"(?s)minute.*in_range\(0, 59\)"):
         RawFlights.validate(raw, lazy=True)
+
+
+def test_truth_is_missing_until_known():
+    """Known at 2013-06-03 00:00: an arrival is known (late or not); a flight of June 1 with no
+    arrival was cancelled or diverted (late); one scheduled on June 3 or later has not happened
+    yet: no truth, whether or not the source already holds an arrival for it."""
+    raw = raw_rows([-5.0, 30.0, None, None, 20.0, None])
+    raw["day"] = [1, 1, 1, 2, 3, 4]
+    raw["flight"] = np.arange(6)
+    table = build_features(raw, known_at=datetime(2013, 6, 3))
+    truth = dict(zip(table["flight_id"].str[11:-4], table["late"], strict=True))
+    assert str(table["late"].dtype) == "Int64"
+    assert {k: (None if pd.isna(v) else int(v)) for k, v in truth.items()} == {
+        "UA0": 0,
+        "UA1": 1,
+        "UA2": 1,  # no arrival, a day and more after its departure: cancelled/diverted, known
+        "UA3": None,  # no arrival, scheduled 09:15 on June 2: its outcome may still be open
+        "UA4": None,  # scheduled after known_at: the future
+        "UA5": None,
+    }
+    FeatureTable.validate(table)
+
+
+def test_training_and_holdout_take_only_flights_with_known_truth():
+    raw = raw_rows([1.0, 20.0, 2.0, 40.0])
+    raw["day"] = [1, 2, 3, 4]
+    table = build_features(raw, known_at=datetime(2013, 6, 4))
+    train, holdout = split_by_time(table, datetime(2013, 6, 2))
+    assert (len(train), len(holdout)) == (1, 2)
+    assert holdout["late"].notna().all() and str(holdout["late"].dtype) == "Int64"

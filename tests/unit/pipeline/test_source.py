@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -49,7 +50,9 @@ def test_impossible_wind_reading_is_treated_as_missing(tmp_path):
     for name in ("flights", "planes"):
         read_table(default_source(), name).to_parquet(tmp_path / f"{name}.parquet", index=False)
     raw = load_window(str(tmp_path), START, END)
-    affected = (raw["origin"] == "EWR") & (raw["day"] == 1) & (raw["hour"] == 9)
+    # the 09:51 reading is what flights departing after 09:51 and up to 10:51 see
+    after = (raw["hour"] == 9) & (raw["minute"] > 51) | (raw["hour"] == 10) & (raw["minute"] <= 51)
+    affected = (raw["origin"] == "EWR") & (raw["day"] == 1) & after
     assert affected.sum() > 0
     assert raw.loc[affected, "wind_speed"].isna().all()
     assert raw.loc[~affected, "wind_speed"].max() < 200
@@ -58,3 +61,85 @@ def test_impossible_wind_reading_is_treated_as_missing(tmp_path):
 def test_missing_table_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="has no table 'flights'"):
         load_window(str(tmp_path), START, END)
+
+
+def _constructed_source(tmp_path, flights: list[tuple[int, int, int]], hours: list[tuple[int, int]]) -> str:
+    """A source of EWR flights (day, hour, minute) on 2013-02-xx and weather observations
+    (day, hour) whose temperature encodes when they were taken: 100 * day + hour."""
+    planes = pd.DataFrame({"tailnum": ["N1"], "year": [2005], "seats": [180]})
+    rows = []
+    for number, (day, hour, minute) in enumerate(flights):
+        rows.append(
+            dict(
+                year=2013,
+                month=2,
+                day=day,
+                dep_time=np.nan,
+                sched_dep_time=hour * 100 + minute,
+                dep_delay=np.nan,
+                arr_time=np.nan,
+                sched_arr_time=2359,
+                arr_delay=5.0,
+                carrier="UA",
+                flight=100 + number,
+                tailnum="N1",
+                origin="EWR",
+                dest="ORD",
+                air_time=np.nan,
+                distance=719,
+                hour=hour,
+                minute=minute,
+            )
+        )
+    weather = pd.DataFrame(
+        [
+            dict(
+                origin="EWR",
+                year=2013,
+                month=2,
+                day=d,
+                hour=h,
+                temp=float(100 * d + h),
+                dewp=20.0,
+                humid=50.0,
+                wind_dir=180.0,
+                wind_speed=5.0,
+                wind_gust=np.nan,
+                precip=0.0,
+                pressure=1015.0,
+                visib=10.0,
+            )
+            for d, h in hours
+        ]
+    )
+    pd.DataFrame(rows).to_parquet(tmp_path / "flights.parquet", index=False)
+    weather.to_parquet(tmp_path / "weather.parquet", index=False)
+    planes.to_parquet(tmp_path / "planes.parquet", index=False)
+    return str(tmp_path)
+
+
+def test_weather_is_the_latest_observation_taken_before_departure(tmp_path):
+    """Observations are taken at HH:51: a 07:05 departure sees the 06:51 reading, never the 07:51
+    one (46 minutes after it left); a 07:55 departure sees 07:51; just after midnight, the previous
+    day's 23:51; a gap in the readings falls back to the last one taken before departure."""
+    source = _constructed_source(
+        tmp_path,
+        flights=[(2, 7, 5), (2, 7, 55), (3, 0, 10), (2, 7, 51), (2, 12, 30)],
+        hours=[(2, 6), (2, 7), (2, 8), (2, 10), (2, 23), (3, 0)],
+    )
+    raw = load_window(source, datetime(2013, 2, 2), datetime(2013, 2, 4))
+    seen = dict(zip(raw["sched_dep_time"] + 10_000 * raw["day"], raw["temp"], strict=True))
+    assert seen == {
+        20_705: 206.0,  # 07:05 -> 06:51
+        20_755: 207.0,  # 07:55 -> 07:51
+        30_010: 223.0,  # 00:10 on the 3rd -> 23:51 on the 2nd
+        20_751: 206.0,  # 07:51 -> 06:51 (strictly before departure)
+        21_230: 210.0,  # 12:30 -> 10:51 (11:51 missing)
+    }
+
+
+def test_weather_older_than_the_tolerance_is_missing(tmp_path):
+    """A reading more than `WEATHER_MAX_AGE` old says nothing about the departure: missing."""
+    source = _constructed_source(tmp_path, flights=[(2, 20, 0)], hours=[(2, 6)])
+    raw = load_window(source, datetime(2013, 2, 2), datetime(2013, 2, 3))
+    assert raw["temp"].isna().all()
