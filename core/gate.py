@@ -1,38 +1,112 @@
-"""The promotion gate: a plain decision over holdout figures, no registry calls in here."""
+"""The promotion gate: a plain decision over holdout figures, no registry calls in here.
+
+The candidate and the champion are scored on the same holdout rows, so their AUC difference is
+paired: a paired bootstrap (the same resampled rows for both models) gives an interval for the
+gain, and the candidate wins only when the whole interval clears the margin. The comparison is
+only fair when the champion never saw the candidate's holdout: a champion whose training window
+reaches into it (models trained out of order) is not compared, and nothing is promoted.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from core.evaluation import EvaluationMetrics
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+REJECTED = "rejected"  # the tag of a candidate that failed a sanity check; it takes no alias
 
 
 @dataclass
 class GateConfig:
-    """A candidate replaces the champion only if it wins by `min_auc_gain` on the same holdout
-    and passes every sanity check."""
+    """A candidate replaces the champion only if the `confidence` paired-bootstrap interval of its
+    ROC AUC gain on the same holdout lies above `min_auc_gain`, and it passes every sanity check."""
 
     min_auc_gain: float = 0.002
     min_auc: float = 0.60
     max_calibration_error: float = 0.08
     min_flagged_rate: float = 0.01
     max_flagged_rate: float = 0.90
+    bootstrap_resamples: int = 400
+    confidence: float = 0.90  # two-sided; its lower end is a one-sided 95 % bound
+    seed: int = 0
 
 
 @dataclass
 class GateDecision:
     model_name: str = ""
     version: str = ""
-    alias: str = ""
+    alias: str = ""  # champion, challenger, or empty (rejected, or nothing trained)
     promoted: bool = False
     previous_champion: str = ""  # empty when there was none
     candidate_auc: float = 0.0
     champion_auc: float = 0.0  # the previous champion re-scored on the candidate's holdout
+    auc_gain: float = 0.0
+    gain_low: float = 0.0  # the gain's paired-bootstrap interval (0, 0 when not compared)
+    gain_high: float = 0.0
+    sanity_failures: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GainInterval:
+    gain: float
+    low: float
+    high: float
+    confidence: float
+    resamples: int
+
+    def text(self) -> str:
+        return (
+            f"gain {self.gain:+.4f}, {self.confidence:.0%} paired-bootstrap interval "
+            f"[{self.low:+.4f}, {self.high:+.4f}] over {self.resamples} resamples"
+        )
+
+
+def _weighted_auc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """ROC AUC of `scores` under each row of `weights` (resamples x rows), ties counted half."""
+    order = np.argsort(scores, kind="stable")
+    ranked, positive = scores[order], labels[order].astype(bool)
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    w = weights[:, order]
+    pos = np.add.reduceat(np.where(positive, w, 0.0), starts, axis=1)
+    neg = np.add.reduceat(np.where(positive, 0.0, w), starts, axis=1)
+    below = np.cumsum(neg, axis=1) - neg
+    pairs = pos.sum(axis=1) * neg.sum(axis=1)
+    return (pos * (below + 0.5 * neg)).sum(axis=1) / np.where(pairs > 0, pairs, np.nan)
+
+
+def paired_auc_gain(
+    labels: np.ndarray,
+    candidate: np.ndarray,
+    champion: np.ndarray,
+    resamples: int = 400,
+    confidence: float = 0.90,
+    seed: int = 0,
+) -> GainInterval:
+    """AUC(candidate) - AUC(champion) on the same rows, with a percentile interval from a paired
+    bootstrap: each resample draws the rows once and scores both models on them."""
+    labels = np.asarray(labels, dtype=np.int64)
+    candidate, champion = np.asarray(candidate, np.float64), np.asarray(champion, np.float64)
+    n = len(labels)
+    ones = np.ones((1, n))
+    gain = float(_weighted_auc(labels, candidate, ones)[0] - _weighted_auc(labels, champion, ones)[0])
+    rng = np.random.default_rng(seed)
+    gains = []
+    for chunk in np.array_split(np.arange(resamples), max(1, resamples // 50)):
+        weights = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in chunk]).astype(
+            np.float64
+        )
+        gains.append(_weighted_auc(labels, candidate, weights) - _weighted_auc(labels, champion, weights))
+    spread = np.concatenate(gains)
+    spread = spread[np.isfinite(spread)]
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(spread, [tail, 1.0 - tail])
+    return GainInterval(gain, float(low), float(high), confidence, int(len(spread)))
 
 
 def sanity_failures(metrics: EvaluationMetrics, config: GateConfig) -> list[str]:
@@ -54,22 +128,66 @@ def sanity_failures(metrics: EvaluationMetrics, config: GateConfig) -> list[str]
     return failures
 
 
+def sanity_table(metrics: EvaluationMetrics, config: GateConfig) -> list[dict]:
+    """Each sanity check with the candidate's value, the rule, and whether it passed (the deck)."""
+    finite = all(math.isfinite(v) for v in metrics.as_dict().values() if isinstance(v, float))
+    rows = [
+        ("every holdout metric finite", "yes" if finite else "no", "finite", finite),
+        ("ROC AUC", f"{metrics.roc_auc:.4f}", f">= {config.min_auc:.2f}", metrics.roc_auc >= config.min_auc),
+        (
+            "calibration error",
+            f"{metrics.calibration_error:.4f}",
+            f"<= {config.max_calibration_error:.2f}",
+            metrics.calibration_error <= config.max_calibration_error,
+        ),
+        (
+            "flagged rate",
+            f"{metrics.flagged_rate:.3f}",
+            f"in [{config.min_flagged_rate:.2f}, {config.max_flagged_rate:.2f}]",
+            config.min_flagged_rate <= metrics.flagged_rate <= config.max_flagged_rate,
+        ),
+    ]
+    return [{"check": c, "candidate": v, "rule": r, "passed": bool(p)} for c, v, r, p in rows]
+
+
+def window_overlap(champion_train_end: str, candidate_holdout_start: str) -> str | None:
+    """A reason when the champion's training window (last day `champion_train_end`) reaches into
+    the candidate's holdout (from `candidate_holdout_start`), None when the comparison is fair."""
+    if champion_train_end and candidate_holdout_start and champion_train_end >= candidate_holdout_start:
+        return (
+            f"the champion trained on flights up to {champion_train_end}, inside the candidate's "
+            f"holdout from {candidate_holdout_start}: not a fair comparison (models trained out of "
+            "order), the champion stays"
+        )
+    return None
+
+
 def decide(
     candidate: EvaluationMetrics,
     champion: EvaluationMetrics | None,
     config: GateConfig,
+    interval: GainInterval | None = None,
+    champion_train_end: str = "",
+    candidate_holdout_start: str = "",
 ) -> tuple[bool, list[str]]:
-    """(promote?, reasons). `champion` is the current champion scored on the candidate's holdout."""
+    """(promote?, reasons). `champion` is the current champion scored on the candidate's holdout;
+    `interval` the paired-bootstrap interval of the candidate's AUC gain over it there."""
     failures = sanity_failures(candidate, config)
     if failures:
         return False, ["sanity check failed: " + f for f in failures]
     if champion is None:
         return True, ["no champion yet and every sanity check passed"]
-    gain = candidate.roc_auc - champion.roc_auc
+    overlap = window_overlap(champion_train_end, candidate_holdout_start)
+    if overlap:
+        return False, [overlap]
+    if interval is None:
+        raise ValueError("comparing with a champion needs the paired interval of the AUC gain")
     verdict = (
         f"ROC AUC {candidate.roc_auc:.4f} vs champion {champion.roc_auc:.4f} on the same holdout "
-        f"(gain {gain:+.4f}, margin {config.min_auc_gain:.4f})"
+        f"({interval.text()}; margin {config.min_auc_gain:.4f})"
     )
-    if gain >= config.min_auc_gain:
-        return True, [verdict + ": candidate wins"]
+    if interval.low > config.min_auc_gain:
+        return True, [verdict + ": the interval clears the margin, candidate wins"]
+    if interval.gain > config.min_auc_gain:
+        return False, [verdict + ": the gain is within noise of the margin, champion stays"]
     return False, [verdict + ": champion stays"]

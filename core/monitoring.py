@@ -29,15 +29,23 @@ class MonitoringThresholds:
 
     `max_auc_drop`: realized ROC AUC more than this below the champion's holdout AUC is decay.
     `max_log_loss_rise`: realized log loss more than this above the holdout log loss is decay.
-    `max_feature_psi` / `max_score_psi`: PSI above these on any feature / on the score is drift.
-    `min_rows`: fewer monitored rows than this decide nothing (too noisy), whatever the numbers.
+    `max_score_psi`: the score's PSI above this (and above its noise level) is drift.
+    `max_weighted_psi`: drift of the inputs, weighed by what the model uses: the sum over
+    features of weight x PSI (counting a feature only when its PSI is above `max_feature_psi`
+    and above what sampling noise gives at that n) above this is drift. The weights are the
+    champion's permutation importances (metadata.json), equal when it has none.
+    `min_rows`: a source (batch, online) with fewer rows is not judged (too noisy); with no
+    source judged, nothing is decided.
+    `min_category_share`: training categories rarer than this are pooled into one bin.
     """
 
     max_auc_drop: float = 0.03
     max_log_loss_rise: float = 0.05
     max_feature_psi: float = 0.2
     max_score_psi: float = 0.2
+    max_weighted_psi: float = 0.2
     min_rows: int = 500
+    min_category_share: float = 0.01
     ignore_features: list[str] = field(default_factory=list)
 
 
@@ -54,6 +62,9 @@ class MonitoringReport:
     worst_feature: str = ""
     worst_psi: float = 0.0
     score_psi: float = 0.0
+    weighted_psi: float = 0.0  # importance-weighted PSI above noise, batch source
+    top_drift: list[str] = field(default_factory=list)  # largest weight x PSI contributions
+    feature_alarm: bool = False  # the plain rule: any feature's PSI above max_feature_psi
     realized_auc: float = math.nan
     realized_log_loss: float = math.nan
     validation_auc: float = math.nan
@@ -109,35 +120,88 @@ def online_rows(request_log_dir: str, start: datetime, end: datetime) -> pd.Data
 
 
 def drift_tables(
-    reference: dict, features: pd.DataFrame, scores: pd.Series, online: pd.DataFrame
+    reference: dict,
+    features: pd.DataFrame,
+    scores: pd.Series,
+    online: pd.DataFrame,
+    thresholds: MonitoringThresholds | None = None,
+    weights: dict[str, float] | None = None,
 ) -> pd.DataFrame:
-    """Drift per feature and score, for the batch data and (when present) the online requests."""
-    tables = [drift.drift_table(reference, features, scores).assign(source=SOURCE_BATCH)]
+    """Drift per feature and score, for the batch data and (when present) the online requests;
+    `judged` says whether the source had the minimum sample."""
+    thresholds = thresholds or MonitoringThresholds()
+    share = thresholds.min_category_share
+    tables = [
+        drift.drift_table(reference, features, scores, weights, share).assign(
+            source=SOURCE_BATCH, judged=len(features) >= thresholds.min_rows
+        )
+    ]
     if len(online):
-        tables.append(drift.drift_table(reference, online, online["score"]).assign(source=SOURCE_ONLINE))
+        tables.append(
+            drift.drift_table(reference, online, online["score"], weights, share).assign(
+                source=SOURCE_ONLINE, judged=len(online) >= thresholds.min_rows
+            )
+        )
     table = pd.concat(tables, ignore_index=True)
     return table.sort_values("psi", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _source_drift(rows: pd.DataFrame, thresholds: MonitoringThresholds) -> tuple[float, list[str], list[str]]:
+    """(weighted PSI, top contributions, drift reasons) of one source's rows."""
+    features = rows.loc[(rows["feature"] != "score") & ~rows["feature"].isin(thresholds.ignore_features)]
+    above = (features["psi"] > thresholds.max_feature_psi) & (features["psi"] > features["psi_noise"])
+    contribution = (features["weight"] * features["psi"]).where(above, 0.0)
+    weighted = float(contribution.sum())
+    ranked = features.assign(contribution=contribution).sort_values("contribution", ascending=False)
+    top = [
+        f"{r.feature} (weight {r.weight:.3f} x PSI {r.psi:.3f})"
+        for r in ranked.head(3).itertuples()
+        if r.contribution > 0
+    ]
+    source = str(rows["source"].iloc[0])
+    reasons = []
+    if weighted > thresholds.max_weighted_psi:
+        reasons.append(
+            f"importance-weighted PSI {weighted:.3f} > {thresholds.max_weighted_psi:.2f} ({source}): "
+            + ", ".join(top)
+        )
+    score = rows.loc[rows["feature"] == "score"]
+    if len(score):
+        psi, noise = float(score["psi"].iloc[0]), float(score["psi_noise"].iloc[0])
+        if psi > thresholds.max_score_psi and psi > noise:
+            reasons.append(
+                f"score PSI {psi:.3f} > {thresholds.max_score_psi:.2f} (noise level {noise:.3f}, {source})"
+            )
+    return weighted, top, reasons
 
 
 def decide(
     report: MonitoringReport, table: pd.DataFrame, thresholds: MonitoringThresholds
 ) -> MonitoringReport:
     """Fill worst drift, decision and reasons on `report` (which holds the performance figures)."""
-    features = table.loc[(table["feature"] != "score") & ~table["feature"].isin(thresholds.ignore_features)]
-    scores = table.loc[table["feature"] == "score"]
+    judged = table.loc[table["judged"]] if "judged" in table else table
+    features = judged.loc[
+        (judged["feature"] != "score") & ~judged["feature"].isin(thresholds.ignore_features)
+    ]
+    scores = judged.loc[judged["feature"] == "score"]
     if len(features):
         worst = features.iloc[0]
         report.worst_feature, report.worst_psi = f"{worst['feature']}", float(worst["psi"])
     report.score_psi = float(scores["psi"].max()) if len(scores) else 0.0
+    report.feature_alarm = bool((features["psi"] > thresholds.max_feature_psi).any())
+
+    notes = []
+    for source, rows in table.groupby("source", sort=True):
+        if "judged" in rows and not rows["judged"].all():
+            notes.append(
+                f"{source}: {int(rows['n'].max())} rows (< {thresholds.min_rows}): its drift is not judged"
+            )
+    if judged.empty:
+        report.decision, report.retrain = OK, False
+        report.reasons = [*notes, "too few to judge, no action"]
+        return report
 
     decay, shifted = [], []
-    if report.n_rows + report.n_online_rows < thresholds.min_rows:
-        report.decision, report.retrain = OK, False
-        report.reasons = [
-            f"only {report.n_rows + report.n_online_rows} rows (< {thresholds.min_rows}): "
-            "too few to judge, no action"
-        ]
-        return report
     if not math.isnan(report.realized_auc) and not math.isnan(report.validation_auc):
         drop = report.validation_auc - report.realized_auc
         if drop > thresholds.max_auc_drop:
@@ -153,13 +217,11 @@ def decide(
                 f"holdout's {report.validation_log_loss:.4f} "
                 f"(limit {thresholds.max_log_loss_rise:.3f})"
             )
-    drifted = features.loc[features["psi"] > thresholds.max_feature_psi]
-    for _, row in drifted.iterrows():
-        shifted.append(
-            f"{row['feature']} PSI {row['psi']:.3f} > {thresholds.max_feature_psi:.2f} ({row['source']})"
-        )
-    if report.score_psi > thresholds.max_score_psi:
-        shifted.append(f"score PSI {report.score_psi:.3f} > {thresholds.max_score_psi:.2f}")
+    for source, rows in judged.groupby("source", sort=True):
+        weighted, top, reasons = _source_drift(rows, thresholds)
+        if source == SOURCE_BATCH or not report.top_drift:
+            report.weighted_psi, report.top_drift = weighted, top
+        shifted += reasons
 
     if decay:
         report.decision = DECAY
@@ -169,10 +231,12 @@ def decide(
         report.decision = OK
     report.retrain = report.decision != OK
     report.reasons = decay + shifted or [
-        f"worst feature PSI {report.worst_psi:.3f} ({report.worst_feature}), score PSI "
-        f"{report.score_psi:.3f}; realized AUC {report.realized_auc:.4f} "
-        f"vs holdout {report.validation_auc:.4f}"
+        f"importance-weighted PSI {report.weighted_psi:.3f} (limit {thresholds.max_weighted_psi:.2f}; "
+        f"largest: {', '.join(report.top_drift) or 'none above noise'}); worst feature PSI "
+        f"{report.worst_psi:.3f} ({report.worst_feature}), score PSI {report.score_psi:.3f}; "
+        f"realized AUC {report.realized_auc:.4f} vs holdout {report.validation_auc:.4f}"
     ]
+    report.reasons += notes
     if not decay and math.isnan(report.realized_auc):
         report.reasons.append("no labels in the period: decay not measured")
     return report

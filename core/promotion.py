@@ -1,30 +1,53 @@
-"""Apply the promotion gate against the live registry: score the current champion on the
-candidate's holdout, decide, move the alias, and log the decision to the candidate's run."""
+"""Apply the promotion gate against the live registry: score the current champion and the
+candidate on the candidate's holdout, bootstrap the AUC gain, decide, move the alias, and log the
+decision to the candidate's run and version.
+
+A candidate that fails a sanity check takes no alias: its version is tagged `promotion=rejected`
+with the reasons. A sane candidate that does not beat the champion becomes `challenger`."""
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
+import numpy as np
 import pandas as pd
 
 from core import evaluation, registry
 from core.evaluation import EvaluationMetrics
-from core.gate import CHALLENGER, CHAMPION, GateConfig, GateDecision, decide
+from core.gate import CHALLENGER, CHAMPION, REJECTED, GateConfig, GateDecision, decide, paired_auc_gain
+from core.gate import sanity_failures as failed_checks
 from core.model import predict_scores
-from core.schemas import LABEL
+from core.schemas import LABEL, TIMESTAMP
 from seldon.bundle import load_bundle
 
 logger = logging.getLogger(__name__)
 
 
-def champion_metrics_on(holdout: pd.DataFrame, model_name: str, version: str) -> EvaluationMetrics:
-    """The champion re-scored on exactly the candidate's holdout, with its own threshold."""
-    with tempfile.TemporaryDirectory(prefix="champion-") as tmp:
+@dataclass
+class Comparison:
+    """What the gate saw, for its deck: the holdout's truth and both models' scores on it."""
+
+    labels: np.ndarray
+    candidate: np.ndarray
+    champion: np.ndarray | None
+    champion_train_end: str = ""
+    candidate_holdout_start: str = ""
+
+
+def _scores_on(holdout: pd.DataFrame, model_name: str, version: str) -> tuple[np.ndarray, float, dict]:
+    """A registered version's scores on `holdout`, its threshold and its metadata."""
+    with tempfile.TemporaryDirectory(prefix=f"gate-{version}-") as tmp:
         bundle = load_bundle(registry.download_bundle(model_name, version, tmp), require_reference=False)
         scores = predict_scores(bundle.model, holdout)
-        threshold = float(bundle.schema["output"]["threshold"])
+        return scores, float(bundle.schema["output"]["threshold"]), bundle.metadata
+
+
+def champion_metrics_on(holdout: pd.DataFrame, model_name: str, version: str) -> EvaluationMetrics:
+    """The champion re-scored on exactly the candidate's holdout, with its own threshold."""
+    scores, threshold, _ = _scores_on(holdout, model_name, version)
     return evaluation.evaluate(holdout[LABEL].to_numpy(), scores, threshold)
 
 
@@ -33,25 +56,62 @@ def promote(
     candidate: EvaluationMetrics,
     holdout: pd.DataFrame,
     config: GateConfig,
-) -> GateDecision:
+) -> tuple[GateDecision, Comparison]:
     name, version = registered.model_name, registered.version
     current = registry.alias_version(name, CHAMPION)
     decision = GateDecision(model_name=name, version=version, candidate_auc=candidate.roc_auc)
+    labels = holdout[LABEL].to_numpy(dtype=np.int64)
+    candidate_scores, _, _ = _scores_on(holdout, name, version)
+    comparison = Comparison(labels, candidate_scores, None, "", f"{holdout[TIMESTAMP].min():%Y-%m-%d}")
 
     if current == version:
         decision.alias, decision.promoted, decision.previous_champion = CHAMPION, True, current
         decision.champion_auc = candidate.roc_auc
         decision.reasons = [f"version {version} is already the champion"]
-        return decision
+        return decision, comparison
 
-    champion = None
+    champion, interval = None, None
     if current is not None:
-        champion = champion_metrics_on(holdout, name, current)
+        champion_scores, threshold, metadata = _scores_on(holdout, name, current)
+        champion = evaluation.evaluate(labels, champion_scores, threshold)
+        comparison.champion = champion_scores
+        comparison.champion_train_end = str(metadata.get("training_window", {}).get("train_end", ""))
         decision.previous_champion, decision.champion_auc = current, champion.roc_auc
-    promoted, reasons = decide(candidate, champion, config)
+        interval = paired_auc_gain(
+            labels,
+            candidate_scores,
+            champion_scores,
+            config.bootstrap_resamples,
+            config.confidence,
+            config.seed,
+        )
+        decision.auc_gain, decision.gain_low, decision.gain_high = interval.gain, interval.low, interval.high
+    decision.sanity_failures = failed_checks(candidate, config)
+    promoted, reasons = decide(
+        candidate,
+        champion,
+        config,
+        interval,
+        champion_train_end=comparison.champion_train_end,
+        candidate_holdout_start=comparison.candidate_holdout_start,
+    )
     decision.promoted, decision.reasons = promoted, reasons
-    decision.alias = CHAMPION if promoted else CHALLENGER
-    registry.set_alias(name, decision.alias, version)
-    registry.log_decision(registered.run_id, asdict(decision))
-    logger.info("version %s -> %s: %s", version, decision.alias, "; ".join(reasons))
-    return decision
+    if promoted:
+        decision.alias = CHAMPION
+    elif not decision.sanity_failures:
+        decision.alias = CHALLENGER
+    if decision.alias:
+        registry.set_alias(name, decision.alias, version)
+    _tag_version(name, version, decision)
+    registry.log_decision(registered.run_id, {**asdict(decision), "alias": decision.alias or REJECTED})
+    logger.info("version %s -> %s: %s", version, decision.alias or REJECTED, "; ".join(reasons))
+    return decision, comparison
+
+
+def _tag_version(name: str, version: str, decision: GateDecision) -> None:
+    """The outcome on the model version itself, where a registry browser sees it."""
+    mlflow_client = registry.client()
+    mlflow_client.set_model_version_tag(name, version, "promotion", decision.alias or REJECTED)
+    mlflow_client.set_model_version_tag(
+        name, version, "promotion_reasons", json.dumps(decision.reasons)[:5000]
+    )

@@ -16,8 +16,8 @@ from images import TASK_IMAGE
 from tasks.batch import ModelRef, PredictionFrame
 from tasks.frames import FeatureFrame, hash_frame
 
-# 2: truth read from the feature table at monitoring time.
-CACHE_VERSION = "2"
+# 3: truth read at monitoring time; per-source minimum sample, noise-aware and weighted drift.
+CACHE_VERSION = "3"
 MONITOR_RESOURCES = Resources(cpu="1", mem="2Gi")
 
 OnlineFrame = Annotated[pd.DataFrame, HashMethod(hash_frame)]
@@ -98,7 +98,8 @@ def monitor(
         validation_auc=float(holdout["roc_auc"]),
         validation_log_loss=float(holdout["log_loss"]),
     )
-    drift = monitoring.drift_tables(loaded.reference, features, scored["score"], online)
+    weights = loaded.metadata.get("feature_importance")
+    drift = monitoring.drift_tables(loaded.reference, features, scored["score"], online, thresholds, weights)
     report = monitoring.decide(report, drift, thresholds)
     report.mlflow_run_id = monitoring.log_to_mlflow(report, drift, thresholds)
     render_monitoring_deck(report, drift)

@@ -65,7 +65,7 @@ def evaluate_model(
 ) -> EvaluationOutputs:
     """Score the holdout, compute the metrics, render the evaluation deck and write the bundle
     (model.skops, schema.json, reference.json, metadata.json without registry fields yet)."""
-    from core import bundle, evaluation
+    from core import bundle, drift, evaluation
     from core.model import predict_scores
     from core.schemas import LABEL
     from seldon.bundle import load_model
@@ -93,6 +93,8 @@ def evaluate_model(
                 "holdout_end": f"{holdout['sched_dep'].max():%Y-%m-%d}",
             },
             "metrics": metrics.as_dict(),
+            # What monitoring weighs drift by: the share of each feature in what the model uses.
+            "feature_importance": drift.importance_weights(model, holdout),
             "hyperparameters": hyperparameters.as_params(),
         },
     )
@@ -149,7 +151,17 @@ def register_model(
     return registered
 
 
-@task(cache=True, cache_version=CACHE_VERSION, container_image=TASK_IMAGE)
+# 2: paired-bootstrap interval, training-window check, rejected candidates take no alias, deck.
+GATE_CACHE_VERSION = "2"
+
+
+@task(
+    cache=True,
+    cache_version=GATE_CACHE_VERSION,
+    container_image=TASK_IMAGE,
+    enable_deck=True,
+    deck_fields=[],
+)
 def promotion_gate(
     tracking_uri: str,
     registered: RegisteredVersion,
@@ -157,11 +169,16 @@ def promotion_gate(
     holdout: FeatureFrame,
     config: GateConfig,
 ) -> GateDecision:
-    """`champion` if there is none, or if the candidate beats the current champion on this
-    holdout by the margin and passes the sanity checks; `challenger` otherwise.
+    """`champion` if there is none, or if the candidate passes the sanity checks and the paired
+    bootstrap interval of its AUC gain over the current champion (on this holdout) clears the
+    margin; `challenger` if it is sane but does not win; no alias (tagged `rejected`) if a sanity
+    check fails. The "Promotion gate" deck shows the comparison.
 
     Cached: a version is judged once, against the champion of its time; replaying an old
     execution does not re-open that decision against a newer champion."""
     from core.promotion import promote
+    from tasks.decks_monitoring import render_gate_deck
 
-    return promote(registered, metrics, holdout, config)
+    decision, comparison = promote(registered, metrics, holdout, config)
+    render_gate_deck(decision, comparison, metrics, config)
+    return decision

@@ -42,10 +42,13 @@ def test_gate_sequence_on_a_real_tracking_server(server, monkeypatch):
     assert registry.alias_version(name, "champion") == first.version
 
     worse = train(DEGENERATE)
-    assert (worse.alias, worse.promoted) == ("challenger", False)
+    # rejected by a sanity check: no alias at all, the version tagged with its reasons
+    assert (worse.alias, worse.promoted) == ("", False)
     assert any("flagged rate 0.000 outside" in reason for reason in worse.reasons), worse.reasons
+    assert worse.sanity_failures and registry.alias_version(name, "challenger") is None
     assert registry.alias_version(name, "champion") == first.version
-    assert registry.alias_version(name, "challenger") == worse.version
+    tags = registry.client().get_model_version(name, worse.version).tags
+    assert tags["promotion"] == "rejected" and "flagged rate" in tags["promotion_reasons"]
 
     better = train(STRONG)
     assert (better.alias, better.promoted, better.previous_champion) == (
@@ -53,14 +56,16 @@ def test_gate_sequence_on_a_real_tracking_server(server, monkeypatch):
         True,
         first.version,
     )
-    assert better.candidate_auc - better.champion_auc >= 0.002
-    assert "candidate wins" in better.reasons[0]
+    # the paired interval of the gain clears the margin, and the decision says so
+    assert better.gain_low > 0.002 and better.gain_low <= better.auc_gain <= better.gain_high
+    assert better.auc_gain == pytest.approx(better.candidate_auc - better.champion_auc)
+    assert "paired-bootstrap interval" in better.reasons[0] and "candidate wins" in better.reasons[0]
     assert registry.alias_version(name, "champion") == better.version
 
     # the decision and its reasons are on each candidate's run
     mlflow_client = registry.client()
     run = mlflow_client.get_run(mlflow_client.get_model_version(name, worse.version).run_id)
-    assert run.data.tags["promotion"] == "challenger"
+    assert run.data.tags["promotion"] == "rejected"
     assert "flagged rate" in run.data.tags["promotion_reasons"]
     # the registered bundle came back through the server's artifact proxy
     assert mlflow_client.get_model_version(name, better.version).source.startswith("mlflow-artifacts:")

@@ -9,8 +9,21 @@ import pandas as pd
 from core.monitoring import DECAY, DRIFT, OK, MonitoringReport, MonitoringThresholds, decide
 
 
-def _table(psi: dict[str, float]) -> pd.DataFrame:
-    rows = [{"feature": k, "psi": v, "source": "batch"} for k, v in psi.items()]
+def _table(psi: dict[str, float], n: int = 10_000) -> pd.DataFrame:
+    """Drift rows of one batch source; features weigh equally, noise is negligible at this n."""
+    weight = 1.0 / max(sum(k != "score" for k in psi), 1)
+    rows = [
+        {
+            "feature": k,
+            "psi": v,
+            "psi_noise": 0.0,
+            "n": n,
+            "weight": 0.0 if k == "score" else weight,
+            "source": "batch",
+            "judged": n >= 500,
+        }
+        for k, v in psi.items()
+    ]
     return pd.DataFrame(rows).sort_values("psi", ascending=False).reset_index(drop=True)
 
 
@@ -35,7 +48,7 @@ def test_auc_drop_beyond_the_limit_is_decay_and_outranks_drift():
     report = decide(_report(realized_auc=0.70), _table({"temp": 3.0, "score": 0.01}), MonitoringThresholds())
     assert (report.decision, report.retrain) == (DECAY, True)
     assert "realized ROC AUC 0.7000 is 0.0600 below" in report.reasons[0]
-    assert any("temp PSI 3.000" in r for r in report.reasons)
+    assert any("temp (weight 1.000 x PSI 3.000)" in r for r in report.reasons)
 
 
 def test_log_loss_rise_is_decay():
@@ -57,9 +70,12 @@ def test_ignored_features_do_not_count():
 
 
 def test_too_few_rows_decide_nothing():
-    report = decide(_report(n_rows=10, realized_auc=0.5), _table({"temp": 9.0}), MonitoringThresholds())
+    report = decide(_report(n_rows=10, realized_auc=0.5), _table({"temp": 9.0}, n=10), MonitoringThresholds())
     assert (report.decision, report.retrain) == (OK, False)
-    assert "too few to judge" in report.reasons[0]
+    assert report.reasons == [
+        "batch: 10 rows (< 500): its drift is not judged",
+        "too few to judge, no action",
+    ]
 
 
 def test_no_labels_means_decay_is_not_measured():

@@ -1,13 +1,21 @@
-"""The promotion decision as a plain function."""
+"""The promotion decision as a plain function, and the paired bootstrap of the AUC gain."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
 from core.evaluation import EvaluationMetrics
-from core.gate import GateConfig, decide, sanity_failures
+from core.gate import GainInterval, GateConfig, decide, paired_auc_gain, sanity_failures
 
 SANE = EvaluationMetrics(roc_auc=0.75, calibration_error=0.02, flagged_rate=0.3, log_loss=0.5)
+
+
+def _interval(gain: float, low: float, high: float) -> GainInterval:
+    return GainInterval(gain, low, high, 0.9, 400)
 
 
 def test_first_sane_model_is_promoted():
@@ -17,18 +25,38 @@ def test_first_sane_model_is_promoted():
     )
 
 
-def test_candidate_must_win_by_the_margin():
-    config = GateConfig(min_auc_gain=0.01)
-    champion = EvaluationMetrics(roc_auc=0.745)
-    promoted, reasons = decide(SANE, champion, config)
-    assert not promoted and "gain +0.0050, margin 0.0100" in reasons[0] and "champion stays" in reasons[0]
-    promoted, reasons = decide(SANE, EvaluationMetrics(roc_auc=0.73), config)
-    assert promoted and "candidate wins" in reasons[0]
+def test_candidate_wins_only_when_the_interval_clears_the_margin():
+    config = GateConfig(min_auc_gain=0.002)
+    champion = EvaluationMetrics(roc_auc=0.74)
+    promoted, reasons = decide(SANE, champion, config, _interval(0.01, 0.004, 0.016))
+    assert promoted and "interval [+0.0040, +0.0160]" in reasons[0] and "candidate wins" in reasons[0]
+    # the same point gain, but noisy: the interval reaches below the margin
+    promoted, reasons = decide(SANE, champion, config, _interval(0.01, -0.001, 0.021))
+    assert not promoted and "within noise of the margin, champion stays" in reasons[0]
+    promoted, reasons = decide(SANE, champion, config, _interval(-0.003, -0.006, 0.0))
+    assert not promoted and reasons[0].endswith("champion stays")
+
+
+def test_champion_that_trained_on_the_candidates_holdout_is_not_compared():
+    """Trained out of order: the champion's window ends after the candidate's holdout begins."""
+    promoted, reasons = decide(
+        SANE,
+        EvaluationMetrics(roc_auc=0.6),
+        GateConfig(),
+        _interval(0.15, 0.14, 0.16),
+        champion_train_end="2013-09-30",
+        candidate_holdout_start="2013-08-01",
+    )
+    assert not promoted
+    assert reasons == [
+        "the champion trained on flights up to 2013-09-30, inside the candidate's holdout from "
+        "2013-08-01: not a fair comparison (models trained out of order), the champion stays"
+    ]
 
 
 def test_insane_candidate_never_wins_even_against_a_weaker_champion():
     bad = EvaluationMetrics(roc_auc=0.9, calibration_error=0.3, flagged_rate=0.95)
-    promoted, reasons = decide(bad, EvaluationMetrics(roc_auc=0.6), GateConfig())
+    promoted, reasons = decide(bad, EvaluationMetrics(roc_auc=0.6), GateConfig(), _interval(0.3, 0.29, 0.31))
     assert not promoted
     assert reasons == [
         "sanity check failed: calibration error 0.3000 above 0.08",
@@ -40,3 +68,28 @@ def test_non_finite_metrics_fail_sanity():
     assert "a holdout metric is not finite" in sanity_failures(
         EvaluationMetrics(roc_auc=0.8, log_loss=math.nan, flagged_rate=0.3), GateConfig()
     )
+
+
+def test_paired_bootstrap_gain_matches_sklearn_and_brackets_it():
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 3000)
+    champion = labels * 0.5 + rng.normal(0, 0.6, 3000)
+    candidate = np.round(labels * 0.5 + rng.normal(0, 0.5, 3000), 2)  # rounded: ties count half
+    interval = paired_auc_gain(labels, candidate, champion, resamples=300)
+    exact = roc_auc_score(labels, candidate) - roc_auc_score(labels, champion)
+    assert interval.gain == pytest.approx(exact, abs=1e-12)
+    assert interval.low < exact < interval.high and interval.resamples == 300
+    # the same model against itself: no gain, a zero-width interval
+    same = paired_auc_gain(labels, champion, champion, resamples=50)
+    assert (same.gain, same.low, same.high) == (0.0, 0.0, 0.0)
+
+
+def test_paired_interval_is_narrower_than_the_noise_of_each_auc():
+    """Pairing removes what both models share: the gain's spread is far below either AUC's."""
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 2, 4000)
+    shared = labels * 0.6 + rng.normal(0, 0.7, 4000)
+    candidate, champion = shared + rng.normal(0, 0.05, 4000), shared
+    interval = paired_auc_gain(labels, candidate, champion, resamples=300)
+    single = paired_auc_gain(labels, candidate, rng.normal(0, 1, 4000), resamples=300)
+    assert interval.high - interval.low < 0.25 * (single.high - single.low)
