@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Hyperparameters:
-    """Gradient-boosted trees on ordinal category codes; defaults tuned on Jan-May 2013."""
+    """Gradient-boosted trees on ordinal category codes. The defaults are set by hand;
+    `workflows/tuning.py` searches a grid on a validation month before the holdout."""
 
     learning_rate: float = 0.06
     max_iter: int = 400

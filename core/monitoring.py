@@ -65,6 +65,8 @@ class MonitoringReport:
     weighted_psi: float = 0.0  # importance-weighted PSI above noise, batch source
     top_drift: list[str] = field(default_factory=list)  # largest weight x PSI contributions
     feature_alarm: bool = False  # the plain rule: any feature's PSI above max_feature_psi
+    drift_alarm: bool = False  # this rule: weighted input drift or score drift (needs no labels)
+    decayed: bool = False  # the labels say the model got worse
     realized_auc: float = math.nan
     realized_log_loss: float = math.nan
     validation_auc: float = math.nan
@@ -223,6 +225,7 @@ def decide(
             report.weighted_psi, report.top_drift = weighted, top
         shifted += reasons
 
+    report.drift_alarm, report.decayed = bool(shifted), bool(decay)
     if decay:
         report.decision = DECAY
     elif shifted:

@@ -32,16 +32,26 @@ def _workdir(name: str) -> Path:
     return path
 
 
+class TrainOutputs(NamedTuple):
+    model_file: FlyteFile
+    fit_cpu_seconds: float  # CPU time of the fit (all threads): what a retrain costs
+
+
 @task(cache=True, cache_version=CACHE_VERSION, requests=TRAIN_RESOURCES, container_image=TASK_IMAGE)
-def train_model(train: FeatureFrame, hyperparameters: Hyperparameters) -> FlyteFile:
+def train_model(train: FeatureFrame, hyperparameters: Hyperparameters) -> TrainOutputs:
     """Fit the Pipeline on the training months; the model leaves the task as a skops file."""
+    import time
+
     import skops.io as sio
 
     from core.model import fit
 
     path = _workdir("model") / "model.skops"
-    sio.dump(fit(train, hyperparameters), path)
-    return FlyteFile(str(path))
+    began = time.process_time()
+    model = fit(train, hyperparameters)
+    cpu_seconds = time.process_time() - began
+    sio.dump(model, path)
+    return TrainOutputs(model_file=FlyteFile(str(path)), fit_cpu_seconds=round(cpu_seconds, 2))
 
 
 class EvaluationOutputs(NamedTuple):
@@ -62,6 +72,7 @@ def evaluate_model(
     train: FeatureFrame,
     holdout: FeatureFrame,
     hyperparameters: Hyperparameters,
+    fit_cpu_seconds: float = 0.0,
 ) -> EvaluationOutputs:
     """Score the holdout, compute the metrics, render the evaluation deck and write the bundle
     (model.skops, schema.json, reference.json, metadata.json without registry fields yet)."""
@@ -96,6 +107,7 @@ def evaluate_model(
             # What monitoring weighs drift by: the share of each feature in what the model uses.
             "feature_importance": drift.importance_weights(model, holdout),
             "hyperparameters": hyperparameters.as_params(),
+            "training_cost": {"fit_cpu_seconds": fit_cpu_seconds},
         },
     )
     return EvaluationOutputs(metrics=metrics, bundle=FlyteDirectory(str(directory)))

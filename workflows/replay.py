@@ -1,134 +1,278 @@
-"""Replay the closed loop month by month over 2013, as the launch plans would run it:
+"""Replay the closed loop month by month over 2013 and compare it with two baselines, on the same
+flights:
 
-for each month M: the scheduled retrain (as_of = first of M), batch scoring of M with the
-champion, monitoring of M with its true labels, and the retrain monitoring asks for (as_of = the
-first of M+1, judged by the promotion gate). Every step is the real workflow, executed locally.
+- **never**: the first model (trained as of the first month) scores every month;
+- **monthly**: a model retrained as of the 1st of each month scores that month, unconditionally;
+- **loop**: the champion scores the month; monitoring (with the month's true labels once known)
+  decides; on drift or decay the training workflow runs as of the month's end and the promotion
+  gate decides whether the new version serves the next month.
+
+Every step is the real workflow, executed locally. A training the policies share (the monthly
+retrain as of the 1st of M+1 is the loop's triggered retrain after month M) is one computation:
+the second asks the Flyte cache. Scoring a month with a version another policy already used is a
+cache hit too.
 
     python -m workflows.replay --start 2013-07 --months 6     (make replay)
 
-Prints the table and writes `<data dir>/reports/replay.html`.
+Prints the table and writes `<data dir>/reports/replay.html`, with each month's monitoring, gate
+and batch decks copied next to it and linked.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import math
+import re
+import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+from flytekit import workflow
 
+from core.gate import GateConfig
 from core.model import Hyperparameters
 from core.monitoring import MonitoringThresholds
+from core.registry import RegisteredVersion
 from tasks.data import DataConfig
+from tasks.training import evaluate_model, register_model, train_model
+from tasks.util import date_label, tracking_target
+from workflows.data import data_workflow
 
 logger = logging.getLogger(__name__)
+
+NEVER, MONTHLY, LOOP = "never", "monthly", "loop"
+POLICIES = (NEVER, MONTHLY, LOOP)
+DECK_LINE = re.compile(r"(\w+) task creates flyte deck html to file://(\S+)")
+DECK_TASKS = ("monitor", "promotion_gate", "collect_predictions")
 
 
 @dataclass
 class ReplayConfig:
     start: str = "2013-07"
     months: int = 6
-    scheduled_retrain: bool = True
     thresholds: MonitoringThresholds = field(default_factory=MonitoringThresholds)
     data: DataConfig = field(default_factory=DataConfig)
     hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)
+    gate: GateConfig = field(default_factory=GateConfig)
 
 
-def _retrain_text(gate) -> str:
-    if not gate.version:
-        return "-"
-    return f"v{gate.version} -> {gate.alias}"
+@workflow
+def candidate_workflow(
+    as_of: datetime,
+    hyperparameters: Hyperparameters = Hyperparameters(),
+    data: DataConfig = DataConfig(),
+) -> RegisteredVersion:
+    """The training workflow without its gate: what an unconditional monthly retrain deploys.
+    The same tasks with the same inputs as `training_workflow`, so each is one cached computation."""
+    split = data_workflow(as_of=as_of, config=data)
+    trained = train_model(train=split.train, hyperparameters=hyperparameters)
+    evaluation = evaluate_model(
+        model_file=trained.model_file,
+        train=split.train,
+        holdout=split.holdout,
+        hyperparameters=hyperparameters,
+        fit_cpu_seconds=trained.fit_cpu_seconds,
+    )
+    return register_model(
+        tracking_uri=tracking_target(),
+        bundle=evaluation.bundle,
+        train=split.train,
+        holdout=split.holdout,
+        metrics=evaluation.metrics,
+        hyperparameters=hyperparameters,
+        as_of=date_label(moment=as_of),
+    )
 
 
-def replay_month(month: pd.Timestamp, config: ReplayConfig, champion: str) -> tuple[dict, str]:
-    """One month; returns its row and the champion after it. The champion is followed through
-    the gate decisions rather than read from the registry, so that a re-run (whose cached gates
-    do not move aliases) scores each month with the same version as the first run."""
+class _DeckLines(logging.Handler):
+    """Collects the deck files flytekit writes ("<task> task creates flyte deck html to ...")."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.found: dict[str, str] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        match = DECK_LINE.search(record.getMessage())
+        if match:
+            self.found[match.group(1)] = match.group(2)
+
+
+def _not_deck_noise(record: logging.LogRecord) -> bool:
+    # flytekitplugins-pandera publishes a validation report from every task, and warns in each
+    # task without a deck of its own: about ninety lines of noise per replay, nothing lost.
+    return "enable_deck is currently set to False" not in record.getMessage()
+
+
+@contextmanager
+def _decks() -> Iterator[_DeckLines]:
+    """Deck files written while the block runs. flytekit logs their paths at INFO; its own
+    handlers keep their level, so the console shows no more than before."""
+    flytekit_logger = logging.getLogger("flytekit")
+    level = flytekit_logger.level
+    shown = [(h, h.level) for h in flytekit_logger.handlers]
+    for handler, old in shown:
+        handler.setLevel(max(old, level or logging.WARNING))
+        handler.addFilter(_not_deck_noise)
+    capture = _DeckLines()
+    flytekit_logger.addHandler(capture)
+    flytekit_logger.setLevel(logging.INFO)
+    try:
+        yield capture
+    finally:
+        flytekit_logger.removeHandler(capture)
+        flytekit_logger.setLevel(level)
+        for handler, old in shown:
+            handler.setLevel(old)
+            handler.removeFilter(_not_deck_noise)
+
+
+def _keep_decks(found: dict[str, str], month: str, folder: Path) -> dict[str, str]:
+    """Copy this month's decks next to the report; a cached re-run (no deck written) keeps the
+    copy of the run that computed it. Returns {task: file name relative to the report}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = {}
+    for task in DECK_TASKS:
+        target = folder / f"{month}-{task}.html"
+        if task in found and Path(found[task]).exists():
+            shutil.copyfile(found[task], target)
+        if target.exists():
+            kept[task] = f"{folder.name}/{target.name}"
+    return kept
+
+
+def _fit_cpu_seconds(model_name: str, version: str) -> float:
+    """What training a version cost (metadata.json), NaN for a version trained before it was kept."""
+    import mlflow
+
+    from core import registry
+
+    run_id = registry.client().get_model_version(model_name, version).run_id
+    path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="bundle/metadata.json")
+    cost = json.loads(Path(path).read_text()).get("training_cost", {})
+    return float(cost.get("fit_cpu_seconds", math.nan))
+
+
+def replay(config: ReplayConfig) -> tuple[pd.DataFrame, Path]:
+    from core import monitoring, paths, registry
     from core.gate import CHAMPION
+    from core.replay_report import as_frame, costs_table, write_html
     from workflows.batch_inference import batch_inference_workflow
     from workflows.monitoring import monitor_predictions_workflow
     from workflows.training import training_workflow
 
     began = time.perf_counter()
-    start = month.to_pydatetime()
-    end = (month + pd.offsets.MonthBegin(1)).to_pydatetime()
-    if config.scheduled_retrain:
-        scheduled = training_workflow(as_of=start, hyperparameters=config.hyperparameters, data=config.data)
-        logger.info("%s scheduled retrain: v%s -> %s", f"{month:%Y-%m}", scheduled.version, scheduled.alias)
-        if scheduled.alias == CHAMPION:
-            champion = scheduled.version
-    predictions = batch_inference_workflow(start=start, end=end, model_version=champion, data=config.data)
-    outcome = monitor_predictions_workflow(
-        predictions=predictions,
-        start=start,
-        end=end,
-        thresholds=config.thresholds,
-        data=config.data,
-        hyperparameters=config.hyperparameters,
-    )
-    report = outcome.report
-    if outcome.gate.alias == CHAMPION:
-        champion = outcome.gate.version
-    row = {
-        "month": f"{month:%Y-%m}",
-        "champion": f"v{report.model_version}",
-        "holdout_auc": report.validation_auc,
-        "realized_auc": report.realized_auc,
-        "worst_feature": report.worst_feature,
-        "worst_psi": report.worst_psi,
-        "score_psi": report.score_psi,
-        "decision": report.decision,
-        "retrain": _retrain_text(outcome.gate),
-        "reasons": list(report.reasons) + list(outcome.gate.reasons),
-        "seconds": round(time.perf_counter() - began, 1),
-    }
-    return row, champion
-
-
-def replay(config: ReplayConfig) -> tuple[pd.DataFrame, Path]:
-    from core import paths, registry
-    from core.gate import CHAMPION
-    from core.replay_report import as_frame, write_html
-
     first = pd.Timestamp(f"{config.start}-01")
-    champion = registry.alias_version(registry.MODEL_NAME, CHAMPION) or ""
+    months = [first + pd.DateOffset(months=i) for i in range(config.months)]
+    reports = paths.data_dir() / "reports"
+    hp, data = config.hyperparameters, config.data
+
+    base = training_workflow(as_of=first.to_pydatetime(), hyperparameters=hp, data=data, gate=config.gate)
+    if not base.version:
+        raise ValueError(f"the first model (as of {first:%Y-%m-%d}) was not trained")
+    champion = base.version
+    trained: dict[str, set[str]] = {NEVER: {base.version}, MONTHLY: {base.version}, LOOP: {base.version}}
     rows = []
-    for offset in range(config.months):
-        month = first + pd.DateOffset(months=offset)
-        row, champion = replay_month(month, config, champion)
-        rows.append(row)
-        logger.info("replayed %s: %s", rows[-1]["month"], rows[-1]["decision"])
+    for month in months:
+        label = f"{month:%Y-%m}"
+        start, end = month.to_pydatetime(), (month + pd.offsets.MonthBegin(1)).to_pydatetime()
+        monthly = candidate_workflow(as_of=start, hyperparameters=hp, data=data).version
+        trained[MONTHLY].add(monthly)
+        serving = {NEVER: base.version, MONTHLY: monthly, LOOP: champion}
+        realized: dict[str, float] = {}
+        with _decks() as decks:
+            scored = {}
+            for version in dict.fromkeys(serving.values()):
+                scored[version] = batch_inference_workflow(
+                    start=start, end=end, model_version=version, data=data
+                )
+                realized[version] = monitoring.realized_performance(scored[version])[0]
+            outcome = monitor_predictions_workflow(
+                predictions=scored[champion],
+                start=start,
+                end=end,
+                thresholds=config.thresholds,
+                data=data,
+                hyperparameters=hp,
+                gate=config.gate,
+            )
+        report, gate = outcome.report, outcome.gate
+        if gate.version and month != months[-1]:
+            trained[LOOP].add(gate.version)
+        retrain = f"v{gate.version} -> {gate.alias or 'rejected'}" if gate.version else "-"
+        rows.append(
+            {
+                "month": label,
+                **{f"auc_{policy}": realized[serving[policy]] for policy in POLICIES},
+                **{f"version_{policy}": f"v{serving[policy]}" for policy in POLICIES},
+                "holdout_auc": report.validation_auc,
+                "decision": report.decision,
+                "drift_alarm": report.drift_alarm,
+                "feature_alarm": report.feature_alarm,
+                "decayed": report.decayed,
+                "weighted_psi": report.weighted_psi,
+                "score_psi": report.score_psi,
+                "retrain": retrain,
+                "gain_interval": (
+                    f"{gate.auc_gain:+.4f} [{gate.gain_low:+.4f}, {gate.gain_high:+.4f}]"
+                    if gate.previous_champion
+                    else ""
+                ),
+                "reasons": list(report.reasons) + list(gate.reasons),
+                "decks": _keep_decks(decks.found, label, reports / "decks"),
+            }
+        )
+        if gate.alias == CHAMPION:
+            champion = gate.version
+        logger.info("replayed %s: loop %s, %s", label, report.decision, retrain)
+
     frame = as_frame(rows)
+    cost = costs_table(
+        frame,
+        {policy: sorted(versions, key=int) for policy, versions in trained.items()},
+        lambda version: _fit_cpu_seconds(registry.MODEL_NAME, version),
+    )
+    frame.attrs["costs"] = cost
     t = config.thresholds
     notes = [
-        f"Generated {datetime.now():%Y-%m-%d %H:%M}; months {rows[0]['month']} to {rows[-1]['month']}.",
-        f"decay: realized ROC AUC more than {t.max_auc_drop} below the champion's holdout AUC, or "
-        f"realized log loss more than {t.max_log_loss_rise} above its holdout log loss.",
-        f"drift: PSI above {t.max_feature_psi} on any feature "
-        f"(ignoring {t.ignore_features or 'none'}) or above {t.max_score_psi} on the score.",
-        "holdout AUC: the champion's validation figure (metadata.json); realized AUC: the same "
-        "model on the month's flights, with their true labels.",
+        f"Generated {datetime.now():%Y-%m-%d %H:%M} in {time.perf_counter() - began:.0f} s; months "
+        f"{rows[0]['month']} to {rows[-1]['month']}; every policy starts from v{base.version} "
+        f"(trained as of {first:%Y-%m-%d}).",
+        "Realized AUC: the policy's model on the month's flights, with their true labels.",
+        f"Loop decisions. decay: realized ROC AUC more than {t.max_auc_drop} below the champion's "
+        f"holdout AUC, or log loss more than {t.max_log_loss_rise} above it. drift: "
+        f"importance-weighted PSI above {t.max_weighted_psi} (features above {t.max_feature_psi} "
+        f"and above their noise level), or score PSI above {t.max_score_psi}.",
+        "Alarm quality: a drift alarm is raised from the month's inputs before its labels are "
+        "known; it is a hit when the labels then show decay, a false alarm when they do not. The "
+        f"plain rule (any feature's PSI above {t.max_feature_psi}) is shown beside it.",
+        "Retrain cost: trainings whose models could serve a replayed month (the first model "
+        "included), and their fit CPU seconds (metadata.json). A retrain the last month triggers "
+        "serves after the window and is not counted.",
     ]
-    path = write_html(frame, paths.data_dir() / "reports" / "replay.html", "Closed-loop replay", notes)
+    path = write_html(frame, cost, reports / "replay.html", "Closed-loop replay: three policies", notes)
     return frame, path
 
 
 def main(argv: list[str] | None = None) -> None:
-    from core.replay_report import text_table
+    from core.replay_report import text_table, verdict
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--start", default="2013-07", help="first month, YYYY-MM")
     parser.add_argument("--months", type=int, default=6)
-    parser.add_argument("--no-scheduled-retrain", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     began = time.perf_counter()
-    config = ReplayConfig(args.start, args.months, not args.no_scheduled_retrain)
-    frame, path = replay(config)
+    frame, path = replay(ReplayConfig(args.start, args.months))
     print(text_table(frame))
+    print()
+    print(verdict(frame, frame.attrs["costs"]))
     print(f"\nreplayed {len(frame)} months in {time.perf_counter() - began:.1f} s; report: {path}")
 
 

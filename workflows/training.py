@@ -26,12 +26,13 @@ def training_workflow(
 ) -> GateDecision:
     """Train on the months before `as_of`'s holdout month, register, and let the gate decide."""
     split = data_workflow(as_of=as_of, config=data)
-    model_file = train_model(train=split.train, hyperparameters=hyperparameters)
+    trained = train_model(train=split.train, hyperparameters=hyperparameters)
     evaluation = evaluate_model(
-        model_file=model_file,
+        model_file=trained.model_file,
         train=split.train,
         holdout=split.holdout,
         hyperparameters=hyperparameters,
+        fit_cpu_seconds=trained.fit_cpu_seconds,
     )
     tracking_uri = tracking_target()
     registered = register_model(

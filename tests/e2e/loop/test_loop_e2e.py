@@ -199,16 +199,29 @@ def test_each_launch_plan_runs_locally_with_its_fixed_inputs(store):
     assert window["train_start"].startswith("2013-01")  # the fixed five training months
 
 
-def test_two_month_replay_retrains_when_monitoring_says_so(store):
+def test_two_month_replay_compares_three_policies_and_links_each_monitoring_deck(store):
     from core import paths
     from workflows.replay import ReplayConfig, replay
 
     frame, html = replay(ReplayConfig(start="2013-07", months=2, data=DATA, hyperparameters=HYPERPARAMETERS))
     assert frame["month"].tolist() == ["2013-07", "2013-08"]
-    assert frame["realized_auc"].between(0.5, 1.0).all()
+    for policy in ("never", "monthly", "loop"):
+        assert frame[f"auc_{policy}"].between(0.5, 1.0).all()
+    # every policy starts from the same model; never retrain keeps it
+    assert frame["version_never"].nunique() == 1
+    assert frame["version_monthly"].iloc[0] == frame["version_never"].iloc[0] == frame["version_loop"].iloc[0]
+    assert frame["version_monthly"].iloc[1] != frame["version_monthly"].iloc[0]
     assert frame["decision"].isin(["ok", "drift", "decay"]).all()
     acted = frame.loc[frame["decision"] != "ok"]
-    assert len(acted) and acted["retrain"].str.match(r"v\d+ -> (champion|challenger)").all()
+    assert acted["retrain"].str.match(r"v\d+ -> (champion|challenger|rejected)").all()
+    assert set(frame["alarm"]) <= {"hit", "false alarm", "missed decay", "quiet"}
+    costs = frame.attrs["costs"].set_index("policy")
+    assert costs.loc["never retrain", "trainings"] == 1 and costs.loc["retrain monthly", "trainings"] == 2
+    assert (costs["fit CPU s"] > 0).all()
     assert html == paths.data_dir() / "reports" / "replay.html"
     page = html.read_text()
-    assert "2013-08" in page and "realized AUC" in page
+    assert "2013-08" in page and "data:image/png;base64," in page
+    assert "The loop beat never retraining" in page or "The loop did not beat never retraining" in page
+    for month in frame.to_dict("records"):
+        deck = html.parent / month["decks"]["monitor"]
+        assert deck.exists() and "Decision:" in deck.read_text()

@@ -1,0 +1,82 @@
+"""Tuning tasks: cut the validation month, build the grid, score one candidate (the mapped
+task), pick the best and track the search in MLflow (a parent run, one child run a candidate)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from flytekit import Resources, task
+
+from core.model import Hyperparameters
+from core.tuning import TuningGrid
+from images import TASK_IMAGE
+from tasks.frames import FeatureFrame
+
+CACHE_VERSION = "1"
+TUNE_RESOURCES = Resources(cpu="2", mem="3Gi")
+TUNING_EXPERIMENT = "flights-late-arrival-tuning"
+
+
+class TuningSplit(NamedTuple):
+    fit: FeatureFrame
+    validation: FeatureFrame
+
+
+@task(cache=True, cache_version=CACHE_VERSION, container_image=TASK_IMAGE)
+def tuning_split(train: FeatureFrame, holdout_start: datetime, validation_months: int) -> TuningSplit:
+    """Fit on the training months before the validation month(s), validate on them: all of it
+    strictly before the holdout."""
+    from core.tuning import validation_split
+
+    fit, validation = validation_split(train, holdout_start, validation_months)
+    return TuningSplit(fit=fit, validation=validation)
+
+
+@task(cache=True, cache_version=CACHE_VERSION, container_image=TASK_IMAGE)
+def tuning_grid(base: Hyperparameters, grid: TuningGrid) -> list[Hyperparameters]:
+    from core.tuning import candidates
+
+    return candidates(base, grid)
+
+
+@task(cache=True, cache_version=CACHE_VERSION, requests=TUNE_RESOURCES, container_image=TASK_IMAGE)
+def score_candidate(hyperparameters: Hyperparameters, fit: FeatureFrame, validation: FeatureFrame) -> float:
+    """Validation ROC AUC of one candidate: one element of the map."""
+    from sklearn.metrics import roc_auc_score
+
+    from core.model import fit as fit_model
+    from core.model import predict_scores
+    from core.schemas import LABEL
+
+    model = fit_model(fit, hyperparameters)
+    return float(roc_auc_score(validation[LABEL].to_numpy(dtype=int), predict_scores(model, validation)))
+
+
+class TuningOutputs(NamedTuple):
+    best: Hyperparameters
+    validation_auc: float
+    mlflow_run_id: str
+
+
+@task(cache=True, cache_version=CACHE_VERSION, container_image=TASK_IMAGE)
+def pick_best(
+    tracking_uri: str, grid: list[Hyperparameters], scores: list[float], as_of: str
+) -> TuningOutputs:
+    """The best candidate; the search logged as a parent run with one child run per candidate."""
+    import mlflow
+
+    from core import registry
+    from core.tuning import best
+
+    chosen, auc = best(grid, scores)
+    registry.client()
+    experiment = registry.experiment_id(TUNING_EXPERIMENT)
+    with mlflow.start_run(experiment_id=experiment, run_name=f"tuning-as-of-{as_of}") as parent:
+        mlflow.log_params({f"best_{k}": str(v) for k, v in chosen.as_params().items()})
+        mlflow.log_metric("best_validation_auc", auc)
+        for index, (candidate, score) in enumerate(zip(grid, scores, strict=True)):
+            with mlflow.start_run(experiment_id=experiment, run_name=f"candidate-{index}", nested=True):
+                mlflow.log_params({k: str(v) for k, v in candidate.as_params().items()})
+                mlflow.log_metric("validation_auc", score)
+        return TuningOutputs(best=chosen, validation_auc=auc, mlflow_run_id=parent.info.run_id)

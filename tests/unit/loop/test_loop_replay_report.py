@@ -1,0 +1,68 @@
+"""The replay report on a hand-built three-policy table: alarm quality, cost, the one-sentence
+verdict, and an HTML page with the chart and the deck links."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from core.replay_report import as_frame, costs_table, text_table, verdict, write_html
+
+
+def _rows() -> list[dict]:
+    base = dict(holdout_auc=0.76, weighted_psi=0.1, score_psi=0.02, gain_interval="", reasons=["r"])
+    figures = [
+        # month, never, monthly, loop, loop version, drift alarm, plain alarm, decayed
+        ("2013-07", 0.73, 0.73, 0.73, "1", False, True, False),
+        ("2013-08", 0.70, 0.72, 0.70, "1", True, True, True),
+        ("2013-09", 0.71, 0.72, 0.74, "3", True, True, False),
+    ]
+    rows = []
+    for month, never, monthly, loop, version, alarm, plain, decayed in figures:
+        rows.append(
+            {
+                **base,
+                "month": month,
+                "auc_never": never,
+                "auc_monthly": monthly,
+                "auc_loop": loop,
+                "version_never": "v1",
+                "version_monthly": f"v{month[-1]}",
+                "version_loop": f"v{version}",
+                "decision": "decay" if decayed else ("drift" if alarm else "ok"),
+                "drift_alarm": alarm,
+                "feature_alarm": plain,
+                "decayed": decayed,
+                "retrain": "-",
+                "decks": {"monitor": f"decks/{month}-monitor.html"},
+            }
+        )
+    return rows
+
+
+def test_alarm_quality_cost_and_verdict(tmp_path):
+    frame = as_frame(_rows())
+    assert frame["alarm"].tolist() == ["quiet", "hit", "false alarm"]
+    assert frame["plain_alarm"].tolist() == ["false alarm", "hit", "false alarm"]
+    seconds = {"1": 10.0, "3": 12.0, "7": 11.0, "8": 9.0, "9": 13.0}
+    costs = costs_table(frame, {"never": ["1"], "monthly": ["7", "8", "9"], "loop": ["1", "3"]}, seconds.get)
+    assert costs["trainings"].tolist() == [1, 3, 2]
+    assert costs["fit CPU s"].tolist() == [10.0, 33.0, 22.0]
+    sentence = verdict(frame, costs)
+    assert sentence.startswith("The loop beat never retraining: mean realized AUC 0.7233 vs 0.7133 (+0.0100")
+    assert "at 1 retrain(s) and 22 fit CPU s" in sentence and "2 retrains and 33 CPU s" in sentence
+
+    page = write_html(frame, costs, tmp_path / "replay.html", "Replay", ["a note"]).read_text()
+    assert 'src="data:image/png;base64,' in page
+    assert 'href="decks/2013-08-monitor.html"' in page
+    assert "1 hit, 1 false alarm, 0 missed decay, 1 quiet" in page
+    assert "AUC never" in text_table(frame) and "retrain monthly" in text_table(frame)
+
+
+def test_a_loop_worse_than_never_says_so():
+    rows = _rows()
+    for row in rows:
+        row["auc_loop"] = row["auc_never"] - 0.01
+    frame = as_frame(rows)
+    costs = costs_table(frame, {"never": ["1"], "monthly": ["1"], "loop": ["1"]}, lambda v: 1.0)
+    assert verdict(frame, costs).startswith("The loop did not beat never retraining")
+    assert isinstance(costs, pd.DataFrame)
