@@ -173,7 +173,8 @@ def replay(config: ReplayConfig) -> tuple[pd.DataFrame, Path]:
     reports = paths.data_dir() / "reports"
     hp, data = config.hyperparameters, config.data
 
-    base = training_workflow(as_of=first.to_pydatetime(), hyperparameters=hp, data=data, gate=config.gate)
+    with _decks():
+        base = training_workflow(as_of=first.to_pydatetime(), hyperparameters=hp, data=data, gate=config.gate)
     if not base.version:
         raise ValueError(f"the first model (as of {first:%Y-%m-%d}) was not trained")
     champion = base.version
@@ -182,11 +183,11 @@ def replay(config: ReplayConfig) -> tuple[pd.DataFrame, Path]:
     for month in months:
         label = f"{month:%Y-%m}"
         start, end = month.to_pydatetime(), (month + pd.offsets.MonthBegin(1)).to_pydatetime()
-        monthly = candidate_workflow(as_of=start, hyperparameters=hp, data=data).version
-        trained[MONTHLY].add(monthly)
-        serving = {NEVER: base.version, MONTHLY: monthly, LOOP: champion}
         realized: dict[str, float] = {}
         with _decks() as decks:
+            monthly = candidate_workflow(as_of=start, hyperparameters=hp, data=data).version
+            trained[MONTHLY].add(monthly)
+            serving = {NEVER: base.version, MONTHLY: monthly, LOOP: champion}
             scored = {}
             for version in dict.fromkeys(serving.values()):
                 scored[version] = batch_inference_workflow(
