@@ -29,6 +29,9 @@ COLUMNS = {
     "gain_interval": "AUC gain [90 % interval]",
 }
 COLOURS = {"never": "#8c8c8c", "monthly": "#4C72B0", "loop": "#C44E52"}
+# Where two policies serve the same model their lines coincide: styles keep both visible.
+STYLES = {"never": ("o", ":", 1.5), "monthly": ("s", "--", 1.5), "loop": ("o", "-", 3.0)}
+OFFSETS = {"never": (6, -12), "monthly": (6, 8), "loop": (-22, 8)}
 
 
 def _alarm(alarm: bool, decayed: bool) -> str:
@@ -118,9 +121,10 @@ def chart_png(frame: pd.DataFrame) -> bytes:
 
     figure, axis = plt.subplots(figsize=(9, 4.5))
     x = list(range(len(frame)))
-    for policy, name in POLICY_NAMES.items():
-        auc = frame[f"auc_{policy}"].to_numpy()
-        axis.plot(x, auc, "o-", color=COLOURS[policy], label=name, linewidth=2 if policy == "loop" else 1.3)
+    for policy in ("loop", "monthly", "never"):
+        name, auc = POLICY_NAMES[policy], frame[f"auc_{policy}"].to_numpy()
+        marker, line, width = STYLES[policy]
+        axis.plot(x, auc, marker=marker, linestyle=line, color=COLOURS[policy], label=name, linewidth=width)
         versions = frame[f"version_{policy}"].tolist()
         changed = [i for i in range(1, len(versions)) if versions[i] != versions[i - 1]]
         if changed:
@@ -128,10 +132,18 @@ def chart_png(frame: pd.DataFrame) -> bytes:
                 changed, auc[changed], marker="^", s=140, color=COLOURS[policy], zorder=3, edgecolor="black"
             )
             for i in changed:
-                axis.annotate(versions[i], (i, auc[i]), textcoords="offset points", xytext=(6, 6), fontsize=8)
+                axis.annotate(
+                    versions[i],
+                    (i, auc[i]),
+                    textcoords="offset points",
+                    xytext=OFFSETS[policy],
+                    fontsize=8,
+                    color=COLOURS[policy],
+                )
     axis.set_xticks(x, frame["month"].tolist())
     axis.set(title="Realized ROC AUC by month (triangle: a retrained model starts serving)", ylabel="ROC AUC")
     axis.grid(alpha=0.3)
+    axis.margins(x=0.06, y=0.15)
     axis.legend()
     return png(figure)
 

@@ -105,7 +105,8 @@ def test_registered_bundle_is_verified_and_predicts_like_the_in_memory_model(two
 
     assert set(sio.get_untrusted_types(file=directory / "model.skops")) <= TRUSTED_TYPES
     window = month_window(SMALL_AS_OF, SMALL_DATA["train_months"], SMALL_DATA["holdout_months"])
-    table = build_features(load_window("", window.train_start, window.end))
+    # the truth as the data workflow reads it: as of the window's end
+    table = build_features(load_window("", window.train_start, window.end), window.end)
     train, holdout = split_by_time(table, window.holdout_start)
     in_memory = fit(train, Hyperparameters(**SMALL_HYPERPARAMETERS))
     np.testing.assert_array_equal(predict_scores(bundle.model, holdout), predict_scores(in_memory, holdout))
