@@ -41,6 +41,9 @@ except ImportError:  # pragma: no cover - exercised by the pipeline env's unit t
     _fast_loads = json.loads
     _FastError = ValueError
 
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map
+
 from seldon.validation import RequestError
 
 logger = logging.getLogger(__name__)
@@ -53,25 +56,10 @@ _CHUNK = 64 * 1024
 PREDICT_PATHS = frozenset({"/predict", "/api/v1.0/predictions", "/api/v0.1/predictions"})
 FEEDBACK_PATHS = frozenset({"/send-feedback", "/api/v1.0/feedback", "/api/v0.1/feedback"})
 BODY_PATHS = PREDICT_PATHS | FEEDBACK_PATHS
-OPENAPI_PATHS = frozenset({"/api/v1.0/openapi.json", "/openapi.json", "/seldon.json"})
 
-# What this microservice serves; the wrapper also routes /transform-input, /route, /aggregate ...
-# which this model does not implement: they are answered 404 here.
-ROUTES: dict[str, frozenset[str]] = {
-    **{p: frozenset({"POST"}) for p in BODY_PATHS | {"/admin/pointer"}},
-    **{
-        p: frozenset({"GET", "HEAD"})
-        for p in {
-            "/health/status",
-            "/api/v1.0/health/status",
-            "/health/ping",
-            "/metadata",
-            "/api/v1.0/metadata",
-            "/admin/versions",
-            *OPENAPI_PATHS,
-        }
-    },
-}
+# The wrapper also routes these Seldon component calls, which this model does not implement, and
+# accepts GET (with a `json` query parameter) on /predict and /send-feedback: answered 404 / 405.
+DISABLED_PATHS = frozenset({"/transform-input", "/transform-output", "/route", "/aggregate"})
 JSON_TYPES = frozenset({"application/json", ""})  # no Content-Type: read as JSON (curl -d '...')
 
 
@@ -85,6 +73,7 @@ class RequestGuard:
 
     app: Callable
     max_body_bytes: int
+    url_map: Map  # the Flask app's routes, read at request time (blueprints may add some)
     on_reject: Callable[[str, str, float], None] | None = None  # (path, rule, seconds)
     linger_seconds: float = LINGER_SECONDS
     linger_bytes: int = LINGER_BYTES
@@ -93,28 +82,12 @@ class RequestGuard:
         started = time.perf_counter()
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET").upper()
-        allowed = ROUTES.get(path)
-        if allowed is None:
-            return self._refuse(
-                environ,
-                start_response,
-                started,
-                RequestError(
-                    f"no route {path!r} on this server: see /api/v1.0/openapi.json", None, "not_found", 404
-                ),
-            )
         if method == "OPTIONS":  # CORS preflight, answered by the wrapper's flask-cors
             return self.app(environ, start_response)
-        if method not in allowed:
-            error = RequestError(
-                f"{method} is not allowed on {path}: use {' or '.join(sorted(allowed))}",
-                None,
-                "method",
-                405,
-            )
-            return self._refuse(
-                environ, start_response, started, error, [("Allow", ", ".join(sorted(allowed)))]
-            )
+        refused = self._route_error(environ, path, method)
+        if refused is not None:
+            error, headers = refused
+            return self._refuse(environ, start_response, started, error, headers)
         if method != "POST":
             return self.app(environ, start_response)
         if any(
@@ -142,6 +115,31 @@ class RequestGuard:
                 ),
             )
         return self._check_size(environ, start_response, started)
+
+    def _route_error(
+        self, environ: dict, path: str, method: str
+    ) -> tuple[RequestError, list[tuple[str, str]]] | None:
+        allowed: list[str] = []
+        if path not in DISABLED_PATHS:
+            try:
+                self.url_map.bind_to_environ(environ).match(path, method=method)
+            except MethodNotAllowed as exc:
+                allowed = sorted(exc.valid_methods or [])
+            except NotFound:
+                pass
+            except HTTPException:  # a redirect (trailing slash): Flask answers it
+                return None
+            else:
+                if method in ("GET", "HEAD") and path in BODY_PATHS:
+                    allowed = ["POST"]
+                else:
+                    return None
+        if not allowed:
+            message = f"no route {path!r} on this server: see /api/v1.0/openapi.json"
+            return RequestError(message, None, "not_found", 404), []
+        shown = [m for m in allowed if m not in ("HEAD", "OPTIONS")]
+        message = f"{method} is not allowed on {path}: use {' or '.join(shown)}"
+        return RequestError(message, None, "method", 405), [("Allow", ", ".join(allowed))]
 
     def _check_size(self, environ: dict, start_response: Callable, started: float) -> Iterable[bytes]:
         limit = self.max_body_bytes

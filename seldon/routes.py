@@ -30,7 +30,6 @@ from seldon.bundle import BundleError, load_bundle
 from seldon.guard import (
     BODY_PATHS,
     FEEDBACK_PATHS,
-    OPENAPI_PATHS,
     PREDICT_PATHS,
     RequestGuard,
     decode_json,
@@ -44,6 +43,8 @@ if TYPE_CHECKING:
 
 METADATA_PATHS = frozenset({"/metadata", "/api/v1.0/metadata"})
 OPENAPI_FILE = Path(__file__).with_name("openapi.json")
+OPENAPI_PATH = "/api/v1.0/openapi.json"
+WRAPPER_OPENAPI_PATH = "/seldon.json"
 FEEDBACK_KEYS = frozenset({"request", "response", "reward", "truth"})
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,10 @@ def build_blueprint(model: FlightsLateModel) -> Blueprint:
         state.app.config["MAX_CONTENT_LENGTH"] = model.settings.max_request_bytes
         state.app.json = GuardedJSONProvider(state.app)
         state.app.wsgi_app = RequestGuard(
-            state.app.wsgi_app, model.settings.max_request_bytes, on_reject=_count_guard_rejection
+            state.app.wsgi_app,
+            model.settings.max_request_bytes,
+            state.app.url_map,
+            on_reject=_count_guard_rejection,
         )
 
     def _count_guard_rejection(path: str, rule: str, seconds: float) -> None:
@@ -73,8 +77,8 @@ def build_blueprint(model: FlightsLateModel) -> Blueprint:
         g.started = time.perf_counter()
         if request.method == "GET" and request.path in METADATA_PATHS:
             return jsonify(model.live_metadata())
-        if request.method == "GET" and request.path in OPENAPI_PATHS:
-            return Response(OPENAPI_FILE.read_bytes(), mimetype="application/json")
+        if request.method == "GET" and request.path == WRAPPER_OPENAPI_PATH:
+            return _openapi()  # the wrapper's generic document would describe another API
         if request.method != "POST" or request.path not in BODY_PATHS:
             return None
         raw = request.get_data(cache=True)
@@ -127,6 +131,11 @@ def build_blueprint(model: FlightsLateModel) -> Blueprint:
                 status_code=413,
             )
         )
+
+    @blueprint.route(OPENAPI_PATH, methods=["GET"])
+    @blueprint.route("/openapi.json", methods=["GET"])
+    def _openapi():
+        return Response(OPENAPI_FILE.read_bytes(), mimetype="application/json")
 
     @blueprint.route("/admin/versions", methods=["GET"])
     def _versions():
