@@ -261,3 +261,20 @@ def _trees(classifier: Any) -> list[np.ndarray]:
             "threshold splits only (encode categories as ordinal codes treated as numbers)"
         )
     return trees
+
+
+def ranked_contributions(
+    explained: Explanation, row: int, values: Sequence[object] | None = None
+) -> list[dict[str, object]]:
+    """One row's contributions as {feature, value, contribution}, largest |contribution| first
+    (ties in feature order); `values` are the row's feature values as the caller knows them."""
+    contributions = explained.contributions[row]
+    order = sorted(range(len(contributions)), key=lambda index: -abs(contributions[index]))
+    return [
+        {
+            "feature": explained.feature_names[index],
+            "value": None if values is None else values[index],
+            "contribution": float(contributions[index]),
+        }
+        for index in order
+    ]

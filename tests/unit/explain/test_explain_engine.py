@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from explain import TreeExplainer
+from explain import TreeExplainer, ranked_contributions
 
 FEATURES = 4
 
@@ -110,3 +110,18 @@ def test_a_matrix_of_the_wrong_width_is_refused(fitted):
     explainer = TreeExplainer(model, [f"f{i}" for i in range(FEATURES)])
     with pytest.raises(ValueError, match=r"expected a \(rows, 4\) matrix, got shape \(3, 3\)"):
         explainer.explain_encoded(x[:3, :3])
+
+
+def test_ranked_contributions_are_ordered_by_size_with_the_values(fitted):
+    model, x = fitted
+    names = [f"f{i}" for i in range(FEATURES)]
+    explained = TreeExplainer(model, names).explain_encoded(x[:2])
+    values = x[1].tolist()
+    ranked = ranked_contributions(explained, 1, values)
+    sizes = [abs(item["contribution"]) for item in ranked]
+    assert sizes == sorted(sizes, reverse=True)
+    assert sorted(item["feature"] for item in ranked) == names
+    for item in ranked:
+        index = names.index(item["feature"])
+        assert item["contribution"] == explained.contributions[1, index]
+        assert item["value"] is values[index]
