@@ -26,6 +26,8 @@ PREDICTION_COLUMNS = [
     "run_id",
 ]
 
+REASON_COLUMNS = [f"reason_{r}{suffix}" for r in (1, 2, 3) for suffix in ("", "_contribution")]
+
 
 class PredictionTable(pa.DataFrameModel):
     """One scored flight: key, time, slice columns, score, flag at the bundle's threshold, truth
@@ -40,6 +42,14 @@ class PredictionTable(pa.DataFrameModel):
     late: Series[pd.Int64Dtype] = pa.Field(nullable=True, isin=[0, 1], coerce=True)
     model_version: Series[str]
     run_id: Series[str]
+    # With `reasons=True` (batch_inference_workflow): the three features that moved the score
+    # most, and by how much (log-odds, core.explanations.top_reasons).
+    reason_1: Series[str] | None
+    reason_1_contribution: Series[float] | None
+    reason_2: Series[str] | None
+    reason_2_contribution: Series[float] | None
+    reason_3: Series[str] | None
+    reason_3_contribution: Series[float] | None
 
     class Config:
         strict = True
@@ -85,7 +95,8 @@ def combine(parts: list[pd.DataFrame]) -> pd.DataFrame:
     if not parts:
         raise ValueError("no partitions were scored: the period holds no flights")
     frame = pd.concat(parts, ignore_index=True)
-    return frame.sort_values([TIMESTAMP, KEY], kind="stable").reset_index(drop=True)[PREDICTION_COLUMNS]
+    columns = PREDICTION_COLUMNS + [c for c in REASON_COLUMNS if c in frame.columns]
+    return frame.sort_values([TIMESTAMP, KEY], kind="stable").reset_index(drop=True)[columns]
 
 
 def require_prediction_columns(frame: pd.DataFrame) -> None:

@@ -4,6 +4,8 @@ evaluation deck. The arithmetic is `explain.TreeExplainer` (exact TreeSHAP, nump
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 
@@ -14,9 +16,19 @@ TOP_REASONS = 3
 GLOBAL_SAMPLE = 1000
 
 
+# One explainer per fitted model object: building it reads every tree (about a second for 400).
+_EXPLAINERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def explainer_for(model) -> TreeExplainer:
+    if model not in _EXPLAINERS:
+        _EXPLAINERS[model] = TreeExplainer.from_pipeline(model)
+    return _EXPLAINERS[model]
+
+
 def explain_table(model, table: pd.DataFrame) -> Explanation:
     """Contributions of every row of `table` (its FEATURES columns) to the model's raw score."""
-    return TreeExplainer.from_pipeline(model).explain(table[FEATURES])
+    return explainer_for(model).explain(table[FEATURES])
 
 
 def contributions_frame(model, table: pd.DataFrame) -> tuple[pd.DataFrame, float]:
@@ -38,6 +50,19 @@ def top_reasons(contributions: pd.DataFrame, k: int = TOP_REASONS) -> pd.DataFra
         columns[f"reason_{rank + 1}"] = names[order[:, rank]].astype(str)
         columns[f"reason_{rank + 1}_contribution"] = picked[:, rank].astype(np.float64)
     return pd.DataFrame(columns, index=contributions.index)
+
+
+def with_top_reasons(predictions: pd.DataFrame, model, table: pd.DataFrame, k: int = TOP_REASONS):
+    """`predictions` (one row per row of `table`, same order) with the top `k` reasons of each
+    row's score appended (`top_reasons` columns)."""
+    if len(predictions) != len(table):
+        raise ValueError(f"{len(predictions)} predictions for {len(table)} feature rows")
+    if table.empty:  # nothing to explain (the Pipeline refuses zero rows)
+        contributions = pd.DataFrame(np.empty((0, len(FEATURES))), columns=FEATURES)
+    else:
+        contributions, _ = contributions_frame(model, table)
+    reasons = top_reasons(contributions, k)
+    return pd.concat([predictions.reset_index(drop=True), reasons.reset_index(drop=True)], axis=1)
 
 
 def mean_abs_contribution(contributions: pd.DataFrame) -> pd.DataFrame:

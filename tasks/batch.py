@@ -112,8 +112,11 @@ def _bundle(directory: FlyteDirectory, sha256: str):
     requests=SCORE_RESOURCES,
     container_image=TASK_IMAGE,
 )
-def score_partition(partition: FeatureFrame, model: ModelRef, bundle: FlyteDirectory) -> PredictionFrame:
-    """Score one day with the resolved version; every row names the version and its run."""
+def score_partition(
+    partition: FeatureFrame, model: ModelRef, bundle: FlyteDirectory, reasons: bool = False
+) -> PredictionFrame:
+    """Score one day with the resolved version; every row names the version and its run, and,
+    with `reasons`, the three features that moved its score most (exact contributions)."""
     from threadpoolctl import threadpool_limits
 
     from core.batch import score_partition as score
@@ -124,7 +127,12 @@ def score_partition(partition: FeatureFrame, model: ModelRef, bundle: FlyteDirec
     # One OpenMP thread: the task asks for one CPU, and the trees' per-call thread wake-ups cost
     # more than they save on a day's few hundred rows (2-3x slower on a busy 2-core machine).
     with threadpool_limits(limits=1):
-        return score(loaded.model, partition, model.threshold, model.version, model.run_id)
+        scored = score(loaded.model, partition, model.threshold, model.version, model.run_id)
+    if reasons:
+        from core.explanations import with_top_reasons
+
+        scored = with_top_reasons(scored, loaded.model, partition)
+    return scored
 
 
 @task(

@@ -37,18 +37,23 @@ def batch_inference_workflow(
     model_name: str = MODEL_NAME,
     data: DataConfig = DataConfig(),
     days_per_partition: int = 7,
+    reasons: bool = False,
 ) -> PredictionFrame:
     """Predictions (flight, time, carrier, origin, score, flag, truth, version, run id), by time.
 
     Partitions are weeks by default: each `predict_proba` call has a fixed cost that ~930-row days
     pay 184 times over half a year (60 % of in-process speed by day, 95 % by week); a cluster still
-    fans the weeks out. `days_per_partition=1` scores (and caches) by day."""
+    fans the weeks out. `days_per_partition=1` scores (and caches) by day.
+
+    `reasons=True` adds each flight's top three reasons (reason_1 .. reason_3: the feature, and
+    reason_k_contribution: how far it moved the log-odds from the model's base value); it costs a
+    few milliseconds a flight (docs/explanations.md)."""
     resolved = resolve_model(tracking_uri=tracking_target(), model_name=model_name, version=model_version)
     raw = load_flights(source_dir=data.source_dir, start=start, end=end)
     table = period_features(raw=raw, known_at=truth_known_at(end=end))
     days = split_days(table=table, days_per_partition=days_per_partition)
     scored = map_task(
-        partial(score_partition, model=resolved.model, bundle=resolved.bundle),
+        partial(score_partition, model=resolved.model, bundle=resolved.bundle, reasons=reasons),
         concurrency=SCORE_CONCURRENCY,
     )(partition=days)
     return collect_predictions(parts=scored, model=resolved.model)

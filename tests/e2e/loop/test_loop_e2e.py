@@ -77,6 +77,32 @@ def test_batch_equals_in_process_predictions_row_for_row(store, tmp_path):
     assert set(predictions["run_id"]) == {bundle.metadata["run_id"]}
 
 
+def test_batch_with_reasons_names_each_flights_top_three_contributions(store, tmp_path):
+    from core import explanations
+    from workflows.batch_inference import batch_inference_workflow
+
+    start, end = datetime(2013, 7, 5), datetime(2013, 7, 6)
+    plain = batch_inference_workflow(start=start, end=end, data=DATA)
+    explained = batch_inference_workflow(start=start, end=end, data=DATA, reasons=True)
+    assert list(explained.columns) == list(plain.columns) + batch.REASON_COLUMNS
+    pd.testing.assert_frame_equal(explained[plain.columns], plain)  # the scores are untouched
+
+    bundle = load_bundle(registry.download_bundle(registry.MODEL_NAME, store.version, tmp_path))
+    table = build_features(load_window("", start, end), end).set_index("flight_id")
+    contributions, _ = explanations.contributions_frame(bundle.model, table.loc[explained["flight_id"]])
+    for rank in (1, 2, 3):
+        names = explained[f"reason_{rank}"].to_numpy()
+        values = explained[f"reason_{rank}_contribution"].to_numpy()
+        expected = contributions.to_numpy()[
+            np.arange(len(names)), [contributions.columns.get_loc(n) for n in names]
+        ]
+        np.testing.assert_array_equal(values, expected)
+    sizes = explained[[f"reason_{rank}_contribution" for rank in (1, 2, 3)]].abs().to_numpy()
+    assert (sizes[:, 0] >= sizes[:, 1]).all() and (sizes[:, 1] >= sizes[:, 2]).all()
+    other = contributions.abs().to_numpy()
+    assert (np.sort(other, axis=1)[:, -3] <= sizes[:, 2] + 1e-15).all()  # nothing larger was left out
+
+
 def test_rescoring_a_scored_period_hits_the_partition_cache(store, monkeypatch):
     from workflows.batch_inference import batch_inference_workflow
 

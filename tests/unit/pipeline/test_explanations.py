@@ -88,3 +88,22 @@ def test_the_evaluation_deck_section_shows_both_views_and_how_they_differ(model,
         explanations.contributions_frame(model, holdout.sample(300, random_state=0))[0]
     )["feature"].head(4):
         assert f"<h4>{feature}</h4>" in html
+
+
+def test_with_top_reasons_appends_three_reasons_to_each_prediction(model, table):
+    rows = table.head(50)
+    predictions = pd.DataFrame({"score": model.predict_proba(rows[FEATURES])[:, 1]})
+    out = explanations.with_top_reasons(predictions, model, rows)
+    assert list(out.columns) == ["score", *explanations.top_reasons(pd.DataFrame(columns=FEATURES)).columns]
+    contributions, _ = explanations.contributions_frame(model, rows)
+    pd.testing.assert_frame_equal(
+        out.drop(columns="score"), explanations.top_reasons(contributions).reset_index(drop=True)
+    )
+    empty = explanations.with_top_reasons(predictions.head(0), model, rows.head(0))
+    assert len(empty) == 0 and "reason_3_contribution" in empty.columns
+
+
+def test_with_top_reasons_refuses_misaligned_rows(model, table):
+    predictions = pd.DataFrame({"score": [0.5, 0.5]})
+    with pytest.raises(ValueError, match="2 predictions for 3 feature rows"):
+        explanations.with_top_reasons(predictions, model, table.head(3))
