@@ -82,6 +82,11 @@ serve: $(VENV)/.synced $(SERVING_VENV)/.synced
 	SERVING_BIND_HOST=127.0.0.1 $(SERVING_VENV)/bin/python -m seldon.serve seldon.model.FlightsLateModel \
 		--workers $(WORKERS) --grpc-workers 0 --http-port $(HTTP_PORT) --metrics-port $(METRICS_PORT)
 
+# Soak: 10 minutes at a fixed rate with a hot swap every minute (errors, p99 per minute, RSS).
+.PHONY: bench-soak
+bench-soak: $(VENV)/.synced $(SERVING_VENV)/.synced
+	PYTHONPATH=. $(VENV)/bin/python benchmarks/soak.py
+
 # Roll every replica back (or forward): move the registry alias the sync sidecars follow.
 .PHONY: rollback
 rollback: $(VENV)/.synced

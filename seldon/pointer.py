@@ -11,6 +11,8 @@ this is how a registry promotion, or an admin rollback that reached one worker, 
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import json
 import logging
 import os
@@ -86,6 +88,17 @@ def pointed_dir(root: str | Path, pointer: dict) -> Path:
     return target
 
 
+def release_memory() -> None:
+    """Collect the replaced bundle now and hand freed heap pages back to the OS (glibc's
+    malloc_trim): without it a worker's RSS steps up at every swap, as the allocator keeps the
+    old model's pages for reuse that a differently shaped new model does not fit."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
 class PointerWatcher(threading.Thread):
     """Daemon thread: calls `on_change(pointer)` whenever current.json is replaced."""
 
@@ -120,6 +133,7 @@ class PointerWatcher(threading.Thread):
             except Exception:  # a bad new bundle must not kill the watcher: keep serving the old
                 logger.exception("could not switch to %s", pointer)
             else:
+                release_memory()  # the replaced bundle's trees go back to the system, not to a free list
                 logger.info("pointer %s handled in %.2fs", pointer, time.perf_counter() - started)
 
     def stop(self) -> None:
