@@ -8,7 +8,8 @@ The registry alias is the one source of truth: each pod's `seldon.sync` sidecar 
 flips its own pod's pointer, so moving the alias reaches every replica (an admin call on one pod
 reaches that pod only, and cannot write on a read-only model volume). Before the alias moves, the
 target version's bundle is downloaded and verified exactly as the sidecars will verify it: a
-version they would refuse is never named. The move is recorded on the target version as the
+version they would refuse (its own checks, or a model file that differs from the registry's
+sha256 record) is never named. The move is recorded on the target version as the
 `rollback` tag (from which version, when, why).
 
 Exit codes: 0 moved (or already there), 2 no such version, 3 its bundle fails its checks.
@@ -25,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from seldon.pointer import VERSION_NAME
-from seldon.sync import ALIAS, MODEL_NAME, NoVersionForAlias, fetch_bundle, resolve_alias
+from seldon.sync import ALIAS, MODEL_NAME, NoVersionForAlias, fetch_bundle, registry_sha256, resolve_alias
 
 NO_VERSION_EXIT = 2
 REFUSED_EXIT = 3
@@ -63,7 +64,8 @@ def rollback(
         return previous
     with tempfile.TemporaryDirectory(prefix="rollback-check-") as tmp:
         try:  # the very download and checks every sidecar will run
-            fetch_bundle(Path(tmp), model_name, version, tracking_uri)
+            expected = registry_sha256(client, model_name, version)
+            fetch_bundle(Path(tmp), model_name, version, tracking_uri, expected)
         except Exception as exc:
             raise RollbackRefused(
                 f"version {version}'s bundle fails its checks, the alias stays on {previous}: {exc}",

@@ -8,6 +8,11 @@ cycle it asks the registry which version holds the alias; when that changed sinc
 publication it downloads `models:/<name>/<version>` into `DIR/versions/<version>/`, verifies it
 with `seldon.bundle.load_bundle` (sha256 + skops allowlist) and flips `DIR/current.json`.
 
+Tamper evidence: the downloaded model file's sha256 must equal the registry's record for that
+version (the `model_sha256` version tag written at registration), not only the metadata.json
+that travels with it; a mismatch is refused (logged, counted, the last good bundle kept).
+With --metrics-port, Prometheus metrics are served (`seldon/sync_metrics.py`).
+
 It acts on alias *moves* only (remembered in `DIR/sync.json`), so an admin rollback of the
 pointer holds until the registry promotes another version. Exit code 2 with --once: no version
 holds the alias yet (run `make demo` first).
@@ -24,8 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from seldon.bundle import METADATA_FILE, BundleError, load_bundle
+from seldon.bundle import METADATA_FILE, MODEL_FILE, BundleError, load_bundle, sha256_file
 from seldon.pointer import VERSIONS_DIR, read_pointer, version_dir, write_pointer
+from seldon.sync_metrics import SyncMetrics
 
 MODEL_NAME = "flights-late-arrival"
 ALIAS = "champion"
@@ -35,8 +41,40 @@ NO_CHAMPION_EXIT = 2
 logger = logging.getLogger("seldon.sync")
 
 
+REGISTRY_SHA_TAG = "model_sha256"
+REGISTRY_RETRY_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
+}
+
+
 class NoVersionForAlias(RuntimeError):
     pass
+
+
+class TamperedBundle(BundleError):
+    """The model file is not the one the registry recorded for this version."""
+
+
+def registry_sha256(client, model_name: str, version: str) -> str:
+    """The registry's record of the model file's sha256 for this version."""
+    recorded = client.get_model_version(model_name, version).tags.get(REGISTRY_SHA_TAG)
+    if not recorded:
+        raise TamperedBundle(
+            f"registry has no {REGISTRY_SHA_TAG} tag for {model_name} version {version}: "
+            "its model file cannot be verified; refusing it"
+        )
+    return recorded
+
+
+def check_registry_record(directory: Path, model_name: str, version: str, expected: str) -> None:
+    actual = sha256_file(Path(directory) / MODEL_FILE)
+    if actual != expected:
+        raise TamperedBundle(
+            f"{model_name} version {version}: {MODEL_FILE} sha256 {actual} differs from the registry's "
+            f"record {expected}: the artifact was changed after registration; refusing it"
+        )
 
 
 def resolve_alias(client, model_name: str, alias: str) -> str:
@@ -53,14 +91,19 @@ def resolve_alias(client, model_name: str, alias: str) -> str:
         ) from exc
 
 
-def fetch_bundle(root: Path, model_name: str, version: str, tracking_uri: str) -> Path:
-    """Download and verify versions/<version>/ (kept when already there and valid)."""
+def fetch_bundle(
+    root: Path, model_name: str, version: str, tracking_uri: str, expected_sha256: str | None = None
+) -> Path:
+    """Download and verify versions/<version>/ (kept when already there and valid); with
+    `expected_sha256` (the registry's record) the model file must match it too."""
     import mlflow
 
     target = version_dir(root, version)
     if target.is_dir():
         try:
             load_bundle(target)
+            if expected_sha256 is not None:
+                check_registry_record(target, model_name, version, expected_sha256)
             return target
         except BundleError:
             logger.warning("re-fetching %s: the copy on disk fails its checks", target)
@@ -78,6 +121,8 @@ def fetch_bundle(root: Path, model_name: str, version: str, tracking_uri: str) -
         if not found:
             raise BundleError(f"models:/{model_name}/{version} holds no {METADATA_FILE}")
         bundle = load_bundle(found[0])  # refuse to publish a tampered or incomplete bundle
+        if expected_sha256 is not None:
+            check_registry_record(found[0], model_name, version, expected_sha256)
         if str(bundle.metadata.get("version")) != version:
             logger.warning(
                 "bundle metadata says version %s, registry says %s",
@@ -94,7 +139,8 @@ def sync_once(root: Path, client, model_name: str, alias: str, tracking_uri: str
     state = _read_state(root)
     if state.get("version") == version and read_pointer(root) is not None:
         return False
-    fetch_bundle(root, model_name, version, tracking_uri)
+    expected = registry_sha256(client, model_name, version)
+    fetch_bundle(root, model_name, version, tracking_uri, expected)
     write_pointer(root, version, source=f"models:/{model_name}@{alias}")
     (root / STATE_FILE).write_text(json.dumps({"alias": alias, "version": version}))
     logger.info("%s@%s is version %s: pointer flipped", model_name, alias, version)
@@ -144,9 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between polls")
     parser.add_argument("--keep", type=int, default=3, help="versions kept on disk")
     parser.add_argument("--once", action="store_true", help="sync once and exit")
+    parser.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics here")
+    parser.add_argument("--metrics-host", default="127.0.0.1", help="0.0.0.0 in a pod")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sync %(levelname)s %(message)s")
 
+    # mlflow retries a registry that is down for minutes (7 times, exponential backoff): a poll
+    # should fail fast, be counted, and the next poll try again. Set these to change it.
+    for name, value in REGISTRY_RETRY_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     import mlflow
     from mlflow import MlflowClient
 
@@ -161,13 +213,34 @@ def main(argv: list[str] | None = None) -> int:
             logger.error("%s", exc)
             return NO_CHAMPION_EXIT
         return 0
+    metrics = SyncMetrics()
+    if args.metrics_port:
+        metrics.serve(args.metrics_port, args.metrics_host)
     while True:
-        try:
-            if sync_once(args.root, client, args.model_name, args.alias, tracking_uri):
-                prune(args.root, args.keep)
-        except Exception:  # registry down, bad bundle: keep serving what we have, retry later
-            logger.exception("sync failed; the server keeps its current bundle")
+        poll(args, client, tracking_uri, metrics)
         time.sleep(args.interval)
+
+
+def poll(args, client, tracking_uri: str, metrics: SyncMetrics) -> None:
+    """One cycle of the loop: nothing it meets stops the loop or the servers' current bundle."""
+    try:
+        flipped = sync_once(args.root, client, args.model_name, args.alias, tracking_uri)
+    except TamperedBundle:
+        logger.exception("refused a tampered bundle; the server keeps its current bundle")
+        metrics.refusal("registry_sha256")
+    except BundleError:
+        logger.exception("refused a bundle that fails its checks; the server keeps its current bundle")
+        metrics.refusal("bundle")
+    except Exception:  # registry down, network, disk: keep serving what we have, retry later
+        logger.exception("sync failed; the server keeps its current bundle")
+        metrics.poll("failed")
+    else:
+        metrics.poll("ok" if flipped else "unchanged")
+        if flipped:
+            prune(args.root, args.keep)
+    pointer = read_pointer(args.root)
+    if pointer is not None:
+        metrics.publish(str(pointer["version"]))
 
 
 if __name__ == "__main__":

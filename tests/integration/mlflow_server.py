@@ -20,9 +20,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def mlflow_server(directory: Path, startup_timeout: float = 120.0):
-    """Start `mlflow server` (SQLite backend, proxied artifacts) and yield its URI; stop it after."""
-    port = free_port()
+def mlflow_server(directory: Path, startup_timeout: float = 120.0, port: int | None = None):
+    """Start `mlflow server` (SQLite backend, proxied artifacts) and yield its URI; stop it after.
+    The same `directory` and `port` again restart the same registry (an outage and its end)."""
+    port = port or free_port()
     directory.mkdir(parents=True, exist_ok=True)
     command = [
         str(Path(sys.executable).with_name("mlflow")),

@@ -21,10 +21,12 @@ MODEL = "flights-late-arrival"
 
 
 def register(client, mlflow, bundle_dir) -> str:
+    """Registered as the training workflow does, with the registry's record of the model sha256."""
+    sha = json.loads((bundle_dir / "metadata.json").read_text())["model_sha256"]
     with mlflow.start_run() as run:
         mlflow.log_artifacts(str(bundle_dir), "bundle")
     version = client.create_model_version(
-        MODEL, source=f"{run.info.artifact_uri}/bundle", run_id=run.info.run_id
+        MODEL, source=f"{run.info.artifact_uri}/bundle", run_id=run.info.run_id, tags={"model_sha256": sha}
     )
     return str(version.version)
 
