@@ -231,7 +231,22 @@ def replay(config: ReplayConfig) -> tuple[pd.DataFrame, Path]:
         )
         if gate.alias == CHAMPION:
             champion = gate.version
-        logger.info("replayed %s: loop %s, %s", label, report.decision, retrain)
+        logger.info(
+            "replayed %s: realized AUC never %.4f (v%s), monthly %.4f (v%s), loop %.4f (v%s); loop %s, "
+            "drift alarm %s, decayed %s, %s %s",
+            label,
+            realized[serving[NEVER]],
+            serving[NEVER],
+            realized[serving[MONTHLY]],
+            serving[MONTHLY],
+            realized[serving[LOOP]],
+            serving[LOOP],
+            report.decision,
+            report.drift_alarm,
+            report.decayed,
+            retrain,
+            rows[-1]["gain_interval"],
+        )
 
     frame = as_frame(rows)
     cost = costs_table(
@@ -267,10 +282,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--start", default="2013-07", help="first month, YYYY-MM")
     parser.add_argument("--months", type=int, default=6)
+    parser.add_argument("--train-months", type=int, default=DataConfig().train_months)
+    parser.add_argument("--max-iter", type=int, default=Hyperparameters().max_iter, help="trees per model")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     began = time.perf_counter()
-    frame, path = replay(ReplayConfig(args.start, args.months))
+    config = ReplayConfig(
+        args.start,
+        args.months,
+        data=DataConfig(train_months=args.train_months),
+        hyperparameters=Hyperparameters(max_iter=args.max_iter),
+    )
+    frame, path = replay(config)
     print(text_table(frame))
     print()
     print(verdict(frame, frame.attrs["costs"]))

@@ -147,7 +147,8 @@ def test_monitoring_reads_the_request_log_and_retrains_nothing_when_ok(store, tm
     report = outcome.report
     assert report.decision == "ok" and not report.retrain
     assert report.n_online_rows == 40
-    assert report.labelled_rows == report.n_rows > 2000
+    # the truth as known at the period's end: the last day's flights without an arrival are unknown
+    assert 2000 < report.labelled_rows < report.n_rows
     assert 0.5 < report.realized_auc < 1.0
     assert report.validation_auc == pytest.approx(store.candidate_auc)
     assert report.worst_feature and report.mlflow_run_id
