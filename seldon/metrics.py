@@ -34,6 +34,7 @@ SCORE = "flights_model_score"  # histogram of predicted probabilities, one obser
 POSITIVE_RATE = "flights_positive_rate"  # share of rows labelled late since this worker started
 MODEL_INFO = "flights_model_info"  # {bundle_version, bundle_name, run_id}: 1 served, 0 replaced
 SWAPS = "flights_model_swaps_total"  # {outcome: ok|failed}
+REQUEST_LOG_FAILURES = "flights_request_log_failures_total"  # lines the request log could not write
 FEEDBACK_ROWS = "flights_feedback_rows_total"
 FEEDBACK_CORRECT = "flights_feedback_correct_rows_total"
 ONLINE_ACCURACY = "flights_online_accuracy"  # correct / feedback rows since this worker started
@@ -141,6 +142,10 @@ class ServingMetrics:
     def swap_failed(self) -> None:
         with self._lock:
             self._count(SWAPS, 1, outcome="failed")
+
+    def request_log_failed(self) -> None:
+        with self._lock:
+            self._count(REQUEST_LOG_FAILURES, 1)
 
     def drain(self, source: str) -> list[dict]:
         """Counters since the last drain, the gauges `source` changed, and the model info, as

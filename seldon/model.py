@@ -72,7 +72,9 @@ class FlightsLateModel:
             self.activate(pointer)
         if self.settings.request_log_dir:
             self.request_log = RequestLog(
-                self.settings.request_log_dir, max_bytes=self.settings.request_log_max_bytes
+                self.settings.request_log_dir,
+                max_bytes=self.settings.request_log_max_bytes,
+                on_failure=self.metrics_buffer.request_log_failed,  # a full disk never fails a prediction
             )
         self.watcher.start()
 

@@ -20,9 +20,10 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 FILE_PREFIX = "requests-"
 FILE_SUFFIX = ".jsonl"
@@ -47,14 +48,44 @@ class RequestLog:
         directory: str | Path,
         max_bytes: int = DEFAULT_MAX_BYTES,
         backups: int = DEFAULT_BACKUPS,
+        on_failure: Callable[[], None] | None = None,
     ):
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / f"{FILE_PREFIX}{os.getpid()}{FILE_SUFFIX}"
         self.max_bytes = max_bytes
         self.backups = backups
+        self.on_failure = on_failure
+        self.failures = 0
         self._lock = threading.Lock()
+        self._file: BinaryIO | None = None
+        try:
+            self._open()
+        except OSError as exc:  # an unwritable log directory must not stop the server
+            self._failed(exc)
+
+    def _open(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
         self._file = open(self.path, "ab")  # noqa: SIM115 - kept open on purpose
+        if self._file.tell() > 0:  # after a failed write, end a partial line before the next one
+            with open(self.path, "rb") as tail:
+                tail.seek(-1, os.SEEK_END)
+                if tail.read(1) != b"\n":
+                    self._file.write(b"\n")
+
+    def _failed(self, exc: OSError) -> None:
+        """Count the lost line, say so (the first time, then every 100th), and drop the file so
+        the next write opens it again: predictions go on while the disk is full or gone."""
+        self.failures += 1
+        if self.failures == 1 or self.failures % 100 == 0:
+            logger.warning("request log %s: %d line(s) not written so far: %s", self.path, self.failures, exc)
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError:
+                pass  # the buffered part of the lost line cannot be flushed either
+            self._file = None
+        if self.on_failure is not None:
+            self.on_failure()
 
     def write(
         self,
@@ -81,23 +112,32 @@ class RequestLog:
         )
         line = b"".join((head[:-1], b',"request":', request_json, b"}\n"))
         with self._lock:
-            self._file.write(line)
-            self._file.flush()  # a reader (or a crash) sees whole lines only
-            if self._file.tell() >= self.max_bytes:
-                self._rotate()
+            try:
+                if self._file is None:
+                    self._open()
+                assert self._file is not None
+                self._file.write(line)
+                self._file.flush()  # a reader (or a crash) sees whole lines only
+                if self._file.tell() >= self.max_bytes:
+                    self._rotate()
+            except OSError as exc:  # disk full, directory gone or unwritable
+                self._failed(exc)
 
     def _rotate(self) -> None:
+        assert self._file is not None
         self._file.close()
+        self._file = None
         for index in range(self.backups - 1, 0, -1):
             older = self.path.with_name(f"{self.path.name}.{index}")
             if older.exists():
                 os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
         os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
-        self._file = open(self.path, "ab")  # noqa: SIM115
+        self._open()
 
     def close(self) -> None:
         with self._lock:
-            self._file.close()
+            if self._file is not None:
+                self._file.close()
 
 
 def iter_request_lines(directory: str | Path) -> Iterator[dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import threading
 import time
@@ -10,10 +11,13 @@ from dataclasses import dataclass, field
 
 import pytest
 import requests
-from serving_support import Server, make_root
+from serving_support import Server, make_root, metric_sum, parse_metrics
+
+from seldon.request_log import read_request_log
 
 pytestmark = pytest.mark.slow
 PREDICT = "/api/v1.0/predictions"
+FAILURES = "flights_request_log_failures_total"
 
 
 @dataclass
@@ -123,3 +127,35 @@ def test_sigterm_during_load_lets_requests_in_flight_finish(tmp_path, bundles, j
     # requests sent after it may be answered or refused, never given a 5xx
     after = [status for sent, _, status in load.results if sent > term_at]
     assert not [s for s in after if isinstance(s, int) and s != 200], after
+
+
+def test_request_log_unwritable_predictions_still_answered_and_failures_counted(
+    tmp_path, bundles, july_records
+):
+    """The log directory disappears under the running server (a file takes its place: every
+    open, rotation and mkdir fails), then comes back."""
+    root = make_root(tmp_path, {"1": bundles["1"]})
+    log_dir = tmp_path / "request-log"
+    env = {"REQUEST_LOG_DIR": str(log_dir), "REQUEST_LOG_MAX_BYTES": "1"}  # rotate (reopen) every line
+    server = Server(root, workers=1, env=env).start()
+    body = {"jsonData": july_records[0]}
+
+    def failures() -> float:
+        requests.get(f"{server.url}/health/status", timeout=10)  # counters leave with any response
+        return metric_sum(parse_metrics(requests.get(server.metrics_url, timeout=10).text), FAILURES)
+
+    try:
+        assert server.predict(body).status_code == 200
+        assert failures() == 0
+        shutil.rmtree(log_dir)
+        log_dir.write_text("not a directory")
+        answered = [server.predict(body).status_code for _ in range(10)]
+        assert answered == [200] * 10
+        assert failures() >= 10
+        log_dir.unlink()  # the disk is back: lines are written again
+        for _ in range(3):
+            assert server.predict(body, headers={"X-Request-Id": "after-recovery"}).status_code == 200
+        assert any(r["request_id"] == "after-recovery" for r in read_request_log(log_dir))
+        assert "line(s) not written so far" in server.log()
+    finally:
+        server.stop()
