@@ -1,6 +1,6 @@
 """Print why the model scores one real flight as it does: the worked example of docs/explanations.md.
 
-    python -m scripts.explain_flight [--flight-id 2013-06-27_UA1173_EWR] [--bundle DIR | --version N]
+    python -m scripts.explain_flight [--flight-id 2013-06-07_UA1575_EWR] [--bundle DIR | --version N]
 
 The model: a bundle directory (`--bundle`), a registered version (`--version`, from the project's
 MLflow store, as `make demo` leaves it), or, by default, the model the training workflow fits as
@@ -15,7 +15,7 @@ import math
 from datetime import datetime
 from pathlib import Path
 
-DEFAULT_FLIGHT = "2013-06-27_UA1173_EWR"
+DEFAULT_FLIGHT = "2013-06-07_UA1575_EWR"
 
 
 def _model(bundle: str | None, version: str | None):

@@ -1,6 +1,6 @@
 """Cost of exact contributions per row, side by side in one process, on the project's model.
 
-    OMP_NUM_THREADS=1 python benchmarks/explain.py [--bundle DIR] [--rows 1000] [--repeats 200]
+    OMP_NUM_THREADS=1 python benchmarks/explanations.py [--bundle DIR] [--rows 1000] [--repeats 200]
 
 Without `--bundle` it trains the default model as of 2013-07-01 (January-May 2013, holdout June)
 in process. Rows are June 2013 flights. It prints, per row:
