@@ -23,7 +23,9 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "flights-late-arrival"
 EXPERIMENT = "flights-late-arrival"
 BUNDLE_ARTIFACT_DIR = "bundle"
+EVALUATION_ARTIFACT_DIR = "evaluation"
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
+MLMODEL_FILE = "MLmodel"
 
 
 @dataclass
@@ -91,7 +93,13 @@ def alias_version(name: str, alias: str) -> str | None:
 
 
 def set_alias(name: str, alias: str, version: str) -> None:
+    """Point `alias` at `version`; a new champion is also pushed to the Pushgateway when one is
+    configured (core.pushgateway), for the alert on a served version that is not the champion."""
     client().set_registered_model_alias(name, alias, version)
+    if alias == "champion":
+        from core.pushgateway import push_champion
+
+        push_champion(name, version)
 
 
 def download_bundle(name: str, version: str, destination: str | Path | None = None) -> Path:
@@ -105,6 +113,44 @@ def download_bundle(name: str, version: str, destination: str | Path | None = No
     return Path(path)
 
 
+def input_signature(schema: dict):
+    """The bundle's schema.json as an MLflow model signature: the registry's version page shows it
+    (the UI reads the `MLmodel` file at the version's source). Categories are strings, the rest
+    doubles; a feature that may be missing is optional."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, DataType, Schema
+
+    inputs = Schema(
+        [
+            ColSpec(
+                DataType.string if spec["kind"] == "category" else DataType.double,
+                spec["name"],
+                required=not spec.get("nullable", False),
+            )
+            for spec in schema["features"]
+        ]
+    )
+    probability, flag = schema["output"]["names"]
+    outputs = Schema([ColSpec(DataType.double, probability), ColSpec(DataType.long, flag)])
+    return ModelSignature(inputs=inputs, outputs=outputs)
+
+
+def version_description(metadata: dict) -> str:
+    """What a person reads first on the version page: window, holdout figures, lineage."""
+    window = metadata.get("training_window", {})
+    figures = metadata.get("metrics", {})
+    return (
+        f"Late-arrival classifier as of {window.get('as_of', '?')}: trained on flights "
+        f"{window.get('train_start', '?')} to {window.get('train_end', '?')}, held out "
+        f"{window.get('holdout_start', '?')} to {window.get('holdout_end', '?')} "
+        f"(holdout ROC AUC {figures.get('roc_auc', float('nan')):.4f}, log loss "
+        f"{figures.get('log_loss', float('nan')):.4f}, Brier {figures.get('brier', float('nan')):.4f}). "
+        f"Flyte execution {metadata.get('flyte_execution_id', '?')}; model.skops sha256 "
+        f"{metadata.get('model_sha256', '?')[:12]}. Serve with models:/{metadata.get('name', MODEL_NAME)}"
+        "@champion; the bundle's schema.json is the request contract."
+    )
+
+
 def log_training_run(
     *,
     bundle_dir: Path,
@@ -114,9 +160,12 @@ def log_training_run(
     train: pd.DataFrame,
     holdout: pd.DataFrame,
     model_name: str = MODEL_NAME,
+    evaluation_dir: Path | None = None,
 ) -> RegisteredVersion:
-    """One MLflow run: params, metrics, dataset inputs with digests, the bundle; then register the
-    bundle as a new version and complete its metadata.json with the version number.
+    """One MLflow run: params, metrics, dataset inputs with digests, the evaluation figures, the
+    bundle (with an `MLmodel` file holding its input signature); then register the bundle as a new
+    version (description and tags for a person browsing the registry) and complete its
+    metadata.json with the version number.
 
     Idempotent on the model file: a model whose sha256 is already registered is not registered
     again (a cached re-run of the training workflow reuses the version it made the first time).
@@ -150,16 +199,31 @@ def log_training_run(
             }
         )
 
+        if evaluation_dir is not None:
+            mlflow.log_artifacts(str(evaluation_dir), EVALUATION_ARTIFACT_DIR)
+
         metadata.update({"name": model_name, "run_id": run.info.run_id})
         write_metadata(bundle_dir, metadata)
         mlflow.log_artifacts(str(bundle_dir), BUNDLE_ARTIFACT_DIR)
+        _log_mlmodel(bundle_dir, run.info.run_id)
         if not _registered_model_exists(model_name):
-            mlflow_client.create_registered_model(model_name)
+            mlflow_client.create_registered_model(
+                model_name,
+                description="Will a scheduled NYC 2013 flight arrive 15+ minutes late? The "
+                "`champion` alias is what serves; each version's source is a model bundle.",
+            )
         version = mlflow_client.create_model_version(
             model_name,
             source=f"{run.info.artifact_uri}/{BUNDLE_ARTIFACT_DIR}",
             run_id=run.info.run_id,
-            tags={"model_sha256": sha},
+            tags={
+                "model_sha256": sha,
+                "as_of": metadata.get("training_window", {}).get("as_of", ""),
+                "holdout_roc_auc": f"{metrics.get('roc_auc', float('nan')):.4f}",
+                "holdout_log_loss": f"{metrics.get('log_loss', float('nan')):.4f}",
+                "flyte_execution_id": metadata.get("flyte_execution_id", ""),
+            },
+            description=version_description(metadata),
         )
         # The version number exists only now: complete metadata.json in the registered bundle.
         metadata["version"] = str(version.version)
@@ -168,12 +232,36 @@ def log_training_run(
     return RegisteredVersion(model_name, str(version.version), run.info.run_id, sha)
 
 
+def _log_mlmodel(bundle_dir: Path, run_id: str) -> None:
+    """MLflow's `MLmodel` descriptor next to the bundle files, carrying only the input signature
+    (no flavor: the bundle is loaded by the serving side, never by `mlflow.pyfunc`)."""
+    import mlflow
+    from mlflow.models import Model
+
+    schema = json.loads((bundle_dir / "schema.json").read_text())
+    descriptor = Model(artifact_path=BUNDLE_ARTIFACT_DIR, run_id=run_id, signature=input_signature(schema))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / MLMODEL_FILE
+        descriptor.save(str(path))
+        mlflow.log_artifact(str(path), BUNDLE_ARTIFACT_DIR)
+
+
 def log_decision(run_id: str, decision: dict) -> None:
-    """The gate's decision and reasons, on the candidate's run."""
+    """The gate's decision and reasons, on the candidate's run and on its registered version
+    (tag `gate_decision`, and a line appended to the version's description)."""
     mlflow_client = client()
     mlflow_client.log_dict(run_id, decision, "promotion/decision.json")
     mlflow_client.set_tag(run_id, "promotion", decision["alias"])
     mlflow_client.set_tag(run_id, "promotion_reasons", json.dumps(decision["reasons"])[:5000])
+    name, version = decision.get("model_name"), decision.get("version")
+    if not name or not version:
+        return
+    mlflow_client.set_model_version_tag(name, version, "gate_decision", decision["alias"])
+    mlflow_client.set_model_version_tag(name, version, "gate_reasons", "; ".join(decision["reasons"])[:5000])
+    current = mlflow_client.get_model_version(name, version).description or ""
+    gate_line = f"Promotion gate: {decision['alias']} ({'; '.join(decision['reasons'])})."
+    if gate_line not in current:
+        mlflow_client.update_model_version(name, version, description=f"{current}\n\n{gate_line}".strip())
 
 
 def ui_command() -> str:

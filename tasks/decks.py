@@ -55,18 +55,21 @@ def render_evaluation_deck(
     threshold: float,
     metrics: EvaluationMetrics,
     slices: pd.DataFrame,
-) -> None:
+) -> dict[str, bytes]:
+    """The Evaluation deck; returns its figures by file name, which the MLflow run keeps too."""
     labels = holdout["late"].to_numpy()
     figures = pd.DataFrame([metrics.as_dict()]).round(4)
+    images = {"evaluation.png": reports.evaluation_figure(labels, scores, threshold)}
     Deck(
         "Evaluation",
         f"<h3>Holdout: {len(holdout):,} flights from {holdout['sched_dep'].min():%Y-%m-%d}</h3>"
         + table_html(figures)
-        + image_html(reports.evaluation_figure(labels, scores, threshold))
+        + image_html(images["evaluation.png"])
         + global_explanations_html(model, holdout)
         + "<h3>Slices</h3>"
         + table_html(slices.round(4)),
     )
+    return images
 
 
 SPREAD_FEATURES = 4

@@ -70,6 +70,7 @@ def monitor(
     loss against the holdout figures in metadata.json, the decision, an MLflow monitoring run."""
     from core import monitoring
     from core.batch import in_period, require_prediction_columns
+    from core.pushgateway import push_monitoring
     from seldon.bundle import load_bundle
     from tasks.decks_monitoring import render_monitoring_deck
 
@@ -102,6 +103,7 @@ def monitor(
     drift = monitoring.drift_tables(loaded.reference, features, scored["score"], online, thresholds, weights)
     report = monitoring.decide(report, drift, thresholds)
     report.mlflow_run_id = monitoring.log_to_mlflow(report, drift, thresholds)
+    push_monitoring(report, drift)  # to the Pushgateway, when PUSHGATEWAY_URL is set
     render_monitoring_deck(report, drift)
     return MonitorOutputs(report=report, retrain=report.retrain)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 from typing import NamedTuple
 
@@ -21,9 +22,21 @@ from tasks.frames import FeatureFrame
 # 2: ordinal codes split as numbers (not native categorical splits).
 # 3: the score reference comes from the holdout's scores.
 CACHE_VERSION = "3"
-# Bumped when registration's logic changed (metadata.json names the model under `name`).
-REGISTER_CACHE_VERSION = "2"
+# evaluate_model: CACHE_VERSION's history, then 4: the figures for the MLflow run leave as an output.
+EVALUATE_CACHE_VERSION = "4"
+# Bumped when registration's logic changed (version description, tags, signature, figures).
+REGISTER_CACHE_VERSION = "3"
 TRAIN_RESOURCES = Resources(cpu="2", mem="3Gi")
+
+
+def execution_label() -> str:
+    """`project:domain:name` of the Flyte execution. A local run is always `local:local:local` in
+    flytekit: it gets a unique `local-<hex>` name so two local runs stay apart in the registry."""
+    execution = flytekit.current_context().execution_id
+    name = execution.name
+    if (execution.project, execution.domain, name) == ("local", "local", "local"):
+        name = f"local-{uuid.uuid4().hex[:12]}"
+    return f"{execution.project}:{execution.domain}:{name}"
 
 
 def _workdir(name: str) -> Path:
@@ -57,11 +70,12 @@ def train_model(train: FeatureFrame, hyperparameters: Hyperparameters) -> TrainO
 class EvaluationOutputs(NamedTuple):
     metrics: EvaluationMetrics
     bundle: FlyteDirectory
+    figures: FlyteDirectory
 
 
 @task(
     cache=True,
-    cache_version=CACHE_VERSION,
+    cache_version=EVALUATE_CACHE_VERSION,
     requests=TRAIN_RESOURCES,
     container_image=TASK_IMAGE,
     enable_deck=True,
@@ -74,8 +88,9 @@ def evaluate_model(
     hyperparameters: Hyperparameters,
     fit_cpu_seconds: float = 0.0,
 ) -> EvaluationOutputs:
-    """Score the holdout, compute the metrics, render the evaluation deck and write the bundle
-    (model.skops, schema.json, reference.json, metadata.json without registry fields yet)."""
+    """Score the holdout, compute the metrics, render the evaluation deck (its figures and the
+    slice table also leave as `figures`) and write the bundle (model.skops, schema.json,
+    reference.json, metadata.json without registry fields yet)."""
     from core import bundle, drift, evaluation
     from core.model import predict_scores
     from core.schemas import LABEL
@@ -86,7 +101,11 @@ def evaluate_model(
     scores = predict_scores(model, holdout)
     metrics = evaluation.evaluate(holdout[LABEL].to_numpy(), scores, hyperparameters.threshold)
     slices = evaluation.slice_table(holdout, scores)
-    render_evaluation_deck(model, holdout, scores, hyperparameters.threshold, metrics, slices)
+    images = render_evaluation_deck(model, holdout, scores, hyperparameters.threshold, metrics, slices)
+    figures = _workdir("figures")
+    for name, image in images.items():
+        (figures / name).write_bytes(image)
+    slices.to_csv(figures / "slices.csv", index=False)
 
     directory = _workdir("bundle")
     # The score's drift baseline: the holdout's scores (out of sample, like production's), not
@@ -110,7 +129,9 @@ def evaluate_model(
             "training_cost": {"fit_cpu_seconds": fit_cpu_seconds},
         },
     )
-    return EvaluationOutputs(metrics=metrics, bundle=FlyteDirectory(str(directory)))
+    return EvaluationOutputs(
+        metrics=metrics, bundle=FlyteDirectory(str(directory)), figures=FlyteDirectory(str(figures))
+    )
 
 
 @task(
@@ -128,9 +149,10 @@ def register_model(
     metrics: EvaluationMetrics,
     hyperparameters: Hyperparameters,
     as_of: str,
+    figures: FlyteDirectory,
 ) -> RegisteredVersion:
-    """Log the MLflow run (params, metrics, dataset digests, Flyte execution id, bundle) and
-    register the bundle as a model version.
+    """Log the MLflow run (params, metrics, dataset digests, Flyte execution id, evaluation
+    figures, bundle) and register the bundle as a model version.
 
     Cached per tracking URI: a re-run with the same inputs returns the version it registered.
     It is also idempotent on the model file (core.registry.log_training_run), so a cleared
@@ -143,13 +165,7 @@ def register_model(
     directory = _workdir("registered-bundle")
     shutil.copytree(bundle.download(), directory, dirs_exist_ok=True)
     metadata = json.loads((directory / "metadata.json").read_text())
-    execution = flytekit.current_context().execution_id
-    metadata.update(
-        {
-            "flyte_execution_id": f"{execution.project}:{execution.domain}:{execution.name}",
-            "run_name": f"as-of-{as_of}",
-        }
-    )
+    metadata.update({"flyte_execution_id": execution_label(), "run_name": f"as-of-{as_of}"})
     metadata["training_window"]["as_of"] = as_of
     registered = registry.log_training_run(
         bundle_dir=directory,
@@ -158,6 +174,7 @@ def register_model(
         metrics=metrics.as_dict(),
         train=train,
         holdout=holdout,
+        evaluation_dir=Path(figures.download()),
     )
     render_mlflow_deck(registered.run_id)
     return registered

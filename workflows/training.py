@@ -43,6 +43,7 @@ def training_workflow(
         metrics=evaluation.metrics,
         hyperparameters=hyperparameters,
         as_of=date_label(moment=as_of),
+        figures=evaluation.figures,
     )
     return promotion_gate(
         tracking_uri=tracking_uri,

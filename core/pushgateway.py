@@ -1,0 +1,203 @@
+"""Monitoring results as Prometheus metrics, pushed to a Pushgateway.
+
+A monitoring run is a batch job: Prometheus cannot scrape it, so at its end the run pushes its
+figures to a Pushgateway (`PUSHGATEWAY_URL`), which Prometheus scrapes with `honor_labels: true`.
+Each push replaces the previous one of the same job, so the gateway always holds the last run:
+
+    flights_monitoring_feature_psi{feature, source, model_version}   PSI per feature (batch|online)
+    flights_monitoring_feature_ks{feature, source, model_version}    KS (total variation: categories)
+    flights_monitoring_score_psi{source, model_version}              PSI of the score
+    flights_monitoring_score_ks{source, model_version}               KS of the score
+    flights_monitoring_realized_roc_auc{model_version}               on the period's known truth
+    flights_monitoring_realized_log_loss{model_version}
+    flights_monitoring_holdout_roc_auc{model_version}                the judged model's holdout figures
+    flights_monitoring_holdout_log_loss{model_version}
+    flights_monitoring_rows{source, model_version}                   rows monitored per source
+    flights_monitoring_labelled_rows{model_version}                  rows whose truth is known
+    flights_monitoring_decision{decision, model_version}             1 for the decision taken, else 0
+    flights_monitoring_retrain{model_version}                        1 when the run asked for a retrain
+    flights_monitoring_model_info{model_name, model_version}         the version judged (always 1)
+    flights_monitoring_period_end_timestamp_seconds{model_version}   end of the monitored period
+    flights_monitoring_last_run_timestamp_seconds                    when the run pushed
+
+A figure that is undefined (no truth yet: no realized AUC) is left out rather than pushed as NaN.
+The registry's champion goes to its own job, so that the alert comparing it with the served
+version does not depend on when monitoring last ran:
+
+    flights_registry_champion_info{bundle_name, bundle_version}       the `champion` alias (always 1)
+
+Plain functions (no flytekit); the monitoring task calls `push_monitoring` at its end. The URL is
+read when a function runs, never at import.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from typing import Any
+
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+PUSHGATEWAY_URL_ENV = "PUSHGATEWAY_URL"
+MONITORING_JOB = "flights-monitoring"
+REGISTRY_JOB = "flights-registry"
+DECISIONS = ("ok", "drift", "decay")
+SCORE = "score"
+PREFIX = "flights_monitoring_"
+CHAMPION_INFO = "flights_registry_champion_info"
+
+
+def pushgateway_url() -> str:
+    """The configured Pushgateway (`host:port` or a URL), empty when monitoring does not push."""
+    return os.environ.get(PUSHGATEWAY_URL_ENV, "").strip()
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return not math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def monitoring_registry(report: Any, drift: pd.DataFrame, now: float | None = None):
+    """The metrics of one monitoring run (a `MonitoringReport` and its drift table, one row per
+    feature and source, `feature == "score"` for the score) in a fresh CollectorRegistry."""
+    from prometheus_client import CollectorRegistry, Gauge
+
+    registry = CollectorRegistry()
+    version = str(report.model_version)
+
+    def gauge(name: str, documentation: str, labels: tuple[str, ...] = ()) -> Gauge:
+        return Gauge(PREFIX + name, documentation, ("model_version", *labels), registry=registry)
+
+    feature_psi = gauge(
+        "feature_psi", "PSI of a feature against the bundle's reference", ("feature", "source")
+    )
+    feature_ks = gauge(
+        "feature_ks",
+        "KS distance of a feature against its reference (total variation for categories)",
+        ("feature", "source"),
+    )
+    score_psi = gauge("score_psi", "PSI of the predicted probability against its reference", ("source",))
+    score_ks = gauge(
+        "score_ks", "KS distance of the predicted probability against its reference", ("source",)
+    )
+    for row in drift.itertuples(index=False):
+        source = str(getattr(row, "source", "batch"))
+        targets: list[tuple[Gauge, str, tuple[str, ...]]]
+        if str(row.feature) == SCORE:
+            targets = [(score_psi, "psi", (version, source)), (score_ks, "ks", (version, source))]
+        else:
+            labels = (version, str(row.feature), source)
+            targets = [(feature_psi, "psi", labels), (feature_ks, "ks", labels)]
+        for metric, column, labelvalues in targets:
+            value = getattr(row, column, math.nan)
+            if _finite(value):
+                metric.labels(*labelvalues).set(float(value))
+
+    figures = {
+        "realized_roc_auc": ("ROC AUC on the period's rows whose truth is known", report.realized_auc),
+        "realized_log_loss": ("log loss on the period's rows whose truth is known", report.realized_log_loss),
+        "holdout_roc_auc": ("ROC AUC of the judged model on its holdout", report.validation_auc),
+        "holdout_log_loss": ("log loss of the judged model on its holdout", report.validation_log_loss),
+        "labelled_rows": ("rows of the period whose truth is known", report.labelled_rows),
+    }
+    for name, (documentation, value) in figures.items():
+        if _finite(value):
+            gauge(name, documentation).labels(version).set(float(value))
+
+    rows = gauge("rows", "rows monitored in the period, per source", ("source",))
+    rows.labels(version, "batch").set(float(report.n_rows))
+    rows.labels(version, "online").set(float(report.n_online_rows))
+
+    decision = gauge(
+        "decision", "1 for the decision the run took (ok, drift, decay), 0 otherwise", ("decision",)
+    )
+    for name in sorted({*DECISIONS, str(report.decision)}):
+        decision.labels(version, name).set(1.0 if name == report.decision else 0.0)
+    gauge("retrain", "1 when the run asked for a retrain").labels(version).set(1.0 if report.retrain else 0.0)
+
+    info = Gauge(
+        PREFIX + "model_info",
+        "the model version the run judged",
+        ("model_name", "model_version"),
+        registry=registry,
+    )
+    info.labels(str(getattr(report, "model_name", "") or _model_name()), version).set(1.0)
+    if report.period_end:
+        end = pd.Timestamp(report.period_end, tz="UTC").timestamp()
+        gauge("period_end_timestamp_seconds", "end of the monitored period, Unix time").labels(version).set(
+            end
+        )
+    Gauge(
+        PREFIX + "last_run_timestamp_seconds",
+        "when the last monitoring run reported, Unix time",
+        registry=registry,
+    ).set(time.time() if now is None else now)
+    return registry
+
+
+def champion_registry(model_name: str, version: str):
+    """The registry's champion as an info metric."""
+    from prometheus_client import CollectorRegistry, Gauge
+
+    registry = CollectorRegistry()
+    Gauge(
+        CHAMPION_INFO,
+        "the registered version the champion alias points at",
+        ("bundle_name", "bundle_version"),
+        registry=registry,
+    ).labels(model_name, str(version)).set(1.0)
+    return registry
+
+
+def _push(url: str, job: str, registry) -> None:
+    from prometheus_client import push_to_gateway
+
+    try:
+        push_to_gateway(url, job=job, registry=registry, timeout=10)
+    except OSError as error:
+        raise RuntimeError(
+            f"could not push the {job} metrics to the Pushgateway at {url} "
+            f"(set by {PUSHGATEWAY_URL_ENV}): {error}"
+        ) from error
+
+
+def push_monitoring(report: Any, drift: pd.DataFrame, url: str | None = None) -> bool:
+    """Push one monitoring run's metrics (and the registry's current champion) when a Pushgateway
+    is configured. Returns False when none is. A configured gateway that refuses the push fails
+    the run with an error naming the URL: metrics that silently stop would hide the loop."""
+    url = pushgateway_url() if url is None else url
+    if not url:
+        return False
+    _push(url, MONITORING_JOB, monitoring_registry(report, drift))
+    push_champion(url=url)
+    logger.info("monitoring metrics of version %s pushed to %s", report.model_version, url)
+    return True
+
+
+def push_champion(model_name: str | None = None, version: str | None = None, url: str | None = None) -> bool:
+    """Push the registry's champion (read from the registry unless given) when a Pushgateway is
+    configured and a champion exists."""
+    url = pushgateway_url() if url is None else url
+    if not url:
+        return False
+    model_name = model_name or _model_name()
+    if version is None:
+        from core import registry as mlflow_registry
+
+        version = mlflow_registry.alias_version(model_name, "champion")
+    if not version:
+        return False
+    _push(url, REGISTRY_JOB, champion_registry(model_name, version))
+    return True
+
+
+def _model_name() -> str:
+    from core.registry import MODEL_NAME
+
+    return MODEL_NAME

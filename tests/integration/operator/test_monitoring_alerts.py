@@ -1,0 +1,162 @@
+"""Monitoring results in Prometheus: what a real monitoring run pushed to the real Pushgateway,
+scraped by a real Prometheus, equals the run's own drift table and report; the alert rules pass
+promtool's unit tests and their expressions return the series the run's figures call for."""
+
+from __future__ import annotations
+
+import io
+import math
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+import yaml
+
+from core import registry
+from core.monitoring import MonitoringReport
+from core.pushgateway import MONITORING_JOB, push_monitoring
+from tests.integration.mlflow_server import free_port
+from tests.integration.operator.conftest import query, wait_for
+from tests.system_tools import REPO, system_binary
+
+ALERTS_TEST = REPO / "tests" / "data" / "operator" / "monitoring_alerts_test.yaml"
+RULES = REPO / "seldon" / "k8s" / "base" / "prometheusrule.yaml"
+MONITORING_ALERTS = {
+    "FlightsModelDecay",
+    "FlightsScoreDriftSustained",
+    "FlightsMonitoringNotReported",
+    "FlightsMonitoringNeverReported",
+    "FlightsServedVersionNotChampion",
+}
+
+
+def alert_expressions() -> dict[str, str]:
+    spec = yaml.safe_load(RULES.read_text())["spec"]
+    return {
+        rule["alert"]: rule["expr"] for group in spec["groups"] for rule in group["rules"] if "alert" in rule
+    }
+
+
+def test_monitoring_alert_rules_pass_promtool_unit_tests(tmp_path):
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(yaml.safe_load(RULES.read_text())["spec"]))
+    shutil.copy(ALERTS_TEST, tmp_path / ALERTS_TEST.name)
+    tested = subprocess.run(
+        [system_binary("promtool"), "test", "rules", ALERTS_TEST.name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    tests = yaml.safe_load(ALERTS_TEST.read_text())["tests"]
+    covered = {case["alertname"] for test in tests for case in test["alert_rule_test"]}
+    monitoring = set(list(alert_expressions())[-len(MONITORING_ALERTS) :])
+    assert monitoring == MONITORING_ALERTS  # the monitoring group closes the rule file
+    assert covered == MONITORING_ALERTS
+    # every alert is seen firing and seen quiet
+    for name in MONITORING_ALERTS:
+        outcomes = [
+            bool(c["exp_alerts"]) for t in tests for c in t["alert_rule_test"] if c["alertname"] == name
+        ]
+        assert True in outcomes and False in outcomes, name
+
+
+def test_an_unreachable_pushgateway_fails_the_push_naming_it():
+    report = MonitoringReport(model_version="1", period_end="2013-03-08")
+    drift = pd.DataFrame(
+        {"feature": ["temp", "score"], "source": ["batch", "batch"], "psi": [0.1, 0.2], "ks": [0.1, 0.1]}
+    )
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there
+    with pytest.raises(RuntimeError, match=f"Pushgateway at {address} \\(set by PUSHGATEWAY_URL\\)"):
+        push_monitoring(report, drift, url=address)
+    assert push_monitoring(report, drift, url="") is False  # not configured: nothing to push
+
+
+def drift_of_the_run(loop) -> pd.DataFrame:
+    """The drift table the monitoring run logged to MLflow (its own record, not ours)."""
+    mlflow_client = registry.client()
+    text = mlflow_client.download_artifacts(loop.report.mlflow_run_id, "drift.csv")
+    return pd.read_csv(io.StringIO(open(text).read()))
+
+
+def by_labels(result: list[dict], *names: str) -> dict[tuple, float]:
+    return {tuple(s["metric"].get(n, "") for n in names): float(s["value"][1]) for s in result}
+
+
+def test_prometheus_holds_what_the_monitoring_run_decided(loop, prometheus, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", loop.tracking_uri)
+    report, version = loop.report, loop.report.model_version
+    drift = drift_of_the_run(loop)
+    features, score = drift[drift["feature"] != "score"], drift[drift["feature"] == "score"]
+    psi_rows, ks_rows = (
+        features.dropna(subset=["psi"]),
+        features.dropna(subset=["ks"]),
+    )  # undefined: not pushed
+    psi = wait_for(prometheus, "flights_monitoring_feature_psi", lambda r: len(r) == len(psi_rows))
+    assert by_labels(psi, "feature", "source") == pytest.approx(
+        {(r.feature, r.source): r.psi for r in psi_rows.itertuples()}
+    )
+    assert {s["metric"]["job"] for s in psi} == {MONITORING_JOB}
+    assert {s["metric"]["model_version"] for s in psi} == {version}
+    ks = by_labels(query(prometheus, "flights_monitoring_feature_ks"), "feature", "source")
+    assert ks == pytest.approx({(r.feature, r.source): r.ks for r in ks_rows.itertuples()})
+    assert by_labels(query(prometheus, "flights_monitoring_score_psi"), "source") == pytest.approx(
+        {(r.source,): r.psi for r in score.dropna(subset=["psi"]).itertuples()}
+    )
+    assert by_labels(query(prometheus, "flights_monitoring_score_ks"), "source") == pytest.approx(
+        {(r.source,): r.ks for r in score.dropna(subset=["ks"]).itertuples()}
+    )
+    single = {
+        "flights_monitoring_realized_roc_auc": report.realized_auc,
+        "flights_monitoring_realized_log_loss": report.realized_log_loss,
+        "flights_monitoring_holdout_roc_auc": report.validation_auc,
+        "flights_monitoring_holdout_log_loss": report.validation_log_loss,
+        "flights_monitoring_labelled_rows": report.labelled_rows,
+        "flights_monitoring_retrain": float(report.retrain),
+    }
+    for name, expected in single.items():
+        assert not math.isnan(expected), name
+        assert by_labels(query(prometheus, name), "model_version") == pytest.approx({(version,): expected}), (
+            name
+        )
+    rows = by_labels(query(prometheus, "flights_monitoring_rows"), "source")
+    assert rows == {("batch",): report.n_rows, ("online",): report.n_online_rows}
+    decisions = by_labels(query(prometheus, "flights_monitoring_decision"), "decision")
+    assert decisions == {(d,): float(d == report.decision) for d in ("ok", "drift", "decay")}
+    info = query(prometheus, "flights_monitoring_model_info")
+    assert [(s["metric"]["model_name"], s["metric"]["model_version"]) for s in info] == [
+        (registry.MODEL_NAME, version)
+    ]
+    end = by_labels(query(prometheus, "flights_monitoring_period_end_timestamp_seconds"), "model_version")
+    assert end == {(version,): pd.Timestamp(report.period_end, tz="UTC").timestamp()}
+    age = query(prometheus, "time() - flights_monitoring_last_run_timestamp_seconds")
+    assert len(age) == 1 and 0 <= float(age[0]["value"][1]) < 3600
+
+
+def test_alert_expressions_return_the_series_the_run_calls_for(loop, served, prometheus, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", loop.tracking_uri)
+    expressions = alert_expressions()
+    report = loop.report
+    assert report.decision == "decay"  # the thresholds of this run make any log loss rise decay
+
+    decay = query(prometheus, expressions["FlightsModelDecay"])
+    assert [(s["metric"]["decision"], s["metric"]["model_version"]) for s in decay] == [
+        ("decay", report.model_version)
+    ]
+    drifting = query(prometheus, expressions["FlightsScoreDriftSustained"])
+    expected = {
+        (r.source,) for r in drift_of_the_run(loop).itertuples() if r.feature == "score" and r.psi > 0.2
+    }
+    assert {(s["metric"]["source"],) for s in drifting} == expected
+    assert query(prometheus, expressions["FlightsMonitoringNotReported"]) == []  # it just reported
+    assert query(prometheus, expressions["FlightsMonitoringNeverReported"]) == []
+
+    # the champion pushed when the alias last moved, against the version pinned on the server
+    champion = registry.alias_version(registry.MODEL_NAME, "champion")
+    assert served.champion == champion != served.version
+    pushed = wait_for(prometheus, "flights_registry_champion_info", lambda r: len(r) == 1)
+    assert pushed[0]["metric"]["bundle_version"] == champion
+    versions = lambda result: {s["metric"]["bundle_version"] for s in result}  # noqa: E731
+    wait_for(prometheus, "flights_model_info == 1", lambda r: versions(r) == {served.version})
+    differs = query(prometheus, expressions["FlightsServedVersionNotChampion"])
+    assert [s["metric"]["bundle_version"] for s in differs] == [served.version]
