@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core import paths, registry
+from scripts.progress import PROGRESS_FD_ENV
 
 DEFAULT_DATES = ["2013-07-01", "2013-08-01"]
 DECK_LINE = re.compile(r"(\w+) task creates flyte deck html to file://(\S+)")
@@ -28,24 +29,34 @@ DECISION_LINE = re.compile(r"^GateDecision\(.*\)$", re.MULTILINE)
 
 
 def run_training(as_of: str, console: Console) -> tuple[float, dict[str, str]]:
-    """One `pyflyte run`; returns its wall time and {task: deck path} of the decks it wrote."""
-    command = [
-        str(Path(sys.executable).with_name("pyflyte")),
-        "run",
-        "workflows/training.py",
-        "training_workflow",
-        "--as_of",
-        as_of,
-    ]
+    """One `pyflyte run`; returns its wall time and {task: deck path} of the decks it wrote.
+
+    pyflyte runs through `scripts.progress`, which prints a line as each task starts and ends
+    (elapsed time, cached or not) straight to this terminal while its own output is captured."""
+    arguments = ["run", "workflows/training.py", "training_workflow", "--as_of", as_of]
+    command = [sys.executable, "-m", "scripts.progress", "pyflyte", *arguments]
+    progress_fd = os.dup(sys.stdout.fileno())
     env = {
         **os.environ,
         "FLYTE_SDK_LOGGING_LEVEL": "20",
         "FLYTE_SDK_LOGGING_FORMAT": "text",
         "FLYTE_SDK_RICH_TRACEBACKS": "0",
+        PROGRESS_FD_ENV: str(progress_fd),
     }
-    console.print(f"[bold]$ {' '.join(['pyflyte', *command[1:]])}[/bold]")
+    console.print(f"[bold]$ {' '.join(['pyflyte', *arguments])}[/bold]")
+    console.file.flush()
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=paths.PROJECT_ROOT, env=env, capture_output=True, text=True)
+    try:
+        result = subprocess.run(
+            command,
+            cwd=paths.PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            pass_fds=(progress_fd,),
+        )
+    finally:
+        os.close(progress_fd)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         console.print(result.stdout[-4000:], result.stderr[-8000:])

@@ -278,6 +278,7 @@ def replay(config: ReplayConfig) -> tuple[pd.DataFrame, Path]:
 
 def main(argv: list[str] | None = None) -> None:
     from core.replay_report import text_table, verdict
+    from scripts.progress import task_progress
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--start", default="2013-07", help="first month, YYYY-MM")
@@ -293,7 +294,8 @@ def main(argv: list[str] | None = None) -> None:
         data=DataConfig(train_months=args.train_months),
         hyperparameters=Hyperparameters(max_iter=args.max_iter),
     )
-    frame, path = replay(config)
+    with task_progress():  # a line per task on stderr as it starts and ends, with its time
+        frame, path = replay(config)
     print(text_table(frame))
     print()
     print(verdict(frame, frame.attrs["costs"]))
