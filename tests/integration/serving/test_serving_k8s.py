@@ -53,6 +53,7 @@ def test_overlay_builds_and_validates(overlay):
         [
             "ConfigMap",
             "ConfigMap",
+            "ConfigMap",  # the Grafana dashboard
             "ServiceAccount",
             "SeldonDeployment",
             "PodMonitor",
