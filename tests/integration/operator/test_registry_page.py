@@ -6,6 +6,7 @@ a Flyte execution id that tells two local runs apart."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import requests
@@ -58,7 +59,9 @@ def test_version_has_a_description_and_tags_for_as_of_auc_and_the_gate(registere
         # the latest decision on this version (a retrain that reproduces a registered model
         # re-judges that version), as on its run; the description keeps every decision
         latest = json.loads(
-            mlflow_client.download_artifacts(found.run_id, "promotion/decision.json", str(tmp_path))
+            Path(
+                mlflow_client.download_artifacts(found.run_id, "promotion/decision.json", str(tmp_path))
+            ).read_text()
         )
         assert found.tags["gate_decision"] == run.data.tags["promotion"] == latest["alias"]
         assert found.tags["gate_reasons"] == "; ".join(latest["reasons"])
