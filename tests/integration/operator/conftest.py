@@ -100,17 +100,18 @@ def loop(tmp_path_factory, pushgateway):
     from workflows.training import training_workflow
 
     base = tmp_path_factory.mktemp("operator-loop")
-    with mlflow_server(base / "mlflow") as uri, pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_TRACKING_URI", uri)
-        patch.setenv("PUSHGATEWAY_URL", pushgateway)
-        data = DataConfig(**DATA)
-        decisions = [
-            training_workflow(as_of=AS_OF, data=data, hyperparameters=hyperparameters)
-            for hyperparameters in (SMALL, LARGER)
-        ]
-        outcome = monitoring_workflow(
-            start=PERIOD[0], end=PERIOD[1], thresholds=DECAY_ALWAYS, data=data, hyperparameters=SMALL
-        )
+    with mlflow_server(base / "mlflow") as uri:
+        with pytest.MonkeyPatch.context() as patch:  # only while the loop runs: no leak to other tests
+            patch.setenv("MLFLOW_TRACKING_URI", uri)
+            patch.setenv("PUSHGATEWAY_URL", pushgateway)
+            data = DataConfig(**DATA)
+            decisions = [
+                training_workflow(as_of=AS_OF, data=data, hyperparameters=hyperparameters)
+                for hyperparameters in (SMALL, LARGER)
+            ]
+            outcome = monitoring_workflow(
+                start=PERIOD[0], end=PERIOD[1], thresholds=DECAY_ALWAYS, data=data, hyperparameters=SMALL
+            )
         yield Loop(uri, {d.version: d for d in decisions}, outcome.report, outcome.gate)
 
 
