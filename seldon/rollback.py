@@ -74,6 +74,10 @@ def rollback(
     client.set_registered_model_alias(model_name, alias, version)
     record = {"from": previous, "alias": alias, "at": datetime.now(UTC).isoformat(), "reason": reason}
     client.set_model_version_tag(model_name, version, ROLLBACK_TAG, json.dumps(record))
+    if alias == "champion":  # the served-vs-champion alert compares with the pushed champion
+        from core.pushgateway import push_champion
+
+        push_champion(model_name, version)
     logger.warning(
         "%s@%s moved from version %s to %s (%s): every sync sidecar follows at its next poll",
         model_name,

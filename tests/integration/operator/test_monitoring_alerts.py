@@ -160,3 +160,23 @@ def test_alert_expressions_return_the_series_the_run_calls_for(loop, served, pro
     wait_for(prometheus, "flights_model_info == 1", lambda r: versions(r) == {served.version})
     differs = query(prometheus, expressions["FlightsServedVersionNotChampion"])
     assert [s["metric"]["bundle_version"] for s in differs] == [served.version]
+
+
+def test_a_rollback_to_the_served_version_pushes_the_champion_and_the_alert_clears(
+    loop, served, prometheus, pushgateway, monkeypatch
+):
+    """Last in this module: it moves the champion alias (the tests after it only read tags)."""
+    from seldon.rollback import rollback
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", loop.tracking_uri)
+    monkeypatch.setenv("PUSHGATEWAY_URL", pushgateway)
+    expression = alert_expressions()["FlightsServedVersionNotChampion"]
+    assert query(prometheus, expression)  # serving a version that is not the champion
+    previous = rollback(registry.client(), registry.MODEL_NAME, "champion", served.version, loop.tracking_uri)
+    assert previous == served.champion
+    wait_for(
+        prometheus,
+        "flights_registry_champion_info",
+        lambda r: [s["metric"]["bundle_version"] for s in r] == [served.version],
+    )
+    assert query(prometheus, expression) == []
