@@ -22,8 +22,9 @@ RUN groupadd --gid 10001 seldon \
     && useradd --uid 10001 --gid seldon --no-create-home --shell /usr/sbin/nologin seldon
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-COPY seldon/__init__.py seldon/bundle.py seldon/guard.py seldon/jsonio.py seldon/metrics.py seldon/model.py \
-     seldon/openapi.json seldon/pointer.py seldon/request_log.py seldon/routes.py seldon/serve.py \
+COPY explain/__init__.py explain/treeshap.py /app/explain/
+COPY seldon/__init__.py seldon/bundle.py seldon/explaining.py seldon/guard.py seldon/jsonio.py seldon/metrics.py \
+     seldon/model.py seldon/openapi.json seldon/pointer.py seldon/request_log.py seldon/routes.py seldon/serve.py \
      seldon/settings.py seldon/validation.py /app/seldon/
 USER 10001:10001
 EXPOSE 9000 6000

@@ -55,7 +55,9 @@ _CHUNK = 64 * 1024
 
 PREDICT_PATHS = frozenset({"/predict", "/api/v1.0/predictions", "/api/v0.1/predictions"})
 FEEDBACK_PATHS = frozenset({"/send-feedback", "/api/v1.0/feedback", "/api/v0.1/feedback"})
-BODY_PATHS = PREDICT_PATHS | FEEDBACK_PATHS
+# Explained predictions (seldon/explaining.py): the model's own explanations, same body as predictions.
+EXPLAIN_PATHS = frozenset({"/explain", "/api/v1.0/explain"})
+BODY_PATHS = PREDICT_PATHS | FEEDBACK_PATHS | EXPLAIN_PATHS
 
 # The wrapper also routes these Seldon component calls, which this model does not implement, and
 # accepts GET (with a `json` query parameter) on /predict and /send-feedback: answered 404 / 405.

@@ -38,13 +38,19 @@ REQUEST_LOG_FAILURES = "flights_request_log_failures_total"  # lines the request
 FEEDBACK_ROWS = "flights_feedback_rows_total"
 FEEDBACK_CORRECT = "flights_feedback_correct_rows_total"
 ONLINE_ACCURACY = "flights_online_accuracy"  # correct / feedback rows since this worker started
+# The explain route, counted like predictions under names of its own (its latency is not a
+# prediction's): requests by outcome, rejections by rule, rows by predicted flag, latency.
+EXPLAIN_REQUESTS = "flights_explain_requests_total"  # {outcome: ok|rejected|error}
+EXPLAIN_REJECTED = "flights_explain_rejected_requests_total"  # {reason}
+EXPLAINED_ROWS = "flights_explained_rows_total"  # {label: late|on_time}
+EXPLAIN_LATENCY = "flights_explain_duration_seconds"  # histogram
 
 LATENCY_EDGES = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 # finer where the scores live (late rate ~20%) and around the 0.35 threshold
 SCORE_EDGES = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.8, 1.0)
 
 COUNTER, GAUGE = "COUNTER", "GAUGE"
-PREDICT, FEEDBACK, ANY = "predict", "feedback", "any"
+PREDICT, FEEDBACK, HEALTH, ANY = "predict", "feedback", "health", "any"
 
 
 class _Histogram:
@@ -84,10 +90,13 @@ class ServingMetrics:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._deltas: dict[tuple, float] = {}
-        self._gauges: dict[str, dict[tuple, float]] = {PREDICT: {}, FEEDBACK: {}, ANY: {}}
+        # explain responses are plain Flask responses the wrapper never reads: what the explain
+        # route changes is handed over through the health handler (seldon/explaining.py)
+        self._gauges: dict[str, dict[tuple, float]] = {PREDICT: {}, FEEDBACK: {}, HEALTH: {}, ANY: {}}
         self._dirty: set[tuple] = set()
         self._latency = _Histogram(LATENCY, LATENCY_EDGES)
         self._score = _Histogram(SCORE, SCORE_EDGES)
+        self._explain_latency = _Histogram(EXPLAIN_LATENCY, LATENCY_EDGES)
         self._rows = 0
         self._positives = 0
         self._feedback_rows = 0
@@ -122,6 +131,20 @@ class ServingMetrics:
             for key, value, tags in self._score.observe(scores):
                 self._set(PREDICT, key, value, tags)
             self._set(PREDICT, POSITIVE_RATE, self._positives / self._rows, {})
+
+    def explain_request(self, outcome: str, seconds: float, reason: str | None = None) -> None:
+        with self._lock:
+            self._count(EXPLAIN_REQUESTS, 1, outcome=outcome)
+            if reason is not None:
+                self._count(EXPLAIN_REJECTED, 1, reason=reason)
+            for key, value, tags in self._explain_latency.observe(float(seconds)):
+                self._set(HEALTH, key, value, tags)
+
+    def explained(self, labels: np.ndarray) -> None:
+        positives = int(labels.sum())
+        with self._lock:
+            self._count(EXPLAINED_ROWS, positives, label="late")
+            self._count(EXPLAINED_ROWS, len(labels) - positives, label="on_time")
 
     def feedback(self, rows: int, correct: int) -> None:
         with self._lock:

@@ -27,8 +27,10 @@ from flask import Blueprint, Response, g, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from seldon.bundle import BundleError, load_bundle
+from seldon.explaining import register_explain_route
 from seldon.guard import (
     BODY_PATHS,
+    EXPLAIN_PATHS,
     FEEDBACK_PATHS,
     PREDICT_PATHS,
     RequestGuard,
@@ -71,6 +73,8 @@ def build_blueprint(model: FlightsLateModel) -> Blueprint:
     def _count_guard_rejection(path: str, rule: str, seconds: float) -> None:
         if path in PREDICT_PATHS:
             model.metrics_buffer.request("rejected", seconds, rule)
+        elif path in EXPLAIN_PATHS:
+            model.metrics_buffer.explain_request("rejected", seconds, rule)
 
     @blueprint.before_app_request
     def _before():
@@ -96,9 +100,12 @@ def build_blueprint(model: FlightsLateModel) -> Blueprint:
         return None
 
     def _reject(error: RequestError):
+        started = g.get("started") or time.perf_counter()
         if request.path in PREDICT_PATHS:
-            started = g.get("started") or time.perf_counter()
             model.metrics_buffer.request("rejected", time.perf_counter() - started, error.rule)
+            g.counted = True
+        elif request.path in EXPLAIN_PATHS:
+            model.metrics_buffer.explain_request("rejected", time.perf_counter() - started, error.rule)
             g.counted = True
         return _error(error)
 
@@ -109,6 +116,8 @@ def build_blueprint(model: FlightsLateModel) -> Blueprint:
             outcome = "error" if response.status_code >= 500 else "rejected"
             reason = None if outcome == "error" else "bad_data"
             model.metrics_buffer.request(outcome, time.perf_counter() - g.started, reason)
+        if request.path in EXPLAIN_PATHS and not g.get("counted") and "started" in g:
+            model.metrics_buffer.explain_request("error", time.perf_counter() - g.started)
         if response.status_code >= 400 and response.is_json:
             _complete_status(response)
         return response
@@ -131,6 +140,8 @@ def build_blueprint(model: FlightsLateModel) -> Blueprint:
                 status_code=413,
             )
         )
+
+    register_explain_route(blueprint, model)
 
     @blueprint.route(OPENAPI_PATH, methods=["GET"])
     @blueprint.route("/openapi.json", methods=["GET"])
