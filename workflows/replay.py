@@ -88,6 +88,7 @@ def candidate_workflow(
         metrics=evaluation.metrics,
         hyperparameters=hyperparameters,
         as_of=date_label(moment=as_of),
+        figures=evaluation.figures,
     )
 
 
