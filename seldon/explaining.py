@@ -4,9 +4,10 @@ raw score (log-odds) and every feature's value and exact contribution, largest f
 
 The body is checked by the same `RequestSchema` as predictions (same 4xx, same messages), with a
 row limit of its own (MAX_EXPLAIN_ROWS, default 100: explaining costs milliseconds a row). The
-rows are encoded once by the served Pipeline's preprocessing; the classifier scores that matrix
-(the same numbers as a prediction) and `explain.TreeExplainer` splits each raw score into its
-contributions (base value + contributions = the logit of the probability, tested to 1e-6).
+rows are encoded and scored once, the way predictions are (the served predictor's encoding and
+scoring path when it has one, else the Pipeline's preprocessing and classifier), and
+`explain.TreeExplainer` splits each raw score of that same matrix into its contributions (base
+value + contributions = the logit of the probability, tested to 1e-6).
 The explainer of a bundle is built on that bundle's first explain request (it reads every tree)
 and kept until the next swap.
 
@@ -28,10 +29,14 @@ from flask import Blueprint, current_app, g, has_request_context, jsonify
 
 from explain import TreeExplainer, ranked_contributions
 from seldon.guard import EXPLAIN_PATHS
-from seldon.validation import RequestError, RequestSchema
+
+try:  # the request checks live in the neutral scoring package once it exists
+    from scoring.validation import RequestError, RequestSchema  # type: ignore[import-not-found]
+except ImportError:
+    from seldon.validation import RequestError, RequestSchema
 
 if TYPE_CHECKING:
-    from seldon.model import Active, FlightsLateModel
+    from seldon.model import FlightsLateModel
 
 MAX_EXPLAIN_ROWS = "MAX_EXPLAIN_ROWS"
 DEFAULT_MAX_ROWS = 100
@@ -42,20 +47,31 @@ logger = logging.getLogger(__name__)
 class BundleExplainer:
     """What explaining one served bundle needs, built once per bundle."""
 
-    def __init__(self, active: Active, max_rows: int) -> None:
+    def __init__(self, active: Any, max_rows: int) -> None:
         self.active = active
+        schema = active.bundle.schema
+        # the served bundle's schema as a dict (a typed schema has `to_dict`)
+        schema_dict = schema.to_dict() if hasattr(schema, "to_dict") else schema
+        self.names = [feature["name"] for feature in schema_dict["features"]]
         model = active.bundle.model
-        self.encode = model[:-1]
         self.classifier = model[-1]
-        self.names = [feature["name"] for feature in active.bundle.schema["features"]]
         self.engine = TreeExplainer(self.classifier, self.names)
-        self.schema = RequestSchema(active.bundle.schema, max_rows)
+        self.schema = RequestSchema(schema_dict, max_rows)
+
+    def _score(self, columns: dict) -> tuple[np.ndarray, np.ndarray]:
+        """(encoded matrix, probability) the way predictions are made: the predictor's own
+        encoding and scoring path when the served object has one, else the Pipeline's."""
+        active = self.active
+        if hasattr(active, "encode") and hasattr(active, "score_matrix"):
+            matrix = active.encode(columns)
+            return matrix, active.score_matrix(matrix)
+        matrix = active.bundle.model[:-1].transform(pd.DataFrame(columns)[self.names])
+        return matrix, self.classifier.predict_proba(matrix)[:, 1]
 
     def explain(self, body: object) -> tuple[dict, np.ndarray]:
         """The answer's `jsonData` and the predicted flags (raises `RequestError` like predict)."""
         checked = self.schema.check(body)
-        matrix = self.encode.transform(pd.DataFrame(checked.columns)[self.names])
-        probability = self.classifier.predict_proba(matrix)[:, 1]
+        matrix, probability = self._score(checked.columns)
         flags = (probability >= self.active.threshold).astype(np.int64)
         explanation = self.engine.explain_encoded(matrix)
         columns = [_plain(checked.columns[name]) for name in self.names]
@@ -78,7 +94,7 @@ def register_explain_route(blueprint: Blueprint, model: FlightsLateModel) -> Non
     lock = threading.Lock()
     built: dict[str, Any] = {"active": None, "explainer": None}
 
-    def explainer_for(active: Active) -> BundleExplainer:
+    def explainer_for(active: Any) -> BundleExplainer:
         with lock:  # one build per bundle, even when requests arrive together
             if built["active"] is not active:
                 built["explainer"] = BundleExplainer(active, max_rows)
@@ -104,11 +120,9 @@ def register_explain_route(blueprint: Blueprint, model: FlightsLateModel) -> Non
         g.counted = True
         _export_metrics()
         metadata = active.bundle.metadata
+        name = metadata.get("name", "") if isinstance(metadata, dict) else metadata.name
         return jsonify(
-            {
-                "jsonData": data,
-                "meta": {"tags": {"model_name": metadata.get("name", ""), "model_version": active.version}},
-            }
+            {"jsonData": data, "meta": {"tags": {"model_name": name, "model_version": active.version}}}
         )
 
     for path in sorted(EXPLAIN_PATHS):
