@@ -1,6 +1,7 @@
 # Serving image: the Seldon v1 Python wrapper running seldon.model.FlightsLateModel.
-# Only the serving pins (seldon/requirements.txt) and the seldon/ package go in; mlflow does not
-# (the registry-sync sidecar runs from the pipeline image). Build: docker build -t flights-serving .
+# Only the serving pins (seldon/requirements.txt) and the contract/, scoring/ and seldon/ packages
+# go in; mlflow does not (the registry-sync sidecar runs from the pipeline image).
+# Build: docker build -t flights-serving .
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
@@ -22,10 +23,14 @@ RUN groupadd --gid 10001 seldon \
     && useradd --uid 10001 --gid seldon --no-create-home --shell /usr/sbin/nologin seldon
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
+# the bundle contract and the predictor, shared with the pipeline (neither imports seldon/)
+COPY contract/__init__.py contract/bundle.py contract/names.py contract/registry.py \
+     contract/request_log.py /app/contract/
+COPY scoring/__init__.py scoring/compiled.py scoring/predictor.py scoring/validation.py /app/scoring/
 COPY explain/__init__.py explain/treeshap.py /app/explain/
-COPY seldon/__init__.py seldon/bundle.py seldon/explaining.py seldon/guard.py seldon/jsonio.py seldon/metrics.py \
-     seldon/model.py seldon/openapi.json seldon/pointer.py seldon/request_log.py seldon/routes.py seldon/serve.py \
-     seldon/settings.py seldon/validation.py /app/seldon/
+COPY seldon/__init__.py seldon/explaining.py seldon/guard.py seldon/jsonio.py seldon/metrics.py \
+     seldon/model.py seldon/openapi.json seldon/pointer.py seldon/routes.py seldon/serve.py \
+     seldon/settings.py /app/seldon/
 USER 10001:10001
 EXPOSE 9000 6000
 # The operator sets the ports through PREDICTIVE_UNIT_* variables; the wrapper reads them.

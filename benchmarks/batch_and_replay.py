@@ -42,11 +42,11 @@ def phase_baseline() -> dict:
     """One in-process predict_proba over the whole period's feature table."""
     from threadpoolctl import threadpool_limits
 
+    from contract.bundle import load_bundle
     from core import registry
     from core.features import build_features
     from core.model import predict_scores
     from core.source import load_window
-    from seldon.bundle import load_bundle
 
     bundle = load_bundle(registry.download_bundle(registry.MODEL_NAME, "1"))
     began = time.perf_counter()

@@ -34,7 +34,7 @@ def _per_call_ms(call, repeats: int) -> tuple[float, float]:
 
 def _model(bundle_dir: str | None):
     if bundle_dir:
-        from seldon.bundle import load_bundle
+        from contract.bundle import load_bundle
 
         return load_bundle(bundle_dir, require_reference=False).model
     from core import features, source

@@ -59,6 +59,7 @@ def free_port() -> int:
 
 
 def build(workdir: Path) -> tuple[Path, list[dict]]:
+    from contract.bundle import Metadata
     from core.bundle import build_reference, build_schema, write_bundle
     from core.features import build_features, split_by_time
     from core.model import Hyperparameters, fit, predict_scores
@@ -78,11 +79,11 @@ def build(workdir: Path) -> tuple[Path, list[dict]]:
         model,
         schema,
         reference,
-        {"name": "flights-late-arrival", "version": "1", "run_id": "bench"},
+        Metadata(version="1", run_id="bench"),
     )
     write_pointer(root, "1")
     rows = json.loads(later[FEATURES].sample(BATCH_ROWS, random_state=0).to_json(orient="records"))
-    fill = {f["name"]: f.get("min", 0.0) for f in schema["features"] if f["kind"] == "number"}
+    fill = {f.name: f.min or 0.0 for f in schema.features if f.kind == "number"}
     rows = [{k: (fill[k] if v is None else v) for k, v in row.items()} for row in rows]
     return root, rows
 
@@ -242,7 +243,7 @@ def start_mlserver(root: Path, workdir: Path) -> tuple[subprocess.Popen, int]:
         [
             str(MLSERVER_BIN / "python"),
             "-c",
-            "import sys, joblib; from seldon.bundle import load_model; "
+            "import sys, joblib; from contract.bundle import load_model; "
             "joblib.dump(load_model(sys.argv[1]), sys.argv[2])",
             str(root / "versions" / "1" / "model.skops"),
             str(model_dir / "model.joblib"),

@@ -7,8 +7,8 @@ rounds of floor and server measurements while the machine's load drifts:
   {"mode": "one-row", "seconds": 5}   2 warm processes call the predict path on one-row bodies
   {"mode": "batch", "repeats": 5}      the predict path on one body of all the rows
   {"mode": "metrics", "repeats": 2000} per-request cost of our metric buffer and Seldon's store
-The "predict path" is what the server runs per request minus HTTP: schema validation, the
-DataFrame, predict_proba, the threshold.
+The "predict path" is what the server runs per request minus HTTP: `scoring.predictor.Predictor`
+itself (validate -> encode -> score -> threshold), the object the Seldon model class wraps.
 """
 
 from __future__ import annotations
@@ -19,25 +19,18 @@ import sys
 import time
 
 import numpy as np
-import pandas as pd
 
-from seldon.bundle import load_bundle
-from seldon.validation import RequestSchema
+from contract.bundle import load_bundle
+from scoring.predictor import Predictor
 
 PROCESSES = 2
 
 
 def _path(bundle_dir: str):
     bundle = load_bundle(bundle_dir)
-    schema = RequestSchema(bundle.schema, max_rows=100_000)
-    threshold = bundle.schema["output"]["threshold"]
-
-    def predict(body: dict) -> np.ndarray:
-        checked = schema.check(body)
-        scores = bundle.model.predict_proba(pd.DataFrame(checked.columns))[:, 1]
-        return scores >= threshold
-
-    return bundle, predict
+    predictor = Predictor(bundle, max_rows=100_000)
+    predictor.warm_up()
+    return bundle, predictor.predict
 
 
 def _one_row_worker(bundle_dir: str, rows: list, commands, results) -> None:

@@ -10,8 +10,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from contract.names import PREDICTED
 from core.features import naive
-from core.model import predict_scores
 from core.schemas import KEY, LABEL, TIMESTAMP
 
 PREDICTION_COLUMNS = [
@@ -20,7 +20,7 @@ PREDICTION_COLUMNS = [
     "carrier",
     "origin",
     "score",
-    "label",
+    PREDICTED,
     LABEL,
     "model_version",
     "run_id",
@@ -30,15 +30,16 @@ REASON_COLUMNS = [f"reason_{r}{suffix}" for r in (1, 2, 3) for suffix in ("", "_
 
 
 class PredictionTable(pa.DataFrameModel):
-    """One scored flight: key, time, slice columns, score, flag at the bundle's threshold, truth
-    when known (nullable: a future flight has none yet), and the lineage of the model."""
+    """One scored flight: key, time, slice columns, score, `predicted_late` (the flag at the
+    bundle's threshold), the truth `late` when known (nullable: a future flight has none yet),
+    and the lineage of the model."""
 
     flight_id: Series[str] = pa.Field(unique=True)
     sched_dep: Series[pd.Timestamp]
     carrier: Series[str]
     origin: Series[str]
     score: Series[float] = pa.Field(in_range={"min_value": 0.0, "max_value": 1.0})
-    label: Series[int] = pa.Field(isin=[0, 1])
+    predicted_late: Series[int] = pa.Field(isin=[0, 1])
     late: Series[pd.Int64Dtype] = pa.Field(nullable=True, isin=[0, 1], coerce=True)
     model_version: Series[str]
     run_id: Series[str]
@@ -72,9 +73,12 @@ def in_period(table: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFra
     return table.loc[keep].reset_index(drop=True)
 
 
-def score_partition(model, table: pd.DataFrame, threshold: float, version: str, run_id: str) -> pd.DataFrame:
-    """Predictions of one partition with the model's lineage on every row."""
-    scores = predict_scores(model, table) if len(table) else np.empty(0)
+def score_partition(
+    predictor, table: pd.DataFrame, threshold: float, version: str, run_id: str
+) -> pd.DataFrame:
+    """Predictions of one partition with the model's lineage on every row. `predictor` is the
+    serving predictor (`scoring.predictor.Predictor`): batch and online score the same way."""
+    scores = predictor.score_frame(table) if len(table) else np.empty(0)
     truth = table[LABEL].astype("Int64") if LABEL in table else pd.array([pd.NA] * len(table), "Int64")
     return pd.DataFrame(
         {
@@ -83,7 +87,7 @@ def score_partition(model, table: pd.DataFrame, threshold: float, version: str, 
             "carrier": table["carrier"].astype(str).to_numpy(),
             "origin": table["origin"].astype(str).to_numpy(),
             "score": scores.astype(np.float64),
-            "label": (scores >= threshold).astype(np.int64),
+            PREDICTED: (scores >= threshold).astype(np.int64),
             LABEL: truth,
             "model_version": str(version),
             "run_id": str(run_id),
@@ -112,7 +116,7 @@ def summary_by(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     return grouped.agg(
         flights=("score", "size"),
         mean_score=("score", "mean"),
-        positive_rate=("label", "mean"),
+        positive_rate=(PREDICTED, "mean"),
         late_rate=(LABEL, lambda s: s.dropna().astype(float).mean() if s.notna().any() else np.nan),
     ).reset_index()
 

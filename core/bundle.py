@@ -1,98 +1,118 @@
-"""Write the model bundle (see `seldon/bundle.py` for the contract and the loader)."""
+"""Write the model bundle through the contract (`contract.bundle`: file names, types, sha256).
+
+Training writes model.skops, the compiled trees (trees.treelite), schema.json, reference.json and
+metadata.json; registration then proves the compiled trees reproduce the Pipeline
+(`scoring.compiled.check_parity`) before it registers the version.
+"""
 
 from __future__ import annotations
 
-import json
+import dataclasses
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import skops.io as sio
 
-from core.schemas import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, feature_ranges
-from seldon.bundle import (
-    METADATA_FILE,
+from contract.bundle import (
+    CATEGORY,
+    COMPILED_FILE,
     MODEL_FILE,
-    REFERENCE_FILE,
-    SCHEMA_FILE,
-    load_model,
+    NUMBER,
+    CategoryReference,
+    CompiledForm,
+    FeatureSpec,
+    Metadata,
+    NumericReference,
+    OutputSpec,
+    Reference,
+    Schema,
+    dump_model,
     sha256_file,
+    write_metadata,
+    write_reference,
+    write_schema,
 )
+from core.schemas import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, feature_ranges
 
-OUTPUT_NAMES = ["probability", "late"]
 REFERENCE_BINS = 10
 
 
-def build_schema(train: pd.DataFrame, threshold: float) -> dict:
+def build_schema(train: pd.DataFrame, threshold: float) -> Schema:
     """Features in model order with kind, nullability, allowed range and (for categories) the
-    values seen in training. Unknown categories are scored (the trees route them as missing)."""
+    values seen in training, sorted: the OrdinalEncoder's codes. Unknown categories are scored
+    (the trees route them as missing)."""
     ranges = feature_ranges()
     features = []
     for name in FEATURES:
-        spec = {"name": name, **ranges[name]}
         if name in CATEGORICAL_FEATURES:
-            spec["kind"] = "category"
-            spec["categories"] = sorted(train[name].dropna().unique().tolist())
+            categories = tuple(sorted(train[name].dropna().unique().tolist()))
+            features.append(FeatureSpec(name=name, kind=CATEGORY, categories=categories, **ranges[name]))
         else:
-            spec["kind"] = "number"
-        features.append(spec)
-    return {
-        "features": features,
-        "unknown_category": "score",
-        "output": {"names": OUTPUT_NAMES, "threshold": threshold},
-    }
+            features.append(FeatureSpec(name=name, kind=NUMBER, **ranges[name]))
+    return Schema(features=tuple(features), output=OutputSpec(threshold=float(threshold)))
 
 
 def _numeric_reference(values: pd.Series) -> dict:
+    """A `NumericReference` as its JSON dict (what `core.drift` reads)."""
     present = values.dropna().to_numpy(dtype=np.float64)
     edges = np.unique(np.quantile(present, np.linspace(0, 1, REFERENCE_BINS + 1))) if present.size else []
     inner = list(map(float, edges[1:-1])) if len(edges) > 2 else []
     counts = np.bincount(np.searchsorted(inner, present, side="right"), minlength=len(inner) + 1)
-    return {
-        "kind": "number",
-        "edges": inner,  # bin i holds values in [edges[i-1], edges[i]); the outer bins are open
-        "proportions": (counts / max(present.size, 1)).tolist(),
-        "missing_rate": float(values.isna().mean()),
-        "mean": float(present.mean()) if present.size else None,
-    }
+    return asdict(
+        NumericReference(
+            edges=inner,  # bin i holds values in [edges[i-1], edges[i]); the outer bins are open
+            proportions=(counts / max(present.size, 1)).tolist(),
+            missing_rate=float(values.isna().mean()),
+            mean=float(present.mean()) if present.size else None,
+        )
+    )
 
 
 def _categorical_reference(values: pd.Series) -> dict:
+    """A `CategoryReference` as its JSON dict (what `core.drift` reads)."""
     shares = values.value_counts(normalize=True, dropna=True)
-    return {
-        "kind": "category",
-        "proportions": {str(k): float(v) for k, v in shares.items()},
-        "missing_rate": float(values.isna().mean()),
-    }
+    return asdict(
+        CategoryReference(
+            proportions={str(k): float(v) for k, v in shares.items()},
+            missing_rate=float(values.isna().mean()),
+        )
+    )
 
 
-def build_reference(train: pd.DataFrame, scores: np.ndarray, label_rate: float) -> dict:
+def build_reference(train: pd.DataFrame, scores: np.ndarray, label_rate: float) -> Reference:
     """Binned training distribution of each feature and of the score: the drift baseline."""
     features = {name: _numeric_reference(train[name]) for name in NUMERIC_FEATURES}
     features.update({name: _categorical_reference(train[name]) for name in CATEGORICAL_FEATURES})
-    return {
-        "n_rows": int(len(train)),
-        "label_rate": float(label_rate),
-        "features": features,
-        "score": _numeric_reference(pd.Series(scores)),
-    }
+    return Reference.from_dict(
+        {
+            "n_rows": int(len(train)),
+            "label_rate": float(label_rate),
+            "features": features,
+            "score": _numeric_reference(pd.Series(scores)),
+        }
+    )
 
 
-def write_bundle(directory: str | Path, model, schema: dict, reference: dict, metadata: dict) -> Path:
-    """Write model.skops, schema.json and reference.json, then metadata.json with the model's
-    sha256; return the directory. The written model is reloaded once to prove the allowlist holds."""
+def write_bundle(
+    directory: str | Path, model, schema: Schema, reference: Reference, metadata: Metadata
+) -> Path:
+    """Write model.skops (reloaded once to prove the allowlist holds), the compiled trees,
+    schema.json and reference.json, then metadata.json with both files' sha256; return the
+    directory. `metadata`'s own sha256 fields are replaced."""
+    from scoring.compiled import LIBRARY, library_version, write_compiled
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    model_path = directory / MODEL_FILE
-    sio.dump(model, model_path)
-    load_model(model_path)
-    (directory / SCHEMA_FILE).write_text(json.dumps(schema, indent=2))
-    (directory / REFERENCE_FILE).write_text(json.dumps(reference, indent=2))
-    write_metadata(directory, {**metadata, "model_sha256": sha256_file(model_path)})
+    model_sha = dump_model(model, directory / MODEL_FILE)
+    compiled_path = write_compiled(model[-1], directory / COMPILED_FILE)
+    compiled = CompiledForm(
+        file=COMPILED_FILE,
+        sha256=sha256_file(compiled_path),
+        library=LIBRARY,
+        library_version=library_version(),
+    )
+    write_schema(directory, schema)
+    write_reference(directory, reference)
+    write_metadata(directory, dataclasses.replace(metadata, model_sha256=model_sha, compiled=compiled))
     return directory
-
-
-def write_metadata(directory: str | Path, metadata: dict) -> Path:
-    path = Path(directory) / METADATA_FILE
-    path.write_text(json.dumps(metadata, indent=2, default=str))
-    return path

@@ -16,8 +16,6 @@ import numpy as np
 
 from core.evaluation import EvaluationMetrics
 
-CHAMPION = "champion"
-CHALLENGER = "challenger"
 REJECTED = "rejected"  # the tag of a candidate that failed a sanity check; it takes no alias
 
 

@@ -107,7 +107,7 @@ def online_rows(request_log_dir: str, start: datetime, end: datetime) -> pd.Data
     `score`. Empty when there is no log: monitoring works without the server."""
     if not request_log_dir or not Path(request_log_dir).is_dir():
         return pd.DataFrame(columns=[*FEATURES, "score"])
-    from seldon.request_log import read_request_log
+    from contract.request_log import read_request_log
 
     rows = pd.DataFrame(read_request_log(request_log_dir))
     if rows.empty:

@@ -1,26 +1,17 @@
-"""Where the project keeps its local state: resolved at call time, never at import."""
+"""Where the project keeps its local state: resolved at call time, never at import.
+
+`data_dir` and `tracking_uri` are the contract's (`contract.registry`): the registry-sync sidecar
+finds the same store without importing `core`."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from contract.registry import data_dir, tracking_uri
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-
-def data_dir() -> Path:
-    """Local state (MLflow store, request logs, reports): `MLOPS_DATA_DIR` or `<repo>/.mlops`."""
-    path = Path(os.environ.get("MLOPS_DATA_DIR", PROJECT_ROOT / ".mlops"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def tracking_uri() -> str:
-    """`MLFLOW_TRACKING_URI` when set, else a SQLite store in the project data directory."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if uri:
-        return uri
-    return f"sqlite:///{data_dir() / 'mlflow.db'}"
+__all__ = ["PROJECT_ROOT", "artifact_root", "data_dir", "tracking_uri"]
 
 
 def artifact_root() -> str:

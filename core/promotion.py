@@ -15,13 +15,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from contract.bundle import Metadata, load_bundle
 from core import evaluation, registry
 from core.evaluation import EvaluationMetrics
 from core.gate import CHALLENGER, CHAMPION, REJECTED, GateConfig, GateDecision, decide, paired_auc_gain
 from core.gate import sanity_failures as failed_checks
 from core.model import predict_scores
 from core.schemas import LABEL, TIMESTAMP
-from seldon.bundle import load_bundle
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +37,12 @@ class Comparison:
     candidate_holdout_start: str = ""
 
 
-def _scores_on(holdout: pd.DataFrame, model_name: str, version: str) -> tuple[np.ndarray, float, dict]:
+def _scores_on(holdout: pd.DataFrame, model_name: str, version: str) -> tuple[np.ndarray, float, Metadata]:
     """A registered version's scores on `holdout`, its threshold and its metadata."""
     with tempfile.TemporaryDirectory(prefix=f"gate-{version}-") as tmp:
         bundle = load_bundle(registry.download_bundle(model_name, version, tmp), require_reference=False)
         scores = predict_scores(bundle.model, holdout)
-        return scores, float(bundle.schema["output"]["threshold"]), bundle.metadata
+        return scores, bundle.schema.threshold, bundle.metadata
 
 
 def champion_metrics_on(holdout: pd.DataFrame, model_name: str, version: str) -> EvaluationMetrics:
@@ -75,7 +75,7 @@ def promote(
         champion_scores, threshold, metadata = _scores_on(holdout, name, current)
         champion = evaluation.evaluate(labels, champion_scores, threshold)
         comparison.champion = champion_scores
-        comparison.champion_train_end = str(metadata.get("training_window", {}).get("train_end", ""))
+        comparison.champion_train_end = metadata.training_window.train_end
         decision.previous_champion, decision.champion_auc = current, champion.roc_auc
         interval = paired_auc_gain(
             labels,

@@ -11,20 +11,22 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
+from contract import registry as shared
+from contract.bundle import METADATA_FILE, Metadata, write_metadata
+from contract.names import MODEL_NAME
 from core import paths
 
 logger = logging.getLogger(__name__)
 
-MODEL_NAME = "flights-late-arrival"
 EXPERIMENT = "flights-late-arrival"
 BUNDLE_ARTIFACT_DIR = "bundle"
 EVALUATION_ARTIFACT_DIR = "evaluation"
-TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
+TRACKING_URI_ENV = shared.TRACKING_URI_ENV
 MLMODEL_FILE = "MLmodel"
 
 
@@ -84,11 +86,9 @@ def _registered_model_exists(name: str) -> bool:
 
 def alias_version(name: str, alias: str) -> str | None:
     """The version an alias points at, or None when the alias (or the model) does not exist."""
-    from mlflow.exceptions import MlflowException
-
     try:
-        return str(client().get_model_version_by_alias(name, alias).version)
-    except MlflowException:
+        return shared.resolve_alias(client(), name, alias)
+    except shared.NoVersionForAlias:
         return None
 
 
@@ -103,14 +103,10 @@ def set_alias(name: str, alias: str, version: str) -> None:
 
 
 def download_bundle(name: str, version: str, destination: str | Path | None = None) -> Path:
-    import mlflow
-
+    """The version's bundle directory, downloaded (not verified: `contract.bundle.load_bundle`)."""
     client()
     destination = Path(destination or tempfile.mkdtemp(prefix=f"bundle-{version}-"))
-    path = mlflow.artifacts.download_artifacts(
-        artifact_uri=f"models:/{name}/{version}", dst_path=str(destination)
-    )
-    return Path(path)
+    return shared.download_version(name, version, destination, paths.tracking_uri())
 
 
 def input_signature(schema: dict):
@@ -154,7 +150,7 @@ def version_description(metadata: dict) -> str:
 def log_training_run(
     *,
     bundle_dir: Path,
-    metadata: dict,
+    metadata: Metadata,
     params: dict,
     metrics: dict[str, float],
     train: pd.DataFrame,
@@ -173,10 +169,9 @@ def log_training_run(
     import mlflow
     from mlflow.data.pandas_dataset import from_pandas
 
-    from core.bundle import write_metadata
     from core.schemas import LABEL
 
-    sha = metadata["model_sha256"]
+    sha = metadata.model_sha256
     existing = find_version_by_sha(model_name, sha)
     if existing:
         run_id = client().get_model_version(model_name, existing).run_id
@@ -184,17 +179,18 @@ def log_training_run(
         return RegisteredVersion(model_name, existing, run_id, sha, reused=True)
 
     mlflow_client = client()
-    with mlflow.start_run(experiment_id=experiment_id(), run_name=metadata.get("run_name")) as run:
+    with mlflow.start_run(experiment_id=experiment_id(), run_name=metadata.run_name or None) as run:
         mlflow.log_params({k: str(v) for k, v in params.items()})
         mlflow.log_metrics({f"holdout_{k}": float(v) for k, v in metrics.items()})
+        digests = dict(metadata.dataset_digests)
         for context, frame in (("training", train), ("holdout", holdout)):
             dataset = from_pandas(frame, name=context, targets=LABEL)
             mlflow.log_input(dataset, context=context)
-            metadata.setdefault("dataset_digests", {})[context] = dataset.digest
+            digests[context] = dataset.digest
         mlflow.set_tags(
             {
-                "flyte_execution_id": metadata.get("flyte_execution_id", ""),
-                "as_of": metadata.get("training_window", {}).get("as_of", ""),
+                "flyte_execution_id": metadata.flyte_execution_id,
+                "as_of": metadata.training_window.as_of,
                 "model_sha256": sha,
             }
         )
@@ -202,7 +198,7 @@ def log_training_run(
         if evaluation_dir is not None:
             mlflow.log_artifacts(str(evaluation_dir), EVALUATION_ARTIFACT_DIR)
 
-        metadata.update({"name": model_name, "run_id": run.info.run_id})
+        metadata = replace(metadata, name=model_name, run_id=run.info.run_id, dataset_digests=digests)
         write_metadata(bundle_dir, metadata)
         mlflow.log_artifacts(str(bundle_dir), BUNDLE_ARTIFACT_DIR)
         _log_mlmodel(bundle_dir, run.info.run_id)
@@ -218,17 +214,17 @@ def log_training_run(
             run_id=run.info.run_id,
             tags={
                 "model_sha256": sha,
-                "as_of": metadata.get("training_window", {}).get("as_of", ""),
+                "as_of": metadata.training_window.as_of,
                 "holdout_roc_auc": f"{metrics.get('roc_auc', float('nan')):.4f}",
                 "holdout_log_loss": f"{metrics.get('log_loss', float('nan')):.4f}",
-                "flyte_execution_id": metadata.get("flyte_execution_id", ""),
+                "flyte_execution_id": metadata.flyte_execution_id,
             },
-            description=version_description(metadata),
+            description=version_description(metadata.to_dict()),
         )
         # The version number exists only now: complete metadata.json in the registered bundle.
-        metadata["version"] = str(version.version)
+        metadata = replace(metadata, version=str(version.version))
         write_metadata(bundle_dir, metadata)
-        mlflow.log_artifact(str(bundle_dir / "metadata.json"), BUNDLE_ARTIFACT_DIR)
+        mlflow.log_artifact(str(bundle_dir / METADATA_FILE), BUNDLE_ARTIFACT_DIR)
     return RegisteredVersion(model_name, str(version.version), run.info.run_id, sha)
 
 

@@ -19,7 +19,7 @@ DEFAULT_FLIGHT = "2013-06-07_UA1575_EWR"
 
 
 def _model(bundle: str | None, version: str | None):
-    from seldon.bundle import load_bundle
+    from contract.bundle import load_bundle
 
     if bundle:
         return load_bundle(bundle, require_reference=False).model, f"bundle {bundle}"

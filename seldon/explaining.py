@@ -28,12 +28,8 @@ import pandas as pd
 from flask import Blueprint, current_app, g, has_request_context, jsonify
 
 from explain import TreeExplainer, ranked_contributions
+from scoring.validation import RequestError, RequestSchema
 from seldon.guard import EXPLAIN_PATHS
-
-try:  # the request checks live in the neutral scoring package once it exists
-    from scoring.validation import RequestError, RequestSchema  # type: ignore[import-not-found]
-except ImportError:
-    from seldon.validation import RequestError, RequestSchema
 
 if TYPE_CHECKING:
     from seldon.model import FlightsLateModel

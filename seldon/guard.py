@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover - exercised by the pipeline env's unit t
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map
 
-from seldon.validation import RequestError
+from scoring.validation import RequestError
 
 logger = logging.getLogger(__name__)
 

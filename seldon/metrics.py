@@ -25,10 +25,12 @@ import threading
 
 import numpy as np
 
+from contract.bundle import Metadata
+
 REQUESTS = "flights_requests_total"  # {outcome: ok|rejected|error}
 REJECTED = "flights_rejected_requests_total"  # {reason: the rule that failed}
 LATENCY = "flights_request_duration_seconds"  # histogram: request start to response body
-ROWS = "flights_predicted_rows_total"  # {label: late|on_time}
+ROWS = "flights_predicted_rows_total"  # {label: late|on_time}, the predicted flag
 UNKNOWN_CATEGORY = "flights_unknown_category_total"  # {feature}
 SCORE = "flights_model_score"  # histogram of predicted probabilities, one observation per row
 POSITIVE_RATE = "flights_positive_rate"  # share of rows labelled late since this worker started
@@ -155,7 +157,7 @@ class ServingMetrics:
             accuracy = self._feedback_correct / self._feedback_rows
             self._set(FEEDBACK, ONLINE_ACCURACY, accuracy, {})
 
-    def model_loaded(self, metadata: dict, previous: dict | None) -> None:
+    def model_loaded(self, metadata: Metadata, previous: Metadata | None) -> None:
         with self._lock:
             if previous is not None:
                 self._set(ANY, MODEL_INFO, 0, _info_tags(previous))
@@ -194,10 +196,10 @@ class ServingMetrics:
         return out
 
 
-def _info_tags(metadata: dict) -> dict[str, str]:
+def _info_tags(metadata: Metadata) -> dict[str, str]:
     # "model_version" and "model_name" are taken by the wrapper's default labels (image tag)
     return {
-        "bundle_version": str(metadata.get("version", "")),
-        "bundle_name": str(metadata.get("name", "")),
-        "run_id": str(metadata.get("run_id", "")),
+        "bundle_version": metadata.version,
+        "bundle_name": metadata.name,
+        "run_id": metadata.run_id,
     }

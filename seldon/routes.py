@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Response, g, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from seldon.bundle import BundleError, load_bundle
+from contract.bundle import BundleError, load_bundle
+from scoring.validation import RequestError, short_repr
 from seldon.explaining import register_explain_route
 from seldon.guard import (
     BODY_PATHS,
@@ -38,7 +39,6 @@ from seldon.guard import (
 )
 from seldon.jsonio import FastJSONProvider
 from seldon.pointer import VERSIONS_DIR, VersionError, checked_version_dir, read_pointer, write_pointer
-from seldon.validation import RequestError, short_repr
 
 if TYPE_CHECKING:
     from seldon.model import FlightsLateModel

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from scoring.predictor import COMPILED_MAX_ROWS as DEFAULT_COMPILED_MAX_ROWS
+
 MODEL_ROOT = "MODEL_ROOT"  # directory holding current.json and versions/
 MAX_BATCH_ROWS = "MAX_BATCH_ROWS"
 MAX_REQUEST_BYTES = "MAX_REQUEST_BYTES"
 POLL_SECONDS = "MODEL_POLL_SECONDS"
 REQUEST_LOG_DIR = "REQUEST_LOG_DIR"  # unset or empty: no request log
 REQUEST_LOG_MAX_BYTES = "REQUEST_LOG_MAX_BYTES"
+COMPILED_MAX_ROWS = "COMPILED_MAX_ROWS"  # requests up to this many rows use the compiled trees
 ADMIN_TOKEN = "ADMIN_TOKEN"  # unset or empty: admin routes answer 404
 
 
@@ -23,6 +26,7 @@ class Settings:
     request_log_dir: str = ""
     request_log_max_bytes: int = 64 * 1024 * 1024
     admin_token: str = ""
+    compiled_max_rows: int = DEFAULT_COMPILED_MAX_ROWS
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -35,4 +39,5 @@ class Settings:
             request_log_dir=env.get(REQUEST_LOG_DIR, ""),
             request_log_max_bytes=int(env.get(REQUEST_LOG_MAX_BYTES, cls.request_log_max_bytes)),
             admin_token=env.get(ADMIN_TOKEN, ""),
+            compiled_max_rows=int(env.get(COMPILED_MAX_ROWS, cls.compiled_max_rows)),
         )

@@ -6,7 +6,8 @@ Runs in the pipeline environment (it needs mlflow; the serving image does not): 
 `make serve`, on Kubernetes as a sidecar sharing an emptyDir with the model container. Each
 cycle it asks the registry which version holds the alias; when that changed since its last
 publication it downloads `models:/<name>/<version>` into `DIR/versions/<version>/`, verifies it
-with `seldon.bundle.load_bundle` (sha256 + skops allowlist) and flips `DIR/current.json`.
+with `contract.bundle.load_bundle` (sha256 + skops allowlist) and flips `DIR/current.json`.
+Alias resolution and download are the contract's (`contract.registry`), shared with the pipeline.
 
 Tamper evidence: the downloaded model file's sha256 must equal the registry's record for that
 version (the `model_sha256` version tag written at registration), not only the metadata.json
@@ -29,12 +30,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from seldon.bundle import METADATA_FILE, MODEL_FILE, BundleError, load_bundle, sha256_file
+from contract.bundle import MODEL_FILE, BundleError, load_bundle, sha256_file
+from contract.names import CHAMPION, MODEL_NAME
+from contract.registry import NoVersionForAlias, download_version, resolve_alias
+from contract.registry import tracking_uri as default_tracking_uri
 from seldon.pointer import VERSIONS_DIR, read_pointer, version_dir, write_pointer
 from seldon.sync_metrics import SyncMetrics
 
-MODEL_NAME = "flights-late-arrival"
-ALIAS = "champion"
+ALIAS = CHAMPION
 STATE_FILE = "sync.json"
 NO_CHAMPION_EXIT = 2
 
@@ -48,9 +51,6 @@ REGISTRY_RETRY_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
 }
 
-
-class NoVersionForAlias(RuntimeError):
-    pass
 
 
 class TamperedBundle(BundleError):
@@ -77,27 +77,12 @@ def check_registry_record(directory: Path, model_name: str, version: str, expect
         )
 
 
-def resolve_alias(client, model_name: str, alias: str) -> str:
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return str(client.get_model_version_by_alias(model_name, alias).version)
-    except MlflowException as exc:
-        raise NoVersionForAlias(
-            f"no version of registered model '{model_name}' has alias '{alias}' "
-            f"(registry {mlflow.get_registry_uri()}): "
-            "run `make demo` first to train and promote a model"
-        ) from exc
-
 
 def fetch_bundle(
     root: Path, model_name: str, version: str, tracking_uri: str, expected_sha256: str | None = None
 ) -> Path:
     """Download and verify versions/<version>/ (kept when already there and valid); with
     `expected_sha256` (the registry's record) the model file must match it too."""
-    import mlflow
-
     target = version_dir(root, version)
     if target.is_dir():
         try:
@@ -110,26 +95,15 @@ def fetch_bundle(
             shutil.rmtree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".fetch-{version}-") as tmp:
-        downloaded = Path(
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{model_name}/{version}",
-                dst_path=tmp,
-                tracking_uri=tracking_uri,
-            )
-        )
-        found = sorted(p.parent for p in downloaded.rglob(METADATA_FILE))
-        if not found:
-            raise BundleError(f"models:/{model_name}/{version} holds no {METADATA_FILE}")
-        bundle = load_bundle(found[0])  # refuse to publish a tampered or incomplete bundle
+        downloaded = download_version(model_name, version, tmp, tracking_uri)
+        bundle = load_bundle(downloaded)  # refuse to publish a tampered or incomplete bundle
         if expected_sha256 is not None:
-            check_registry_record(found[0], model_name, version, expected_sha256)
-        if str(bundle.metadata.get("version")) != version:
+            check_registry_record(downloaded, model_name, version, expected_sha256)
+        if bundle.metadata.version != version:
             logger.warning(
-                "bundle metadata says version %s, registry says %s",
-                bundle.metadata.get("version"),
-                version,
+                "bundle metadata says version %s, registry says %s", bundle.metadata.version, version
             )
-        os.replace(found[0], target)  # same filesystem: the version appears whole or not at all
+        os.replace(downloaded, target)  # same filesystem: the version appears whole or not at all
     return target
 
 
@@ -167,14 +141,6 @@ def _read_state(root: Path) -> dict:
         return {}
 
 
-def _default_tracking_uri() -> str:
-    try:
-        from core.paths import tracking_uri
-    except ImportError:  # sidecar images without the project's core package
-        return os.environ.get("MLFLOW_TRACKING_URI", "")
-    return tracking_uri()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m seldon.sync", description=__doc__.split("\n")[0]
@@ -202,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     import mlflow
     from mlflow import MlflowClient
 
-    tracking_uri = args.tracking_uri or _default_tracking_uri()
+    tracking_uri = args.tracking_uri or default_tracking_uri()
     mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri=tracking_uri)
     args.root.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NamedTuple
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import flytekit
 from flytekit import HashMethod, Resources, task
@@ -17,9 +17,14 @@ from core.batch import PredictionTable
 from images import TASK_IMAGE
 from tasks.frames import FeatureFrame, RawFrame, hash_frame
 
+if TYPE_CHECKING:
+    from scoring.predictor import Predictor
+
 CACHE_VERSION = "1"
 # 2: truth missing until known (`known_at`).
 FEATURES_CACHE_VERSION = "2"
+# Bumped when scoring changed (the predictor's path, the `predicted_late` column).
+SCORE_CACHE_VERSION = "2"
 SCORE_RESOURCES = Resources(cpu="1", mem="1Gi")
 
 PredictionFrame = Annotated[DataFrame[PredictionTable], HashMethod(hash_frame)]
@@ -46,10 +51,9 @@ def resolve_model(tracking_uri: str, model_name: str, version: str) -> ResolvedM
     """`version`, or the `champion` alias when it is empty, and its bundle.
 
     Not cached on purpose: the alias moves, and the answer must be today's champion."""
-    import json
-
+    from contract.bundle import read_metadata, read_schema
+    from contract.names import CHAMPION
     from core import registry
-    from core.gate import CHAMPION
 
     chosen = version or registry.alias_version(model_name, CHAMPION)
     if not chosen:
@@ -59,14 +63,13 @@ def resolve_model(tracking_uri: str, model_name: str, version: str) -> ResolvedM
         )
     directory = Path(flytekit.current_context().working_directory) / f"bundle-{chosen}"
     path = registry.download_bundle(model_name, chosen, directory)
-    metadata = json.loads((path / "metadata.json").read_text())
-    schema = json.loads((path / "schema.json").read_text())
+    metadata = read_metadata(path)
     ref = ModelRef(
         model_name=model_name,
         version=str(chosen),
-        run_id=str(metadata.get("run_id", "")),
-        model_sha256=str(metadata.get("model_sha256", "")),
-        threshold=float(schema["output"]["threshold"]),
+        run_id=metadata.run_id,
+        model_sha256=metadata.model_sha256,
+        threshold=read_schema(path).threshold,
     )
     return ResolvedModel(model=ref, bundle=FlyteDirectory(str(path)))
 
@@ -91,21 +94,22 @@ def split_days(table: FeatureFrame, days_per_partition: int) -> list[FeatureFram
     return day_partitions(table, days_per_partition)
 
 
-_BUNDLES: dict[str, object] = {}
+_PREDICTORS: dict[str, Predictor] = {}
 
 
-def _bundle(directory: FlyteDirectory, sha256: str):
-    """Load a bundle once per process (a local run scores every day in one process)."""
-    from seldon.bundle import load_bundle
+def _predictor(directory: FlyteDirectory, sha256: str) -> Predictor:
+    """Load a bundle's predictor once per process (a local run scores every day in one process)."""
+    from contract.bundle import load_bundle
+    from scoring.predictor import Predictor
 
-    if sha256 not in _BUNDLES:
-        _BUNDLES[sha256] = load_bundle(directory.download(), require_reference=False)
-    return _BUNDLES[sha256]
+    if sha256 not in _PREDICTORS:
+        _PREDICTORS[sha256] = Predictor(load_bundle(directory.download(), require_reference=False))
+    return _PREDICTORS[sha256]
 
 
 @task(
     cache=True,
-    cache_version=CACHE_VERSION,
+    cache_version=SCORE_CACHE_VERSION,
     # The bundle's location changes with every resolve; the version and sha256 in `model` say
     # which model it is, so they (and the partition's content hash) key the cache.
     cache_ignore_input_vars=("bundle",),
@@ -121,23 +125,23 @@ def score_partition(
 
     from core.batch import score_partition as score
 
-    loaded = _bundle(bundle, model.model_sha256)
-    if loaded.metadata.get("model_sha256") != model.model_sha256:
+    loaded = _predictor(bundle, model.model_sha256)
+    if loaded.bundle.metadata.model_sha256 != model.model_sha256:
         raise ValueError(f"bundle {bundle.path} is not version {model.version} (sha256 differs)")
     # One OpenMP thread: the task asks for one CPU, and the trees' per-call thread wake-ups cost
     # more than they save on a day's few hundred rows (2-3x slower on a busy 2-core machine).
     with threadpool_limits(limits=1):
-        scored = score(loaded.model, partition, model.threshold, model.version, model.run_id)
+        scored = score(loaded, partition, model.threshold, model.version, model.run_id)
     if reasons:
         from core.explanations import with_top_reasons
 
-        scored = with_top_reasons(scored, loaded.model, partition)
+        scored = with_top_reasons(scored, loaded.bundle.model, partition)
     return scored
 
 
 @task(
     cache=True,
-    cache_version=CACHE_VERSION,
+    cache_version=SCORE_CACHE_VERSION,
     container_image=TASK_IMAGE,
     enable_deck=True,
     deck_fields=[],

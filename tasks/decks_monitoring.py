@@ -21,7 +21,7 @@ def render_batch_deck(predictions: pd.DataFrame, version: str) -> None:
         f"<h3>Batch scores: {len(predictions):,} flights, {len(days)} days, "
         f"model version {version}</h3>"
         f"<p>mean score {predictions['score'].mean():.3f}, positive (flagged) rate "
-        f"{predictions['label'].mean():.3f}</p>"
+        f"{predictions['predicted_late'].mean():.3f}</p>"
     )
     Deck(
         "Batch",

@@ -68,10 +68,10 @@ def monitor(
 ) -> MonitorOutputs:
     """Drift of every feature and of the score against reference.json, realized ROC AUC and log
     loss against the holdout figures in metadata.json, the decision, an MLflow monitoring run."""
+    from contract.bundle import load_bundle
     from core import monitoring
     from core.batch import in_period, require_prediction_columns
     from core.pushgateway import push_monitoring
-    from seldon.bundle import load_bundle
     from tasks.decks_monitoring import render_monitoring_deck
 
     require_prediction_columns(predictions)
@@ -81,7 +81,7 @@ def monitor(
     scored = monitoring.with_truth(in_period(predictions, start, end), features)
     if scored.empty:
         raise ValueError(f"no predictions in [{start:%Y-%m-%d}, {end:%Y-%m-%d}): nothing to monitor")
-    holdout = loaded.metadata.get("metrics", {})
+    holdout = loaded.metadata.metrics
     for name in ("roc_auc", "log_loss"):
         if name not in holdout:
             raise ValueError(f"bundle {model.version} metadata.json has no validation metric '{name}'")
@@ -99,8 +99,9 @@ def monitor(
         validation_auc=float(holdout["roc_auc"]),
         validation_log_loss=float(holdout["log_loss"]),
     )
-    weights = loaded.metadata.get("feature_importance")
-    drift = monitoring.drift_tables(loaded.reference, features, scored["score"], online, thresholds, weights)
+    weights = loaded.metadata.feature_importance or None
+    reference = loaded.require_reference().to_dict()
+    drift = monitoring.drift_tables(reference, features, scored["score"], online, thresholds, weights)
     report = monitoring.decide(report, drift, thresholds)
     report.mlflow_run_id = monitoring.log_to_mlflow(report, drift, thresholds)
     push_monitoring(report, drift)  # to the Pushgateway, when PUSHGATEWAY_URL is set

@@ -22,10 +22,12 @@ from tasks.frames import FeatureFrame
 # 2: ordinal codes split as numbers (not native categorical splits).
 # 3: the score reference comes from the holdout's scores.
 CACHE_VERSION = "3"
-# evaluate_model: CACHE_VERSION's history, then 4: the figures for the MLflow run leave as an output.
-EVALUATE_CACHE_VERSION = "4"
-# Bumped when registration's logic changed (version description, tags, signature, figures).
-REGISTER_CACHE_VERSION = "3"
+# evaluate_model: CACHE_VERSION's history, then 4: the figures for the MLflow run leave as an
+# output; 5: the bundle carries the compiled trees and is written through the typed contract.
+EVALUATE_CACHE_VERSION = "5"
+# Bumped when registration's logic changed (version description, tags, signature, figures;
+# 4: it checks the compiled trees' parity).
+REGISTER_CACHE_VERSION = "4"
 TRAIN_RESOURCES = Resources(cpu="2", mem="3Gi")
 
 
@@ -88,13 +90,14 @@ def evaluate_model(
     hyperparameters: Hyperparameters,
     fit_cpu_seconds: float = 0.0,
 ) -> EvaluationOutputs:
-    """Score the holdout, compute the metrics, render the evaluation deck (its figures and the
-    slice table also leave as `figures`) and write the bundle (model.skops, schema.json,
-    reference.json, metadata.json without registry fields yet)."""
+# evaluate_model: CACHE_VERSION's history, then 4: the figures for the MLflow run leave as an
+# output; 5: the bundle carries the compiled trees and is written through the typed contract.
+EVALUATE_CACHE_VERSION = "5"
+# Bumped when registration's logic changed (version description, tags, signature, figures;
+# 4: it checks the compiled trees' parity).
     from core import bundle, drift, evaluation
     from core.model import predict_scores
     from core.schemas import LABEL
-    from seldon.bundle import load_model
     from tasks.decks import render_evaluation_deck
 
     model = load_model(model_file.download())
@@ -115,19 +118,19 @@ def evaluate_model(
         model,
         bundle.build_schema(train, hyperparameters.threshold),
         bundle.build_reference(train, scores, float(train[LABEL].mean())),
-        {
-            "training_window": {
-                "train_start": f"{train['sched_dep'].min():%Y-%m-%d}",
-                "train_end": f"{train['sched_dep'].max():%Y-%m-%d}",
-                "holdout_start": f"{holdout['sched_dep'].min():%Y-%m-%d}",
-                "holdout_end": f"{holdout['sched_dep'].max():%Y-%m-%d}",
-            },
-            "metrics": metrics.as_dict(),
+        Metadata(
+            training_window=TrainingWindow(
+                train_start=f"{train['sched_dep'].min():%Y-%m-%d}",
+                train_end=f"{train['sched_dep'].max():%Y-%m-%d}",
+                holdout_start=f"{holdout['sched_dep'].min():%Y-%m-%d}",
+                holdout_end=f"{holdout['sched_dep'].max():%Y-%m-%d}",
+            ),
+            metrics=metrics.as_dict(),
             # What monitoring weighs drift by: the share of each feature in what the model uses.
-            "feature_importance": drift.importance_weights(model, holdout),
-            "hyperparameters": hyperparameters.as_params(),
-            "training_cost": {"fit_cpu_seconds": fit_cpu_seconds},
-        },
+            feature_importance=drift.importance_weights(model, holdout),
+            hyperparameters=hyperparameters.as_params(),
+            training_cost={"fit_cpu_seconds": fit_cpu_seconds},
+        ),
     )
     return EvaluationOutputs(
         metrics=metrics, bundle=FlyteDirectory(str(directory)), figures=FlyteDirectory(str(figures))
@@ -151,22 +154,29 @@ def register_model(
     as_of: str,
     figures: FlyteDirectory,
 ) -> RegisteredVersion:
-    """Log the MLflow run (params, metrics, dataset digests, Flyte execution id, evaluation
-    figures, bundle) and register the bundle as a model version.
+# evaluate_model: CACHE_VERSION's history, then 4: the figures for the MLflow run leave as an
+# output; 5: the bundle carries the compiled trees and is written through the typed contract.
+EVALUATE_CACHE_VERSION = "5"
+# Bumped when registration's logic changed (version description, tags, signature, figures;
+# 4: it checks the compiled trees' parity).
 
     Cached per tracking URI: a re-run with the same inputs returns the version it registered.
     It is also idempotent on the model file (core.registry.log_training_run), so a cleared
     cache does not register the same model twice."""
-    import json
+    from dataclasses import replace
 
+    from contract.bundle import load_bundle
     from core import registry
+    from scoring.compiled import check_parity
     from tasks.decks import render_mlflow_deck
 
     directory = _workdir("registered-bundle")
     shutil.copytree(bundle.download(), directory, dirs_exist_ok=True)
-    metadata = json.loads((directory / "metadata.json").read_text())
-    metadata.update({"flyte_execution_id": execution_label(), "run_name": f"as-of-{as_of}"})
-    metadata["training_window"]["as_of"] = as_of
+# evaluate_model: CACHE_VERSION's history, then 4: the figures for the MLflow run leave as an
+# output; 5: the bundle carries the compiled trees and is written through the typed contract.
+EVALUATE_CACHE_VERSION = "5"
+# Bumped when registration's logic changed (version description, tags, signature, figures;
+# 4: it checks the compiled trees' parity).
     registered = registry.log_training_run(
         bundle_dir=directory,
         metadata=metadata,

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
+from contract.bundle import TRUSTED_TYPES, load_bundle, sha256_file
 from core import registry
 from core.features import build_features, month_window, split_by_time
 from core.model import Hyperparameters, fit, predict_scores
 from core.source import load_window
-from seldon.bundle import TRUSTED_TYPES, load_bundle, sha256_file
 from tests.pipeline_support import (
     SMALL_AS_OF,
     SMALL_DATA,
@@ -95,11 +95,14 @@ def test_registered_bundle_is_verified_and_predicts_like_the_in_memory_model(two
         registry.MODEL_NAME, registry.alias_version(registry.MODEL_NAME, "champion"), tmp_path
     )
     bundle = load_bundle(directory)  # skops allowlist + sha256 check
-    assert bundle.metadata["model_sha256"] == sha256_file(directory / "model.skops")
-    assert (bundle.metadata["name"], bundle.metadata["version"]) == (registry.MODEL_NAME, "1")
-    assert bundle.metadata["flyte_execution_id"].startswith("local:local:")
-    assert set(bundle.metadata["dataset_digests"]) == {"training", "holdout"}
-    assert bundle.metadata["training_window"]["as_of"] == "2013-03-01"
+    assert bundle.metadata.model_sha256 == sha256_file(directory / "model.skops")
+    assert (bundle.metadata.name, bundle.metadata.version) == (registry.MODEL_NAME, "1")
+    assert bundle.metadata.flyte_execution_id.startswith("local:local:")
+    assert set(bundle.metadata.dataset_digests) == {"training", "holdout"}
+    assert bundle.metadata.training_window.as_of == "2013-03-01"
+    compiled = bundle.metadata.compiled  # registered only after the holdout parity check
+    assert compiled is not None and compiled.sha256 == sha256_file(directory / compiled.file)
+    assert compiled.parity_rows == bundle.metadata.metrics["n_rows"] and compiled.parity_max_abs_diff <= 1e-9
 
     import skops.io as sio
 
@@ -110,7 +113,7 @@ def test_registered_bundle_is_verified_and_predicts_like_the_in_memory_model(two
     train, holdout = split_by_time(table, window.holdout_start)
     in_memory = fit(train, Hyperparameters(**SMALL_HYPERPARAMETERS))
     np.testing.assert_array_equal(predict_scores(bundle.model, holdout), predict_scores(in_memory, holdout))
-    assert bundle.metadata["metrics"]["n_rows"] == len(holdout)
+    assert bundle.metadata.metrics["n_rows"] == len(holdout)
 
 
 def test_mlflow_run_holds_params_metrics_datasets_and_the_flyte_execution(two_runs, monkeypatch):

@@ -13,18 +13,18 @@ import sys
 
 import pandas as pd
 
+from contract.bundle import load_bundle
 from explain import TreeExplainer
-from seldon.bundle import load_bundle
 
 
 def main(bundle_dir: str, rows_path: str) -> None:
     bundle = load_bundle(bundle_dir)
     records = json.loads(open(rows_path).read())
     frame = pd.DataFrame.from_records(records)
-    for spec in bundle.schema["features"]:
-        if spec["kind"] == "number":
-            frame[spec["name"]] = frame[spec["name"]].astype(float)
-    names = [spec["name"] for spec in bundle.schema["features"]]
+    for spec in bundle.schema.features:
+        if spec.kind == "number":
+            frame[spec.name] = frame[spec.name].astype(float)
+    names = bundle.schema.names
     explained = TreeExplainer.from_pipeline(bundle.model).explain(frame[names])
     print(
         json.dumps(

@@ -13,7 +13,7 @@ import pytest
 import requests
 from serving_support import Server, make_root, metric_sum, parse_metrics
 
-from seldon.request_log import read_request_log
+from contract.request_log import read_request_log
 
 pytestmark = pytest.mark.slow
 PREDICT = "/api/v1.0/predictions"

@@ -10,7 +10,7 @@ import pytest
 import requests
 from serving_support import Server, make_root
 
-from seldon.bundle import BundleError, load_bundle
+from contract.bundle import BundleError, load_bundle
 from seldon.pointer import read_pointer, version_dir, write_pointer
 
 pytestmark = pytest.mark.slow

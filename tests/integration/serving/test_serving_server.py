@@ -17,8 +17,8 @@ from serving_support import (
     parse_metrics,
 )
 
-from seldon.bundle import load_bundle
-from seldon.request_log import read_request_log
+from contract.bundle import load_bundle
+from contract.request_log import read_request_log
 
 cases = load_cases()
 pytestmark = pytest.mark.slow
@@ -26,12 +26,11 @@ pytestmark = pytest.mark.slow
 
 def in_process_scores(bundle_dir, records):
     bundle = load_bundle(bundle_dir)
-    names = [f["name"] for f in bundle.schema["features"]]
-    frame = pd.DataFrame({n: [r[n] for r in records] for n in names})
-    for spec in bundle.schema["features"]:
-        if spec["kind"] == "number":
-            frame[spec["name"]] = frame[spec["name"]].astype(float)
-    return bundle.model.predict_proba(frame)[:, 1], bundle.schema["output"]["threshold"]
+    frame = pd.DataFrame({n: [r[n] for r in records] for n in bundle.schema.names})
+    for spec in bundle.schema.features:
+        if spec.kind == "number":
+            frame[spec.name] = frame[spec.name].astype(float)
+    return bundle.model.predict_proba(frame)[:, 1], bundle.schema.threshold
 
 
 def scrape(server) -> dict:
@@ -45,19 +44,19 @@ def test_predictions_equal_the_in_process_model(server, bundles, july_records):
     batch = server.predict({"jsonData": records})
     assert batch.status_code == 200, batch.text
     body = batch.json()
-    assert body["data"]["names"] == ["probability", "late"]
+    assert body["data"]["names"] == ["probability", "predicted_late"]
     got = np.array([row[0] for row in body["data"]["ndarray"]])
-    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
     assert [row[1] for row in body["data"]["ndarray"]] == [int(p >= threshold) for p in expected]
     assert body["meta"]["tags"]["model_version"] == "1"
     assert "metrics" not in body["meta"]
-    # one row at a time, as records and as ndarray, gives the same numbers
+    # one row at a time (the compiled trees), as records and as ndarray, gives the same numbers
     for record, score in zip(records[:5], expected[:5], strict=True):
         one = server.predict({"jsonData": record}).json()
-        assert one["data"]["ndarray"][0][0] == pytest.approx(score, abs=1e-12)
+        assert one["data"]["ndarray"][0][0] == pytest.approx(score, abs=1e-9)
         names = list(record)
         rows = server.predict({"data": {"names": names, "ndarray": [[record[n] for n in names]]}}).json()
-        assert rows["data"]["ndarray"][0][0] == pytest.approx(score, abs=1e-12)
+        assert rows["data"]["ndarray"][0][0] == pytest.approx(score, abs=1e-9)
 
 
 @pytest.mark.parametrize(("name", "body", "expect"), cases.bad_cases(), ids=[c[0] for c in cases.bad_cases()])
@@ -135,8 +134,13 @@ def test_health_and_metadata(server, bundles):
     assert meta["name"] == "flights-late-arrival" and meta["version"] == "1"
     assert meta["run_id"] == written["run_id"] and meta["training_window"] == written["training_window"]
     assert meta["metrics"] == written["metrics"]
+    # the registry writes the digests of both datasets; the server serves them (never a null)
+    assert set(meta["dataset_digests"]) == {"training", "holdout"}
+    assert meta["dataset_digests"] == written["dataset_digests"]
+    assert meta["compiled"]["sha256"] == written["compiled"]["sha256"]
+    assert meta["compiled"]["parity_max_abs_diff"] <= 1e-9
     assert [f["name"] for f in meta["inputs"]][:3] == ["carrier", "origin", "dest"]
-    assert meta["outputs"]["names"] == ["probability", "late"]
+    assert meta["outputs"]["names"] == ["probability", "predicted_late"]
 
 
 def test_feedback_updates_online_accuracy(server, july_records):

@@ -11,7 +11,7 @@ import sys
 import pytest
 from serving_support import REPO
 
-from seldon.bundle import load_bundle
+from contract.bundle import load_bundle
 from seldon.pointer import read_pointer
 
 pytestmark = pytest.mark.slow
@@ -67,14 +67,14 @@ def test_sync_follows_the_champion_alias(tmp_path, bundles):
         client.set_registered_model_alias(MODEL, "champion", first)
         assert run_sync(root, uri).returncode == 0
         assert read_pointer(root)["version"] == first
-        assert load_bundle(root / read_pointer(root)["path"]).metadata["run_id"] == run_id(bundles["1"])
+        assert load_bundle(root / read_pointer(root)["path"]).metadata.run_id == run_id(bundles["1"])
 
         second = register(client, mlflow, bundles["2"])
         client.set_registered_model_alias(MODEL, "champion", second)
         result = run_sync(root, uri)
         assert result.returncode == 0, result.stderr
         assert read_pointer(root)["version"] == second
-        assert load_bundle(root / "versions" / second).metadata["run_id"] == run_id(bundles["2"])
+        assert load_bundle(root / "versions" / second).metadata.run_id == run_id(bundles["2"])
 
         tampered = tmp_path / "tampered"
         shutil.copytree(bundles["1"], tampered)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pandera.errors
 import pytest
@@ -14,9 +13,8 @@ from core.batch import PREDICTION_COLUMNS, PredictionTable
 class _HalfModel:
     """Scores each row with its dep_hour / 24: enough to check the plumbing."""
 
-    def predict_proba(self, frame):
-        p = frame["dep_hour"].to_numpy() / 24.0
-        return np.column_stack([1 - p, p])
+    def score_frame(self, frame):
+        return frame["dep_hour"].to_numpy() / 24.0
 
 
 def _table() -> pd.DataFrame:
@@ -48,7 +46,7 @@ def test_day_partitions_cut_by_calendar_day():
 def test_scored_partition_carries_lineage_and_validates():
     scored = batch.score_partition(_HalfModel(), _table(), threshold=0.5, version="7", run_id="r1")
     assert list(scored.columns) == PREDICTION_COLUMNS
-    assert scored["label"].tolist() == [0, 1, 1]
+    assert scored["predicted_late"].tolist() == [0, 1, 1]
     assert scored["score"].tolist() == pytest.approx([0.25, 20 / 24, 0.5])
     assert set(scored["model_version"]) == {"7"} and set(scored["run_id"]) == {"r1"}
     PredictionTable.validate(scored)

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from scoring.validation import RequestError, RequestSchema
 from seldon.guard import MAX_JSON_DEPTH, decode_json
 from seldon.pointer import VersionError, checked_version_dir, pointed_dir, write_pointer
-from seldon.validation import RequestError, RequestSchema
 
 
 def test_decoder_reads_what_orjson_refuses_and_names_what_nobody_can():

@@ -6,9 +6,10 @@ import threading
 import numpy as np
 import pytest
 
+from contract.bundle import Metadata
+from contract.request_log import RequestLog, read_request_log, request_json
 from seldon.metrics import LATENCY, REJECTED, REQUESTS, ServingMetrics
 from seldon.pointer import PointerWatcher, read_pointer, write_pointer
-from seldon.request_log import RequestLog, read_request_log, request_json
 
 
 def _write(log, request_id, n=2, raw=None):
@@ -27,9 +28,10 @@ def test_request_log_rows_round_trip(tmp_path):
     rows = read_request_log(tmp_path)
     assert [(r["request_id"], r["row"]) for r in rows] == [("a", 0), ("a", 1), ("b", 0), ("c", 0)]
     assert rows[0]["temp"] is None and rows[1]["temp"] == 50.0
-    assert rows[0]["model_version"] == "3" and rows[0]["probability"] == 0.1 and rows[0]["late"] == 0
+    assert rows[0]["model_version"] == "3" and rows[0]["probability"] == 0.1
+    assert rows[0]["predicted_late"] == 0 and "late" not in rows[0]  # the truth is not known here
     assert set(rows[0]) >= {"ts", "model_name", "carrier"}
-    assert rows[3]["carrier"] == "AA" and rows[3]["temp"] == 61.5 and rows[3]["late"] == 1
+    assert rows[3]["carrier"] == "AA" and rows[3]["temp"] == 61.5 and rows[3]["predicted_late"] == 1
 
 
 def test_raw_body_is_logged_as_sent_unless_it_spans_lines():
@@ -102,10 +104,9 @@ def test_metrics_counters_leave_once_gauges_with_their_source():
 
 def test_metrics_model_info_moves_with_swap():
     metrics = ServingMetrics()
-    metrics.model_loaded({"version": "1", "name": "m", "run_id": "r1"}, None)
-    metrics.model_loaded(
-        {"version": "2", "name": "m", "run_id": "r2"}, {"version": "1", "name": "m", "run_id": "r1"}
-    )
+    first = Metadata(version="1", name="m", run_id="r1")
+    metrics.model_loaded(first, None)
+    metrics.model_loaded(Metadata(version="2", name="m", run_id="r2"), first)
     info = {
         m["tags"]["bundle_version"]: m["value"]
         for m in metrics.drain("feedback")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seldon.validation import RequestError, RequestSchema
+from scoring.validation import RequestError, RequestSchema
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "serving"
 _spec = importlib.util.spec_from_file_location("serving_cases", DATA / "cases.py")

@@ -4,7 +4,7 @@ Each gunicorn worker appends to `<dir>/requests-<pid>.jsonl` (no interleaving be
 processes) and rotates it by size to `requests-<pid>.jsonl.1`, `.2`, ... A line is:
 
   {"ts": "2026-01-31T12:00:00.123456+00:00", "request_id": "...", "model_name": "...",
-   "model_version": "3", "n_rows": 2, "probability": [0.12, 0.57], "late": [0, 1],
+   "model_version": "3", "n_rows": 2, "probability": [0.12, 0.57], "predicted_late": [0, 1],
    "unknown_categories": {"dest": 1},
    "request": {"jsonData": [{"carrier": "UA", ...}, {...}]}}      # the validated request body
 
@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
+
+from contract.names import PREDICTED, PROBABILITY
 
 FILE_PREFIX = "requests-"
 FILE_SUFFIX = ".jsonl"
@@ -94,7 +96,7 @@ class RequestLog:
         model_version: str,
         request_json: bytes,
         probability: list[float],
-        late: list[int],
+        predicted_late: list[int],
         unknown_categories: dict[str, int],
     ) -> None:
         """`request_json`: the request body as one line of JSON (the raw body, or re-encoded)."""
@@ -105,8 +107,8 @@ class RequestLog:
                 "model_name": model_name,
                 "model_version": model_version,
                 "n_rows": len(probability),
-                "probability": probability,
-                "late": late,
+                PROBABILITY: probability,
+                PREDICTED: predicted_late,
                 "unknown_categories": unknown_categories,
             }
         )
@@ -175,7 +177,8 @@ def request_records(body: dict) -> list[dict]:
 
 def read_request_log(directory: str | Path) -> list[dict]:
     """One dict per predicted row, oldest first: ts, request_id, model_name, model_version,
-    row (index in its request), every feature as sent (None for null), probability, late."""
+    row (index in its request), every feature as sent (None for null), probability,
+    predicted_late."""
     rows = []
     for line in iter_request_lines(directory):
         for index, record in enumerate(request_records(line["request"])):
@@ -187,8 +190,9 @@ def read_request_log(directory: str | Path) -> list[dict]:
                 "row": index,
             }
             row.update(record)
-            row["probability"] = line["probability"][index]
-            row["late"] = line["late"][index]
+            row[PROBABILITY] = line[PROBABILITY][index]
+            # lines written before the flag was named predicted_late call it late
+            row[PREDICTED] = line[PREDICTED if PREDICTED in line else "late"][index]
             rows.append(row)
     rows.sort(key=lambda r: (r["ts"], r["request_id"], r["row"]))
     return rows

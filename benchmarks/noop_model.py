@@ -1,0 +1,37 @@
+"""The HTTP ceiling of the serving benchmark: a model that does nothing, on the same wrapper.
+
+    python -m seldon.serve benchmarks.noop_model.NoopModel --workers 2 ...
+
+Same entry point (`seldon.serve`: gunicorn, the stock Seldon v1 wrapper, the metrics server), the
+same JSON provider (orjson) and the same response shape as `seldon.model.FlightsLateModel`; no
+validation, no model, no request log, no metrics. What the real server reaches against this is
+the share of the wrapper's throughput left after the work a prediction needs.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from seldon.jsonio import FastJSONProvider
+
+ANSWER = {"data": {"names": ["probability", "predicted_late"], "ndarray": [[0.0, 0]]}, "meta": {}}
+
+
+class NoopModel:
+    def __init__(self, **parameters) -> None:
+        blueprint = Blueprint("noop", __name__)
+
+        @blueprint.record_once
+        def _configure(state) -> None:
+            state.app.json = FastJSONProvider(state.app)
+
+        self.model_error_handler = blueprint
+
+    def load(self) -> None:
+        pass
+
+    def health_status(self) -> dict:
+        return {"ready": True}
+
+    def predict_raw(self, body) -> dict:
+        return ANSWER

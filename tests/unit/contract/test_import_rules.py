@@ -1,0 +1,61 @@
+"""The layering the contract exists for: neither core/ nor seldon/ imports the other."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+# package -> top-level packages of this project it must never import
+FORBIDDEN = {
+    "core": {"seldon"},
+    "seldon": {"core", "tasks", "workflows"},
+    "contract": {"core", "seldon", "scoring", "tasks", "workflows"},
+    "scoring": {"core", "seldon", "tasks", "workflows"},
+}
+
+
+def _imported_packages(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_does_not_import_across_the_contract(package):
+    offenders = {
+        f"{path.relative_to(REPO)} imports {sorted(_imported_packages(path) & FORBIDDEN[package])}"
+        for path in sorted((REPO / package).rglob("*.py"))
+        if _imported_packages(path) & FORBIDDEN[package]
+    }
+    assert not offenders, offenders
+
+
+def test_the_rule_sees_function_level_imports(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from seldon.pointer import read_pointer\n    import core.paths\n")
+    assert _imported_packages(module) == {"seldon", "core"}
+
+
+def test_contract_imports_only_the_standard_library_numpy_and_skops_at_module_level():
+    allowed = {"contract", "numpy", "skops", "__future__", "orjson"}  # orjson optional (try/except)
+    for path in sorted((REPO / "contract").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom | ast.Try)]
+        names = set()
+        for node in top:
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Import):
+                    names.update(a.name.split(".")[0] for a in inner.names)
+                elif isinstance(inner, ast.ImportFrom) and inner.module:
+                    names.add(inner.module.split(".")[0])
+        import sys
+
+        third_party = {n for n in names if n not in sys.stdlib_module_names} - allowed
+        assert not third_party, f"{path.name} imports {sorted(third_party)} at module level"
