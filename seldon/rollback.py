@@ -25,8 +25,12 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from contract.names import CHAMPION as ALIAS
+from contract.names import MODEL_NAME
+from contract.registry import NoVersionForAlias, resolve_alias
+from contract.registry import tracking_uri as default_tracking_uri
 from seldon.pointer import VERSION_NAME
-from seldon.sync import ALIAS, MODEL_NAME, NoVersionForAlias, fetch_bundle, registry_sha256, resolve_alias
+from seldon.sync import fetch_bundle, registry_sha256
 
 NO_VERSION_EXIT = 2
 REFUSED_EXIT = 3
@@ -89,14 +93,6 @@ def rollback(
     return previous
 
 
-def _default_tracking_uri() -> str:
-    try:  # the bundle contract package, where the registry location is decided
-        from contract.registry import tracking_uri  # type: ignore[import-not-found]
-    except ImportError:
-        from seldon.sync import _default_tracking_uri as tracking_uri
-    return tracking_uri()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m seldon.rollback", description=__doc__.split("\n")[0])
     parser.add_argument("--to", required=True, dest="version", help="registry version to serve")
@@ -112,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     import mlflow
     from mlflow import MlflowClient
 
-    tracking_uri = args.tracking_uri or _default_tracking_uri()
+    tracking_uri = args.tracking_uri or default_tracking_uri()
     mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri=tracking_uri)
     try:

@@ -90,11 +90,10 @@ def evaluate_model(
     hyperparameters: Hyperparameters,
     fit_cpu_seconds: float = 0.0,
 ) -> EvaluationOutputs:
-# evaluate_model: CACHE_VERSION's history, then 4: the figures for the MLflow run leave as an
-# output; 5: the bundle carries the compiled trees and is written through the typed contract.
-EVALUATE_CACHE_VERSION = "5"
-# Bumped when registration's logic changed (version description, tags, signature, figures;
-# 4: it checks the compiled trees' parity).
+    """Score the holdout, compute the metrics, render the evaluation deck (its figures and the
+    slice table also leave as `figures`) and write the bundle (model.skops, trees.treelite,
+    schema.json, reference.json, metadata.json without registry fields yet)."""
+    from contract.bundle import Metadata, TrainingWindow, load_model
     from core import bundle, drift, evaluation
     from core.model import predict_scores
     from core.schemas import LABEL
@@ -154,11 +153,9 @@ def register_model(
     as_of: str,
     figures: FlyteDirectory,
 ) -> RegisteredVersion:
-# evaluate_model: CACHE_VERSION's history, then 4: the figures for the MLflow run leave as an
-# output; 5: the bundle carries the compiled trees and is written through the typed contract.
-EVALUATE_CACHE_VERSION = "5"
-# Bumped when registration's logic changed (version description, tags, signature, figures;
-# 4: it checks the compiled trees' parity).
+    """Prove the compiled trees reproduce the Pipeline on the whole holdout (else fail), log the
+    MLflow run (params, metrics, dataset digests, Flyte execution id, evaluation figures, bundle)
+    and register the bundle as a model version.
 
     Cached per tracking URI: a re-run with the same inputs returns the version it registered.
     It is also idempotent on the model file (core.registry.log_training_run), so a cleared
@@ -172,11 +169,18 @@ EVALUATE_CACHE_VERSION = "5"
 
     directory = _workdir("registered-bundle")
     shutil.copytree(bundle.download(), directory, dirs_exist_ok=True)
-# evaluate_model: CACHE_VERSION's history, then 4: the figures for the MLflow run leave as an
-# output; 5: the bundle carries the compiled trees and is written through the typed contract.
-EVALUATE_CACHE_VERSION = "5"
-# Bumped when registration's logic changed (version description, tags, signature, figures;
-# 4: it checks the compiled trees' parity).
+    loaded = load_bundle(directory, require_reference=False)
+    # raises: a bundle without compiled trees, or whose trees differ, never registers
+    parity = check_parity(loaded, holdout)
+    metadata = replace(
+        loaded.metadata,
+        flyte_execution_id=execution_label(),
+        run_name=f"as-of-{as_of}",
+        training_window=replace(loaded.metadata.training_window, as_of=as_of),
+        compiled=replace(
+            parity.compiled, parity_rows=parity.rows, parity_max_abs_diff=parity.compiled_max_abs_diff
+        ),
+    )
     registered = registry.log_training_run(
         bundle_dir=directory,
         metadata=metadata,

@@ -130,7 +130,14 @@ def test_mlflow_run_holds_params_metrics_datasets_and_the_flyte_execution(two_ru
     artifacts = {a.path for a in mlflow_client.list_artifacts(run.info.run_id, "bundle")}
     assert artifacts == {
         f"bundle/{name}"
-        for name in ("model.skops", "trees.treelite", "schema.json", "reference.json", "metadata.json", "MLmodel")
+        for name in (
+            "model.skops",
+            "trees.treelite",
+            "schema.json",
+            "reference.json",
+            "metadata.json",
+            "MLmodel",
+        )
     }
 
 

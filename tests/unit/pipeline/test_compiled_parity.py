@@ -63,6 +63,7 @@ def test_registration_fails_and_registers_nothing(broken_bundle, fresh_store):
             metrics=EvaluationMetrics(),
             hyperparameters=HP,
             as_of="2013-07-01",
+            figures=FlyteDirectory(str(directory.parent)),
         )
     chain, error = [], caught.value
     while error is not None:
