@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from contract.names import CHALLENGER as CHALLENGER  # the alias names are the contract's
+from contract.names import CHAMPION as CHAMPION
 from core.evaluation import EvaluationMetrics
 
 REJECTED = "rejected"  # the tag of a candidate that failed a sanity check; it takes no alias

@@ -40,7 +40,7 @@ def test_score_reference_is_the_holdout_score_distribution(evaluated):
     model, train, holdout, bundle = evaluated
     reference = json.loads((bundle / "reference.json").read_text())
     holdout_scores = predict_scores(model, holdout)
-    expected = build_reference(train, holdout_scores, 0.0)["score"]
+    expected = build_reference(train, holdout_scores, 0.0).to_dict()["score"]
     assert reference["score"] == expected
-    in_sample = build_reference(train, predict_scores(model, train), 0.0)["score"]
+    in_sample = build_reference(train, predict_scores(model, train), 0.0).to_dict()["score"]
     assert reference["score"]["mean"] != pytest.approx(in_sample["mean"], abs=1e-6)
