@@ -132,12 +132,12 @@ def test_registry_outage_corrupt_and_tampered_champions_leave_the_last_good_mode
             )
 
             # ---- tampered in the artifact store after registration, self-consistent on its own
-            # (model.skops and metadata.json both replaced): only the registry's record tells
+            # (model.skops, trees.treelite and metadata.json replaced): only the registry's record tells
             fourth = register(client, mlflow, bundles["1"])
             source = client.get_model_version(MODEL, fourth).source
             run = mlflow.get_run(client.get_model_version(MODEL, fourth).run_id)
             stored = next(registry_dir.joinpath("artifacts").rglob(f"{run.info.run_id}/artifacts/bundle"))
-            for name in ("model.skops", "metadata.json"):
+            for name in ("model.skops", "trees.treelite", "metadata.json"):
                 shutil.copy(bundles["2"] / name, stored / name)
             client.set_registered_model_alias(MODEL, "champion", fourth)
             wait_until(
