@@ -68,7 +68,7 @@ setup-wrk:
 $(MLSERVER_VENV)/.synced: $(UV)
 	$(UV) venv --allow-existing --python $(PYTHON) $(MLSERVER_VENV)
 	$(UV) pip install --python $(MLSERVER_VENV)/bin/python mlserver==1.7.1 mlserver-sklearn==1.7.1 \
-		scikit-learn==1.9.1 skops==0.16.0 "numpy<2" "pandas>=2.2,<3"
+		scikit-learn==1.9.1 skops==0.16.0 "numpy<2" "pandas>=2.2,<3" "uvloop<0.22"
 	touch $@
 
 setup-mlserver: $(MLSERVER_VENV)/.synced

@@ -1,19 +1,29 @@
-"""Serving benchmark: the Seldon server against the in-process floor and MLServer, side by side.
+"""Serving benchmark: the Seldon server against its in-process floor, a no-op model on the same
+wrapper, and MLServer 1.7.1 on the same bundle, side by side in one run.
 
     make bench-serving        (or: PYTHONPATH=. .venv/bin/python benchmarks/serving.py)
 
-One run builds a bundle with the core functions, starts both servers and the in-process floor,
-then measures in ROUNDS alternating rounds (the machine's load drifts; each ratio is the median
-of its per-round ratios):
-  1. one-row requests, 2 workers, 8 concurrent connections (wrk): throughput and p99 of
-     - the in-process floor: 2 processes calling the same predict path without HTTP,
-     - the Seldon server (seldon-core-microservice, request log and metrics on),
-     - MLServer 1.7.1's sklearn runtime on the same model (joblib), parallel_workers 0;
-  2. a 1000-row request: rows/s through HTTP vs the same path in process;
-then worker RSS after 10,000 requests vs after the first 100, and the per-request metrics cost
-(our buffer, and Seldon's shared-dict update).
+One run builds a bundle with the core functions (the default model, trained on May-June 2013),
+starts every server once, then measures in ROUNDS alternating rounds (the machine's load drifts:
+each ratio is the median of its per-round ratios, every pair measured back to back):
+  - the in-process floor (`benchmarks/serving_floor.py`): `scoring.predictor.Predictor`, the
+    object the Seldon model class wraps, called without HTTP: median latency of one one-row
+    request in one process, one-row throughput of 2 processes, 1000-row rows/s;
+  - one-row requests through HTTP with wrk, 8 connections:
+      Seldon, 2 workers (request log and metrics on)   vs the no-op model, 2 workers, same wrapper
+      Seldon, 1 worker                                 vs MLServer, parallel_workers 0 (1 process)
+      Seldon at its best setting (2 workers on 2 cores) vs MLServer at its best (the better of
+                                                         parallel_workers 0 and 2)
+  - one 1000-row request through HTTP vs the same request in process;
+then worker RSS after 10,000 requests vs after the first 100, the per-request cost of the model's
+metrics (prometheus-client multiprocess mode) and of Seldon's custom-metrics store, and the row
+count where the compiled trees stop beating the vectorised path (the predictor's crossover).
 Nulls in the sampled rows are replaced by valid values so that every server (MLServer's JSON
-codec has no null for FP64) scores the very same rows.
+codec has no null for FP64) scores the very same rows. MLServer gets the same fitted Pipeline
+(joblib, its sklearn runtime's format) with `predict_proba` as output.
+
+BENCH_SECONDS (6) and BENCH_ROUNDS (4) size the run; BENCH_REUSE=DIR keeps the bundle and the
+rows in DIR and reuses them on the next run (the training is not what is measured).
 """
 
 from __future__ import annotations
@@ -39,16 +49,19 @@ MLSERVER_BIN = REPO / ".venv-mlserver" / "bin"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "4"))
 CONNECTIONS = 8
-WORKERS = 2
 BATCH_ROWS = 1000
 SELDON_PATH = "/api/v1.0/predictions"
 MLSERVER_PATH = "/v2/models/flights/infer"
+MODEL_CLASS = "seldon.model.FlightsLateModel"
+NOOP_CLASS = "benchmarks.noop_model.NoopModel"
 TARGETS = {
-    "vs_floor": 0.70,
-    "vs_mlserver": 1.0,
-    "p99_ms": 25.0,
-    "batch_vs_floor": 0.70,
+    "floor_ms": 0.5,
+    "vs_noop": 0.80,
+    "vs_mlserver_equal": 1.5,
+    "p99_ms": 10.0,
+    "batch_vs_floor": 0.90,
     "rss_growth": 1.10,
+    "metrics_us": 100.0,
 }
 
 
@@ -65,7 +78,6 @@ def build(workdir: Path) -> tuple[Path, list[dict]]:
     from core.model import Hyperparameters, fit, predict_scores
     from core.schemas import FEATURES
     from core.source import load_window
-    from seldon.pointer import version_dir, write_pointer
 
     table = build_features(load_window("", datetime(2013, 5, 1), datetime(2013, 8, 1)))
     train, later = split_by_time(table, datetime(2013, 7, 1))
@@ -73,19 +85,33 @@ def build(workdir: Path) -> tuple[Path, list[dict]]:
     model = fit(train, hp)
     schema = build_schema(train, hp.threshold)
     reference = build_reference(train, predict_scores(model, train), train.late.mean())
-    root = workdir / "model-root"
-    write_bundle(
-        version_dir(root, "1"),
-        model,
-        schema,
-        reference,
-        Metadata(version="1", run_id="bench"),
-    )
-    write_pointer(root, "1")
+    bundle = workdir / "bundle"
+    write_bundle(bundle, model, schema, reference, Metadata(version="1", run_id="bench"))
     rows = json.loads(later[FEATURES].sample(BATCH_ROWS, random_state=0).to_json(orient="records"))
     fill = {f.name: f.min or 0.0 for f in schema.features if f.kind == "number"}
     rows = [{k: (fill[k] if v is None else v) for k, v in row.items()} for row in rows]
-    return root, rows
+    (workdir / "rows.json").write_text(json.dumps(rows))
+    return bundle, rows
+
+
+def bundle_and_rows(workdir: Path) -> tuple[Path, list[dict]]:
+    reuse = os.environ.get("BENCH_REUSE")
+    if not reuse:
+        return build(workdir)
+    keep = Path(reuse)
+    if not (keep / "rows.json").exists():
+        keep.mkdir(parents=True, exist_ok=True)
+        return build(keep)
+    return keep / "bundle", json.loads((keep / "rows.json").read_text())
+
+
+def model_root(bundle: Path, workdir: Path) -> Path:
+    from seldon.pointer import version_dir, write_pointer
+
+    root = workdir / "model-root"
+    shutil.copytree(bundle, version_dir(root, "1"))
+    write_pointer(root, "1")
+    return root
 
 
 def serving_env(**extra: str) -> dict:
@@ -116,9 +142,11 @@ class Floor:
         self.process.wait(timeout=30)
 
 
-def wait_http(port: int, path: str, timeout: float = 90) -> None:
+def wait_http(port: int, path: str, process: subprocess.Popen, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with {process.returncode}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", path)
@@ -138,25 +166,18 @@ def post(port: int, path: str, body: bytes) -> tuple[int, bytes]:
 
 
 def wrk(port: int, path: str, bodies: list[str], workdir: Path, seconds: float) -> dict:
-    script = workdir / "bodies.lua"
-    items = ",\n".join(f"[==[{b}]==]" for b in bodies)
-    script.write_text(
-        f"local bodies = {{\n{items}\n}}\nlocal i = 0\n"
-        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-        "request = function()\n  i = i % #bodies + 1\n"
-        "  return wrk.format(nil, nil, nil, bodies[i])\nend\n"
-    )
+    script = workdir / f"bodies-{port}.lua"
+    if not script.exists():
+        items = ",\n".join(f"[==[{b}]==]" for b in bodies)
+        script.write_text(
+            f"local bodies = {{\n{items}\n}}\nlocal i = 0\n"
+            'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+            "request = function()\n  i = i % #bodies + 1\n"
+            "  return wrk.format(nil, nil, nil, bodies[i])\nend\n"
+        )
     out = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{CONNECTIONS}",
-            f"-d{int(seconds)}s",
-            "--latency",
-            "-s",
-            str(script),
-            f"http://127.0.0.1:{port}{path}",
-        ],
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{int(seconds)}s", "--latency", "-s", str(script)]
+        + [f"http://127.0.0.1:{port}{path}"],
         capture_output=True,
         text=True,
         check=True,
@@ -169,8 +190,7 @@ def wrk(port: int, path: str, bodies: list[str], workdir: Path, seconds: float) 
         "p99_ms": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
         "p50_ms": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
         "requests": total,
-        "non_2xx": int(bad.group(1)) if bad else 0,
-        "socket_errors": sum(map(int, errors.groups())) if errors else 0,
+        "failed": (int(bad.group(1)) if bad else 0) + (sum(map(int, errors.groups())) if errors else 0),
     }
 
 
@@ -186,11 +206,19 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(pid)
 
 
-def worker_pids(metrics_port: int) -> list[int]:
-    conn = http.client.HTTPConnection("127.0.0.1", metrics_port, timeout=5)
-    conn.request("GET", "/metrics")
-    text = conn.getresponse().read().decode()
-    return sorted({int(p) for p in re.findall(r'worker_id="(\d+)"', text)})
+def worker_pids(process: subprocess.Popen) -> list[int]:
+    """The gunicorn workers: children of the server's process group that serve HTTP."""
+    group = os.getpgid(process.pid)
+    found = []
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid, pgrp = int(status.parent.name), int(fields[1]), int(fields[2])
+        if pgrp == group and ppid != process.pid and pid != process.pid:
+            found.append(pid)
+    return sorted(found)
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -207,37 +235,29 @@ def stop(process: subprocess.Popen) -> None:
         pass
 
 
-def start_seldon(root: Path, workdir: Path) -> tuple[subprocess.Popen, int, int]:
+def start_seldon(model_class: str, workers: int, root: Path, workdir: Path, name: str) -> tuple:
     http_port, metrics_port = free_port(), free_port()
     process = subprocess.Popen(
-        [
-            str(SERVING_PY),
-            "-m",
-            "seldon.serve",
-            "seldon.model.FlightsLateModel",
-            "--workers",
-            str(WORKERS),
-            "--grpc-workers",
-            "0",
-            "--http-port",
-            str(http_port),
-            "--metrics-port",
-            str(metrics_port),
-        ],
+        [str(SERVING_PY), "-m", "seldon.serve", model_class, "--workers", str(workers)]
+        + ["--grpc-workers", "0", "--http-port", str(http_port), "--metrics-port", str(metrics_port)],
         cwd=REPO,
-        stdout=open(workdir / "seldon.log", "w"),
+        stdout=open(workdir / f"{name}.log", "w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
         env=serving_env(
-            MODEL_ROOT=str(root), SERVING_BIND_HOST="127.0.0.1", REQUEST_LOG_DIR=str(workdir / "request-log")
+            MODEL_ROOT=str(root),
+            SERVING_BIND_HOST="127.0.0.1",
+            REQUEST_LOG_DIR=str(workdir / f"request-log-{name}"),
+            PROMETHEUS_MULTIPROC_DIR=str(workdir / f"metrics-{name}"),
         ),
     )
-    wait_http(http_port, "/health/status")
-    return process, http_port, metrics_port
+    wait_http(http_port, "/health/status", process)
+    return process, http_port
 
 
-def start_mlserver(root: Path, workdir: Path) -> tuple[subprocess.Popen, int]:
-    model_dir = workdir / "mlserver" / "flights"
+def start_mlserver(bundle: Path, workdir: Path, parallel_workers: int) -> tuple:
+    home = workdir / f"mlserver-{parallel_workers}"
+    model_dir = home / "flights"
     model_dir.mkdir(parents=True)
     subprocess.run(
         [
@@ -245,24 +265,21 @@ def start_mlserver(root: Path, workdir: Path) -> tuple[subprocess.Popen, int]:
             "-c",
             "import sys, joblib; from contract.bundle import load_model; "
             "joblib.dump(load_model(sys.argv[1]), sys.argv[2])",
-            str(root / "versions" / "1" / "model.skops"),
+            str(bundle / "model.skops"),
             str(model_dir / "model.joblib"),
         ],
         env=serving_env(),
         check=True,
     )
     http_port = free_port()
-    (workdir / "mlserver" / "settings.json").write_text(
-        json.dumps(
-            {
-                "host": "127.0.0.1",
-                "http_port": http_port,
-                "grpc_port": free_port(),
-                "metrics_port": free_port(),
-                "parallel_workers": 0,
-            }
-        )
-    )
+    settings = {
+        "host": "127.0.0.1",
+        "http_port": http_port,
+        "grpc_port": free_port(),
+        "metrics_port": free_port(),
+        "parallel_workers": parallel_workers,
+    }
+    (home / "settings.json").write_text(json.dumps(settings))
     (model_dir / "model-settings.json").write_text(
         json.dumps(
             {
@@ -273,14 +290,14 @@ def start_mlserver(root: Path, workdir: Path) -> tuple[subprocess.Popen, int]:
         )
     )
     process = subprocess.Popen(
-        [str(MLSERVER_BIN / "mlserver"), "start", str(workdir / "mlserver")],
-        cwd=workdir,
-        stdout=open(workdir / "mlserver.log", "w"),
+        [str(MLSERVER_BIN / "mlserver"), "start", str(home)],
+        cwd=home,
+        stdout=open(workdir / f"mlserver-{parallel_workers}.log", "w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
         env=serving_env(PYTHONPATH=""),
     )
-    wait_http(http_port, "/v2/models/flights/ready")
+    wait_http(http_port, "/v2/models/flights/ready", process)
     return process, http_port
 
 
@@ -307,11 +324,7 @@ def v2_request(row: dict) -> dict:
             )
         else:
             inputs.append({"name": name, "datatype": "FP64", "shape": [1], "data": [value]})
-    return {
-        "parameters": {"content_type": "pd"},
-        "inputs": inputs,
-        "outputs": [{"name": "predict_proba"}],
-    }
+    return {"parameters": {"content_type": "pd"}, "inputs": inputs, "outputs": [{"name": "predict_proba"}]}
 
 
 def main() -> int:
@@ -323,15 +336,33 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     processes: list[subprocess.Popen] = []
     try:
-        root, rows = build(workdir)
+        bundle, rows = bundle_and_rows(workdir)
         rows_file = workdir / "rows.json"
         rows_file.write_text(json.dumps(rows))
-        floor = Floor(root / "versions" / "1", rows_file)
-        seldon, port, metrics_port = start_seldon(root, workdir)
-        mlserver, ml_port = start_mlserver(root, workdir)
-        processes = [floor.process, seldon, mlserver]
-        results = measure(floor, port, metrics_port, ml_port, rows, workdir)
-        results["metrics_cost"] = floor.ask(mode="metrics", repeats=2000)
+        root = model_root(bundle, workdir)
+        floor = Floor(bundle, rows_file)
+        processes.append(floor.process)
+        servers = {}
+        for name, model_class, workers in (
+            ("seldon2", MODEL_CLASS, 2),
+            ("seldon1", MODEL_CLASS, 1),
+            ("noop2", NOOP_CLASS, 2),
+        ):
+            process, port = start_seldon(model_class, workers, root, workdir, name)
+            processes.append(process)
+            servers[name] = (process, port)
+        for parallel in (0, 2):
+            try:
+                process, port = start_mlserver(bundle, workdir, parallel)
+            except (RuntimeError, TimeoutError) as exc:  # parallel workers need uvloop < 0.22
+                print(f"MLServer with parallel_workers {parallel} did not start ({exc}): skipped")
+                continue
+            processes.append(process)
+            servers[f"mlserver{parallel}"] = (process, port)
+        results = measure(floor, servers, rows, workdir)
+        results["latency"] = floor.ask(mode="latency", repeats=3000)
+        results["metrics_cost"] = floor.ask(mode="metrics", repeats=3000)
+        results["crossover"] = floor.ask(mode="crossover")
         floor.close()
     finally:
         for process in processes:
@@ -341,82 +372,122 @@ def main() -> int:
     return 0
 
 
-def measure(floor: Floor, port: int, metrics_port: int, ml_port: int, rows, workdir) -> dict:
+def measure(floor: Floor, servers: dict, rows: list[dict], workdir: Path) -> dict:
     bodies = [json.dumps({"jsonData": row}) for row in rows[:200]]
     v2_bodies = [json.dumps(v2_request(row)) for row in rows[:200]]
-    status, answer = post(ml_port, MLSERVER_PATH, v2_bodies[0].encode())
-    assert status == 200, answer[:500]
+    mlservers = [name for name in ("mlserver0", "mlserver2") if name in servers]
+    answers = {}
+    for name in mlservers:
+        status, answer = post(servers[name][1], MLSERVER_PATH, v2_bodies[0].encode())
+        assert status == 200, answer[:500]
+        answers[name] = json.loads(answer)["outputs"][0]["data"]
+    seldon_process, port = servers["seldon2"]
     sent = 0
     for body in bodies[:100]:
         assert post(port, SELDON_PATH, body.encode())[0] == 200
         sent += 1
-    pids = worker_pids(metrics_port)
+    pids = worker_pids(seldon_process)
     rss_first = {pid: rss_mb(pid) for pid in pids}
     batch_body = json.dumps({"jsonData": rows[:BATCH_ROWS]}).encode()
     http_batch(port, batch_body, 1)
     rounds = []
     for _ in range(ROUNDS):
-        one = {
-            "floor": floor.ask(mode="one-row", seconds=SECONDS)["requests_per_s"],
-            "seldon": wrk(port, SELDON_PATH, bodies, workdir, SECONDS),
-            "mlserver": wrk(ml_port, MLSERVER_PATH, v2_bodies, workdir, SECONDS),
-            "floor_batch": floor.ask(mode="batch", repeats=5)["rows_per_s"],
-            "seldon_batch": http_batch(port, batch_body, 5),
-        }
-        sent += one["seldon"]["requests"] + 6
+        one = {"floor": floor.ask(mode="one-row", seconds=SECONDS)["requests_per_s"]}
+        for name in ("seldon2", "noop2", "seldon1", *mlservers):
+            path, sample = (
+                (MLSERVER_PATH, v2_bodies) if name.startswith("mlserver") else (SELDON_PATH, bodies)
+            )
+            one[name] = wrk(servers[name][1], path, sample, workdir, SECONDS)
+        one["floor_batch"] = floor.ask(mode="batch", repeats=5)["rows_per_s"]
+        one["seldon_batch"] = http_batch(port, batch_body, 5)
+        sent += one["seldon2"]["requests"] + 6
         rounds.append(one)
     while sent < 10_000:
         sent += wrk(port, SELDON_PATH, bodies, workdir, 5)["requests"]
     rss_after = {pid: rss_mb(pid) for pid in pids}
     return {
         "rounds": rounds,
+        "mlservers": mlservers,
         "requests_before_rss": sent,
         "rss_mb_after_100": rss_first,
         "rss_mb_after_10k": rss_after,
         "rss_growth": max(rss_after[p] / rss_first[p] for p in pids),
-        "mlserver_first_answer": json.loads(answer)["outputs"][0]["data"],
+        "mlserver_first_answer": answers,
     }
 
 
 def report(r: dict) -> None:
-    rounds = r["rounds"]
+    rounds, median = r["rounds"], statistics.median
 
-    def median(values):
-        return statistics.median(values)
+    def rps(name: str) -> float:
+        return median([x[name]["requests_per_s"] for x in rounds])
 
-    seldon_rps = median([x["seldon"]["requests_per_s"] for x in rounds])
-    floor_rps = median([x["floor"] for x in rounds])
-    ml_rps = median([x["mlserver"]["requests_per_s"] for x in rounds])
+    def ratio(top: str, bottom: str) -> float:
+        return median([x[top]["requests_per_s"] / x[bottom]["requests_per_s"] for x in rounds])
+
+    best_ml = max(r["mlservers"], key=rps)
+    best_ml_setting = f"parallel_workers {best_ml.removeprefix('mlserver')}"
+    latency, cost = r["latency"], r["metrics_cost"]
     lines = [
         (
-            "one-row throughput vs in-process floor",
-            median([x["seldon"]["requests_per_s"] / x["floor"] for x in rounds]),
-            TARGETS["vs_floor"],
-            ">=",
-            f"{seldon_rps:.0f} vs {floor_rps:.0f} req/s",
+            "in-process one-row predict, median (ms)",
+            latency["median_ms"],
+            TARGETS["floor_ms"],
+            "<=",
+            f"p99 {latency['p99_ms']:.2f} ms; validate -> encode -> compiled trees -> threshold",
         ),
         (
-            "one-row throughput vs MLServer 1.7.1",
-            median([x["seldon"]["requests_per_s"] / x["mlserver"]["requests_per_s"] for x in rounds]),
-            TARGETS["vs_mlserver"],
+            "one-row throughput vs no-op model, 2 workers",
+            ratio("seldon2", "noop2"),
+            TARGETS["vs_noop"],
             ">=",
-            f"{seldon_rps:.0f} vs {ml_rps:.0f} req/s",
+            f"{rps('seldon2'):.0f} vs {rps('noop2'):.0f} req/s (same wrapper)",
         ),
         (
-            "p99 latency at 8 connections (ms)",
-            median([x["seldon"]["p99_ms"] for x in rounds]),
+            "one-row throughput vs MLServer, 1 process each",
+            ratio("seldon1", "mlserver0"),
+            TARGETS["vs_mlserver_equal"],
+            ">=",
+            f"{rps('seldon1'):.0f} vs {rps('mlserver0'):.0f} req/s (1 worker; parallel_workers 0)",
+        ),
+        (
+            "one-row throughput vs MLServer, each at best",
+            ratio("seldon2", best_ml),
+            1.0,
+            ">=",
+            f"{rps('seldon2'):.0f} vs {rps(best_ml):.0f} req/s (2 workers; {best_ml_setting})",
+        ),
+        (
+            "p99 latency, 8 connections, 2 workers (ms)",
+            median([x["seldon2"]["p99_ms"] for x in rounds]),
             TARGETS["p99_ms"],
             "<=",
-            f"p50 {median([x['seldon']['p50_ms'] for x in rounds]):.1f} ms; MLServer p99 "
-            f"{median([x['mlserver']['p99_ms'] for x in rounds]):.1f} ms",
+            f"p50 {median([x['seldon2']['p50_ms'] for x in rounds]):.1f} ms; no-op p99 "
+            f"{median([x['noop2']['p99_ms'] for x in rounds]):.1f} ms; MLServer ({best_ml_setting}) p99 "
+            f"{median([x[best_ml]['p99_ms'] for x in rounds]):.1f} ms",
         ),
         (
-            "1000-row batch rows/s vs in-process",
+            "1000-row request rows/s vs in-process",
             median([x["seldon_batch"] / x["floor_batch"] for x in rounds]),
             TARGETS["batch_vs_floor"],
             ">=",
             f"{median([x['seldon_batch'] for x in rounds]):.0f} vs "
             f"{median([x['floor_batch'] for x in rounds]):.0f} rows/s",
+        ),
+        (
+            "one-row in-process throughput, 2 processes",
+            median([x["seldon2"]["requests_per_s"] / x["floor"] for x in rounds]),
+            0.0,
+            ">=",
+            f"served {rps('seldon2'):.0f} vs floor {median([x['floor'] for x in rounds]):.0f} req/s",
+        ),
+        (
+            "model metrics per request (us)",
+            cost["ours_us"],
+            TARGETS["metrics_us"],
+            "<=",
+            f"prometheus-client multiprocess; Seldon's store: {cost['seldon_empty_update_us']:.0f} us "
+            f"per (skipped) empty update, {cost['seldon_update_27_us']:.0f} us with 27 entries",
         ),
         (
             "worker RSS after 10k / after 100 requests",
@@ -428,19 +499,20 @@ def report(r: dict) -> None:
         ),
     ]
     print(f"\n{ROUNDS} rounds of {SECONDS:.0f} s; load average {os.getloadavg()[0]:.1f}")
-    print(f"{'measure':44} {'value':>8} {'target':>8}  ok   detail")
+    print(f"{'measure':48} {'value':>8} {'target':>8}  ok   detail")
     for name, value, target, op, detail in lines:
-        ok = value >= target if op == ">=" else value <= target
-        print(f"{name:44} {value:8.2f} {op}{target:<7} {'yes' if ok else 'NO ':4} {detail}")
-    cost = r["metrics_cost"]
+        ok = "" if not target else ("yes" if (value >= target if op == ">=" else value <= target) else "NO")
+        shown = f"{op}{target:<7g}" if target else " " * 8
+        print(f"{name:48} {value:8.2f} {shown} {ok:4} {detail}")
+    crossover = r["crossover"]
     print(
-        f"\nper-request metrics: our buffer {cost['buffer_us']:.0f} us; "
-        "Seldon's shared-dict update "
-        f"{cost['seldon_update_no_custom_metrics_us']:.0f} us with no custom metrics, "
-        f"{cost['seldon_update_ours_us']:.0f} us with ours ({cost['metrics_per_request']} entries)"
+        "\ncompiled trees vs vectorised predict_proba, ms per request by rows: "
+        + ", ".join(f"{n}: {c:.2f}/{v:.2f}" for n, c, v in crossover["table"])
+        + f"\n  -> the compiled path is faster up to {crossover['faster_up_to']} rows "
+        f"(the predictor switches above {crossover['configured']})"
     )
-    failures = sum(x[k]["non_2xx"] + x[k]["socket_errors"] for x in rounds for k in ("seldon", "mlserver"))
-    print(f"failed requests (non-2xx or socket errors, both servers): {failures}")
+    failures = sum(x[k]["failed"] for x in rounds for k in x if isinstance(x[k], dict))
+    print(f"failed requests (non-2xx or socket errors, all servers): {failures}")
     print("\n" + json.dumps(r, default=str))
 
 

@@ -6,7 +6,9 @@ Reads one JSON command per stdin line and answers one JSON line, so the benchmar
 rounds of floor and server measurements while the machine's load drifts:
   {"mode": "one-row", "seconds": 5}   2 warm processes call the predict path on one-row bodies
   {"mode": "batch", "repeats": 5}      the predict path on one body of all the rows
-  {"mode": "metrics", "repeats": 2000} per-request cost of our metric buffer and Seldon's store
+  {"mode": "latency", "repeats": 3000} median / p99 of one one-row request, one process
+  {"mode": "metrics", "repeats": 3000} per-request cost of the model's metrics and Seldon's store
+  {"mode": "crossover"}                compiled trees vs vectorised path by request rows
 The "predict path" is what the server runs per request minus HTTP: `scoring.predictor.Predictor`
 itself (validate -> encode -> score -> threshold), the object the Seldon model class wraps.
 """
@@ -15,7 +17,10 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
+import statistics
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -24,6 +29,7 @@ from contract.bundle import load_bundle
 from scoring.predictor import Predictor
 
 PROCESSES = 2
+CROSSOVER_ROWS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 1000)
 
 
 def _path(bundle_dir: str):
@@ -47,20 +53,33 @@ def _one_row_worker(bundle_dir: str, rows: list, commands, results) -> None:
         results.put(count / seconds)
 
 
+def latency(predict, rows: list, repeats: int) -> dict:
+    """Median and p99 of one one-row request through the predictor, in this process."""
+    bodies = [{"jsonData": row} for row in rows[:200]]
+    times = []
+    for index in range(repeats):
+        started = time.perf_counter()
+        predict(bodies[index % len(bodies)])
+        times.append(time.perf_counter() - started)
+    times.sort()
+    return {"median_ms": statistics.median(times) * 1e3, "p99_ms": times[int(0.99 * len(times))] * 1e3}
+
+
 def metrics_cost(bundle, repeats: int) -> dict:
+    """Per-request cost of the model's metrics (what `predict_raw` records for one row), written
+    in prometheus-client's multiprocess mode as in the server; and of Seldon's custom-metrics
+    store, with no entry (the update `seldon.serve` skips) and with 27 entries."""
     from seldon_core.metrics import SeldonMetrics
 
     from seldon.metrics import ServingMetrics
 
-    buffer = ServingMetrics()
-    buffer.model_loaded(bundle.metadata, None)
-    scores, labels = np.array([0.3]), np.array([False])
-    drained: list[dict] = []
+    metrics = ServingMetrics()
+    metrics.model_loaded(bundle.metadata, None)
+    scores, labels = np.array([0.3]), np.array([0])
     started = time.perf_counter()
     for _ in range(repeats):
-        buffer.predicted(scores, labels, {})
-        buffer.request("ok", 0.004)
-        drained = buffer.drain("predict")
+        metrics.predicted(scores, labels, {})
+        metrics.request("ok", 0.004)
     ours = (time.perf_counter() - started) / repeats
 
     def timed(store, payload) -> float:
@@ -69,18 +88,47 @@ def metrics_cost(bundle, repeats: int) -> dict:
             store.update([dict(m, tags=dict(m.get("tags", {}))) for m in payload], "predict")
         return (time.perf_counter() - begin) / repeats
 
-    bare = timed(SeldonMetrics(), [])
+    entries = [{"type": "COUNTER", "key": f"m{i}", "value": 1.0, "tags": {"k": str(i)}} for i in range(27)]
     store = SeldonMetrics()
-    timed(store, drained)  # the store holds our series, as in a running worker
+    timed(store, entries)  # the store holds the series, as in a running worker
     return {
-        "buffer_us": ours * 1e6,
-        "seldon_update_no_custom_metrics_us": bare * 1e6,
-        "seldon_update_ours_us": timed(store, drained) * 1e6,
-        "metrics_per_request": len(drained),
+        "ours_us": ours * 1e6,
+        "seldon_empty_update_us": timed(SeldonMetrics(), []) * 1e6,
+        "seldon_update_27_us": timed(store, entries) * 1e6,
+        "multiprocess": bool(os.environ.get("prometheus_multiproc_dir")),
     }
 
 
+def crossover(bundle, rows: list) -> dict:
+    """ms per request of the compiled trees and of the vectorised path, by row count."""
+    predictor = Predictor(bundle, max_rows=100_000)
+    table, faster_up_to, still_faster = [], 0, True
+    for n in CROSSOVER_ROWS:
+        body = {"jsonData": rows[:n]}
+        matrix = predictor.encode(predictor.check(body).columns)
+        compiled = _median_ms(lambda m=matrix: predictor.compiled_scores(m))
+        vectorised = _median_ms(lambda m=matrix: predictor.vectorised_scores(m))
+        table.append((n, compiled, vectorised))
+        still_faster = still_faster and compiled < vectorised
+        if still_faster:
+            faster_up_to = n
+    return {"table": table, "faster_up_to": faster_up_to, "configured": predictor.compiled_max_rows}
+
+
+def _median_ms(call, repeats: int = 40) -> float:
+    call()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e3
+
+
 def main() -> None:
+    # the model's metrics as the server writes them (before prometheus_client is imported)
+    metrics_dir = tempfile.mkdtemp(prefix="floor-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ["prometheus_multiproc_dir"] = metrics_dir
     bundle_dir, rows_file = sys.argv[1:3]
     rows = json.loads(open(rows_file).read())
     bundle, predict = _path(bundle_dir)
@@ -109,6 +157,10 @@ def main() -> None:
             for _ in range(command["repeats"]):
                 predict(batch_body)
             answer = {"rows_per_s": len(rows) * command["repeats"] / (time.perf_counter() - started)}
+        elif command["mode"] == "latency":
+            answer = latency(predict, rows, command["repeats"])
+        elif command["mode"] == "crossover":
+            answer = crossover(bundle, rows)
         else:
             answer = metrics_cost(bundle, command["repeats"])
         print(json.dumps(answer), flush=True)

@@ -26,7 +26,7 @@ from scoring.validation import Checked, RequestSchema
 
 # Rows up to which the compiled trees beat scikit-learn's vectorised predict_proba. Picked from
 # `make bench-serving`'s crossover measurement (docs/performance.md).
-COMPILED_MAX_ROWS = 32
+COMPILED_MAX_ROWS = 64
 DEFAULT_MAX_ROWS = 10_000
 _NAN = math.nan
 

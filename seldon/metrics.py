@@ -1,29 +1,26 @@
-"""Serving metrics, declared in one place, exported through Seldon's custom metrics API.
+"""Serving metrics, declared in one place, written with prometheus-client's multiprocess mode.
 
-The wrapper keeps custom metrics in a shared multiprocessing dict keyed by worker pid and serves
-them on the metrics port (`/metrics` standalone, `/prometheus` under the operator) with a
-`worker_id` label. It receives metrics only from the model's responses (`meta.metrics` of
-predict and feedback, `metrics()` on health probes), so this module buffers updates in the
-worker (tens of microseconds) and `drain(source)` hands over what changed since.
+Each gunicorn worker writes its samples to memory-mapped files in `PROMETHEUS_MULTIPROC_DIR`
+(a few microseconds per update, no lock shared between processes); the wrapper's metrics server
+(`/metrics` standalone, `/prometheus` under the operator) merges every worker's files on scrape,
+beside Seldon's own series (`seldon/serve.py` wires both). Seldon's custom-metrics channel is not
+used: it sends every update through a multiprocessing manager dict, which cost 0.4 ms a request
+with no metrics at all and 0.9 ms with ours.
 
-The wrapper also adds a `method` label: the call whose response carried the metric. Counters
-leave with the next response of any kind: sum them `without (method, worker_id)`. A gauge
-leaves only with the responses of the call that changes it (latency and score histograms and
-the positive rate with predictions, online accuracy with feedback), so each has one series per
-worker; `flights_model_info` leaves with every response, each copy true as of that call.
+Counters and histograms are summed over the workers (no `worker_id` label); the gauges keep one
+series per live worker, labelled `pid`, and a worker's series leave when it exits.
 
-Histograms are cumulative per worker and exported as `_bucket{le}`/`_sum`/`_count` gauges, so
-`histogram_quantile` and `rate` work as on native histograms. Seldon's own TIMER type is not
-used: its fixed 51-bucket list of numpy floats is pickled through the shared dict on every
-request, which cost more than the whole rest of our metrics.
+Without PROMETHEUS_MULTIPROC_DIR (a single process: unit tests, the benchmark's probe) the same
+objects count in memory, in the registry this object owns.
 """
 
 from __future__ import annotations
 
-import bisect
 import threading
+from typing import Final
 
 import numpy as np
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from contract.bundle import Metadata
 
@@ -33,7 +30,7 @@ LATENCY = "flights_request_duration_seconds"  # histogram: request start to resp
 ROWS = "flights_predicted_rows_total"  # {label: late|on_time}, the predicted flag
 UNKNOWN_CATEGORY = "flights_unknown_category_total"  # {feature}
 SCORE = "flights_model_score"  # histogram of predicted probabilities, one observation per row
-POSITIVE_RATE = "flights_positive_rate"  # share of rows labelled late since this worker started
+POSITIVE_RATE = "flights_positive_rate"  # share of rows flagged late since this worker started
 MODEL_INFO = "flights_model_info"  # {bundle_version, bundle_name, run_id}: 1 served, 0 replaced
 SWAPS = "flights_model_swaps_total"  # {outcome: ok|failed}
 REQUEST_LOG_FAILURES = "flights_request_log_failures_total"  # lines the request log could not write
@@ -46,160 +43,155 @@ EXPLAIN_REQUESTS = "flights_explain_requests_total"  # {outcome: ok|rejected|err
 EXPLAIN_REJECTED = "flights_explain_rejected_requests_total"  # {reason}
 EXPLAINED_ROWS = "flights_explained_rows_total"  # {label: late|on_time}
 EXPLAIN_LATENCY = "flights_explain_duration_seconds"  # histogram
+METRIC_NAMES = (
+    REQUESTS,
+    REJECTED,
+    LATENCY,
+    ROWS,
+    UNKNOWN_CATEGORY,
+    SCORE,
+    POSITIVE_RATE,
+    MODEL_INFO,
+    SWAPS,
+    REQUEST_LOG_FAILURES,
+    FEEDBACK_ROWS,
+    FEEDBACK_CORRECT,
+    ONLINE_ACCURACY,
+    EXPLAIN_REQUESTS,
+    EXPLAIN_REJECTED,
+    EXPLAINED_ROWS,
+    EXPLAIN_LATENCY,
+)
 
-LATENCY_EDGES = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+LATENCY_EDGES = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 # finer where the scores live (late rate ~20%) and around the 0.35 threshold
 SCORE_EDGES = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.8, 1.0)
-
-COUNTER, GAUGE = "COUNTER", "GAUGE"
-PREDICT, FEEDBACK, HEALTH, ANY = "predict", "feedback", "health", "any"
+PER_WORKER: Final = "liveall"  # gauges: one series per live worker (label pid)
 
 
-class _Histogram:
-    """Cumulative bucket counts; `observe` returns the gauges that changed."""
-
-    def __init__(self, name: str, edges: tuple[float, ...]):
-        self.name = name
-        self.edges = np.asarray(edges)
-        self.labels = [f"{edge:g}" for edge in edges] + ["+Inf"]
-        self.counts = [0] * (len(edges) + 1)  # per bucket, not cumulative
-        self.total = 0.0
-
-    def observe(self, values: np.ndarray | float) -> list[tuple[str, float, dict]]:
-        if isinstance(values, float):
-            first = bisect.bisect_left(self.edges, values)
-            self.counts[first] += 1
-            self.total += values
-        else:
-            bins = np.bincount(np.searchsorted(self.edges, values), minlength=len(self.counts))
-            first = int(np.flatnonzero(bins)[0])
-            for index in range(first, len(bins)):
-                self.counts[index] += int(bins[index])
-            self.total += float(values.sum())
-        cumulative = sum(self.counts[:first])
-        changed: list[tuple[str, float, dict]] = []
-        for index in range(first, len(self.counts)):
-            cumulative += self.counts[index]
-            changed.append((f"{self.name}_bucket", cumulative, {"le": self.labels[index]}))
-        changed.append((f"{self.name}_sum", self.total, {}))
-        changed.append((f"{self.name}_count", cumulative, {}))
-        return changed
+def _counter(name: str, doc: str, labels: tuple[str, ...], registry: CollectorRegistry) -> Counter:
+    # prometheus-client adds the `_total` suffix of a counter's samples itself
+    return Counter(name.removesuffix("_total"), doc, labels, registry=registry)
 
 
 class ServingMetrics:
-    """Worker-local buffer of metric updates; thread-safe (the pointer watcher writes too)."""
+    """The worker's metric objects; thread-safe (the pointer watcher writes too)."""
 
-    def __init__(self) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self._requests = _counter(REQUESTS, "Prediction requests by outcome", ("outcome",), r)
+        self._rejected = _counter(REJECTED, "Rejected prediction requests by rule", ("reason",), r)
+        self._latency = Histogram(LATENCY, "Prediction request duration", buckets=LATENCY_EDGES, registry=r)
+        self._rows = _counter(ROWS, "Predicted rows by flag", ("label",), r)
+        self._late, self._on_time = self._rows.labels("late"), self._rows.labels("on_time")
+        self._unknown = _counter(UNKNOWN_CATEGORY, "Rows with a category unseen in training", ("feature",), r)
+        self._score = Histogram(SCORE, "Predicted probability per row", buckets=SCORE_EDGES, registry=r)
+        self._positive_rate = Gauge(
+            POSITIVE_RATE,
+            "Share flagged late since the worker started",
+            registry=r,
+            multiprocess_mode=PER_WORKER,
+        )
+        self._info = Gauge(
+            MODEL_INFO,
+            "Served bundle: 1, replaced: 0",
+            ("bundle_version", "bundle_name", "run_id"),
+            registry=r,
+            multiprocess_mode=PER_WORKER,
+        )
+        self._swaps = _counter(SWAPS, "Bundle swaps by outcome", ("outcome",), r)
+        self._log_failures = _counter(REQUEST_LOG_FAILURES, "Request log lines not written", (), r)
+        self._feedback_rows = _counter(FEEDBACK_ROWS, "Rows with feedback (truth)", (), r)
+        self._feedback_correct = _counter(FEEDBACK_CORRECT, "Feedback rows predicted right", (), r)
+        self._accuracy = Gauge(
+            ONLINE_ACCURACY,
+            "Correct share of feedback rows since the worker started",
+            registry=r,
+            multiprocess_mode=PER_WORKER,
+        )
+        self._explain_requests = _counter(EXPLAIN_REQUESTS, "Explain requests by outcome", ("outcome",), r)
+        self._explain_rejected = _counter(
+            EXPLAIN_REJECTED, "Rejected explain requests by rule", ("reason",), r
+        )
+        self._explained = _counter(EXPLAINED_ROWS, "Explained rows by predicted flag", ("label",), r)
+        self._explain_latency = Histogram(
+            EXPLAIN_LATENCY, "Explain request duration", buckets=LATENCY_EDGES, registry=r
+        )
         self._lock = threading.Lock()
-        self._deltas: dict[tuple, float] = {}
-        # explain responses are plain Flask responses the wrapper never reads: what the explain
-        # route changes is handed over through the health handler (seldon/explaining.py)
-        self._gauges: dict[str, dict[tuple, float]] = {PREDICT: {}, FEEDBACK: {}, HEALTH: {}, ANY: {}}
-        self._dirty: set[tuple] = set()
-        self._latency = _Histogram(LATENCY, LATENCY_EDGES)
-        self._score = _Histogram(SCORE, SCORE_EDGES)
-        self._explain_latency = _Histogram(EXPLAIN_LATENCY, LATENCY_EDGES)
-        self._rows = 0
-        self._positives = 0
-        self._feedback_rows = 0
-        self._feedback_correct = 0
-
-    def _count(self, key: str, value: float, **tags: str) -> None:
-        slot = (key, tuple(sorted(tags.items())))
-        self._deltas[slot] = self._deltas.get(slot, 0.0) + value
-
-    def _set(self, source: str, key: str, value: float, tags: dict[str, str]) -> None:
-        slot = (key, tuple(sorted(tags.items())))
-        self._gauges[source][slot] = value
-        self._dirty.add(slot)
+        self._n_rows = self._n_positive = self._n_feedback = self._n_correct = 0
 
     def request(self, outcome: str, seconds: float, reason: str | None = None) -> None:
-        with self._lock:
-            self._count(REQUESTS, 1, outcome=outcome)
-            if reason is not None:
-                self._count(REJECTED, 1, reason=reason)
-            for key, value, tags in self._latency.observe(float(seconds)):
-                self._set(PREDICT, key, value, tags)
+        self._requests.labels(outcome).inc()
+        if reason is not None:
+            self._rejected.labels(reason).inc()
+        self._latency.observe(seconds)
 
     def predicted(self, scores: np.ndarray, labels: np.ndarray, unknown: dict[str, int]) -> None:
         positives = int(labels.sum())
+        n_rows = len(scores)
+        if positives:
+            self._late.inc(positives)
+        if n_rows - positives:
+            self._on_time.inc(n_rows - positives)
+        for feature, count in unknown.items():
+            self._unknown.labels(feature).inc(count)
+        _observe_many(self._score, scores)
         with self._lock:
-            self._rows += len(scores)
-            self._positives += positives
-            self._count(ROWS, positives, label="late")
-            self._count(ROWS, len(scores) - positives, label="on_time")
-            for feature, count in unknown.items():
-                self._count(UNKNOWN_CATEGORY, count, feature=feature)
-            for key, value, tags in self._score.observe(scores):
-                self._set(PREDICT, key, value, tags)
-            self._set(PREDICT, POSITIVE_RATE, self._positives / self._rows, {})
+            self._n_rows += n_rows
+            self._n_positive += positives
+            rate = self._n_positive / self._n_rows
+        self._positive_rate.set(rate)
 
     def explain_request(self, outcome: str, seconds: float, reason: str | None = None) -> None:
-        with self._lock:
-            self._count(EXPLAIN_REQUESTS, 1, outcome=outcome)
-            if reason is not None:
-                self._count(EXPLAIN_REJECTED, 1, reason=reason)
-            for key, value, tags in self._explain_latency.observe(float(seconds)):
-                self._set(HEALTH, key, value, tags)
+        self._explain_requests.labels(outcome).inc()
+        if reason is not None:
+            self._explain_rejected.labels(reason).inc()
+        self._explain_latency.observe(seconds)
 
     def explained(self, labels: np.ndarray) -> None:
         positives = int(labels.sum())
-        with self._lock:
-            self._count(EXPLAINED_ROWS, positives, label="late")
-            self._count(EXPLAINED_ROWS, len(labels) - positives, label="on_time")
+        if positives:
+            self._explained.labels("late").inc(positives)
+        if len(labels) - positives:
+            self._explained.labels("on_time").inc(len(labels) - positives)
 
     def feedback(self, rows: int, correct: int) -> None:
+        self._feedback_rows.inc(rows)
+        self._feedback_correct.inc(correct)
         with self._lock:
-            self._feedback_rows += rows
-            self._feedback_correct += correct
-            self._count(FEEDBACK_ROWS, rows)
-            self._count(FEEDBACK_CORRECT, correct)
-            accuracy = self._feedback_correct / self._feedback_rows
-            self._set(FEEDBACK, ONLINE_ACCURACY, accuracy, {})
+            self._n_feedback += rows
+            self._n_correct += correct
+            accuracy = self._n_correct / self._n_feedback
+        self._accuracy.set(accuracy)
 
     def model_loaded(self, metadata: Metadata, previous: Metadata | None) -> None:
-        with self._lock:
-            if previous is not None:
-                self._set(ANY, MODEL_INFO, 0, _info_tags(previous))
-                self._count(SWAPS, 1, outcome="ok")
-            self._set(ANY, MODEL_INFO, 1, _info_tags(metadata))
+        if previous is not None:
+            self._info.labels(*_info_labels(previous)).set(0)
+            self._swaps.labels("ok").inc()
+        self._info.labels(*_info_labels(metadata)).set(1)
 
     def swap_failed(self) -> None:
-        with self._lock:
-            self._count(SWAPS, 1, outcome="failed")
+        self._swaps.labels("failed").inc()
 
     def request_log_failed(self) -> None:
-        with self._lock:
-            self._count(REQUEST_LOG_FAILURES, 1)
-
-    def drain(self, source: str) -> list[dict]:
-        """Counters since the last drain, the gauges `source` changed, and the model info, as
-        Seldon custom metric dicts (`source`: predict, feedback or health)."""
-        with self._lock:
-            out = [
-                {"type": COUNTER, "key": key, "value": value, "tags": dict(tags)}
-                for (key, tags), value in self._deltas.items()
-                if value
-            ]
-            gauges = self._gauges.get(source, {})
-            changed = self._dirty.intersection(gauges)
-            out += [
-                {"type": GAUGE, "key": key, "value": gauges[(key, tags)], "tags": dict(tags)}
-                for key, tags in changed
-            ]
-            self._dirty -= changed
-            out += [
-                {"type": GAUGE, "key": key, "value": value, "tags": dict(tags)}
-                for (key, tags), value in self._gauges[ANY].items()
-            ]
-            self._deltas.clear()
-        return out
+        self._log_failures.inc()
 
 
-def _info_tags(metadata: Metadata) -> dict[str, str]:
+def _observe_many(histogram: Histogram, values: np.ndarray) -> None:
+    """One observation per value, one update per bucket: a 1000-row request costs a bincount,
+    not a thousand `observe` calls."""
+    if len(values) == 1:
+        histogram.observe(float(values[0]))
+        return
+    bounds = histogram._upper_bounds  # noqa: SLF001 - prometheus-client's own bucket layout
+    counts = np.bincount(np.searchsorted(bounds, values, side="left"), minlength=len(bounds))
+    for bucket, count in zip(histogram._buckets, counts.tolist(), strict=False):  # noqa: SLF001
+        if count:
+            bucket.inc(count)
+    histogram._sum.inc(float(np.sum(values)))  # noqa: SLF001
+
+
+def _info_labels(metadata: Metadata) -> tuple[str, str, str]:
     # "model_version" and "model_name" are taken by the wrapper's default labels (image tag)
-    return {
-        "bundle_version": metadata.version,
-        "bundle_name": metadata.name,
-        "run_id": metadata.run_id,
-    }
+    return metadata.version, metadata.name, metadata.run_id

@@ -38,12 +38,20 @@ logger = logging.getLogger(__name__)
 class FlightsLateModel:
     def __init__(self, **parameters) -> None:
         self.settings = Settings.from_env()
-        self.metrics_buffer = ServingMetrics()
+        self._metrics: ServingMetrics | None = None
         self.active: Predictor | None = None
         self.request_log: RequestLog | None = None
         self.watcher: PointerWatcher | None = None
         # the wrapper registers this blueprint on its Flask app (hooks, 413, metadata, admin)
         self.model_error_handler = build_blueprint(self)
+
+    @property
+    def metrics_buffer(self) -> ServingMetrics:
+        """The worker's metrics, made on first use in the worker (load()), never in the gunicorn
+        master: its per-process gauge files would otherwise outlive the fork as a stale series."""
+        if self._metrics is None:
+            self._metrics = ServingMetrics()
+        return self._metrics
 
     # ---- lifecycle --------------------------------------------------------------------------
     def load(self) -> None:
@@ -106,10 +114,9 @@ class FlightsLateModel:
                 raise RequestError("no model loaded yet", None, "not_loaded", status_code=503)
             prediction = active.predict(body)  # a scoring failure is a 500, counted by routes.py
         except RequestError as error:
-            # answered here (not raised) so the rejection's metrics leave with this response
             self.metrics_buffer.request("rejected", time.perf_counter() - started, error.rule)
             _mark_counted()
-            return {**error.to_dict(), "meta": {"metrics": self.metrics_buffer.drain("predict")}}
+            return error.to_dict()
         request_id = _request_id(body)
         probability = prediction.probability.tolist()
         predicted = prediction.predicted_late.tolist()
@@ -137,7 +144,6 @@ class FlightsLateModel:
             "meta": {
                 "puid": request_id,
                 "tags": {"model_name": active.name, "model_version": active.version},
-                "metrics": self.metrics_buffer.drain("predict"),
             },
         }
 
@@ -165,13 +171,9 @@ class FlightsLateModel:
             {
                 "meta": {
                     "tags": {"feedback_rows": str(len(truth)), "correct": str(correct)},
-                    "metrics": self.metrics_buffer.drain("feedback"),
                 }
             }
         )
-
-    def metrics(self) -> list[dict]:
-        return self.metrics_buffer.drain("health")  # the wrapper calls this on health probes
 
     def live_metadata(self) -> dict:
         active = self.active

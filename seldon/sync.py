@@ -52,7 +52,6 @@ REGISTRY_RETRY_DEFAULTS = {
 }
 
 
-
 class TamperedBundle(BundleError):
     """The model file is not the one the registry recorded for this version."""
 
@@ -75,7 +74,6 @@ def check_registry_record(directory: Path, model_name: str, version: str, expect
             f"{model_name} version {version}: {MODEL_FILE} sha256 {actual} differs from the registry's "
             f"record {expected}: the artifact was changed after registration; refusing it"
         )
-
 
 
 def fetch_bundle(
@@ -142,12 +140,8 @@ def _read_state(root: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m seldon.sync", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument(
-        "--root", required=True, type=Path, help="model root shared with the server"
-    )
+    parser = argparse.ArgumentParser(prog="python -m seldon.sync", description=__doc__.split("\n")[0])
+    parser.add_argument("--root", required=True, type=Path, help="model root shared with the server")
     parser.add_argument("--model-name", default=MODEL_NAME)
     parser.add_argument("--alias", default=ALIAS)
     parser.add_argument(

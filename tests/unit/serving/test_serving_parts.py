@@ -8,7 +8,21 @@ import pytest
 
 from contract.bundle import Metadata
 from contract.request_log import RequestLog, read_request_log, request_json
-from seldon.metrics import LATENCY, REJECTED, REQUESTS, ServingMetrics
+from seldon.metrics import (
+    FEEDBACK_CORRECT,
+    FEEDBACK_ROWS,
+    LATENCY,
+    MODEL_INFO,
+    ONLINE_ACCURACY,
+    POSITIVE_RATE,
+    REJECTED,
+    REQUESTS,
+    ROWS,
+    SCORE,
+    SWAPS,
+    UNKNOWN_CATEGORY,
+    ServingMetrics,
+)
 from seldon.pointer import PointerWatcher, read_pointer, write_pointer
 
 
@@ -63,43 +77,47 @@ def test_reader_skips_a_line_still_being_written(tmp_path):
     assert [r["request_id"] for r in read_request_log(tmp_path)] == ["whole"]
 
 
-def test_metrics_counters_leave_once_gauges_with_their_source():
+def _samples(metrics: ServingMetrics) -> dict[tuple[str, tuple], float]:
+    """{(sample name, sorted labels): value} as the exposition would show it."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in metrics.registry.collect()
+        for sample in family.samples
+        if not sample.name.endswith("_created")
+    }
+
+
+def test_metrics_count_requests_rows_and_scores():
     metrics = ServingMetrics()
     metrics.request("ok", 0.002)
-    metrics.request("rejected", 0.0005, reason="max")
-    metrics.predicted(np.array([0.1, 0.6]), np.array([False, True]), {"dest": 1})
+    metrics.request("rejected", 0.0004, reason="max")
+    metrics.predicted(np.array([0.1, 0.6]), np.array([0, 1]), {"dest": 1})
+    samples = _samples(metrics)
+    assert samples[(REQUESTS, (("outcome", "ok"),))] == 1
+    assert samples[(REJECTED, (("reason", "max"),))] == 1
+    assert samples[(UNKNOWN_CATEGORY, (("feature", "dest"),))] == 1
+    assert samples[(ROWS, (("label", "late"),))] == 1 and samples[(ROWS, (("label", "on_time"),))] == 1
+    score = {labels[0][1]: v for (name, labels), v in samples.items() if name == SCORE + "_bucket"}
+    assert score["0.05"] == 0 and score["0.1"] == 1 and score["0.5"] == 1 and score["0.6"] == 2
+    assert score["+Inf"] == 2
+    assert samples[(SCORE + "_count", ())] == 2 and samples[(SCORE + "_sum", ())] == pytest.approx(0.7)
+    latency = {labels[0][1]: v for (name, labels), v in samples.items() if name == LATENCY + "_bucket"}
+    assert latency["0.0005"] == 1 and latency["0.0025"] == 2 and latency["+Inf"] == 2
+    assert samples[(LATENCY + "_sum", ())] == pytest.approx(0.0024)
+    assert samples[(POSITIVE_RATE, ())] == 0.5
 
-    def tags(m):
-        return tuple(sorted(m.get("tags", {}).items()))
 
-    first = metrics.drain("health")
-    counters = {(m["key"], tags(m)): m["value"] for m in first if m["type"] == "COUNTER"}
-    assert counters[(REQUESTS, (("outcome", "ok"),))] == 1
-    assert counters[(REJECTED, (("reason", "max"),))] == 1
-    assert counters[("flights_unknown_category_total", (("feature", "dest"),))] == 1
-    assert counters[("flights_predicted_rows_total", (("label", "late"),))] == 1
-    assert not [m for m in first if m["type"] == "GAUGE"]  # histograms leave with predictions
-    assert metrics.drain("health") == []  # deltas were handed over once
-
-    gauges = {(m["key"], m["tags"].get("le")): m["value"] for m in metrics.drain("predict")}
-    assert ("flights_model_score_bucket", "0.05") not in gauges  # unchanged: not sent
-    assert gauges[("flights_model_score_bucket", "0.1")] == 1
-    assert gauges[("flights_model_score_bucket", "0.5")] == 1
-    assert gauges[("flights_model_score_bucket", "0.6")] == 2
-    assert gauges[("flights_model_score_bucket", "+Inf")] == 2
-    assert gauges[("flights_model_score_count", None)] == 2
-    assert gauges[("flights_model_score_sum", None)] == pytest.approx(0.7)
-    assert gauges[(LATENCY + "_bucket", "0.001")] == 1  # the 0.5 ms rejection
-    assert gauges[(LATENCY + "_bucket", "0.0025")] == 2
-    assert gauges[(LATENCY + "_count", None)] == 2
-    assert gauges[(LATENCY + "_sum", None)] == pytest.approx(0.0025)
-    assert gauges[("flights_positive_rate", None)] == 0.5
-    assert metrics.drain("predict") == []
-
-    metrics.request("ok", 0.003)
-    again = {(m["key"], m["tags"].get("le")): m["value"] for m in metrics.drain("predict")}
-    assert (LATENCY + "_bucket", "0.0025") not in again
-    assert again[(LATENCY + "_bucket", "0.005")] == 3 and again[(LATENCY + "_count", None)] == 3
+def test_many_rows_count_like_one_at_a_time():
+    scores = np.random.default_rng(0).uniform(0, 1, 1000)
+    scores[:3] = [0.05, 0.35, 1.0]  # on bucket edges: `le` includes the edge
+    bulk, single = ServingMetrics(), ServingMetrics()
+    bulk.predicted(scores, (scores >= 0.35).astype(int), {})
+    for score in scores:
+        single.predicted(np.array([score]), np.array([int(score >= 0.35)]), {})
+    left, right = _samples(bulk), _samples(single)
+    assert left.keys() == right.keys()
+    for key, value in left.items():
+        assert value == pytest.approx(right[key]), key
 
 
 def test_metrics_model_info_moves_with_swap():
@@ -107,14 +125,20 @@ def test_metrics_model_info_moves_with_swap():
     first = Metadata(version="1", name="m", run_id="r1")
     metrics.model_loaded(first, None)
     metrics.model_loaded(Metadata(version="2", name="m", run_id="r2"), first)
-    info = {
-        m["tags"]["bundle_version"]: m["value"]
-        for m in metrics.drain("feedback")
-        if m["key"] == "flights_model_info"
-    }
+    metrics.swap_failed()
+    samples = _samples(metrics)
+    info = {dict(labels)["bundle_version"]: v for (name, labels), v in samples.items() if name == MODEL_INFO}
     assert info == {"1": 0.0, "2": 1.0}
-    # every response carries the model info, whatever its kind
-    assert [m["tags"]["bundle_version"] for m in metrics.drain("predict")] == ["1", "2"]
+    assert samples[(SWAPS, (("outcome", "ok"),))] == 1 and samples[(SWAPS, (("outcome", "failed"),))] == 1
+
+
+def test_feedback_sets_online_accuracy():
+    metrics = ServingMetrics()
+    metrics.feedback(10, 7)
+    metrics.feedback(10, 9)
+    samples = _samples(metrics)
+    assert samples[(FEEDBACK_ROWS, ())] == 20 and samples[(FEEDBACK_CORRECT, ())] == 16
+    assert samples[(ONLINE_ACCURACY, ())] == pytest.approx(0.8)
 
 
 def test_pointer_is_replaced_atomically_and_watcher_follows(tmp_path):
