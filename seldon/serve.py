@@ -5,9 +5,12 @@ Everything else is the stock `seldon_core.microservice.main` with the same argum
   SERVING_BIND_HOST=127.0.0.1 python -m seldon.serve seldon.model.FlightsLateModel \\
       --workers 2 --grpc-workers 0 --http-port 9000 --metrics-port 6000
 
-Three adjustments of the wrapper, made here before it starts:
+Four adjustments of the wrapper, made here before it starts:
 - SERVING_BIND_HOST: the wrapper hard-codes 0.0.0.0 (right in a pod, wrong on a laptop or CI
   machine); with it set, the gunicorn `bind` option gets that host.
+- Graceful SIGTERM: each stopping worker also answers the connections already waiting in the
+  listen backlog before it exits (gunicorn would reset them: requests a client had sent before
+  the shutdown).
 - Metrics: the model writes its metrics with prometheus-client's multiprocess mode into
   PROMETHEUS_MULTIPROC_DIR (a fresh directory under the temp dir unless given; emptied at start),
   and the wrapper's metrics server merges them into its answer beside Seldon's own series. A
@@ -19,6 +22,7 @@ Three adjustments of the wrapper, made here before it starts:
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -27,19 +31,58 @@ BIND_HOST = "SERVING_BIND_HOST"
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 _LEGACY_MULTIPROC_DIR = "prometheus_multiproc_dir"  # the name prometheus-client 0.8 reads
 
+logger = logging.getLogger(__name__)
 
-def bind_to(host: str) -> None:
+
+def patch_gunicorn_options(host: str | None) -> None:
     from seldon_core.gunicorn_utils import StandaloneApplication
 
     original = StandaloneApplication.load_config
 
     def load_config(self) -> None:
         bind = self.options.get("bind")
-        if bind:
+        if bind and host:
             self.options["bind"] = f"{host}:{bind.rsplit(':', 1)[1]}"
+        on_exit = self.options.get("worker_exit")
+        if on_exit is not None and not getattr(on_exit, "finishes_backlog", False):
+            self.options["worker_exit"] = _finish_backlog_then(on_exit)
         original(self)
 
     StandaloneApplication.load_config = load_config
+
+
+def _finish_backlog_then(on_exit):
+    def worker_exit(server, worker) -> None:
+        try:
+            answered = finish_backlog(worker)
+            if answered:
+                logger.info("worker %s answered %d waiting connection(s) on exit", worker.pid, answered)
+        finally:
+            on_exit(server, worker)
+
+    worker_exit.finishes_backlog = True  # type: ignore[attr-defined]
+    return worker_exit
+
+
+def finish_backlog(worker) -> int:
+    """In a stopping sync worker: accept and answer what already waits in the listen backlog."""
+    from gunicorn.workers.sync import SyncWorker
+
+    if os.getpid() != getattr(worker, "pid", None) or not isinstance(worker, SyncWorker):
+        return 0  # the arbiter calls worker_exit too, for workers that are already gone
+    answered = 0
+    for listener in getattr(worker, "sockets", []):
+        try:
+            listener.setblocking(False)
+        except OSError:
+            continue
+        while True:
+            try:
+                worker.accept(listener)  # the sync worker's accept: blocking client, handled whole
+            except OSError:  # EAGAIN: the backlog is empty (or the listener is gone)
+                break
+            answered += 1
+    return answered
 
 
 def prepare_multiprocess_dir() -> Path:
@@ -90,9 +133,7 @@ def main() -> None:
     from seldon_core import microservice
 
     merge_model_metrics(path)
-    host = os.environ.get(BIND_HOST)
-    if host:
-        bind_to(host)
+    patch_gunicorn_options(os.environ.get(BIND_HOST) or None)
     microservice.main()
 
 
