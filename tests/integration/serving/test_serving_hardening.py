@@ -381,6 +381,26 @@ def test_requests_valid_under_the_openapi_schema_are_scored(server, body):
     assert len(response.json()["data"]["ndarray"]) == len(rows)
 
 
+@CORPUS
+@given(body=from_schema(OPENAPI["components"]["schemas"]["RecordsRequest"]))
+def test_requests_valid_under_the_openapi_schema_are_explained(server, body):
+    response = requests.post(
+        f"{server.url}/api/v1.0/explain",
+        data=json.dumps(body),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text[:500]
+    rows = body["jsonData"] if isinstance(body["jsonData"], list) else [body["jsonData"]]
+    explained = response.json()["jsonData"]["explanations"]
+    documented = OPENAPI["components"]["schemas"]["ExplanationResponse"]["properties"]["jsonData"]
+    assert len(explained) == len(rows)
+    for row in explained:
+        assert set(documented["properties"]["explanations"]["items"]["required"]) <= set(row)
+        total = row["base_value"] + sum(c["contribution"] for c in row["contributions"])
+        assert abs(total - row["raw_score"]) < 1e-6, row
+
+
 @st.composite
 def schema_violations(draw):
     """A schema-valid record with one feature given a value its OpenAPI schema forbids."""
