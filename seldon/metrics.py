@@ -81,6 +81,7 @@ class ServingMetrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         self._requests = _counter(REQUESTS, "Prediction requests by outcome", ("outcome",), r)
+        self._ok = self._requests.labels("ok")  # the common case: no label lookup per request
         self._rejected = _counter(REJECTED, "Rejected prediction requests by rule", ("reason",), r)
         self._latency = Histogram(LATENCY, "Prediction request duration", buckets=LATENCY_EDGES, registry=r)
         self._rows = _counter(ROWS, "Predicted rows by flag", ("label",), r)
@@ -122,7 +123,7 @@ class ServingMetrics:
         self._n_rows = self._n_positive = self._n_feedback = self._n_correct = 0
 
     def request(self, outcome: str, seconds: float, reason: str | None = None) -> None:
-        self._requests.labels(outcome).inc()
+        (self._ok if outcome == "ok" else self._requests.labels(outcome)).inc()
         if reason is not None:
             self._rejected.labels(reason).inc()
         self._latency.observe(seconds)

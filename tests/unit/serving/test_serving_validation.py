@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scoring.validation import RequestError, RequestSchema
 
@@ -47,7 +49,7 @@ def test_one_record_gives_model_columns_in_schema_order(checker, records, schema
     assert list(checked.columns) == [f["name"] for f in schema["features"]]
     assert checked.n_rows == 1
     assert checked.columns["carrier"] == [records[0]["carrier"]]
-    assert checked.columns["dep_hour"].dtype == np.float64
+    assert type(checked.columns["dep_hour"][0]) is float  # a few rows: Python floats, not numpy
     assert math.isnan(checked.columns["wind_gust"][0])  # null in a nullable field: missing
 
 
@@ -96,3 +98,52 @@ def test_ndarray_repeated_name(checker, records):
     body = {"data": {"names": names, "ndarray": [[records[0][n] for n in names]]}}
     with pytest.raises(RequestError, match=r"repeats \['carrier'\]"):
         checker.check(body)
+
+
+# ---- the few-row path (Python floats) and the numpy path give the same answer ------------------
+NUMBER_VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.sampled_from([None, True, "7", [], {}, -0.0, 0, 1e308, 2**1030]),
+)
+
+
+def _outcome(checker: RequestSchema, body: dict):
+    try:
+        checked = checker.check(body)
+    except RequestError as error:
+        return ("error", error.message, error.field, error.rule, error.status_code)
+    columns = {name: np.asarray(column).tolist() for name, column in checked.columns.items()}
+    return ("ok", repr(columns), checked.n_rows, checked.unknown_categories)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_few_rows_path_answers_like_numpy_path(schema, records, data):
+    numbers = {f["name"]: f for f in schema["features"] if f["kind"] == "number"}
+    n_rows = data.draw(st.integers(min_value=1, max_value=4), label="rows")
+    rows = [dict(records[i % len(records)]) for i in range(n_rows)]
+    for _ in range(data.draw(st.integers(min_value=0, max_value=3), label="changes")):
+        row = data.draw(st.sampled_from(rows), label="row")
+        name = data.draw(st.sampled_from(sorted(numbers)), label="field")
+        bounds = [b for b in (numbers[name].get("min"), numbers[name].get("max")) if b is not None]
+        # on, just above and just below each bound (and the bound as an integer): the rules' edges
+        edges = [e for b in bounds for e in (b, math.nextafter(b, math.inf), math.nextafter(b, -math.inf))]
+        edges += [int(b) for b in bounds if b == int(b)]
+        values = st.one_of(NUMBER_VALUES, st.sampled_from(edges)) if edges else NUMBER_VALUES
+        row[name] = data.draw(values, label="value")
+    body = {"jsonData": rows}
+    few, numpy_path = RequestSchema(schema, max_rows=5), RequestSchema(schema, max_rows=5, few_rows=0)
+    assert few.few_rows >= n_rows
+    assert _outcome(few, body) == _outcome(numpy_path, body)
+
+
+def test_few_rows_path_reports_first_row_of_the_first_rule(checker, records):
+    """Rules are checked in order over all rows: a NaN in row 1 is named before an
+    out-of-range value in row 0, on both paths."""
+    rows = [dict(records[0], dep_hour=99.0), dict(records[1], dep_hour=math.nan)]
+    for few_rows in (0, checker.few_rows):
+        with pytest.raises(RequestError) as caught:
+            RequestSchema({"features": checker.features}, 5, few_rows).check({"jsonData": rows})
+        assert caught.value.rule == "null"
+        assert caught.value.message == "field 'dep_hour' (row 1) is NaN: a value is required"
