@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from serving import free_port, rss_mb, serving_env, stop, wait_http  # noqa: E402
+from serving import free_port, rss_mb, serving_env, stop, wait_http, worker_pids  # noqa: E402
 
 SERVING_PY = REPO / ".venv-serving" / "bin" / "python"
 PREDICT = "/api/v1.0/predictions"
@@ -99,11 +99,6 @@ def start_server(root: Path, workdir: Path):
     )
     wait_http(http_port, "/health/status")
     return process, http_port
-
-
-def worker_pids(log_dir: Path) -> list[int]:
-    pids = {int(p.name.split("-")[1].split(".")[0]) for p in log_dir.glob("requests-*.jsonl")}
-    return sorted(pid for pid in pids if os.path.exists(f"/proc/{pid}"))
 
 
 def run(port: int, bodies: list[bytes], rate: float, seconds: float, clients: int) -> list[tuple]:
