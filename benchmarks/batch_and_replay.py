@@ -133,33 +133,29 @@ def run_phase(name: str, env: dict, *extra: str) -> dict:
     return figures
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--phase", choices=[*PHASES, "batch", "replay"])
-    parser.add_argument("--days", type=int, default=1, help="days per partition (batch phase)")
-    parser.add_argument("--runs", type=int, default=1, help="1: cold only, 2: cold then cached")
-    parser.add_argument("--replay-months", type=int, default=6)
-    parser.add_argument("--skip-replay", action="store_true")
-    args = parser.parse_args()
-    if args.phase:
-        if args.phase == "replay":
-            figures = phase_replay(args.replay_months)
-        elif args.phase == "batch":
-            figures = phase_batch(args.days, args.runs)
-        else:
-            figures = PHASES[args.phase]()
-        print(json.dumps(figures, default=str))
-        return
+def run_phase_here(args: argparse.Namespace) -> None:
+    """The `--phase` side: run one phase in this process and print its figures as JSON."""
+    if args.phase == "replay":
+        figures = phase_replay(args.replay_months)
+    elif args.phase == "batch":
+        figures = phase_batch(args.days, args.runs)
+    else:
+        figures = PHASES[args.phase]()
+    print(json.dumps(figures, default=str))
 
-    root = Path(tempfile.mkdtemp(prefix="bench-loop-"))
-    env = {**os.environ, "HOME": str(root / "home"), "MLOPS_DATA_DIR": str(root / "mlops")}
-    env.pop("MLFLOW_TRACKING_URI", None)
+
+def measure_batch(root: Path, env: dict) -> dict:
+    """Training, the in-process baseline and the batch workflow by day and by week."""
     train = run_phase("train", env)
     base = run_phase("baseline", env)
     # Cold means an empty Flyte cache: each cold run gets a HOME of its own (same MLflow store,
     # which holds the trained version); the cached run re-uses the daily run's cache.
     by_day = run_phase("batch", {**env, "HOME": str(root / "home-daily")}, "--days", "1", "--runs", "2")
     by_week = run_phase("batch", {**env, "HOME": str(root / "home-weekly")}, "--days", "7", "--runs", "1")
+    return {"train": train, "base": base, "by_day": by_day, "by_week": by_week}
+
+
+def print_batch(train: dict, base: dict, by_day: dict, by_week: dict) -> None:
     rows = by_day["rows"]
     daily, cached, weekly = by_day["cold"], by_day["cached"], by_week["cold"]
     run = {"peak_mb": max(by_day["peak_mb"], by_week["peak_mb"])}
@@ -192,13 +188,18 @@ def main() -> None:
         f"peak MB is the whole process: workflow, MLflow and all partitions)"
     )
 
-    if args.skip_replay:
-        return
+
+def measure_replay(root: Path, env: dict, months: int) -> tuple[dict, dict]:
+    """The replay cold, then re-run on the same cache and store."""
     replay_env = {**env, "HOME": str(root / "replay-home"), "MLOPS_DATA_DIR": str(root / "replay-mlops")}
-    cold = run_phase("replay", replay_env, "--replay-months", str(args.replay_months))
-    warm = run_phase("replay", replay_env, "--replay-months", str(args.replay_months))
+    cold = run_phase("replay", replay_env, "--replay-months", str(months))
+    warm = run_phase("replay", replay_env, "--replay-months", str(months))
+    return cold, warm
+
+
+def print_replay(months: int, cold: dict, warm: dict) -> None:
     print(
-        f"\nReplay of {args.replay_months} months: cold {cold['process_seconds']:.0f} s, "
+        f"\nReplay of {months} months: cold {cold['process_seconds']:.0f} s, "
         f"cached re-run {warm['process_seconds']:.0f} s "
         f"({warm['process_seconds'] / cold['process_seconds']:.1%} of cold); "
         f"peak memory {cold['peak_mb']:.0f} MB"
@@ -210,6 +211,27 @@ def main() -> None:
         {k: v for k, v in r.items() if k != "seconds"} for r in warm["table"]
     ]
     print(f"re-run table identical to the cold run: {same}; report: {cold['report']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--phase", choices=[*PHASES, "batch", "replay"])
+    parser.add_argument("--days", type=int, default=1, help="days per partition (batch phase)")
+    parser.add_argument("--runs", type=int, default=1, help="1: cold only, 2: cold then cached")
+    parser.add_argument("--replay-months", type=int, default=6)
+    parser.add_argument("--skip-replay", action="store_true")
+    args = parser.parse_args()
+    if args.phase:
+        run_phase_here(args)
+        return
+
+    root = Path(tempfile.mkdtemp(prefix="bench-loop-"))
+    env = {**os.environ, "HOME": str(root / "home"), "MLOPS_DATA_DIR": str(root / "mlops")}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    print_batch(**measure_batch(root, env))
+    if args.skip_replay:
+        return
+    print_replay(args.replay_months, *measure_replay(root, env, args.replay_months))
 
 
 if __name__ == "__main__":
