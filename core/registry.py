@@ -167,34 +167,15 @@ def log_training_run(
     again (a cached re-run of the training workflow reuses the version it made the first time).
     """
     import mlflow
-    from mlflow.data.pandas_dataset import from_pandas
-
-    from core.schemas import LABEL
 
     sha = metadata.model_sha256
-    existing = find_version_by_sha(model_name, sha)
-    if existing:
-        run_id = client().get_model_version(model_name, existing).run_id
-        logger.info("model %s already registered as version %s", sha[:12], existing)
-        return RegisteredVersion(model_name, existing, run_id, sha, reused=True)
+    existing = _registered_version_of(model_name, sha)
+    if existing is not None:
+        return existing
 
     mlflow_client = client()
     with mlflow.start_run(experiment_id=experiment_id(), run_name=metadata.run_name or None) as run:
-        mlflow.log_params({k: str(v) for k, v in params.items()})
-        mlflow.log_metrics({f"holdout_{k}": float(v) for k, v in metrics.items()})
-        digests = dict(metadata.dataset_digests)
-        for context, frame in (("training", train), ("holdout", holdout)):
-            dataset = from_pandas(frame, name=context, targets=LABEL)
-            mlflow.log_input(dataset, context=context)
-            digests[context] = dataset.digest
-        mlflow.set_tags(
-            {
-                "flyte_execution_id": metadata.flyte_execution_id,
-                "as_of": metadata.training_window.as_of,
-                "model_sha256": sha,
-            }
-        )
-
+        digests = _log_run_record(metadata, params, metrics, train, holdout)
         if evaluation_dir is not None:
             mlflow.log_artifacts(str(evaluation_dir), EVALUATION_ARTIFACT_DIR)
 
@@ -202,30 +183,76 @@ def log_training_run(
         write_metadata(bundle_dir, metadata)
         mlflow.log_artifacts(str(bundle_dir), BUNDLE_ARTIFACT_DIR)
         _log_mlmodel(bundle_dir, run.info.run_id)
-        if not _registered_model_exists(model_name):
-            mlflow_client.create_registered_model(
-                model_name,
-                description="Will a scheduled NYC 2013 flight arrive 15+ minutes late? The "
-                "`champion` alias is what serves; each version's source is a model bundle.",
-            )
-        version = mlflow_client.create_model_version(
-            model_name,
-            source=f"{run.info.artifact_uri}/{BUNDLE_ARTIFACT_DIR}",
-            run_id=run.info.run_id,
-            tags={
-                "model_sha256": sha,
-                "as_of": metadata.training_window.as_of,
-                "holdout_roc_auc": f"{metrics.get('roc_auc', float('nan')):.4f}",
-                "holdout_log_loss": f"{metrics.get('log_loss', float('nan')):.4f}",
-                "flyte_execution_id": metadata.flyte_execution_id,
-            },
-            description=version_description(metadata.to_dict()),
-        )
+        version = _register_bundle(mlflow_client, model_name, run, metadata, metrics)
         # The version number exists only now: complete metadata.json in the registered bundle.
-        metadata = replace(metadata, version=str(version.version))
+        metadata = replace(metadata, version=version)
         write_metadata(bundle_dir, metadata)
         mlflow.log_artifact(str(bundle_dir / METADATA_FILE), BUNDLE_ARTIFACT_DIR)
-    return RegisteredVersion(model_name, str(version.version), run.info.run_id, sha)
+    return RegisteredVersion(model_name, version, run.info.run_id, sha)
+
+
+def _registered_version_of(model_name: str, sha: str) -> RegisteredVersion | None:
+    """The version already registered for this model file, or None."""
+    existing = find_version_by_sha(model_name, sha)
+    if not existing:
+        return None
+    run_id = client().get_model_version(model_name, existing).run_id
+    logger.info("model %s already registered as version %s", sha[:12], existing)
+    return RegisteredVersion(model_name, existing, run_id, sha, reused=True)
+
+
+def _log_run_record(
+    metadata: Metadata, params: dict, metrics: dict[str, float], train: pd.DataFrame, holdout: pd.DataFrame
+) -> dict[str, str]:
+    """Params, holdout metrics, the two datasets as run inputs and the run's tags, on the active
+    run; returns the metadata's dataset digests completed with the two logged datasets'."""
+    import mlflow
+    from mlflow.data.pandas_dataset import from_pandas
+
+    from core.schemas import LABEL
+
+    mlflow.log_params({k: str(v) for k, v in params.items()})
+    mlflow.log_metrics({f"holdout_{k}": float(v) for k, v in metrics.items()})
+    digests = dict(metadata.dataset_digests)
+    for context, frame in (("training", train), ("holdout", holdout)):
+        dataset = from_pandas(frame, name=context, targets=LABEL)
+        mlflow.log_input(dataset, context=context)
+        digests[context] = dataset.digest
+    mlflow.set_tags(
+        {
+            "flyte_execution_id": metadata.flyte_execution_id,
+            "as_of": metadata.training_window.as_of,
+            "model_sha256": metadata.model_sha256,
+        }
+    )
+    return digests
+
+
+def _register_bundle(
+    mlflow_client, model_name: str, run, metadata: Metadata, metrics: dict[str, float]
+) -> str:
+    """The run's bundle artifact as a new version of `model_name` (created on first use), with the
+    tags and description a person browsing the registry reads; returns the version number."""
+    if not _registered_model_exists(model_name):
+        mlflow_client.create_registered_model(
+            model_name,
+            description="Will a scheduled NYC 2013 flight arrive 15+ minutes late? The "
+            "`champion` alias is what serves; each version's source is a model bundle.",
+        )
+    version = mlflow_client.create_model_version(
+        model_name,
+        source=f"{run.info.artifact_uri}/{BUNDLE_ARTIFACT_DIR}",
+        run_id=run.info.run_id,
+        tags={
+            "model_sha256": metadata.model_sha256,
+            "as_of": metadata.training_window.as_of,
+            "holdout_roc_auc": f"{metrics.get('roc_auc', float('nan')):.4f}",
+            "holdout_log_loss": f"{metrics.get('log_loss', float('nan')):.4f}",
+            "flyte_execution_id": metadata.flyte_execution_id,
+        },
+        description=version_description(metadata.to_dict()),
+    )
+    return str(version.version)
 
 
 def _log_mlmodel(bundle_dir: Path, run_id: str) -> None:
