@@ -66,29 +66,50 @@ def _finite(value: Any) -> bool:
 def monitoring_registry(report: Any, drift: pd.DataFrame, now: float | None = None):
     """The metrics of one monitoring run (a `MonitoringReport` and its drift table, one row per
     feature and source, `feature == "score"` for the score) in a fresh CollectorRegistry."""
-    from prometheus_client import CollectorRegistry, Gauge
+    from prometheus_client import CollectorRegistry
 
     registry = CollectorRegistry()
     version = str(report.model_version)
+    _add_drift(registry, version, drift)
+    _add_figures(registry, version, report)
+    _add_rows_and_decision(registry, version, report)
+    _add_run_info(registry, version, report, now)
+    return registry
 
-    def gauge(name: str, documentation: str, labels: tuple[str, ...] = ()) -> Gauge:
-        return Gauge(PREFIX + name, documentation, ("model_version", *labels), registry=registry)
 
-    feature_psi = gauge(
-        "feature_psi", "PSI of a feature against the bundle's reference", ("feature", "source")
+def _gauge(registry, name: str, documentation: str, labels: tuple[str, ...] = ()):
+    """A monitoring gauge labelled by the judged model version (then `labels`)."""
+    from prometheus_client import Gauge
+
+    return Gauge(PREFIX + name, documentation, ("model_version", *labels), registry=registry)
+
+
+def _add_drift(registry, version: str, drift: pd.DataFrame) -> None:
+    """PSI and KS per feature and source, and of the score per source; undefined values left out."""
+    feature_psi = _gauge(
+        registry,
+        "feature_psi",
+        "PSI of a feature against the bundle's reference",
+        ("feature", "source"),
     )
-    feature_ks = gauge(
+    feature_ks = _gauge(
+        registry,
         "feature_ks",
         "KS distance of a feature against its reference (total variation for categories)",
         ("feature", "source"),
     )
-    score_psi = gauge("score_psi", "PSI of the predicted probability against its reference", ("source",))
-    score_ks = gauge(
-        "score_ks", "KS distance of the predicted probability against its reference", ("source",)
+    score_psi = _gauge(
+        registry, "score_psi", "PSI of the predicted probability against its reference", ("source",)
+    )
+    score_ks = _gauge(
+        registry,
+        "score_ks",
+        "KS distance of the predicted probability against its reference",
+        ("source",),
     )
     for row in drift.itertuples(index=False):
         source = str(getattr(row, "source", "batch"))
-        targets: list[tuple[Gauge, str, tuple[str, ...]]]
+        targets: list[tuple[Any, str, tuple[str, ...]]]
         if str(row.feature) == SCORE:
             targets = [(score_psi, "psi", (version, source)), (score_ks, "ks", (version, source))]
         else:
@@ -99,6 +120,9 @@ def monitoring_registry(report: Any, drift: pd.DataFrame, now: float | None = No
             if _finite(value):
                 metric.labels(*labelvalues).set(float(value))
 
+
+def _add_figures(registry, version: str, report: Any) -> None:
+    """Realized and holdout figures and the labelled row count, each only when defined."""
     figures = {
         "realized_roc_auc": ("ROC AUC on the period's rows whose truth is known", report.realized_auc),
         "realized_log_loss": ("log loss on the period's rows whose truth is known", report.realized_log_loss),
@@ -108,18 +132,30 @@ def monitoring_registry(report: Any, drift: pd.DataFrame, now: float | None = No
     }
     for name, (documentation, value) in figures.items():
         if _finite(value):
-            gauge(name, documentation).labels(version).set(float(value))
+            _gauge(registry, name, documentation).labels(version).set(float(value))
 
-    rows = gauge("rows", "rows monitored in the period, per source", ("source",))
+
+def _add_rows_and_decision(registry, version: str, report: Any) -> None:
+    """Rows per source, the decision taken (1) among all decisions (0), and the retrain flag."""
+    rows = _gauge(registry, "rows", "rows monitored in the period, per source", ("source",))
     rows.labels(version, "batch").set(float(report.n_rows))
     rows.labels(version, "online").set(float(report.n_online_rows))
 
-    decision = gauge(
-        "decision", "1 for the decision the run took (ok, drift, decay), 0 otherwise", ("decision",)
+    decision = _gauge(
+        registry,
+        "decision",
+        "1 for the decision the run took (ok, drift, decay), 0 otherwise",
+        ("decision",),
     )
     for name in sorted({*DECISIONS, str(report.decision)}):
         decision.labels(version, name).set(1.0 if name == report.decision else 0.0)
-    gauge("retrain", "1 when the run asked for a retrain").labels(version).set(1.0 if report.retrain else 0.0)
+    retrain = _gauge(registry, "retrain", "1 when the run asked for a retrain")
+    retrain.labels(version).set(1.0 if report.retrain else 0.0)
+
+
+def _add_run_info(registry, version: str, report: Any, now: float | None) -> None:
+    """The judged model, the end of the monitored period and when the run reported."""
+    from prometheus_client import Gauge
 
     info = Gauge(
         PREFIX + "model_info",
@@ -130,15 +166,15 @@ def monitoring_registry(report: Any, drift: pd.DataFrame, now: float | None = No
     info.labels(str(getattr(report, "model_name", "") or _model_name()), version).set(1.0)
     if report.period_end:
         end = pd.Timestamp(report.period_end, tz="UTC").timestamp()
-        gauge("period_end_timestamp_seconds", "end of the monitored period, Unix time").labels(version).set(
-            end
+        period_end = _gauge(
+            registry, "period_end_timestamp_seconds", "end of the monitored period, Unix time"
         )
+        period_end.labels(version).set(end)
     Gauge(
         PREFIX + "last_run_timestamp_seconds",
         "when the last monitoring run reported, Unix time",
         registry=registry,
     ).set(time.time() if now is None else now)
-    return registry
 
 
 def champion_registry(model_name: str, version: str):
