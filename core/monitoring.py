@@ -182,6 +182,34 @@ def decide(
 ) -> MonitoringReport:
     """Fill worst drift, decision and reasons on `report` (which holds the performance figures)."""
     judged = table.loc[table["judged"]] if "judged" in table else table
+    _record_worst_drift(report, judged, thresholds)
+    notes = _unjudged_notes(table, thresholds)
+    if judged.empty:
+        report.decision, report.retrain = OK, False
+        report.reasons = [*notes, "too few to judge, no action"]
+        return report
+
+    decay = _decay_reasons(report, thresholds)
+    shifted = _drift_reasons(report, judged, thresholds)
+    report.drift_alarm, report.decayed = bool(shifted), bool(decay)
+    if decay:
+        report.decision = DECAY
+    elif shifted:
+        report.decision = DRIFT
+    else:
+        report.decision = OK
+    report.retrain = report.decision != OK
+    report.reasons = decay + shifted or [_no_alarm_summary(report, thresholds)]
+    report.reasons += notes
+    if not decay and math.isnan(report.realized_auc):
+        report.reasons.append("no labels in the period: decay not measured")
+    return report
+
+
+def _record_worst_drift(
+    report: MonitoringReport, judged: pd.DataFrame, thresholds: MonitoringThresholds
+) -> None:
+    """The worst feature's and the score's PSI over the judged sources, and the plain feature alarm."""
     features = judged.loc[
         (judged["feature"] != "score") & ~judged["feature"].isin(thresholds.ignore_features)
     ]
@@ -192,18 +220,21 @@ def decide(
     report.score_psi = float(scores["psi"].max()) if len(scores) else 0.0
     report.feature_alarm = bool((features["psi"] > thresholds.max_feature_psi).any())
 
+
+def _unjudged_notes(table: pd.DataFrame, thresholds: MonitoringThresholds) -> list[str]:
+    """One note per source too small to be judged."""
     notes = []
     for source, rows in table.groupby("source", sort=True):
         if "judged" in rows and not rows["judged"].all():
             notes.append(
                 f"{source}: {int(rows['n'].max())} rows (< {thresholds.min_rows}): its drift is not judged"
             )
-    if judged.empty:
-        report.decision, report.retrain = OK, False
-        report.reasons = [*notes, "too few to judge, no action"]
-        return report
+    return notes
 
-    decay, shifted = [], []
+
+def _decay_reasons(report: MonitoringReport, thresholds: MonitoringThresholds) -> list[str]:
+    """Realized AUC fallen or log loss risen past their limits against the holdout's."""
+    decay = []
     if not math.isnan(report.realized_auc) and not math.isnan(report.validation_auc):
         drop = report.validation_auc - report.realized_auc
         if drop > thresholds.max_auc_drop:
@@ -219,30 +250,31 @@ def decide(
                 f"holdout's {report.validation_log_loss:.4f} "
                 f"(limit {thresholds.max_log_loss_rise:.3f})"
             )
+    return decay
+
+
+def _drift_reasons(
+    report: MonitoringReport, judged: pd.DataFrame, thresholds: MonitoringThresholds
+) -> list[str]:
+    """Drift reasons of every judged source; the report keeps the batch source's weighted PSI and
+    top contributions (the online source's when batch is not judged)."""
+    shifted: list[str] = []
     for source, rows in judged.groupby("source", sort=True):
         weighted, top, reasons = _source_drift(rows, thresholds)
         if source == SOURCE_BATCH or not report.top_drift:
             report.weighted_psi, report.top_drift = weighted, top
         shifted += reasons
+    return shifted
 
-    report.drift_alarm, report.decayed = bool(shifted), bool(decay)
-    if decay:
-        report.decision = DECAY
-    elif shifted:
-        report.decision = DRIFT
-    else:
-        report.decision = OK
-    report.retrain = report.decision != OK
-    report.reasons = decay + shifted or [
+
+def _no_alarm_summary(report: MonitoringReport, thresholds: MonitoringThresholds) -> str:
+    """The figures behind an ok decision."""
+    return (
         f"importance-weighted PSI {report.weighted_psi:.3f} (limit {thresholds.max_weighted_psi:.2f}; "
         f"largest: {', '.join(report.top_drift) or 'none above noise'}); worst feature PSI "
         f"{report.worst_psi:.3f} ({report.worst_feature}), score PSI {report.score_psi:.3f}; "
         f"realized AUC {report.realized_auc:.4f} vs holdout {report.validation_auc:.4f}"
-    ]
-    report.reasons += notes
-    if not decay and math.isnan(report.realized_auc):
-        report.reasons.append("no labels in the period: decay not measured")
-    return report
+    )
 
 
 def log_to_mlflow(report: MonitoringReport, table: pd.DataFrame, thresholds: MonitoringThresholds) -> str:
