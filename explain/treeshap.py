@@ -67,22 +67,15 @@ class TreeExplainer:
             raise ValueError(
                 f"the classifier takes {classifier.n_features_in_} features, {n_features} names given"
             )
-        base = float(np.asarray(classifier._baseline_prediction).ravel()[0])
-
-        paths: list[_Path] = []
-        for nodes in trees:
-            tree = _Tree(nodes)
-            for leaf, steps in tree.leaf_paths():
-                path = _Path(tree.value[leaf])
-                for parent, went_left in steps:
-                    path.add(tree, parent, went_left)
-                base += path.value * path.share
-                if path.features:
-                    paths.append(path)
-        self.base_value = base
+        baseline = float(np.asarray(classifier._baseline_prediction).ravel()[0])
+        self.base_value, paths = _leaf_paths(trees, baseline)
         self.n_leaves = sum(int(nodes["is_leaf"].sum()) for nodes in trees)
         self.max_path_features = max((len(path.features) for path in paths), default=0)
+        self._n_features = n_features
+        self._flatten(paths)
 
+    def _flatten(self, paths: list[_Path]) -> None:
+        """Every path's feature entries and split nodes as flat arrays, in groups of paths."""
         # Paths sorted by how many features they test, cut into groups that need the same number
         # of quadrature points (ceil(d / 2)): short paths do not pay for the longest one.
         paths.sort(key=lambda path: len(path.features))
@@ -113,7 +106,6 @@ class TreeExplainer:
         for group, following in zip(self._groups, [*self._groups[1:], None], strict=True):
             group.finish(np.asarray(entry_path), following.start if following else len(entry_feature))
 
-        self._n_features = n_features
         self._entry_feature = np.asarray(entry_feature, dtype=np.intp)
         self._entry_zero = np.asarray(entry_zero, dtype=np.float64)
         self._entry_value = np.asarray(entry_value, dtype=np.float64)
@@ -245,6 +237,22 @@ class _Group:
         boundaries = np.flatnonzero(np.r_[True, paths[1:] != paths[:-1]])
         self.path_start = boundaries
         self.path_length = np.diff(np.r_[boundaries, len(paths)])
+
+
+def _leaf_paths(trees: list[np.ndarray], base: float) -> tuple[float, list[_Path]]:
+    """(base value, paths): `base` plus every leaf's value weighted by the share of training rows
+    that reached it, and the paths of the leaves whose path tests at least one feature."""
+    paths: list[_Path] = []
+    for nodes in trees:
+        tree = _Tree(nodes)
+        for leaf, steps in tree.leaf_paths():
+            path = _Path(tree.value[leaf])
+            for parent, went_left in steps:
+                path.add(tree, parent, went_left)
+            base += path.value * path.share
+            if path.features:
+                paths.append(path)
+    return base, paths
 
 
 def _trees(classifier: Any) -> list[np.ndarray]:
