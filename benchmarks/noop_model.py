@@ -1,6 +1,7 @@
 """The HTTP ceiling of the serving benchmark: a model that does nothing, on the same wrapper.
 
     python -m seldon.serve benchmarks.noop_model.NoopModel --workers 2 ...
+    python -m seldon.serve benchmarks.noop_model.GuardedNoopModel --workers 2 ...
 
 Same entry point (`seldon.serve`: gunicorn, the stock Seldon v1 wrapper, the metrics server), the
 same JSON provider (orjson) and the same response shape as `seldon.model.FlightsLateModel`; no
@@ -10,9 +11,10 @@ the share of the wrapper's throughput left after the work a prediction needs.
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, g
 
 from seldon.jsonio import FastJSONProvider
+from seldon.model import FlightsLateModel
 
 ANSWER = {"data": {"names": ["probability", "predicted_late"], "ndarray": [[0.0, 0]]}, "meta": {}}
 
@@ -34,4 +36,21 @@ class NoopModel:
         return {"ready": True}
 
     def predict_raw(self, body) -> dict:
+        return ANSWER
+
+
+class GuardedNoopModel(FlightsLateModel):
+    """The same no-op behind this project's own transport layer (`seldon/routes.py`,
+    `seldon/guard.py`): the request guard, the body decoded once with its nesting check, JSON
+    errors. No validation, model, request log or metrics. Against it, the real server's ratio is
+    the cost of the prediction's own work alone; against `NoopModel`, of that and the guard."""
+
+    def load(self) -> None:
+        pass
+
+    def health_status(self) -> dict:
+        return {"ready": True}
+
+    def predict_raw(self, body) -> dict:
+        g.counted = True  # nothing to count: the after-request hook would count a wrapper answer
         return ANSWER

@@ -11,6 +11,9 @@ each ratio is the median of its per-round ratios, every pair measured back to ba
     request in one process, one-row throughput of 2 processes, 1000-row rows/s;
   - one-row requests through HTTP with wrk, 8 connections:
       Seldon, 2 workers (request log and metrics on)   vs the no-op model, 2 workers, same wrapper
+                                                       and vs the no-op behind this project's
+                                                       request guard and hooks (what is left is
+                                                       the prediction's own work)
       Seldon, 1 worker                                 vs MLServer, parallel_workers 0 (1 process)
       Seldon at its best setting (2 workers on 2 cores) vs MLServer at its best (the better of
                                                          parallel_workers 0 and 2)
@@ -18,7 +21,9 @@ each ratio is the median of its per-round ratios, every pair measured back to ba
 then each worker's RSS (workers found by their request-log files) after 10,000 requests vs after
 the warm-up (100 one-row requests and 1000-row ones), the per-request cost of the model's
 metrics (prometheus-client multiprocess mode) and of Seldon's custom-metrics store, and the row
-count where the compiled trees stop beating the vectorised path (the predictor's crossover).
+count where the compiled trees stop beating the vectorised path (the predictor's crossover), and
+what a served request adds around the predict path in process (body decoding, request log line,
+answer encoding), for one row and for 1000.
 Nulls in the sampled rows are replaced by valid values so that every server (MLServer's JSON
 codec has no null for FP64) scores the very same rows. MLServer gets the same fitted Pipeline
 (joblib, its sklearn runtime's format) with `predict_proba` as output.
@@ -55,6 +60,7 @@ SELDON_PATH = "/api/v1.0/predictions"
 MLSERVER_PATH = "/v2/models/flights/infer"
 MODEL_CLASS = "seldon.model.FlightsLateModel"
 NOOP_CLASS = "benchmarks.noop_model.NoopModel"
+GUARDED_NOOP_CLASS = "benchmarks.noop_model.GuardedNoopModel"
 TARGETS = {
     "floor_ms": 0.5,
     "vs_noop": 0.80,
@@ -339,6 +345,7 @@ def main() -> int:
             ("seldon2", MODEL_CLASS, 2),
             ("seldon1", MODEL_CLASS, 1),
             ("noop2", NOOP_CLASS, 2),
+            ("guarded2", GUARDED_NOOP_CLASS, 2),
         ):
             process, port = start_seldon(model_class, workers, root, workdir, name)
             processes.append(process)
@@ -355,6 +362,7 @@ def main() -> int:
         results["latency"] = floor.ask(mode="latency", repeats=3000)
         results["metrics_cost"] = floor.ask(mode="metrics", repeats=3000)
         results["crossover"] = floor.ask(mode="crossover")
+        results["overheads"] = floor.ask(mode="overheads")
         floor.close()
     finally:
         for process in processes:
@@ -386,7 +394,7 @@ def measure(floor: Floor, servers: dict, rows: list[dict], workdir: Path) -> dic
     rounds = []
     for _ in range(ROUNDS):
         one = {"floor": floor.ask(mode="one-row", seconds=SECONDS)["requests_per_s"]}
-        for name in ("seldon2", "noop2", "seldon1", *mlservers):
+        for name in ("seldon2", "noop2", "guarded2", "seldon1", *mlservers):
             path, sample = (
                 (MLSERVER_PATH, v2_bodies) if name.startswith("mlserver") else (SELDON_PATH, bodies)
             )
@@ -435,6 +443,14 @@ def report(r: dict) -> None:
             TARGETS["vs_noop"],
             ">=",
             f"{rps('seldon2'):.0f} vs {rps('noop2'):.0f} req/s (same wrapper)",
+        ),
+        (
+            "  the same vs no-op behind the same guard",
+            ratio("seldon2", "guarded2"),
+            0.0,
+            ">=",
+            f"{rps('seldon2'):.0f} vs {rps('guarded2'):.0f} req/s; the guard itself: "
+            f"{ratio('guarded2', 'noop2'):.2f} of the bare no-op",
         ),
         (
             "one-row throughput vs MLServer, 1 process each",
@@ -503,6 +519,14 @@ def report(r: dict) -> None:
         + ", ".join(f"{n}: {c:.2f}/{v:.2f}" for n, c, v in crossover["table"])
         + f"\n  -> the compiled path is faster up to {crossover['faster_up_to']} rows "
         f"(the predictor switches above {crossover['configured']})"
+    )
+    print(
+        "\nin process, ms per request (median): "
+        + "; ".join(
+            f"{label.replace('_', ' ')}: predict {o['predict_ms']:.3f}, decode {o['decode_ms']:.3f}, "
+            f"request log {o['request_log_ms']:.3f}, answer {o['answer_ms']:.3f}"
+            for label, o in r["overheads"].items()
+        )
     )
     failures = sum(x[k]["failed"] for x in rounds for k in x if isinstance(x[k], dict))
     print(f"failed requests (non-2xx or socket errors, all servers): {failures}")

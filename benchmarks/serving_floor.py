@@ -9,6 +9,9 @@ rounds of floor and server measurements while the machine's load drifts:
   {"mode": "latency", "repeats": 3000} median / p99 of one one-row request, one process
   {"mode": "metrics", "repeats": 3000} per-request cost of the model's metrics and Seldon's store
   {"mode": "crossover"}                compiled trees vs vectorised path by request rows
+  {"mode": "overheads"}                what a served request adds to the predict path, part by
+                                       part, for one row and for all the rows: body decoding
+                                       (orjson and the nesting check), request log line, answer
 The "predict path" is what the server runs per request minus HTTP: `scoring.predictor.Predictor`
 itself (validate -> encode -> score -> threshold), the object the Seldon model class wraps.
 """
@@ -115,6 +118,37 @@ def crossover(bundle, rows: list) -> dict:
     return {"table": table, "faster_up_to": faster_up_to, "configured": predictor.compiled_max_rows}
 
 
+def overheads(predict, rows: list) -> dict:
+    """ms per request of each served step around the predict path, on the benchmark's bodies."""
+    import orjson
+
+    from contract.request_log import RequestLog, request_json
+    from seldon.guard import decode_json
+
+    log = RequestLog(tempfile.mkdtemp(prefix="floor-log-"))
+    table = {}
+    for label, records in (("one_row", rows[0]), ("batch", rows)):
+        raw = json.dumps({"jsonData": records}).encode()
+        body = decode_json(raw)
+        prediction = predict(body)
+        probability, predicted = prediction.probability.tolist(), prediction.predicted_late.tolist()
+        rows_out = list(zip(probability, predicted, strict=True))
+        answer = {"data": {"names": ["probability", "predicted_late"], "ndarray": rows_out}}
+        table[label] = {
+            "predict_ms": _median_ms(lambda b=body: predict(b), 200),
+            "decode_ms": _median_ms(lambda r=raw: decode_json(r), 200),
+            "request_log_ms": _median_ms(
+                lambda b=body, r=raw, p=probability, f=predicted: log.write(
+                    "id", "flights", "1", request_json(b, r), p, f, {}
+                ),
+                200,
+            ),
+            "answer_ms": _median_ms(lambda a=answer: orjson.dumps(a), 200),
+        }
+    log.close()
+    return table
+
+
 def _median_ms(call, repeats: int = 40) -> float:
     call()
     times = []
@@ -131,7 +165,6 @@ def main() -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ["prometheus_multiproc_dir"] = metrics_dir
     bundle_dir, rows_file = sys.argv[1:3]
     rows = json.loads(open(rows_file).read())
-    bundle, predict = _path(bundle_dir)
     batch_body = {"jsonData": rows}
     commands = [mp.Queue() for _ in range(PROCESSES)]
     results: mp.Queue = mp.Queue()
@@ -140,7 +173,8 @@ def main() -> None:
         for queue in commands
     ]
     for worker in workers:
-        worker.start()
+        worker.start()  # before this process scores anything: a fork after OpenMP ran can hang
+    bundle, predict = _path(bundle_dir)
     for _ in workers:
         results.get()
     print(json.dumps({"ready": True}), flush=True)
@@ -161,6 +195,8 @@ def main() -> None:
             answer = latency(predict, rows, command["repeats"])
         elif command["mode"] == "crossover":
             answer = crossover(bundle, rows)
+        elif command["mode"] == "overheads":
+            answer = overheads(predict, rows)
         else:
             answer = metrics_cost(bundle, command["repeats"])
         print(json.dumps(answer), flush=True)
