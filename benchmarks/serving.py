@@ -417,78 +417,94 @@ def measure(floor: Floor, servers: dict, rows: list[dict], workdir: Path) -> dic
     }
 
 
-def report(r: dict) -> None:
-    rounds, median = r["rounds"], statistics.median
+class Rounds:
+    """Medians over the alternating rounds: throughput, per-round ratios, any per-round figure."""
 
-    def rps(name: str) -> float:
-        return median([x[name]["requests_per_s"] for x in rounds])
+    def __init__(self, rounds: list[dict]):
+        self.rounds = rounds
 
-    def ratio(top: str, bottom: str) -> float:
-        return median([x[top]["requests_per_s"] / x[bottom]["requests_per_s"] for x in rounds])
+    def rps(self, name: str) -> float:
+        return statistics.median([x[name]["requests_per_s"] for x in self.rounds])
 
-    best_ml = max(r["mlservers"], key=rps)
+    def ratio(self, top: str, bottom: str) -> float:
+        return statistics.median(
+            [x[top]["requests_per_s"] / x[bottom]["requests_per_s"] for x in self.rounds]
+        )
+
+    def of(self, pick) -> float:
+        return statistics.median([pick(x) for x in self.rounds])
+
+
+def throughput_lines(r: dict, m: Rounds) -> list[tuple]:
+    """(measure, value, target, operator, detail) for the HTTP side."""
+    best_ml = max(r["mlservers"], key=m.rps)
     best_ml_setting = f"parallel_workers {best_ml.removeprefix('mlserver')}"
+    return [
+        (
+            "one-row throughput vs no-op model, 2 workers",
+            m.ratio("seldon2", "noop2"),
+            TARGETS["vs_noop"],
+            ">=",
+            f"{m.rps('seldon2'):.0f} vs {m.rps('noop2'):.0f} req/s (same wrapper)",
+        ),
+        (
+            "  the same vs no-op behind the same guard",
+            m.ratio("seldon2", "guarded2"),
+            0.0,
+            ">=",
+            f"{m.rps('seldon2'):.0f} vs {m.rps('guarded2'):.0f} req/s; the guard itself: "
+            f"{m.ratio('guarded2', 'noop2'):.2f} of the bare no-op",
+        ),
+        (
+            "one-row throughput vs MLServer, 1 process each",
+            m.ratio("seldon1", "mlserver0"),
+            TARGETS["vs_mlserver_equal"],
+            ">=",
+            f"{m.rps('seldon1'):.0f} vs {m.rps('mlserver0'):.0f} req/s (1 worker; parallel_workers 0)",
+        ),
+        (
+            "one-row throughput vs MLServer, each at best",
+            m.ratio("seldon2", best_ml),
+            1.0,
+            ">=",
+            f"{m.rps('seldon2'):.0f} vs {m.rps(best_ml):.0f} req/s (2 workers; {best_ml_setting})",
+        ),
+        (
+            "p99 latency, 8 connections, 2 workers (ms)",
+            m.of(lambda x: x["seldon2"]["p99_ms"]),
+            TARGETS["p99_ms"],
+            "<=",
+            f"p50 {m.of(lambda x: x['seldon2']['p50_ms']):.1f} ms; no-op p99 "
+            f"{m.of(lambda x: x['noop2']['p99_ms']):.1f} ms; MLServer ({best_ml_setting}) p99 "
+            f"{m.of(lambda x: x[best_ml]['p99_ms']):.1f} ms",
+        ),
+        (
+            "1000-row request rows/s vs in-process",
+            m.of(lambda x: x["seldon_batch"] / x["floor_batch"]),
+            TARGETS["batch_vs_floor"],
+            ">=",
+            f"{m.of(lambda x: x['seldon_batch']):.0f} vs {m.of(lambda x: x['floor_batch']):.0f} rows/s",
+        ),
+        (
+            "one-row in-process throughput, 2 processes",
+            m.of(lambda x: x["seldon2"]["requests_per_s"] / x["floor"]),
+            0.0,
+            ">=",
+            f"served {m.rps('seldon2'):.0f} vs floor {m.of(lambda x: x['floor']):.0f} req/s",
+        ),
+    ]
+
+
+def in_process_lines(r: dict) -> list[tuple]:
+    """The same rows for what is measured in process: latency, metrics cost, worker memory."""
     latency, cost = r["latency"], r["metrics_cost"]
-    lines = [
+    return [
         (
             "in-process one-row predict, median (ms)",
             latency["median_ms"],
             TARGETS["floor_ms"],
             "<=",
             f"p99 {latency['p99_ms']:.2f} ms; validate -> encode -> compiled trees -> threshold",
-        ),
-        (
-            "one-row throughput vs no-op model, 2 workers",
-            ratio("seldon2", "noop2"),
-            TARGETS["vs_noop"],
-            ">=",
-            f"{rps('seldon2'):.0f} vs {rps('noop2'):.0f} req/s (same wrapper)",
-        ),
-        (
-            "  the same vs no-op behind the same guard",
-            ratio("seldon2", "guarded2"),
-            0.0,
-            ">=",
-            f"{rps('seldon2'):.0f} vs {rps('guarded2'):.0f} req/s; the guard itself: "
-            f"{ratio('guarded2', 'noop2'):.2f} of the bare no-op",
-        ),
-        (
-            "one-row throughput vs MLServer, 1 process each",
-            ratio("seldon1", "mlserver0"),
-            TARGETS["vs_mlserver_equal"],
-            ">=",
-            f"{rps('seldon1'):.0f} vs {rps('mlserver0'):.0f} req/s (1 worker; parallel_workers 0)",
-        ),
-        (
-            "one-row throughput vs MLServer, each at best",
-            ratio("seldon2", best_ml),
-            1.0,
-            ">=",
-            f"{rps('seldon2'):.0f} vs {rps(best_ml):.0f} req/s (2 workers; {best_ml_setting})",
-        ),
-        (
-            "p99 latency, 8 connections, 2 workers (ms)",
-            median([x["seldon2"]["p99_ms"] for x in rounds]),
-            TARGETS["p99_ms"],
-            "<=",
-            f"p50 {median([x['seldon2']['p50_ms'] for x in rounds]):.1f} ms; no-op p99 "
-            f"{median([x['noop2']['p99_ms'] for x in rounds]):.1f} ms; MLServer ({best_ml_setting}) p99 "
-            f"{median([x[best_ml]['p99_ms'] for x in rounds]):.1f} ms",
-        ),
-        (
-            "1000-row request rows/s vs in-process",
-            median([x["seldon_batch"] / x["floor_batch"] for x in rounds]),
-            TARGETS["batch_vs_floor"],
-            ">=",
-            f"{median([x['seldon_batch'] for x in rounds]):.0f} vs "
-            f"{median([x['floor_batch'] for x in rounds]):.0f} rows/s",
-        ),
-        (
-            "one-row in-process throughput, 2 processes",
-            median([x["seldon2"]["requests_per_s"] / x["floor"] for x in rounds]),
-            0.0,
-            ">=",
-            f"served {rps('seldon2'):.0f} vs floor {median([x['floor'] for x in rounds]):.0f} req/s",
         ),
         (
             "model metrics per request (us)",
@@ -507,6 +523,10 @@ def report(r: dict) -> None:
             f" ({r['requests_before_rss']} requests)",
         ),
     ]
+
+
+def report(r: dict) -> None:
+    lines = in_process_lines(r)[:1] + throughput_lines(r, Rounds(r["rounds"])) + in_process_lines(r)[1:]
     print(f"\n{ROUNDS} rounds of {SECONDS:.0f} s; load average {os.getloadavg()[0]:.1f}")
     print(f"{'measure':48} {'value':>8} {'target':>8}  ok   detail")
     for name, value, target, op, detail in lines:
@@ -528,7 +548,7 @@ def report(r: dict) -> None:
             for label, o in r["overheads"].items()
         )
     )
-    failures = sum(x[k]["failed"] for x in rounds for k in x if isinstance(x[k], dict))
+    failures = sum(x[k]["failed"] for x in r["rounds"] for k in x if isinstance(x[k], dict))
     print(f"failed requests (non-2xx or socket errors, all servers): {failures}")
     print("\n" + json.dumps(r, default=str))
 

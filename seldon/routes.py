@@ -58,6 +58,24 @@ def _error(error: RequestError):
 
 def build_blueprint(model: FlightsLateModel) -> Blueprint:
     blueprint = Blueprint("flights_serving", __name__)
+    _install_transport(blueprint, model)
+    _register_request_hooks(blueprint, model)
+    _register_error_handlers(blueprint, model)
+    register_explain_route(blueprint, model)
+    blueprint.add_url_rule(OPENAPI_PATH, "openapi", _openapi, methods=["GET"])
+    blueprint.add_url_rule("/openapi.json", "openapi_short", _openapi, methods=["GET"])
+    _register_admin_routes(blueprint, model)
+    return blueprint
+
+
+def _install_transport(blueprint: Blueprint, model: FlightsLateModel) -> None:
+    """The body limit, the guarded JSON provider and the WSGI guard, set on the wrapper's app."""
+
+    def count_guard_rejection(path: str, rule: str, seconds: float) -> None:
+        if path in PREDICT_PATHS:
+            model.metrics_buffer.request("rejected", seconds, rule)
+        elif path in EXPLAIN_PATHS:
+            model.metrics_buffer.explain_request("rejected", seconds, rule)
 
     @blueprint.record_once
     def _configure(state) -> None:
@@ -67,15 +85,23 @@ def build_blueprint(model: FlightsLateModel) -> Blueprint:
             state.app.wsgi_app,
             model.settings.max_request_bytes,
             state.app.url_map,
-            on_reject=_count_guard_rejection,
+            on_reject=count_guard_rejection,
         )
 
-    def _count_guard_rejection(path: str, rule: str, seconds: float) -> None:
-        if path in PREDICT_PATHS:
-            model.metrics_buffer.request("rejected", seconds, rule)
-        elif path in EXPLAIN_PATHS:
-            model.metrics_buffer.explain_request("rejected", seconds, rule)
 
+def _reject(model: FlightsLateModel, error: RequestError):
+    """A 4xx answer, counted as a rejected prediction or explanation where it is one."""
+    started = g.get("started") or time.perf_counter()
+    if request.path in PREDICT_PATHS:
+        model.metrics_buffer.request("rejected", time.perf_counter() - started, error.rule)
+        g.counted = True
+    elif request.path in EXPLAIN_PATHS:
+        model.metrics_buffer.explain_request("rejected", time.perf_counter() - started, error.rule)
+        g.counted = True
+    return _error(error)
+
+
+def _register_request_hooks(blueprint: Blueprint, model: FlightsLateModel) -> None:
     @blueprint.before_app_request
     def _before():
         g.started = time.perf_counter()
@@ -95,19 +121,9 @@ def build_blueprint(model: FlightsLateModel) -> Blueprint:
             if request.path in FEEDBACK_PATHS:
                 _check_feedback(body)
         except RequestError as error:
-            return _reject(error)
+            return _reject(model, error)
         g.decoded_body = (raw, body)  # the wrapper's get_json() gets this, not a second parse
         return None
-
-    def _reject(error: RequestError):
-        started = g.get("started") or time.perf_counter()
-        if request.path in PREDICT_PATHS:
-            model.metrics_buffer.request("rejected", time.perf_counter() - started, error.rule)
-            g.counted = True
-        elif request.path in EXPLAIN_PATHS:
-            model.metrics_buffer.explain_request("rejected", time.perf_counter() - started, error.rule)
-            g.counted = True
-        return _error(error)
 
     @blueprint.after_app_request
     def _count_the_rest(response):
@@ -122,35 +138,57 @@ def build_blueprint(model: FlightsLateModel) -> Blueprint:
             _complete_status(response)
         return response
 
+
+def _register_error_handlers(blueprint: Blueprint, model: FlightsLateModel) -> None:
     @blueprint.app_errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         # the wrapper's catch-all handler would turn a 404/405 into a 500
         code = exc.code or 400
         error = RequestError(exc.description or exc.name, None, exc.name.lower().replace(" ", "_"), code)
-        return _reject(error) if code < 500 else (jsonify(error.to_dict()), code)
+        return _reject(model, error) if code < 500 else (jsonify(error.to_dict()), code)
 
     @blueprint.app_errorhandler(RequestEntityTooLarge)
     def _too_large(_exc):
         limit = model.settings.max_request_bytes
         return _reject(
+            model,
             RequestError(
                 f"request body is over the limit of {limit} bytes",
                 None,
                 "body_too_large",
                 status_code=413,
-            )
+            ),
         )
 
-    register_explain_route(blueprint, model)
+    @blueprint.app_errorhandler(_NotFound)
+    def _not_found(_exc):
+        return _admin_status(404, "admin routes are disabled (no ADMIN_TOKEN)", "ADMIN_DISABLED")
 
-    @blueprint.route(OPENAPI_PATH, methods=["GET"])
-    @blueprint.route("/openapi.json", methods=["GET"])
-    def _openapi():
-        return Response(OPENAPI_FILE.read_bytes(), mimetype="application/json")
+    @blueprint.app_errorhandler(_Forbidden)
+    def _forbidden(_exc):
+        return _admin_status(403, "admin token missing or wrong", "ADMIN_FORBIDDEN")
+
+
+def _admin_status(code: int, info: str, reason: str):
+    return jsonify({"status": {"status": 1, "code": code, "info": info, "reason": reason}}), code
+
+
+def _openapi():
+    return Response(OPENAPI_FILE.read_bytes(), mimetype="application/json")
+
+
+def _register_admin_routes(blueprint: Blueprint, model: FlightsLateModel) -> None:
+    def authorize() -> None:
+        token = model.settings.admin_token
+        if not token:
+            raise _NotFound()
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise _Forbidden()
 
     @blueprint.route("/admin/versions", methods=["GET"])
     def _versions():
-        _authorize()
+        authorize()
         root = model.settings.model_root
         folder = Path(root) / VERSIONS_DIR
         found = folder.iterdir() if folder.is_dir() else []
@@ -168,70 +206,35 @@ def build_blueprint(model: FlightsLateModel) -> Blueprint:
     @blueprint.route("/admin/pointer", methods=["POST"])
     def _move_pointer():
         """Roll back (or forward) to a version already synced under versions/."""
-        _authorize()
-        body = request.get_json(silent=True)
-        version = body.get("version") if isinstance(body, dict) else None
-        if not isinstance(version, str | int) or isinstance(version, bool):
-            return _error(RequestError('send {"version": "<registry version>"}', "version", "missing"))
-        version = str(version)
-        try:
-            target = checked_version_dir(model.settings.model_root, version)
-        except VersionError as exc:
-            return _error(RequestError(str(exc), "version", "version_name"))
-        if not target.is_dir():
-            return _error(
-                RequestError(
-                    f"no bundle for version {version!r} under {VERSIONS_DIR}/",
-                    "version",
-                    "unknown_version",
-                )
+        authorize()
+        return _moved_pointer(model, request.get_json(silent=True))
+
+
+def _moved_pointer(model: FlightsLateModel, body: object):
+    version = body.get("version") if isinstance(body, dict) else None
+    if not isinstance(version, str | int) or isinstance(version, bool):
+        return _error(RequestError('send {"version": "<registry version>"}', "version", "missing"))
+    version = str(version)
+    try:
+        target = checked_version_dir(model.settings.model_root, version)
+    except VersionError as exc:
+        return _error(RequestError(str(exc), "version", "version_name"))
+    if not target.is_dir():
+        return _error(
+            RequestError(
+                f"no bundle for version {version!r} under {VERSIONS_DIR}/", "version", "unknown_version"
             )
-        try:
-            load_bundle(target)  # never point the fleet at a bundle that fails its checks
-        except BundleError as exc:
-            return _error(RequestError(str(exc), "version", "bad_bundle", status_code=409))
-        reason = body.get("reason")
-        pointer = write_pointer(
-            model.settings.model_root, version, source=reason if isinstance(reason, str) else "admin"
         )
-        logger.warning("admin moved the pointer to version %s", version)
-        return jsonify({"pointer": pointer})
-
-    def _authorize() -> None:
-        token = model.settings.admin_token
-        if not token:
-            raise _NotFound()
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            raise _Forbidden()
-
-    @blueprint.app_errorhandler(_NotFound)
-    def _not_found(_exc):
-        return jsonify(
-            {
-                "status": {
-                    "status": 1,
-                    "code": 404,
-                    "info": "admin routes are disabled (no ADMIN_TOKEN)",
-                    "reason": "ADMIN_DISABLED",
-                }
-            }
-        ), 404
-
-    @blueprint.app_errorhandler(_Forbidden)
-    def _forbidden(_exc):
-        return jsonify(
-            {
-                "status": {
-                    "status": 1,
-                    "code": 403,
-                    "info": "admin token missing or wrong",
-                    "reason": "ADMIN_FORBIDDEN",
-                }
-            }
-        ), 403
-
-    return blueprint
+    try:
+        load_bundle(target)  # never point the fleet at a bundle that fails its checks
+    except BundleError as exc:
+        return _error(RequestError(str(exc), "version", "bad_bundle", status_code=409))
+    reason = body.get("reason") if isinstance(body, dict) else None
+    pointer = write_pointer(
+        model.settings.model_root, version, source=reason if isinstance(reason, str) else "admin"
+    )
+    logger.warning("admin moved the pointer to version %s", version)
+    return jsonify({"pointer": pointer})
 
 
 class _NotFound(Exception):

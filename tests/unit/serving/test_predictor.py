@@ -100,3 +100,20 @@ def test_a_bad_request_names_field_and_rule(predictor, holdout):
     with pytest.raises(RequestError, match="field 'temp' must be a number, got str") as caught:
         predictor.predict({"jsonData": {**record, "temp": "warm"}})
     assert (caught.value.field, caught.value.rule) == ("temp", "type")
+
+
+def test_compiled_trees_give_treelites_own_numbers(predictor, holdout):
+    """The lean native call (configuration built once) answers exactly like treelite's
+    `gtil.predict`, for one row and for many."""
+    import treelite.gtil
+
+    matrix = predictor.encode({name: holdout[name].to_numpy() for name in FEATURES})
+    trees = predictor.compiled
+    for rows in (matrix[:1], matrix):
+        expected = treelite.gtil.predict(trees.model, rows, nthread=1).reshape(len(rows), -1)[:, -1]
+        np.testing.assert_array_equal(trees.predict(rows), expected)
+
+
+def test_compiled_trees_refuse_a_matrix_of_the_wrong_width(predictor):
+    with pytest.raises(ValueError, match=rf"expected rows x {len(FEATURES)} features, got shape \(1, 3\)"):
+        predictor.compiled.predict(np.zeros((1, 3)))
