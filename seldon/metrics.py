@@ -16,6 +16,7 @@ objects count in memory, in the registry this object owns.
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Final
 
@@ -119,6 +120,10 @@ class ServingMetrics:
         self._explain_latency = Histogram(
             EXPLAIN_LATENCY, "Explain request duration", buckets=LATENCY_EDGES, registry=r
         )
+        # no rate before the first row, no accuracy before the first feedback: NaN, not 0 (a
+        # worker that has seen no feedback would otherwise report an accuracy of 0)
+        self._positive_rate.set(math.nan)
+        self._accuracy.set(math.nan)
         self._lock = threading.Lock()
         self._n_rows = self._n_positive = self._n_feedback = self._n_correct = 0
 

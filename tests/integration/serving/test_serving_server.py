@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 
 import numpy as np
@@ -120,7 +121,8 @@ def test_metrics_move_as_requests_arrive(server, july_records):
     assert 0 < moved("flights_model_score_sum") < 34
     assert metric_sum(after, "flights_model_info", bundle_version="1") >= 1
     rates = [v for (n, _), v in after.items() if n == "flights_positive_rate"]
-    assert rates and all(0 <= r <= 1 for r in rates)
+    assert rates and any(0 <= r <= 1 for r in rates)
+    assert all(math.isnan(r) or 0 <= r <= 1 for r in rates)
     for (name, labels), _ in after.items():
         if name.startswith("flights_") and name.endswith("_total"):
             assert ("worker_id", "") not in labels
@@ -177,7 +179,9 @@ def test_feedback_updates_online_accuracy(server, july_records):
     )
     assert (rows, right) == (12, 9)
     accuracy = [v for (n, _), v in after.items() if n == "flights_online_accuracy"]
-    assert accuracy and all(0 < a <= 1 for a in accuracy)
+    # one series per worker: NaN where a worker has had no feedback yet, never a made-up 0
+    assert len(accuracy) == 2 and any(0 < a <= 1 for a in accuracy)
+    assert all(math.isnan(a) or 0 < a <= 1 for a in accuracy)
 
 
 def test_request_log_holds_every_prediction(server, july_records):

@@ -1,6 +1,7 @@
 """Request log, metrics buffer and pointer: the pure parts of the server."""
 
 import json
+import math
 import threading
 
 import numpy as np
@@ -117,7 +118,13 @@ def test_many_rows_count_like_one_at_a_time():
     left, right = _samples(bulk), _samples(single)
     assert left.keys() == right.keys()
     for key, value in left.items():
-        assert value == pytest.approx(right[key]), key
+        assert value == pytest.approx(right[key], nan_ok=True), key
+    assert math.isnan(left[(ONLINE_ACCURACY, ())])  # no feedback yet: no accuracy, not 0
+
+
+def test_rate_gauges_are_nan_until_there_is_something_to_rate():
+    samples = _samples(ServingMetrics())
+    assert math.isnan(samples[(POSITIVE_RATE, ())]) and math.isnan(samples[(ONLINE_ACCURACY, ())])
 
 
 def test_metrics_model_info_moves_with_swap():
