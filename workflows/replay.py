@@ -41,9 +41,7 @@ from core.model import Hyperparameters
 from core.monitoring import MonitoringThresholds
 from core.registry import RegisteredVersion
 from tasks.data import DataConfig
-from tasks.training import evaluate_model, register_model, train_model
-from tasks.util import date_label, tracking_target
-from workflows.data import data_workflow
+from workflows.training import candidate_nodes
 
 logger = logging.getLogger(__name__)
 
@@ -71,25 +69,7 @@ def candidate_workflow(
 ) -> RegisteredVersion:
     """The training workflow without its gate: what an unconditional monthly retrain deploys.
     The same tasks with the same inputs as `training_workflow`, so each is one cached computation."""
-    split = data_workflow(as_of=as_of, config=data)
-    trained = train_model(train=split.train, hyperparameters=hyperparameters)
-    evaluation = evaluate_model(
-        model_file=trained.model_file,
-        train=split.train,
-        holdout=split.holdout,
-        hyperparameters=hyperparameters,
-        fit_cpu_seconds=trained.fit_cpu_seconds,
-    )
-    return register_model(
-        tracking_uri=tracking_target(),
-        bundle=evaluation.bundle,
-        train=split.train,
-        holdout=split.holdout,
-        metrics=evaluation.metrics,
-        hyperparameters=hyperparameters,
-        as_of=date_label(moment=as_of),
-        figures=evaluation.figures,
-    )
+    return candidate_nodes(as_of, hyperparameters, data).registered
 
 
 class _DeckLines(logging.Handler):

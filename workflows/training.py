@@ -6,6 +6,7 @@ pyflyte run workflows/training.py training_workflow --as_of 2013-07-01
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, NamedTuple
 
 from flytekit import workflow
 
@@ -25,6 +26,30 @@ def training_workflow(
     gate: GateConfig = GateConfig(),
 ) -> GateDecision:
     """Train on the months before `as_of`'s holdout month, register, and let the gate decide."""
+    candidate = candidate_nodes(as_of, hyperparameters, data)
+    return promotion_gate(
+        tracking_uri=candidate.tracking_uri,
+        registered=candidate.registered,
+        metrics=candidate.metrics,
+        holdout=candidate.holdout,
+        config=gate,
+    )
+
+
+class CandidateNodes(NamedTuple):
+    """The outputs of `candidate_nodes` inside the workflow being compiled (Flyte promises)."""
+
+    tracking_uri: Any
+    registered: Any
+    metrics: Any
+    holdout: Any
+
+
+def candidate_nodes(as_of: datetime, hyperparameters: Hyperparameters, data: DataConfig) -> CandidateNodes:
+    """Called in a workflow's body: adds data -> fit -> evaluate -> MLflow run + registered
+    version to that workflow. The training workflow adds the gate; the replay's unconditional
+    monthly retrain stops here. Nodes, not a sub-workflow: both workflows run the same tasks with
+    the same inputs, so a training they share is one cached computation."""
     split = data_workflow(as_of=as_of, config=data)
     trained = train_model(train=split.train, hyperparameters=hyperparameters)
     evaluation = evaluate_model(
@@ -45,10 +70,4 @@ def training_workflow(
         as_of=date_label(moment=as_of),
         figures=evaluation.figures,
     )
-    return promotion_gate(
-        tracking_uri=tracking_uri,
-        registered=registered,
-        metrics=evaluation.metrics,
-        holdout=split.holdout,
-        config=gate,
-    )
+    return CandidateNodes(tracking_uri, registered, evaluation.metrics, split.holdout)
