@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from flytekit import workflow
@@ -140,106 +141,162 @@ def _fit_cpu_seconds(model_name: str, version: str) -> float:
     return float(cost.get("fit_cpu_seconds", math.nan))
 
 
+@dataclass
+class _Policies:
+    """The replay's state: the first model (what never retraining serves), the loop's champion,
+    and the versions each policy trained."""
+
+    base: str
+    champion: str
+    trained: dict[str, set[str]]
+
+
 def replay(config: ReplayConfig) -> tuple[pd.DataFrame, Path]:
-    from core import monitoring, paths, registry
-    from core.gate import CHAMPION
-    from core.replay_report import as_frame, costs_table, write_html
-    from workflows.batch_inference import batch_inference_workflow
-    from workflows.monitoring import monitor_predictions_workflow
-    from workflows.training import training_workflow
+    from core import paths
+    from core.replay_report import write_html
 
     began = time.perf_counter()
     first = pd.Timestamp(f"{config.start}-01")
     months = [first + pd.DateOffset(months=i) for i in range(config.months)]
     reports = paths.data_dir() / "reports"
-    hp, data = config.hyperparameters, config.data
+    policies = _first_model(first, config)
+    rows = [
+        _replay_month(month, config, policies, reports / "decks", month == months[-1]) for month in months
+    ]
+    frame = _with_costs(rows, policies)
+    notes = _notes(config, rows, policies.base, first, time.perf_counter() - began)
+    path = write_html(
+        frame, frame.attrs["costs"], reports / "replay.html", "Closed-loop replay: three policies", notes
+    )
+    return frame, path
+
+
+def _first_model(first: pd.Timestamp, config: ReplayConfig) -> _Policies:
+    """Train the model every policy starts from (through the gate: it becomes the champion)."""
+    from workflows.training import training_workflow
 
     with _decks():
-        base = training_workflow(as_of=first.to_pydatetime(), hyperparameters=hp, data=data, gate=config.gate)
+        base = training_workflow(
+            as_of=first.to_pydatetime(),
+            hyperparameters=config.hyperparameters,
+            data=config.data,
+            gate=config.gate,
+        )
     if not base.version:
         raise ValueError(f"the first model (as of {first:%Y-%m-%d}) was not trained")
-    champion = base.version
-    trained: dict[str, set[str]] = {NEVER: {base.version}, MONTHLY: {base.version}, LOOP: {base.version}}
-    rows = []
-    for month in months:
-        label = f"{month:%Y-%m}"
-        start, end = month.to_pydatetime(), (month + pd.offsets.MonthBegin(1)).to_pydatetime()
-        realized: dict[str, float] = {}
-        with _decks() as decks:
-            monthly = candidate_workflow(as_of=start, hyperparameters=hp, data=data).version
-            trained[MONTHLY].add(monthly)
-            serving = {NEVER: base.version, MONTHLY: monthly, LOOP: champion}
-            scored = {}
-            for version in dict.fromkeys(serving.values()):
-                scored[version] = batch_inference_workflow(
-                    start=start, end=end, model_version=version, data=data
-                )
-                realized[version] = monitoring.realized_performance(scored[version])[0]
-            outcome = monitor_predictions_workflow(
-                predictions=scored[champion],
-                start=start,
-                end=end,
-                thresholds=config.thresholds,
-                data=data,
-                hyperparameters=hp,
-                gate=config.gate,
-            )
-        report, gate = outcome.report, outcome.gate
-        if gate.version and month != months[-1]:
-            trained[LOOP].add(gate.version)
-        retrain = f"v{gate.version} -> {gate.alias or 'rejected'}" if gate.version else "-"
-        rows.append(
-            {
-                "month": label,
-                **{f"auc_{policy}": realized[serving[policy]] for policy in POLICIES},
-                **{f"version_{policy}": f"v{serving[policy]}" for policy in POLICIES},
-                "holdout_auc": report.validation_auc,
-                "decision": report.decision,
-                "drift_alarm": report.drift_alarm,
-                "feature_alarm": report.feature_alarm,
-                "decayed": report.decayed,
-                "weighted_psi": report.weighted_psi,
-                "score_psi": report.score_psi,
-                "retrain": retrain,
-                "gain_interval": (
-                    f"{gate.auc_gain:+.4f} [{gate.gain_low:+.4f}, {gate.gain_high:+.4f}]"
-                    if gate.previous_champion
-                    else ""
-                ),
-                "reasons": list(report.reasons) + list(gate.reasons),
-                "decks": _keep_decks(decks.found, label, reports / "decks"),
-            }
-        )
-        if gate.alias == CHAMPION:
-            champion = gate.version
-        logger.info(
-            "replayed %s: realized AUC never %.4f (v%s), monthly %.4f (v%s), loop %.4f (v%s); loop %s, "
-            "drift alarm %s, decayed %s, %s %s",
-            label,
-            realized[serving[NEVER]],
-            serving[NEVER],
-            realized[serving[MONTHLY]],
-            serving[MONTHLY],
-            realized[serving[LOOP]],
-            serving[LOOP],
-            report.decision,
-            report.drift_alarm,
-            report.decayed,
-            retrain,
-            rows[-1]["gain_interval"],
-        )
+    return _Policies(base.version, base.version, {policy: {base.version} for policy in POLICIES})
+
+
+def _replay_month(
+    month: pd.Timestamp, config: ReplayConfig, policies: _Policies, decks_folder: Path, last: bool
+) -> dict:
+    """One month: each policy's model scores it, monitoring judges the loop's champion, and the
+    gate's decision on a triggered retrain sets the champion of the next month. Returns the row."""
+    from core.gate import CHAMPION
+
+    label = f"{month:%Y-%m}"
+    start, end = month.to_pydatetime(), (month + pd.offsets.MonthBegin(1)).to_pydatetime()
+    with _decks() as decks:
+        serving, realized, outcome = _score_and_monitor(start, end, config, policies)
+    report, gate = outcome.report, outcome.gate
+    if gate.version and not last:
+        policies.trained[LOOP].add(gate.version)
+    row = {
+        "month": label,
+        **{f"auc_{policy}": realized[serving[policy]] for policy in POLICIES},
+        **{f"version_{policy}": f"v{serving[policy]}" for policy in POLICIES},
+        "holdout_auc": report.validation_auc,
+        "decision": report.decision,
+        "drift_alarm": report.drift_alarm,
+        "feature_alarm": report.feature_alarm,
+        "decayed": report.decayed,
+        "weighted_psi": report.weighted_psi,
+        "score_psi": report.score_psi,
+        "retrain": f"v{gate.version} -> {gate.alias or 'rejected'}" if gate.version else "-",
+        "gain_interval": (
+            f"{gate.auc_gain:+.4f} [{gate.gain_low:+.4f}, {gate.gain_high:+.4f}]"
+            if gate.previous_champion
+            else ""
+        ),
+        "reasons": list(report.reasons) + list(gate.reasons),
+        "decks": _keep_decks(decks.found, label, decks_folder),
+    }
+    if gate.alias == CHAMPION:
+        policies.champion = gate.version
+    _log_month(row)
+    return row
+
+
+def _score_and_monitor(
+    start: datetime, end: datetime, config: ReplayConfig, policies: _Policies
+) -> tuple[dict[str, str], dict[str, float], Any]:
+    """({policy: version serving}, {version: realized AUC}, the monitoring outputs) of one month;
+    the month's unconditional retrain is recorded as the monthly policy's."""
+    from core import monitoring
+    from workflows.batch_inference import batch_inference_workflow
+    from workflows.monitoring import monitor_predictions_workflow
+
+    hp, data = config.hyperparameters, config.data
+    monthly = candidate_workflow(as_of=start, hyperparameters=hp, data=data).version
+    policies.trained[MONTHLY].add(monthly)
+    serving = {NEVER: policies.base, MONTHLY: monthly, LOOP: policies.champion}
+    scored, realized = {}, {}
+    for version in dict.fromkeys(serving.values()):
+        scored[version] = batch_inference_workflow(start=start, end=end, model_version=version, data=data)
+        realized[version] = monitoring.realized_performance(scored[version])[0]
+    outcome = monitor_predictions_workflow(
+        predictions=scored[policies.champion],
+        start=start,
+        end=end,
+        thresholds=config.thresholds,
+        data=data,
+        hyperparameters=hp,
+        gate=config.gate,
+    )
+    return serving, realized, outcome
+
+
+def _log_month(row: dict) -> None:
+    logger.info(
+        "replayed %s: realized AUC never %.4f (%s), monthly %.4f (%s), loop %.4f (%s); loop %s, "
+        "drift alarm %s, decayed %s, %s %s",
+        row["month"],
+        row[f"auc_{NEVER}"],
+        row[f"version_{NEVER}"],
+        row[f"auc_{MONTHLY}"],
+        row[f"version_{MONTHLY}"],
+        row[f"auc_{LOOP}"],
+        row[f"version_{LOOP}"],
+        row["decision"],
+        row["drift_alarm"],
+        row["decayed"],
+        row["retrain"],
+        row["gain_interval"],
+    )
+
+
+def _with_costs(rows: list[dict], policies: _Policies) -> pd.DataFrame:
+    """The replay's table, with each policy's retrain cost as `attrs["costs"]`."""
+    from core import registry
+    from core.replay_report import as_frame, costs_table
 
     frame = as_frame(rows)
-    cost = costs_table(
+    frame.attrs["costs"] = costs_table(
         frame,
-        {policy: sorted(versions, key=int) for policy, versions in trained.items()},
+        {policy: sorted(versions, key=int) for policy, versions in policies.trained.items()},
         lambda version: _fit_cpu_seconds(registry.MODEL_NAME, version),
     )
-    frame.attrs["costs"] = cost
+    return frame
+
+
+def _notes(
+    config: ReplayConfig, rows: list[dict], base: str, first: pd.Timestamp, seconds: float
+) -> list[str]:
+    """What the report says about how it was made and what its columns mean."""
     t = config.thresholds
-    notes = [
-        f"Generated {datetime.now():%Y-%m-%d %H:%M} in {time.perf_counter() - began:.0f} s; months "
-        f"{rows[0]['month']} to {rows[-1]['month']}; every policy starts from v{base.version} "
+    return [
+        f"Generated {datetime.now():%Y-%m-%d %H:%M} in {seconds:.0f} s; months "
+        f"{rows[0]['month']} to {rows[-1]['month']}; every policy starts from v{base} "
         f"(trained as of {first:%Y-%m-%d}).",
         "Realized AUC: the policy's model on the month's flights, with their true labels.",
         f"Loop decisions. decay: realized ROC AUC more than {t.max_auc_drop} below the champion's "
@@ -253,8 +310,6 @@ def replay(config: ReplayConfig) -> tuple[pd.DataFrame, Path]:
         "included), and their fit CPU seconds (metadata.json). A retrain the last month triggers "
         "serves after the window and is not counted.",
     ]
-    path = write_html(frame, cost, reports / "replay.html", "Closed-loop replay: three policies", notes)
-    return frame, path
 
 
 def main(argv: list[str] | None = None) -> None:
