@@ -16,6 +16,7 @@ from pandera.typing import DataFrame
 from core.batch import PredictionTable
 from images import TASK_IMAGE
 from tasks.frames import FeatureFrame, RawFrame, hash_frame
+from tasks.util import deck_task
 
 if TYPE_CHECKING:
     from scoring.predictor import Predictor
@@ -139,13 +140,7 @@ def score_partition(
     return scored
 
 
-@task(
-    cache=True,
-    cache_version=SCORE_CACHE_VERSION,
-    container_image=TASK_IMAGE,
-    enable_deck=True,
-    deck_fields=[],
-)
+@deck_task(SCORE_CACHE_VERSION)
 def collect_predictions(parts: list[PredictionFrame], model: ModelRef) -> PredictionFrame:
     """All partitions in time order, and the batch deck: volume, score distribution, positive
     rate by day and by carrier."""

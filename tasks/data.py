@@ -11,6 +11,7 @@ from flytekit import Resources, task
 from core import features, source
 from images import TASK_IMAGE
 from tasks.frames import FeatureFrame, RawFrame
+from tasks.util import deck_task
 
 # 2: weather as of the scheduled departure, truth missing until known.
 CACHE_VERSION = "2"
@@ -46,14 +47,7 @@ def load_flights(source_dir: str, start: datetime, end: datetime) -> RawFrame:
     return source.load_window(source_dir, start, end)
 
 
-@task(
-    cache=True,
-    cache_version=CACHE_VERSION,
-    requests=DATA_RESOURCES,
-    container_image=TASK_IMAGE,
-    enable_deck=True,
-    deck_fields=[],
-)
+@deck_task(CACHE_VERSION, requests=DATA_RESOURCES)
 def build_feature_table(raw: RawFrame, known_at: datetime) -> FeatureFrame:
     """Features known before departure and the late-arrival label as known at `known_at`; a data
     deck profiles them."""

@@ -15,6 +15,7 @@ from core.monitoring import MonitoringReport, MonitoringThresholds
 from images import TASK_IMAGE
 from tasks.batch import ModelRef, PredictionFrame
 from tasks.frames import FeatureFrame, hash_frame
+from tasks.util import deck_task
 
 # 3: truth read at monitoring time; per-source minimum sample, noise-aware and weighted drift.
 CACHE_VERSION = "3"
@@ -46,15 +47,7 @@ class MonitorOutputs(NamedTuple):
     retrain: bool
 
 
-@task(
-    cache=True,
-    cache_version=CACHE_VERSION,
-    cache_ignore_input_vars=("bundle",),
-    requests=MONITOR_RESOURCES,
-    container_image=TASK_IMAGE,
-    enable_deck=True,
-    deck_fields=[],
-)
+@deck_task(CACHE_VERSION, cache_ignore_input_vars=("bundle",), requests=MONITOR_RESOURCES)
 def monitor(
     tracking_uri: str,
     predictions: PredictionFrame,

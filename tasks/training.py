@@ -18,6 +18,7 @@ from core.model import Hyperparameters
 from core.registry import RegisteredVersion
 from images import TASK_IMAGE
 from tasks.frames import FeatureFrame
+from tasks.util import deck_task
 
 # 2: ordinal codes split as numbers (not native categorical splits).
 # 3: the score reference comes from the holdout's scores.
@@ -75,14 +76,7 @@ class EvaluationOutputs(NamedTuple):
     figures: FlyteDirectory
 
 
-@task(
-    cache=True,
-    cache_version=EVALUATE_CACHE_VERSION,
-    requests=TRAIN_RESOURCES,
-    container_image=TASK_IMAGE,
-    enable_deck=True,
-    deck_fields=[],
-)
+@deck_task(EVALUATE_CACHE_VERSION, requests=TRAIN_RESOURCES)
 def evaluate_model(
     model_file: FlyteFile,
     train: FeatureFrame,
@@ -136,13 +130,7 @@ def evaluate_model(
     )
 
 
-@task(
-    cache=True,
-    cache_version=REGISTER_CACHE_VERSION,
-    container_image=TASK_IMAGE,
-    enable_deck=True,
-    deck_fields=[],
-)
+@deck_task(REGISTER_CACHE_VERSION)
 def register_model(
     tracking_uri: str,
     bundle: FlyteDirectory,
@@ -198,13 +186,7 @@ def register_model(
 GATE_CACHE_VERSION = "2"
 
 
-@task(
-    cache=True,
-    cache_version=GATE_CACHE_VERSION,
-    container_image=TASK_IMAGE,
-    enable_deck=True,
-    deck_fields=[],
-)
+@deck_task(GATE_CACHE_VERSION)
 def promotion_gate(
     tracking_uri: str,
     registered: RegisteredVersion,

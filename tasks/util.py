@@ -1,12 +1,26 @@
-"""Small typed helpers used inside workflows."""
+"""Small typed helpers used inside workflows, and the decorator of the tasks that render a deck."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flytekit import task
 
 from images import TASK_IMAGE
+
+
+def deck_task(cache_version: str, **options: Any) -> Any:
+    """`@task` of a cached task that renders its own deck (flytekit's default input and output
+    deck fields left out); `options` are the task's other settings (resources, ignored inputs)."""
+    return task(
+        cache=True,
+        cache_version=cache_version,
+        container_image=TASK_IMAGE,
+        enable_deck=True,
+        deck_fields=[],
+        **options,
+    )
 
 
 @task(cache=True, cache_version="1", container_image=TASK_IMAGE)
