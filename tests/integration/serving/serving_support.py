@@ -181,3 +181,15 @@ def parse_metrics(text: str) -> dict[tuple[str, frozenset], float]:
 def metric_sum(samples: dict, name: str, **labels: str) -> float:
     wanted = set(labels.items())
     return sum(v for (n, lab), v in samples.items() if n == name and wanted <= lab)
+
+
+def register(client, mlflow, bundle_dir: Path, model: str) -> str:
+    """Log a bundle and register it as the training workflow does, with the registry's record of
+    its model sha256 (the `model_sha256` version tag)."""
+    sha = json.loads((bundle_dir / "metadata.json").read_text())["model_sha256"]
+    with mlflow.start_run() as run:
+        mlflow.log_artifacts(str(bundle_dir), "bundle")
+    version = client.create_model_version(
+        model, source=f"{run.info.artifact_uri}/bundle", run_id=run.info.run_id, tags={"model_sha256": sha}
+    )
+    return str(version.version)

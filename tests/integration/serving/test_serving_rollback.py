@@ -3,39 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 import time
 
 import pytest
-from serving_support import REPO
+from serving_support import REPO, register
 
 from seldon.pointer import read_pointer
 from seldon.rollback import RollbackRefused, rollback
-from tests.processes import stop_group
+from tests.processes import registry_env, run_module, stop_group
 
 pytestmark = pytest.mark.slow
 MODEL = "flights-late-arrival"
-
-
-def register(client, mlflow, bundle_dir) -> str:
-    """Registered as the training workflow does, with the registry's record of the model sha256."""
-    sha = json.loads((bundle_dir / "metadata.json").read_text())["model_sha256"]
-    with mlflow.start_run() as run:
-        mlflow.log_artifacts(str(bundle_dir), "bundle")
-    version = client.create_model_version(
-        MODEL, source=f"{run.info.artifact_uri}/bundle", run_id=run.info.run_id, tags={"model_sha256": sha}
-    )
-    return str(version.version)
-
-
-def run_module(module: str, *args: str, uri: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
-    )
 
 
 def wait_for_version(roots, version: str, timeout: float = 60) -> None:
@@ -62,21 +43,20 @@ def test_rollback_moves_the_alias_and_every_replica_follows(tmp_path, bundles):
         mlflow.set_experiment(experiment_id=experiment)
         client = MlflowClient(tracking_uri=uri)
         client.create_registered_model(MODEL)
-        first = register(client, mlflow, bundles["1"])
-        second = register(client, mlflow, bundles["2"])
+        first = register(client, mlflow, bundles["1"], MODEL)
+        second = register(client, mlflow, bundles["2"], MODEL)
         broken = tmp_path / "broken"
         shutil.copytree(bundles["1"], broken)
         (broken / "model.skops").write_bytes((broken / "model.skops").read_bytes()[:-10])
-        third = register(client, mlflow, broken)
+        third = register(client, mlflow, broken, MODEL)
         client.set_registered_model_alias(MODEL, "champion", second)
 
-        env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(REPO)}
         for root in replicas:
             sidecars.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "seldon.sync", "--root", str(root), "--interval", "0.5"],
                     cwd=REPO,
-                    env=env,
+                    env=registry_env(uri),
                     stdout=subprocess.DEVNULL,
                     stderr=open(tmp_path / f"{root.name}.log", "w"),
                     start_new_session=True,

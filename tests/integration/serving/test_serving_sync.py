@@ -3,42 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 
 import pytest
-from serving_support import REPO
+from serving_support import register
 
 from contract.bundle import load_bundle
 from seldon.pointer import read_pointer
+from tests.processes import run_module
 
 pytestmark = pytest.mark.slow
 MODEL = "flights-late-arrival"
 
 
 def run_sync(root, uri) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "seldon.sync", "--root", str(root), "--once"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def register(client, mlflow, bundle_dir) -> str:
-    """Registered as the training workflow does, with the registry's record of the model sha256."""
-    sha = json.loads((bundle_dir / "metadata.json").read_text())["model_sha256"]
-    with mlflow.start_run() as run:
-        mlflow.log_artifacts(str(bundle_dir), "bundle")
-    version = client.create_model_version(
-        MODEL, source=f"{run.info.artifact_uri}/bundle", run_id=run.info.run_id, tags={"model_sha256": sha}
-    )
-    return str(version.version)
+    return run_module("seldon.sync", "--root", str(root), "--once", uri=uri)
 
 
 def run_id(bundle_dir) -> str:
@@ -63,13 +43,13 @@ def test_sync_follows_the_champion_alias(tmp_path, bundles):
         assert "make demo" in empty.stderr and "champion" in empty.stderr
 
         client.create_registered_model(MODEL)
-        first = register(client, mlflow, bundles["1"])
+        first = register(client, mlflow, bundles["1"], MODEL)
         client.set_registered_model_alias(MODEL, "champion", first)
         assert run_sync(root, uri).returncode == 0
         assert read_pointer(root)["version"] == first
         assert load_bundle(root / read_pointer(root)["path"]).metadata.run_id == run_id(bundles["1"])
 
-        second = register(client, mlflow, bundles["2"])
+        second = register(client, mlflow, bundles["2"], MODEL)
         client.set_registered_model_alias(MODEL, "champion", second)
         result = run_sync(root, uri)
         assert result.returncode == 0, result.stderr
@@ -79,7 +59,7 @@ def test_sync_follows_the_champion_alias(tmp_path, bundles):
         tampered = tmp_path / "tampered"
         shutil.copytree(bundles["1"], tampered)
         (tampered / "model.skops").write_bytes((tampered / "model.skops").read_bytes()[:-10])
-        third = register(client, mlflow, tampered)
+        third = register(client, mlflow, tampered, MODEL)
         client.set_registered_model_alias(MODEL, "champion", third)
         refused = run_sync(root, uri)
         assert refused.returncode != 0
