@@ -7,7 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import requests
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,3 +46,33 @@ def run_module(module: str, *args: str, uri: str, timeout: float = 120) -> subpr
         text=True,
         timeout=timeout,
     )
+
+
+def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+    """Until `url` answers 200; fails with the end of `log` if the process exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited: {log.read_text()[-3000:]}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not ready after {timeout} s: {log.read_text()[-3000:]}")
+
+
+def start_ready(command: list[str], ready_url: str, log: Path) -> subprocess.Popen:
+    """Start `command` in its own process group, in `log`'s folder with its output to `log`, and
+    wait until `ready_url` answers (stopped again if it never does). Stop it with `stop_group`."""
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=log.parent
+        )
+    try:
+        wait_ready(ready_url, process, log)
+    except BaseException:
+        stop_group(process, timeout=10)
+        raise
+    return process

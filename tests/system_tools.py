@@ -1,10 +1,18 @@
 """Where the tests find Debian's prometheus, promtool and prometheus-pushgateway: unpacked into
-.tools/system by `make setup-system` (no package installed, no service enabled)."""
+.tools/system by `make setup-system` (no package installed, no service enabled); a Prometheus
+started with the project's alert and recording rules, and its query API."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import time
 from pathlib import Path
+
+import requests
+import yaml
+
+from tests.processes import start_ready
 
 REPO = Path(__file__).resolve().parents[1]
 SYSTEM = REPO / ".tools" / "system"
@@ -23,3 +31,48 @@ def system_binary(name: str) -> str:
 def pushgateway_assets() -> Path:
     """The Pushgateway's web page templates, which the binary reads from its package's directory."""
     return SYSTEM / "usr" / "share" / "prometheus" / "pushgateway"
+
+
+def start_prometheus(base: Path, scrape_configs: list[dict], address: str) -> subprocess.Popen:
+    """Debian's prometheus on `address` (`127.0.0.1:<port>`), ready, its files in `base`: it
+    scrapes `scrape_configs` every second and evaluates the PrometheusRule's groups
+    (seldon/k8s/base/prometheusrule.yaml) every second. Stop it with `stop_group`."""
+    spec = yaml.safe_load((REPO / "seldon/k8s/base/prometheusrule.yaml").read_text())["spec"]
+    for group in spec["groups"]:
+        group["interval"] = "1s"  # evaluate as often as we scrape, the tests are short
+    (base / "rules.yaml").write_text(yaml.safe_dump(spec))
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": ["rules.yaml"],
+        "scrape_configs": scrape_configs,
+    }
+    (base / "prometheus.yml").write_text(yaml.safe_dump(config))
+    return start_ready(
+        [
+            system_binary("prometheus"),
+            f"--config.file={base / 'prometheus.yml'}",
+            f"--storage.tsdb.path={base / 'data'}",
+            f"--web.listen-address={address}",
+        ],
+        f"http://{address}/-/ready",
+        base / "prometheus.log",
+    )
+
+
+def query(url: str, promql: str) -> list[dict]:
+    """The result of an instant query to the Prometheus at `url`."""
+    answer = requests.get(f"{url}/api/v1/query", params={"query": promql}, timeout=10).json()
+    assert answer["status"] == "success", answer
+    return answer["data"]["result"]
+
+
+def wait_for(url: str, promql: str, check, timeout: float = 30) -> list[dict]:
+    """The first non-empty result of `promql` that passes `check`, polled every half second."""
+    deadline = time.monotonic() + timeout
+    result: list[dict] = []
+    while time.monotonic() < deadline:
+        result = query(url, promql)
+        if result and check(result):
+            return result
+        time.sleep(0.5)
+    raise AssertionError(f"{promql} never satisfied the check; last result {result}")

@@ -8,22 +8,19 @@ scraping the microservice and the Pushgateway (honor_labels, as in production) w
 
 from __future__ import annotations
 
-import subprocess
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 import requests
-import yaml
 
 from core.gate import GateDecision
 from core.model import Hyperparameters
 from core.monitoring import MonitoringThresholds
 from tests.integration.mlflow_server import free_port, mlflow_server
-from tests.processes import stop_group
-from tests.system_tools import REPO, pushgateway_assets, system_binary
+from tests.processes import start_ready, stop_group
+from tests.system_tools import pushgateway_assets, start_prometheus, system_binary, wait_for
 
 # Train on January 2013, hold out February (two sizes, two versions); monitor March's first week.
 AS_OF = datetime(2013, 3, 1)
@@ -36,39 +33,12 @@ DECAY_ALWAYS = MonitoringThresholds(max_log_loss_rise=-10.0, max_feature_psi=1e9
 PROMETHEUS_JOBS = ("flights-serving", "pushgateway")
 
 
-def _wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited: {log.read_text()[-3000:]}")
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} not ready after {timeout} s: {log.read_text()[-3000:]}")
-
-
-def _start(command: list[str], ready_url: str, log: Path) -> subprocess.Popen:
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=log.parent
-        )
-    try:
-        _wait_ready(ready_url, process, log)
-    except BaseException:
-        stop_group(process, timeout=10)
-        raise
-    return process
-
-
 @pytest.fixture(scope="session")
 def pushgateway(tmp_path_factory):
     """Debian's prometheus-pushgateway on a free loopback port; yields its address."""
     base = tmp_path_factory.mktemp("pushgateway")
     address = f"127.0.0.1:{free_port()}"
-    process = _start(
+    process = start_ready(
         [
             system_binary("prometheus-pushgateway"),
             f"--web.listen-address={address}",
@@ -172,38 +142,20 @@ def prometheus(tmp_path_factory, served, pushgateway):
     """A real Prometheus scraping the microservice and the Pushgateway every second, with the
     PrometheusRule's groups evaluated every second."""
     base = tmp_path_factory.mktemp("prometheus")
-    spec = yaml.safe_load((REPO / "seldon/k8s/base/prometheusrule.yaml").read_text())["spec"]
-    for group in spec["groups"]:
-        group["interval"] = "1s"
-    (base / "rules.yaml").write_text(yaml.safe_dump(spec))
-    config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": ["rules.yaml"],
-        "scrape_configs": [
-            {
-                "job_name": "flights-serving",
-                "metrics_path": "/metrics",
-                "static_configs": [{"targets": [f"127.0.0.1:{served.server.metrics_port}"]}],
-            },
-            {
-                "job_name": "pushgateway",
-                "honor_labels": True,  # keep the pushed job label (flights-monitoring, flights-registry)
-                "static_configs": [{"targets": [pushgateway]}],
-            },
-        ],
-    }
-    (base / "prometheus.yml").write_text(yaml.safe_dump(config))
+    scrape_configs = [
+        {
+            "job_name": "flights-serving",
+            "metrics_path": "/metrics",
+            "static_configs": [{"targets": [f"127.0.0.1:{served.server.metrics_port}"]}],
+        },
+        {
+            "job_name": "pushgateway",
+            "honor_labels": True,  # keep the pushed job label (flights-monitoring, flights-registry)
+            "static_configs": [{"targets": [pushgateway]}],
+        },
+    ]
     address = f"127.0.0.1:{free_port()}"
-    process = _start(
-        [
-            system_binary("prometheus"),
-            f"--config.file={base / 'prometheus.yml'}",
-            f"--storage.tsdb.path={base / 'data'}",
-            f"--web.listen-address={address}",
-        ],
-        f"http://{address}/-/ready",
-        base / "prometheus.log",
-    )
+    process = start_prometheus(base, scrape_configs, address)
     url = f"http://{address}"
     try:
         for job in PROMETHEUS_JOBS:
@@ -211,20 +163,3 @@ def prometheus(tmp_path_factory, served, pushgateway):
         yield url
     finally:
         stop_group(process, timeout=10)
-
-
-def query(url: str, promql: str) -> list[dict]:
-    answer = requests.get(f"{url}/api/v1/query", params={"query": promql}, timeout=10).json()
-    assert answer["status"] == "success", answer
-    return answer["data"]["result"]
-
-
-def wait_for(url: str, promql: str, check, timeout: float = 30) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    result: list[dict] = []
-    while time.monotonic() < deadline:
-        result = query(url, promql)
-        if check(result):
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"{promql} never satisfied the check; last result {result}")

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import time
 
 import pytest
 import requests
-import yaml
-from serving_support import REPO, free_port, metric_sum, parse_metrics
+from serving_support import free_port, metric_sum, parse_metrics
 
 from tests.processes import stop_group
-from tests.system_tools import system_binary
+from tests.system_tools import start_prometheus, wait_for
 
 pytestmark = pytest.mark.slow
 JOB = "flights-serving"
@@ -20,69 +17,19 @@ JOB = "flights-serving"
 
 @pytest.fixture
 def prometheus(tmp_path, server):
-    binary = system_binary("prometheus")
-    spec = yaml.safe_load((REPO / "seldon/k8s/base/prometheusrule.yaml").read_text())["spec"]
-    for group in spec["groups"]:
-        group["interval"] = "1s"  # evaluate as often as we scrape, the test is short
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(spec))
-    config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": ["rules.yaml"],
-        "scrape_configs": [
-            {
-                "job_name": JOB,
-                "metrics_path": "/metrics",
-                "static_configs": [{"targets": [f"127.0.0.1:{server.metrics_port}"]}],
-            }
-        ],
-    }
-    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = free_port()
-    log = open(tmp_path / "prometheus.log", "w")
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={tmp_path / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, which stop_group ends
-    )
-    url = f"http://127.0.0.1:{port}"
+    scrape_configs = [
+        {
+            "job_name": JOB,
+            "metrics_path": "/metrics",
+            "static_configs": [{"targets": [f"127.0.0.1:{server.metrics_port}"]}],
+        }
+    ]
+    address = f"127.0.0.1:{free_port()}"
+    process = start_prometheus(tmp_path, scrape_configs, address)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        else:
-            raise TimeoutError((tmp_path / "prometheus.log").read_text())
-        yield url
+        yield f"http://{address}"
     finally:
         stop_group(process, timeout=10)
-        log.close()
-
-
-def query(url: str, promql: str) -> list[dict]:
-    answer = requests.get(f"{url}/api/v1/query", params={"query": promql}, timeout=5).json()
-    assert answer["status"] == "success", answer
-    return answer["data"]["result"]
-
-
-def wait_for(url: str, promql: str, check, timeout: float = 20) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    result = []
-    while time.monotonic() < deadline:
-        result = query(url, promql)
-        if result and check(result):
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"{promql} never satisfied the check; last result {result}")
 
 
 def test_prometheus_scrapes_the_series_and_evaluates_the_rules(prometheus, server, july_records, bundles):
