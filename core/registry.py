@@ -207,15 +207,15 @@ def _log_run_record(
     """Params, holdout metrics, the two datasets as run inputs and the run's tags, on the active
     run; returns the metadata's dataset digests completed with the two logged datasets'."""
     import mlflow
-    from mlflow.data.pandas_dataset import from_pandas
 
+    from core.mlflow_datasets import frame_dataset
     from core.schemas import LABEL
 
     mlflow.log_params({k: str(v) for k, v in params.items()})
     mlflow.log_metrics({f"holdout_{k}": float(v) for k, v in metrics.items()})
     digests = dict(metadata.dataset_digests)
     for context, frame in (("training", train), ("holdout", holdout)):
-        dataset = from_pandas(frame, name=context, targets=LABEL)
+        dataset = frame_dataset(frame, name=context, targets=LABEL)
         mlflow.log_input(dataset, context=context)
         digests[context] = dataset.digest
     mlflow.set_tags(

@@ -13,6 +13,7 @@ and so must the vectorised path. Registration refuses a bundle that fails.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,10 +58,10 @@ def write_compiled(classifier: Any, path: str | Path) -> Path:
     return Path(path)
 
 
-def load_compiled(path: str | Path) -> CompiledTrees:
+def load_compiled(path: str | Path, nthread: int = 1) -> CompiledTrees:
     import treelite
 
-    return CompiledTrees(treelite.Model.deserialize(str(path)))
+    return CompiledTrees(treelite.Model.deserialize(str(path)), nthread)
 
 
 class CompiledTrees:
@@ -72,7 +73,7 @@ class CompiledTrees:
     value per row for a binary model). treelite is pinned (4.8.1) in both environments, and
     registration's parity check runs through this very object."""
 
-    def __init__(self, model: Any):
+    def __init__(self, model: Any, nthread: int = 1):
         import ctypes
 
         import treelite.gtil.gtil as gtil
@@ -84,7 +85,8 @@ class CompiledTrees:
             )
         self.model = model
         self.n_features = model.num_feature  # a C query each time it is read: read once
-        self._config = gtil.GTILConfig(nthread=1, predict_type="default")  # a worker owns one core
+        # a serving worker owns one core; registration's parity check may use every core it has
+        self._config = gtil.GTILConfig(nthread=nthread, predict_type="default")
         self._predict = _LIB.TreeliteGTILPredict
         self._check = gtil._check_call  # noqa: SLF001 - treelite's own error check
         self._void_p, self._uint64 = ctypes.c_void_p, ctypes.c_uint64
@@ -123,10 +125,11 @@ def check_parity(bundle: Bundle, frame: Any, tolerance: float = PARITY_TOLERANCE
     compiled path on the predictor's own encoding. Raise unless all agree within `tolerance`."""
     from scoring.predictor import Predictor
 
-    compiled_form = bundle.metadata.compiled
-    if compiled_form is None:
+    compiled_form, compiled_path = bundle.metadata.compiled, bundle.compiled_path
+    if compiled_form is None or compiled_path is None:
         raise CompiledParityError(f"bundle {bundle.path} has no compiled trees to check")
-    predictor = Predictor(bundle)
+    # the whole holdout through the compiled trees: on every core this process may use
+    predictor = Predictor(bundle, compiled=load_compiled(compiled_path, len(os.sched_getaffinity(0))))
     names = bundle.schema.names
     expected = bundle.model.predict_proba(frame[names])[:, 1]
     matrix = predictor.encode({name: frame[name].to_numpy() for name in names})

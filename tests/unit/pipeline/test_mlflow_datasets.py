@@ -1,0 +1,52 @@
+"""The dataset records a training run logs: the schema inferred from a few rows is the schema
+MLflow infers from the whole frame, and the digest and profile are MLflow's own."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.data.pandas_dataset import from_pandas
+from mlflow.models import infer_signature
+
+from core.mlflow_datasets import frame_dataset, frame_schema, schema_rows
+from tests.model_support import feature_table
+
+
+def _awkward_frame(n: int = 6000) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "carrier": rng.choice(["AA", "UA", "DL"], n).astype(object),
+            "late_null": rng.normal(size=n),  # its only missing value far past the first rows
+            "mostly_null_text": pd.Series([None] * n, dtype=object),  # present only late
+            "count": pd.array(rng.integers(0, 9, n), dtype="Int64"),
+            "when": pd.date_range("2013-01-01", periods=n, freq="min"),
+            "late": rng.integers(0, 2, n),
+        }
+    )
+    frame.loc[5000, "late_null"] = np.nan
+    frame.loc[4321, "mostly_null_text"] = "EWR"
+    frame.loc[77, "count"] = pd.NA
+    return frame
+
+
+@pytest.mark.parametrize(
+    "make", [_awkward_frame, lambda: feature_table(3000, 0)], ids=["awkward", "features"]
+)
+def test_schema_from_a_few_rows_is_the_whole_frames(make):
+    frame = make()
+    assert len(schema_rows(frame)) < len(frame) / 10
+    assert frame_schema(frame) == infer_signature(frame).inputs
+
+
+def test_logged_record_is_mlflows_own():
+    frame = _awkward_frame()
+    ours = frame_dataset(frame, name="training", targets="late").to_dict()
+    theirs = from_pandas(frame, name="training", targets="late").to_dict()
+    assert ours == theirs  # digest, profile (row count), source, schema
+    columns = {c["name"]: c for c in json.loads(ours["schema"])["mlflow_colspec"]}
+    assert not columns["late_null"]["required"] and not columns["mostly_null_text"]["required"]
+    assert columns["mostly_null_text"]["type"] == "string" and columns["carrier"]["required"]
