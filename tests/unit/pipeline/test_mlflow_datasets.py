@@ -8,10 +8,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow.data.digest_utils import compute_pandas_digest
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.models import infer_signature
 
-from core.mlflow_datasets import frame_dataset, frame_schema, schema_rows
+from core.mlflow_datasets import frame_dataset, frame_digest, frame_schema, schema_rows
 from tests.model_support import feature_table
 
 
@@ -50,3 +51,22 @@ def test_logged_record_is_mlflows_own():
     columns = {c["name"]: c for c in json.loads(ours["schema"])["mlflow_colspec"]}
     assert not columns["late_null"]["required"] and not columns["mostly_null_text"]["required"]
     assert columns["mostly_null_text"]["type"] == "string" and columns["carrier"]["required"]
+
+
+def _digest_cases():
+    awkward = _awkward_frame()
+    mixed = awkward.assign(carrier=awkward["carrier"].where(awkward.index != 20000 % len(awkward), 7))
+    return {
+        "awkward": awkward,
+        "features": feature_table(3000, 0),
+        "over 10,000 rows": pd.concat([awkward, awkward], ignore_index=True),
+        "a number among strings": mixed,
+        "a null among strings": awkward.assign(carrier=awkward["carrier"].where(awkward.index != 9, None)),
+        "empty": awkward.iloc[:0],
+    }
+
+
+@pytest.mark.parametrize("case", list(_digest_cases()))
+def test_digest_is_mlflows(case):
+    frame = _digest_cases()[case]
+    assert frame_digest(frame) == compute_pandas_digest(frame)
