@@ -61,12 +61,33 @@ def test_not_ready_until_a_bundle_is_published(tmp_path, bundles, july_records):
         server.stop()
 
 
-def test_hot_swap_under_load_fails_no_request(tmp_path, bundles, july_records):
-    root = make_root(tmp_path, bundles, current="1")
-    shutil.copytree(bundles["1"], version_dir(root, "9"))
-    tamper(version_dir(root, "9"))
-    server = Server(root, env={"ADMIN_TOKEN": TOKEN}).start()
+def _authorized() -> dict:
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
+def check_admin_refusals(server, root, bundles) -> None:
+    """Without the token, to a tampered version, or to any name outside versions/: refused,
+    and the pointer is never written."""
     admin = f"{server.url}/admin/pointer"
+    pointer_before = read_pointer(root)
+    assert requests.post(admin, json={"version": "2"}, timeout=5).status_code == 403
+    bad = requests.post(admin, json={"version": "9"}, timeout=5, headers=_authorized())
+    assert bad.status_code == 409 and "does not match" in bad.json()["status"]["info"]
+    assert read_pointer(root)["version"] == "1"
+    for name in ["../versions/2", str(bundles["2"]), "..", "2/", "2\n", "../../x"]:
+        escaped = requests.post(admin, json={"version": name}, timeout=5, headers=_authorized())
+        assert escaped.status_code == 400, (name, escaped.text)
+        status = escaped.json()["status"]
+        assert (status["field"], status["rule"]) == ("version", "version_name")
+        assert "not a version name" in status["info"]
+    assert read_pointer(root) == pointer_before  # no path outside versions/ was ever written
+    listed = requests.get(f"{server.url}/admin/versions", timeout=5, headers=_authorized()).json()
+    assert listed["versions"] == ["1", "2", "9"] and listed["this_worker_serves"] == "1"
+
+
+def load_around(server, records, action, before: float = 3, total: float = 11):
+    """8 clients predict in a loop for `total` seconds; `action` runs after `before` seconds.
+    Returns [(time, status, served version)], the transport errors and when the action ended."""
     results: list[tuple[float, int, str]] = []
     errors: list[str] = []
     stop = threading.Event()
@@ -75,7 +96,7 @@ def test_hot_swap_under_load_fails_no_request(tmp_path, bundles, july_records):
         session = requests.Session()
         index = offset
         while not stop.is_set():
-            record = july_records[index % len(july_records)]
+            record = records[index % len(records)]
             index += 8
             try:
                 response = session.post(
@@ -86,44 +107,38 @@ def test_hot_swap_under_load_fails_no_request(tmp_path, bundles, july_records):
             except Exception as exc:  # any transport failure is a failed request
                 errors.append(repr(exc))
 
-    pointer_before = read_pointer(root)
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    started = time.monotonic()
     try:
-        assert requests.post(admin, json={"version": "2"}, timeout=5).status_code == 403
-        bad = requests.post(
-            admin, json={"version": "9"}, timeout=5, headers={"Authorization": f"Bearer {TOKEN}"}
-        )
-        assert bad.status_code == 409 and "does not match" in bad.json()["status"]["info"]
-        assert read_pointer(root)["version"] == "1"
-        for name in ["../versions/2", str(bundles["2"]), "..", "2/", "2\n", "../../x"]:
-            escaped = requests.post(
-                admin, json={"version": name}, timeout=5, headers={"Authorization": f"Bearer {TOKEN}"}
-            )
-            assert escaped.status_code == 400, (name, escaped.text)
-            status = escaped.json()["status"]
-            assert (status["field"], status["rule"]) == ("version", "version_name")
-            assert "not a version name" in status["info"]
-        assert read_pointer(root) == pointer_before  # no path outside versions/ was ever written
-        listed = requests.get(
-            f"{server.url}/admin/versions", timeout=5, headers={"Authorization": f"Bearer {TOKEN}"}
-        ).json()
-        assert listed["versions"] == ["1", "2", "9"] and listed["this_worker_serves"] == "1"
-
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
-        started = time.monotonic()
         for thread in threads:
             thread.start()
-        time.sleep(3)
-        moved = requests.post(
-            admin, json={"version": "2"}, timeout=10, headers={"Authorization": f"Bearer {TOKEN}"}
-        )
-        swapped_at = time.monotonic()
-        assert moved.status_code == 200, moved.text
-        time.sleep(max(0.0, 11 - (time.monotonic() - started)))
+        time.sleep(before)
+        action()
+        acted_at = time.monotonic()
+        time.sleep(max(0.0, total - (time.monotonic() - started)))
+    finally:
         stop.set()
         for thread in threads:
             thread.join(timeout=20)
+    return results, errors, acted_at
+
+
+def test_hot_swap_under_load_fails_no_request(tmp_path, bundles, july_records):
+    root = make_root(tmp_path, bundles, current="1")
+    shutil.copytree(bundles["1"], version_dir(root, "9"))
+    tamper(version_dir(root, "9"))
+    server = Server(root, env={"ADMIN_TOKEN": TOKEN}).start()
+
+    def move_to_2() -> None:
+        moved = requests.post(
+            f"{server.url}/admin/pointer", json={"version": "2"}, timeout=10, headers=_authorized()
+        )
+        assert moved.status_code == 200, moved.text
+
+    try:
+        check_admin_refusals(server, root, bundles)
+        results, errors, swapped_at = load_around(server, july_records, move_to_2)
     finally:
-        stop.set()
         server.stop()
 
     assert not errors, errors[:3]

@@ -57,6 +57,60 @@ def serves(server, record) -> str:
     return response.json()["meta"]["tags"]["model_version"]
 
 
+def start_sidecar(root, uri: str, metrics_port: int, log) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "seldon.sync", "--root", str(root), "--interval", "0.5"]
+        + ["--metrics-port", str(metrics_port)],
+        cwd=REPO,
+        env={**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=open(log, "w"),
+        start_new_session=True,
+    )
+
+
+def outage_keeps_serving(server, record, version: str, metrics_port: int) -> float:
+    """The registry is down: the sync fails, counts it, and the server keeps serving `version`.
+    Returns the sync's last success time, from before the outage."""
+    failed_before = metric_sum(sync_metrics(metrics_port), "flights_sync_polls_total", outcome="failed")
+    wait_until(
+        lambda: (
+            metric_sum(sync_metrics(metrics_port), "flights_sync_polls_total", outcome="failed")
+            >= failed_before + 3
+        ),
+        "failed polls to be counted",
+    )
+    assert all(serves(server, record) == version for _ in range(5))
+    return metric_sum(sync_metrics(metrics_port), "flights_sync_last_success_timestamp_seconds")
+
+
+def refused(metrics_port: int, reason: str) -> float:
+    return metric_sum(sync_metrics(metrics_port), "flights_sync_refused_bundles_total", reason=reason)
+
+
+def corrupt_champion(client, mlflow, tmp_path, bundle_dir) -> str:
+    """A truncated model.skops registered and made champion; returns its version."""
+    broken = tmp_path / "broken"
+    shutil.copytree(bundle_dir, broken)
+    (broken / "model.skops").write_bytes((broken / "model.skops").read_bytes()[:-10])
+    version = register(client, mlflow, broken, sha="0" * 64)
+    client.set_registered_model_alias(MODEL, "champion", version)
+    return version
+
+
+def tampered_champion(client, mlflow, registry_dir, bundles) -> tuple[str, str]:
+    """Bundle 1 registered, then replaced in the artifact store by bundle 2's files (model.skops,
+    trees.treelite and metadata.json: self-consistent on its own, only the registry's record of
+    the sha256 tells), and made champion; returns its version and artifact source."""
+    version = register(client, mlflow, bundles["1"])
+    registered = client.get_model_version(MODEL, version)
+    stored = next(registry_dir.joinpath("artifacts").rglob(f"{registered.run_id}/artifacts/bundle"))
+    for name in ("model.skops", "trees.treelite", "metadata.json"):
+        shutil.copy(bundles["2"] / name, stored / name)
+    client.set_registered_model_alias(MODEL, "champion", version)
+    return version, registered.source
+
+
 def test_registry_outage_corrupt_and_tampered_champions_leave_the_last_good_model_serving(
     tmp_path, bundles, july_records
 ):
@@ -76,32 +130,12 @@ def test_registry_outage_corrupt_and_tampered_champions_leave_the_last_good_mode
             client.create_registered_model(MODEL)
             first = register(client, mlflow, bundles["1"])
             client.set_registered_model_alias(MODEL, "champion", first)
-            sidecar = subprocess.Popen(
-                [sys.executable, "-m", "seldon.sync", "--root", str(root), "--interval", "0.5"]
-                + ["--metrics-port", str(metrics_port)],
-                cwd=REPO,
-                env={**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(REPO)},
-                stdout=subprocess.DEVNULL,
-                stderr=open(tmp_path / "sync.log", "w"),
-                start_new_session=True,
-            )
+            sidecar = start_sidecar(root, uri, metrics_port, tmp_path / "sync.log")
             wait_until(lambda: read_pointer(root), "the first publication")
             server = Server(root, workers=1).start()
             assert serves(server, record) == first
 
-        # ---- the registry is down: the sync fails, counts it, and the server keeps serving
-        before = sync_metrics(metrics_port)
-        failed_before = metric_sum(before, "flights_sync_polls_total", outcome="failed")
-        wait_until(
-            lambda: (
-                metric_sum(sync_metrics(metrics_port), "flights_sync_polls_total", outcome="failed")
-                >= failed_before + 3
-            ),
-            "failed polls to be counted",
-        )
-        assert all(serves(server, record) == first for _ in range(5))
-        down = sync_metrics(metrics_port)
-        last_success = metric_sum(down, "flights_sync_last_success_timestamp_seconds")
+        last_success = outage_keeps_serving(server, record, first, metrics_port)
 
         # ---- it comes back (same store, same port): the sync recovers and follows a promotion
         with mlflow_server(registry_dir, port=port) as uri:
@@ -118,32 +152,12 @@ def test_registry_outage_corrupt_and_tampered_champions_leave_the_last_good_mode
             client.set_registered_model_alias(MODEL, "champion", second)
             wait_until(lambda: serves(server, record) == second, "the server to serve the promotion")
 
-            # ---- a truncated bundle as champion: refused, nothing published, old keeps serving
-            broken = tmp_path / "broken"
-            shutil.copytree(bundles["1"], broken)
-            (broken / "model.skops").write_bytes((broken / "model.skops").read_bytes()[:-10])
-            third = register(client, mlflow, broken, sha="0" * 64)
-            client.set_registered_model_alias(MODEL, "champion", third)
+            # ---- a corrupt champion, then a tampered one: refused, the old one keeps serving
+            third = corrupt_champion(client, mlflow, tmp_path, bundles["1"])
+            wait_until(lambda: refused(metrics_port, "bundle"), "the corrupt bundle to be refused")
+            fourth, source = tampered_champion(client, mlflow, registry_dir, bundles)
             wait_until(
-                lambda: metric_sum(
-                    sync_metrics(metrics_port), "flights_sync_refused_bundles_total", reason="bundle"
-                ),
-                "the corrupt bundle to be refused",
-            )
-
-            # ---- tampered in the artifact store after registration, self-consistent on its own
-            # (model.skops, trees.treelite and metadata.json replaced): only the registry's record tells
-            fourth = register(client, mlflow, bundles["1"])
-            source = client.get_model_version(MODEL, fourth).source
-            run = mlflow.get_run(client.get_model_version(MODEL, fourth).run_id)
-            stored = next(registry_dir.joinpath("artifacts").rglob(f"{run.info.run_id}/artifacts/bundle"))
-            for name in ("model.skops", "trees.treelite", "metadata.json"):
-                shutil.copy(bundles["2"] / name, stored / name)
-            client.set_registered_model_alias(MODEL, "champion", fourth)
-            wait_until(
-                lambda: metric_sum(
-                    sync_metrics(metrics_port), "flights_sync_refused_bundles_total", reason="registry_sha256"
-                ),
+                lambda: refused(metrics_port, "registry_sha256"),
                 f"the tampered bundle ({source}) to be refused",
             )
             time.sleep(1.5)
