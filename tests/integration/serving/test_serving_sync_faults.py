@@ -81,6 +81,10 @@ def outage_keeps_serving(server, record, version: str, metrics_port: int) -> flo
         "failed polls to be counted",
     )
     assert all(serves(server, record) == version for _ in range(5))
+    return last_success_at(metrics_port)
+
+
+def last_success_at(metrics_port: int) -> float:
     return metric_sum(sync_metrics(metrics_port), "flights_sync_last_success_timestamp_seconds")
 
 
@@ -109,6 +113,13 @@ def tampered_champion(client, mlflow, registry_dir, bundles) -> tuple[str, str]:
         shutil.copy(bundles["2"] / name, stored / name)
     client.set_registered_model_alias(MODEL, "champion", version)
     return version, registered.source
+
+
+def assert_still_serving(server, record, root, version: str, refused_versions: tuple[str, ...]) -> None:
+    """The pointer and every answer still name `version`; no refused bundle reached versions/."""
+    assert read_pointer(root)["version"] == version
+    assert all(serves(server, record) == version for _ in range(5))
+    assert not any((root / "versions" / refused).exists() for refused in refused_versions)
 
 
 def test_registry_outage_corrupt_and_tampered_champions_leave_the_last_good_model_serving(
@@ -141,13 +152,7 @@ def test_registry_outage_corrupt_and_tampered_champions_leave_the_last_good_mode
         with mlflow_server(registry_dir, port=port) as uri:
             mlflow.set_tracking_uri(uri)
             client = MlflowClient(tracking_uri=uri)
-            wait_until(
-                lambda: (
-                    metric_sum(sync_metrics(metrics_port), "flights_sync_last_success_timestamp_seconds")
-                    > last_success
-                ),
-                "a successful poll after the outage",
-            )
+            wait_until(lambda: last_success_at(metrics_port) > last_success, "a poll to succeed again")
             second = register(client, mlflow, bundles["2"])
             client.set_registered_model_alias(MODEL, "champion", second)
             wait_until(lambda: serves(server, record) == second, "the server to serve the promotion")
@@ -161,9 +166,7 @@ def test_registry_outage_corrupt_and_tampered_champions_leave_the_last_good_mode
                 f"the tampered bundle ({source}) to be refused",
             )
             time.sleep(1.5)
-            assert read_pointer(root)["version"] == second
-            assert all(serves(server, record) == second for _ in range(5))
-            assert not (root / "versions" / third).exists() and not (root / "versions" / fourth).exists()
+            assert_still_serving(server, record, root, second, refused_versions=(third, fourth))
             after = sync_metrics(metrics_port)
             assert metric_sum(after, "flights_sync_polls_total", outcome="refused") >= 2
             assert metric_sum(after, "flights_sync_published_info", version=second) == 1
