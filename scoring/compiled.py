@@ -114,11 +114,6 @@ class CompiledTrees:
         return out
 
 
-def predict_compiled(trees: CompiledTrees, matrix: np.ndarray) -> np.ndarray:
-    """Probability of the positive class per row, one thread (a serving worker owns one core)."""
-    return trees.predict(matrix)
-
-
 def check_parity(bundle: Bundle, frame: Any, tolerance: float = PARITY_TOLERANCE) -> Parity:
     """Score `frame` (a DataFrame holding the schema's features) three ways: the Pipeline as
     trained (pandas, ColumnTransformer, predict_proba), the predictor's vectorised path and its

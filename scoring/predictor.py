@@ -122,9 +122,7 @@ class Predictor:
 
     # ---- the two scoring paths, public so parity can be tested ------------------------------
     def compiled_scores(self, matrix: np.ndarray) -> np.ndarray:
-        from scoring.compiled import predict_compiled
-
-        return predict_compiled(self.compiled, matrix)
+        return self.compiled.predict(matrix)
 
     def vectorised_scores(self, matrix: np.ndarray) -> np.ndarray:
         return self.classifier.predict_proba(matrix)[:, 1]

@@ -323,9 +323,10 @@ def _within_depth(value: Any, raw: bytes | str, limit: int) -> bool:
     while level:
         if depth > limit:
             return False
-        if not _CONTAINERS & set(map(type, _children(level))):
+        children = list(_children(level))
+        if not _CONTAINERS & set(map(type, children)):
             return True
-        level = [child for child in _children(level) if type(child) is list or type(child) is dict]
+        level = [child for child in children if type(child) is list or type(child) is dict]
         depth += 1
     return True
 
