@@ -9,7 +9,7 @@ SERVING_VENV := .venv-serving
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup setup-serving setup-system demo serve test lint bench clean
+.PHONY: setup setup-serving setup-system demo serve test test-fast lint bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -100,9 +100,13 @@ bench-serving: setup-system setup-wrk $(VENV)/.synced $(SERVING_VENV)/.synced $(
 demo: $(VENV)/.synced
 	$(VENV)/bin/python -m scripts.demo
 
-# Unit, integration and end-to-end tests (installs what they need first).
+# Unit, integration and end-to-end tests (installs what they need first); CI runs this one.
 test: $(VENV)/.synced $(SERVING_VENV)/.synced setup-system
 	$(VENV)/bin/python -m pytest -q
+
+# The fast tier: tests/unit only (no server, no workflow run), for every change.
+test-fast: $(VENV)/.synced $(SERVING_VENV)/.synced setup-system
+	$(VENV)/bin/python -m pytest -q -m unit
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .

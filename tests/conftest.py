@@ -1,7 +1,12 @@
-"""Test isolation: the tests never touch the user's Flyte cache or MLflow store.
+"""Test isolation and tiers.
 
 HOME (the Flyte local cache lives in ~/.flyte) and MLOPS_DATA_DIR are pointed at a temp dir
-before flytekit is imported by any test module.
+before flytekit is imported by any test module, so the tests never touch the user's Flyte cache
+or MLflow store.
+
+Every test gets the marker of its tier from the folder it lives in (tests/unit -> `unit`,
+tests/integration -> `integration`, tests/e2e -> `e2e`): a new test has a tier without saying so,
+and `pytest -m unit` (`make test-fast`) runs the fast one.
 """
 
 from __future__ import annotations
@@ -18,6 +23,25 @@ os.environ["HOME"] = str(_SESSION_DIR / "home")
 os.environ["MLOPS_DATA_DIR"] = str(_SESSION_DIR / "mlops")
 os.environ.pop("MLFLOW_TRACKING_URI", None)
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+
+
+TESTS_ROOT = Path(__file__).resolve().parent
+TIERS = ("unit", "integration", "e2e")
+
+
+def tier_of(path: Path) -> str:
+    """The tier of a test file: the first folder under tests/."""
+    parts = Path(path).resolve().relative_to(TESTS_ROOT).parts
+    if len(parts) < 2 or parts[0] not in TIERS:
+        raise pytest.UsageError(
+            f"{path}: a test module lives under tests/unit, tests/integration or tests/e2e (its tier)"
+        )
+    return parts[0]
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        item.add_marker(tier_of(item.path))
 
 
 def pytest_sessionfinish(session, exitstatus):
