@@ -81,6 +81,21 @@ class RawFlights(pa.DataFrameModel):
         nullable=True, coerce=True, in_range={"min_value": 1900, "max_value": 2100}
     )
     seats: Series[float] = pa.Field(nullable=True, coerce=True, in_range={"min_value": 1, "max_value": 1000})
+    # What had happened at the airport by t (operational.definitions), from the departure events;
+    # missing where nothing tells (no recent departure, no earlier leg of the plane that day).
+    origin_recent_departures: Series[float] = pa.Field(
+        coerce=True, in_range={"min_value": 0, "max_value": 1000}
+    )
+    origin_recent_dep_delay: Series[float] = pa.Field(
+        nullable=True, coerce=True, in_range={"min_value": -1440, "max_value": 2880}
+    )
+    origin_backlog: Series[float] = pa.Field(coerce=True, in_range={"min_value": 0, "max_value": 1000})
+    tail_prev_dep_delay: Series[float] = pa.Field(
+        nullable=True, coerce=True, in_range={"min_value": -1440, "max_value": 2880}
+    )
+    tail_prev_dep_minutes: Series[float] = pa.Field(
+        nullable=True, coerce=True, in_range={"min_value": 0, "max_value": 2880}
+    )
 
     @pa.dataframe_check(error="the window holds no flights: check the source and [start, end)")
     def window_not_empty(cls, df: pd.DataFrame) -> bool:

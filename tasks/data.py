@@ -13,8 +13,9 @@ from images import TASK_IMAGE
 from tasks.frames import FeatureFrame, RawFrame
 from tasks.util import deck_task
 
-# 2: weather as of the scheduled departure, truth missing until known.
-CACHE_VERSION = "2"
+# 2: weather as of the scheduled departure, truth missing until known. 3: weather as of t =
+# scheduled departure - horizon; the operational features of what had happened by t.
+CACHE_VERSION = "3"
 DATA_RESOURCES = Resources(cpu="1", mem="2Gi")
 
 

@@ -14,6 +14,8 @@ FORBIDDEN = {
     "seldon": {"core", "tasks", "workflows"},
     "contract": {"core", "seldon", "scoring", "tasks", "workflows"},
     "scoring": {"core", "seldon", "tasks", "workflows"},
+    # the operational features: one definition that training, batch and serving all import
+    "operational": {"core", "seldon", "scoring", "contract", "tasks", "workflows"},
 }
 
 # Known exceptions, each a debt to pay back, never a new one: the rollback CLI (run in the
@@ -70,3 +72,19 @@ def test_contract_imports_only_the_standard_library_numpy_and_skops_at_module_le
 
         third_party = {n for n in names if n not in sys.stdlib_module_names} - allowed
         assert not third_party, f"{path.name} imports {sorted(third_party)} at module level"
+
+
+def test_operational_imports_only_numpy_and_pandas_at_module_level():
+    """Both environments import it: redis is imported where the store is used, nothing else."""
+    import sys
+
+    for path in sorted((REPO / "operational").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        names = set()
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                names.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+        third_party = {n for n in names if n not in sys.stdlib_module_names}
+        assert third_party <= {"operational", "numpy", "pandas", "__future__"}, (path.name, third_party)

@@ -43,6 +43,11 @@ def raw_rows(arr_delays: list[float | None]) -> pd.DataFrame:
             "visib": 10.0,
             "plane_year": 2005.0,
             "seats": 180.0,
+            "origin_recent_departures": 30.0,
+            "origin_recent_dep_delay": 12.5,
+            "origin_backlog": 3.0,
+            "tail_prev_dep_delay": np.nan,
+            "tail_prev_dep_minutes": np.nan,
         }
     )
 

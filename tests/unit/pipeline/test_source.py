@@ -23,8 +23,8 @@ def package_window() -> pd.DataFrame:
 def test_file_source_loads_the_same_window(package_window, tmp_path, fmt):
     for name in ("flights", "weather", "planes"):
         frame = read_table(default_source(), name)
-        if name == "flights":
-            frame = frame[frame["month"] == 2]
+        if name == "flights":  # the window and the day before it (operational features look back)
+            frame = frame[frame["month"].isin([1, 2])]
         getattr(frame, f"to_{fmt}")(tmp_path / f"{name}.{fmt}", index=False)
     loaded = load_window(str(tmp_path), START, END)
     pd.testing.assert_frame_equal(loaded, package_window)
@@ -49,7 +49,7 @@ def test_impossible_wind_reading_is_treated_as_missing(tmp_path):
     weather.to_parquet(tmp_path / "weather.parquet", index=False)
     for name in ("flights", "planes"):
         read_table(default_source(), name).to_parquet(tmp_path / f"{name}.parquet", index=False)
-    raw = load_window(str(tmp_path), START, END)
+    raw = load_window(str(tmp_path), START, END, horizon_minutes=0)  # weather as of departure
     # the 09:51 reading is what flights departing after 09:51 and up to 10:51 see
     after = (raw["hour"] == 9) & (raw["minute"] > 51) | (raw["hour"] == 10) & (raw["minute"] <= 51)
     affected = (raw["origin"] == "EWR") & (raw["day"] == 1) & after
@@ -127,7 +127,7 @@ def test_weather_is_the_latest_observation_taken_before_departure(tmp_path):
         flights=[(2, 7, 5), (2, 7, 55), (3, 0, 10), (2, 7, 51), (2, 12, 30)],
         hours=[(2, 6), (2, 7), (2, 8), (2, 10), (2, 23), (3, 0)],
     )
-    raw = load_window(source, datetime(2013, 2, 2), datetime(2013, 2, 4))
+    raw = load_window(source, datetime(2013, 2, 2), datetime(2013, 2, 4), horizon_minutes=0)
     seen = dict(zip(raw["sched_dep_time"] + 10_000 * raw["day"], raw["temp"], strict=True))
     assert seen == {
         20_705: 206.0,  # 07:05 -> 06:51
@@ -141,5 +141,24 @@ def test_weather_is_the_latest_observation_taken_before_departure(tmp_path):
 def test_weather_older_than_the_tolerance_is_missing(tmp_path):
     """A reading more than `WEATHER_MAX_AGE` old says nothing about the departure: missing."""
     source = _constructed_source(tmp_path, flights=[(2, 20, 0)], hours=[(2, 6)])
-    raw = load_window(source, datetime(2013, 2, 2), datetime(2013, 2, 3))
+    raw = load_window(source, datetime(2013, 2, 2), datetime(2013, 2, 3), horizon_minutes=0)
     assert raw["temp"].isna().all()
+
+
+def test_weather_is_as_of_the_prediction_time(tmp_path):
+    """With the default horizon (60 minutes), t = scheduled departure - 1 h: a 07:05 departure
+    (t 06:05) sees the 05:51 reading, not the 06:51 one taken after t."""
+    source = _constructed_source(
+        tmp_path, flights=[(2, 7, 5), (2, 7, 55), (3, 0, 10)], hours=[(2, 5), (2, 6), (2, 7), (2, 22)]
+    )
+    raw = load_window(source, datetime(2013, 2, 2), datetime(2013, 2, 4))
+    seen = dict(zip(raw["sched_dep_time"] + 10_000 * raw["day"], raw["temp"], strict=True))
+    assert seen == {20_705: 205.0, 20_755: 206.0, 30_010: 222.0}
+
+
+def test_a_source_without_departure_delays_is_named(tmp_path):
+    source = _constructed_source(tmp_path, flights=[(2, 7, 5)], hours=[(2, 6)])
+    flights = pd.read_parquet(f"{source}/flights.parquet").drop(columns="dep_delay")
+    flights.to_parquet(f"{source}/flights.parquet", index=False)
+    with pytest.raises(ValueError, match=r"source table 'flights' is missing column\(s\) \['dep_delay'\]"):
+        load_window(source, datetime(2013, 2, 2), datetime(2013, 2, 3))
