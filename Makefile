@@ -48,17 +48,20 @@ HTTP_PORT ?= 9000
 METRICS_PORT ?= 6000
 WORKERS ?= 2
 
-# Prometheus and promtool (alert rule tests, scrape tests) and the Pushgateway (monitoring
-# metrics), Debian's binaries unpacked into .tools/system: nothing is installed system-wide, no
+# Prometheus and promtool (alert rule tests, scrape tests), the Pushgateway (monitoring metrics)
+# and redis-server (the online store of the operational features, with the two libraries it
+# links), Debian's binaries unpacked into .tools/system: nothing is installed system-wide, no
 # service is enabled or started. wrk (serving benchmark only) is a Debian package without a service.
 SYSTEM := $(TOOLS)/system
-SYSTEM_PACKAGES := prometheus prometheus-pushgateway
+SYSTEM_PACKAGES := prometheus prometheus-pushgateway redis-server redis-tools libjemalloc2 liblzf1
+# The stamp names the package list: a package added to it is unpacked on the next setup.
+SYSTEM_STAMP := $(SYSTEM)/.unpacked-$(shell echo $(SYSTEM_PACKAGES) | cksum | cut -d' ' -f1)
 
-$(SYSTEM)/.unpacked: scripts/debian_tools.sh
+$(SYSTEM_STAMP): scripts/debian_tools.sh
 	scripts/debian_tools.sh $(SYSTEM) $(SYSTEM_PACKAGES)
 	touch $@
 
-setup-system: $(SYSTEM)/.unpacked
+setup-system: $(SYSTEM_STAMP)
 
 setup-wrk:
 	@command -v wrk >/dev/null || \
@@ -73,14 +76,27 @@ $(MLSERVER_VENV)/.synced: $(UV)
 
 setup-mlserver: $(MLSERVER_VENV)/.synced
 
-# Resolve the champion in the registry, keep following it, serve it on 127.0.0.1.
-serve: $(VENV)/.synced $(SERVING_VENV)/.synced
+# Resolve the champion in the registry, keep following it, serve it on 127.0.0.1, with the
+# online store (redis-server on 127.0.0.1:$(REDIS_PORT), nothing persisted) beside it.
+REDIS_PORT ?= 6379
+serve: $(VENV)/.synced $(SERVING_VENV)/.synced setup-system
 	@PYTHONPATH=. $(VENV)/bin/python -m seldon.sync --root $(SERVE_DIR) --once
-	@PYTHONPATH=. $(VENV)/bin/python -m seldon.sync --root $(SERVE_DIR) & sync_pid=$$!; \
-	trap 'kill $$sync_pid 2>/dev/null' EXIT INT TERM; \
+	@mkdir -p $(SERVE_DIR)/redis; scripts/redis_server.sh $(REDIS_PORT) $(SERVE_DIR)/redis & redis_pid=$$!; \
+	PYTHONPATH=. $(VENV)/bin/python -m seldon.sync --root $(SERVE_DIR) & sync_pid=$$!; \
+	trap 'kill $$sync_pid $$redis_pid 2>/dev/null' EXIT INT TERM; \
 	PYTHONPATH=. OMP_NUM_THREADS=1 MODEL_ROOT=$(SERVE_DIR) REQUEST_LOG_DIR=$(SERVE_DIR)/request-log \
 	SERVING_BIND_HOST=127.0.0.1 $(SERVING_VENV)/bin/python -m seldon.serve seldon.model.FlightsLateModel \
 		--workers $(WORKERS) --grpc-workers 0 --http-port $(HTTP_PORT) --metrics-port $(METRICS_PORT)
+
+# Feed the online store `make serve` started with the departure events of a 2013 day.
+.PHONY: feed-departures bench-online-store
+DAY ?= 2013-06-14
+feed-departures: $(VENV)/.synced
+	$(VENV)/bin/python -m scripts.feed_departures --day $(DAY) --url redis://127.0.0.1:$(REDIS_PORT)/0
+
+# Ingestion of the busiest 2013 day and one flight's lookup on a loopback redis-server.
+bench-online-store: setup-system $(VENV)/.synced
+	PYTHONPATH=. $(VENV)/bin/python benchmarks/online_store.py
 
 # Soak: 10 minutes at a fixed rate with a hot swap every minute (errors, p99 per minute, RSS).
 .PHONY: bench-soak

@@ -112,7 +112,8 @@ def _tail_previous(event_tail, sched, actual, flight_tail, own, at) -> tuple[np.
     n = int(departed.sum())
     event_group = tails[:n].astype(np.int64) * 100_000 + (sched[departed] // _DAY).astype(np.int64)
     flight_group = tails[n:].astype(np.int64) * 100_000 + (own // _DAY).astype(np.int64)
-    keys, order = _sorted_keys(event_group, actual[departed])
+    # ties in departure time go by scheduled time, as the store's members sort
+    keys, order = _sorted_keys(event_group, actual[departed], then=sched[departed])
     lo = np.searchsorted(keys, flight_group * _SPAN, side="left")
     hi = np.searchsorted(keys, flight_group * _SPAN + at.astype(np.int64), side="right")
     hi = np.where(tails[n:] < 0, lo, hi)  # no tail number: no previous departure
@@ -130,9 +131,11 @@ def _tail_previous(event_tail, sched, actual, flight_tail, own, at) -> tuple[np.
     return delay, since
 
 
-def _sorted_keys(group: np.ndarray, minute: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sorted_keys(
+    group: np.ndarray, minute: np.ndarray, then: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     keys = group.astype(np.int64) * _SPAN + minute.astype(np.int64)
-    order = np.argsort(keys, kind="stable")
+    order = np.argsort(keys, kind="stable") if then is None else np.lexsort((then, keys))
     return keys[order], order
 
 

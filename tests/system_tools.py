@@ -1,6 +1,7 @@
-"""Where the tests find Debian's prometheus, promtool and prometheus-pushgateway: unpacked into
-.tools/system by `make setup-system` (no package installed, no service enabled); a Prometheus
-started with the project's alert and recording rules, and its query API."""
+"""Where the tests find Debian's prometheus, promtool, prometheus-pushgateway and redis-server:
+unpacked into .tools/system by `make setup-system` (no package installed, no service enabled); a
+Prometheus started with the project's alert and recording rules, and its query API; a Redis on
+loopback (scripts/redis_server.sh, the launcher `make serve` uses)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from tests.processes import start_ready
+from tests.processes import start_ready, stop_group
 
 REPO = Path(__file__).resolve().parents[1]
 SYSTEM = REPO / ".tools" / "system"
@@ -76,3 +77,30 @@ def wait_for(url: str, promql: str, check, timeout: float = 30) -> list[dict]:
             return result
         time.sleep(0.5)
     raise AssertionError(f"{promql} never satisfied the check; last result {result}")
+
+
+def start_redis(base: Path, port: int, timeout: float = 15) -> subprocess.Popen:
+    """redis-server on 127.0.0.1:`port`, answering PING, its log in `base`. Stop it with `stop_group`."""
+    import redis
+
+    assert (SYSTEM / "usr" / "bin" / "redis-server").exists(), "redis-server missing: run `make setup-system`"
+    log = base / f"redis-{port}.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [str(REPO / "scripts" / "redis_server.sh"), str(port), str(base)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    client = redis.Redis(port=port, socket_timeout=1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"redis-server exited: {log.read_text()[-2000:]}")
+        try:
+            if client.ping():
+                return process
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    stop_group(process)
+    raise TimeoutError(f"redis-server not ready after {timeout} s: {log.read_text()[-2000:]}")

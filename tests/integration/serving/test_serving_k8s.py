@@ -58,6 +58,9 @@ def test_overlay_builds_and_validates(overlay):
             "SeldonDeployment",
             "PodMonitor",
             "PrometheusRule",
+            "Deployment",  # the online store (Redis), its Service and who may reach it
+            "Service",
+            "NetworkPolicy",
         ]
     )
     for doc in docs:
@@ -91,6 +94,25 @@ def test_overlay_builds_and_validates(overlay):
     assert serving["GUNICORN_WORKERS"] == ("1" if overlay == "dev" else "2")
     assert pod_spec["securityContext"]["runAsNonRoot"] is True
     assert predictor["replicas"] == (1 if overlay == "dev" else 3)
+    _check_online_store(docs)
+
+
+def _check_online_store(docs: list[dict]) -> None:
+    """Redis for the operational features: not persisted, non-root, reachable only from the
+    project's pods (the model pods among them) on its one port."""
+    store = next(
+        d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "flights-online-store"
+    )
+    pod = store["spec"]["template"]["spec"]
+    redis = pod["containers"][0]
+    assert redis["image"].startswith("redis:7.0") and redis["args"][:3] == ["redis-server", "--save", ""]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    service = next(d for d in docs if d["kind"] == "Service")
+    assert service["spec"]["selector"] == store["spec"]["selector"]["matchLabels"]
+    policy = next(d for d in docs if d["kind"] == "NetworkPolicy")
+    assert policy["spec"]["podSelector"] == store["spec"]["selector"]
+    sources = [rule["podSelector"]["matchLabels"] for rule in policy["spec"]["ingress"][0]["from"]]
+    assert {"seldon-deployment-id": "flights-late-arrival"} in sources
 
 
 def test_schemas_catch_a_broken_resource():

@@ -1,0 +1,114 @@
+"""Benchmark of the online store on Debian's redis-server (loopback): ingestion of the busiest day
+of 2013 (every flight's departure event), and one flight's lookup, one round trip each; the
+looked-up features are checked against the offline ones for every flight of the day.
+
+    python benchmarks/online_store.py [--repeats 5]
+
+Target: ingestion >= 5,000 events/s (a whole day in under a second).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.source import default_source, read_table
+from operational.definitions import OPERATIONAL_FEATURES, minutes
+from operational.offline import departure_events, operational_features
+from operational.store import OnlineStore
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET_EVENTS_PER_SECOND = 5_000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_redis(directory: str, port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [str(REPO / "scripts" / "redis_server.sh"), str(port), directory],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    store = OnlineStore.from_url(f"redis://127.0.0.1:{port}/0", timeout_seconds=1)
+    for _ in range(200):
+        try:
+            store.client.ping()
+            return process
+        except Exception:  # noqa: BLE001 - not up yet
+            time.sleep(0.05)
+    raise RuntimeError("redis-server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    flights = read_table(default_source(), "flights")
+    events = departure_events(flights)
+    day = events["sched_dep"].dt.normalize()
+    busiest = day.value_counts().idxmax()
+    the_day = events.loc[day == busiest]
+    context = events.loc[(day == busiest) | (day == busiest - pd.Timedelta(days=1))]
+
+    with tempfile.TemporaryDirectory() as directory:
+        port = _free_port()
+        process = _start_redis(directory, port)
+        try:
+            store = OnlineStore.from_url(f"redis://127.0.0.1:{port}/0")
+            rates = []
+            for _ in range(args.repeats):
+                store.client.flushdb()
+                began = time.perf_counter()
+                store.ingest(the_day)
+                rates.append(len(the_day) / (time.perf_counter() - began))
+            store.client.flushdb()
+            store.ingest(context, complete_until=busiest + pd.Timedelta(days=1))
+            queries = [
+                (o, t if isinstance(t, str) else None, int(m))
+                for o, t, m in zip(
+                    the_day["origin"], the_day["tailnum"], minutes(the_day["sched_dep"]), strict=True
+                )
+            ]
+            latencies = []
+            looked_up = []
+            for query in queries:
+                began = time.perf_counter()
+                looked_up.append(store.features(*query))
+                latencies.append(time.perf_counter() - began)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+    online = pd.DataFrame([x.values for x in looked_up], index=the_day.index, dtype=np.float64)
+    offline = operational_features(context, the_day)
+    same = bool((online[OPERATIONAL_FEATURES].fillna(-1e9) == offline.fillna(-1e9)).all().all())
+    rate = statistics.median(rates)
+    ms = np.array(latencies) * 1e3
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    verdict = "met" if rate >= TARGET_EVENTS_PER_SECOND else "MISSED"
+    print(f"busiest day {busiest:%Y-%m-%d}: {len(the_day)} departure events, load average {load}")
+    print(
+        f"ingestion, median of {args.repeats}: {rate:,.0f} events/s "
+        f"({len(the_day) / rate * 1e3:.0f} ms for the day), target >= {TARGET_EVENTS_PER_SECOND:,}: {verdict}"
+    )
+    print(
+        f"lookup, one flight, one round trip: median {np.median(ms):.3f} ms, "
+        f"p99 {np.percentile(ms, 99):.3f} ms"
+    )
+    print(f"online features equal the offline ones for all {len(the_day)} flights: {same}")
+
+
+if __name__ == "__main__":
+    main()
