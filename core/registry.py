@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +20,7 @@ from contract import registry as shared
 from contract.bundle import METADATA_FILE, Metadata, write_metadata
 from contract.names import MODEL_NAME
 from core import paths
+from core.refusals import RefusedRows
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +158,7 @@ def log_training_run(
     holdout: pd.DataFrame,
     model_name: str = MODEL_NAME,
     evaluation_dir: Path | None = None,
+    refused: RefusedRows | None = None,
 ) -> RegisteredVersion:
     """One MLflow run: params, metrics, dataset inputs with digests, the evaluation figures, the
     bundle (with an `MLmodel` file holding its input signature); then register the bundle as a new
@@ -176,6 +178,8 @@ def log_training_run(
     mlflow_client = client()
     with mlflow.start_run(experiment_id=experiment_id(), run_name=metadata.run_name or None) as run:
         digests = _log_run_record(metadata, params, metrics, train, holdout)
+        if refused is not None:
+            _log_refused(refused)
         if evaluation_dir is not None:
             mlflow.log_artifacts(str(evaluation_dir), EVALUATION_ARTIFACT_DIR)
 
@@ -226,6 +230,17 @@ def _log_run_record(
         }
     )
     return digests
+
+
+def _log_refused(refused: RefusedRows) -> None:
+    """The source rows of the window refused at validation: counts as metrics, the tolerance as a
+    param, the reasons as a tag and in `data/refused.json`."""
+    import mlflow
+
+    mlflow.log_metrics({"source_rows_read": refused.rows_read, "source_rows_refused": refused.refused})
+    mlflow.log_param("max_refused_share", str(refused.max_share))
+    mlflow.set_tag("refused_rows", refused.summary()[:5000])
+    mlflow.log_dict(asdict(refused), "data/refused.json")
 
 
 def _register_bundle(

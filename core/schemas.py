@@ -40,6 +40,13 @@ FEATURES = CATEGORICAL_FEATURES + NUMERIC_FEATURES
 LABEL = "late"
 KEY = "flight_id"
 TIMESTAMP = "sched_dep"
+DATE_PARTS = ["year", "month", "day"]
+
+
+def calendar_dates(table: pd.DataFrame) -> pd.Series:
+    """Each row's date from its year, month and day; NaT where they form no calendar date."""
+    parts = table.reindex(columns=DATE_PARTS).apply(pd.to_numeric, errors="coerce")
+    return pd.to_datetime(parts, errors="coerce")
 
 
 class RawFlights(pa.DataFrameModel):
@@ -100,6 +107,36 @@ class RawFlights(pa.DataFrameModel):
     @pa.dataframe_check(error="the window holds no flights: check the source and [start, end)")
     def window_not_empty(cls, df: pd.DataFrame) -> bool:
         return len(df) > 0
+
+    # Each part of a date may be in range while the date is not (February 30): such a row belongs
+    # to no window, so the source keeps it in every window and this check refuses it.
+    @pa.dataframe_check(error="year, month and day must form a calendar date")
+    def valid_date(cls, df: pd.DataFrame) -> pd.DataFrame:
+        # One answer per cell, false only in the date parts: the failure cases show the date,
+        # not every value of the row.
+        answer = pd.DataFrame(True, index=df.index, columns=df.columns)
+        valid = calendar_dates(df).notna()
+        for part in answer.columns.intersection(DATE_PARTS):
+            answer[part] = valid
+        return answer
+
+    # A side table with no row that matches the window leaves every weather (or plane) value
+    # missing: nothing to learn from, and nothing in a range check would notice.
+    @pa.dataframe_check(
+        error="the weather table has no usable rows for the window: no flight has an observation "
+        "of its origin before departure"
+    )
+    def weather_found(cls, df: pd.DataFrame) -> bool:
+        present = df.reindex(columns=WEATHER_FEATURES).notna()
+        return df.empty or bool(present.to_numpy().any())
+
+    @pa.dataframe_check(
+        error="the planes table has no usable rows for the window: no flight's tailnum has a "
+        "plane year or seat count"
+    )
+    def planes_found(cls, df: pd.DataFrame) -> bool:
+        present = df.reindex(columns=["plane_year", "seats"]).notna()
+        return df.empty or bool(present.to_numpy().any())
 
     class Config:
         strict = "filter"  # extra source columns (dep_time, air_time...) are dropped here

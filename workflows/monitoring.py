@@ -52,8 +52,8 @@ def monitor_predictions_workflow(
         model_name=model_name,
         version=predictions_version(predictions=predictions),
     )
-    raw = load_flights(source_dir=data.source_dir, start=start, end=end)
-    table = period_features(raw=raw, known_at=truth_known_at(end=end))
+    loaded = load_flights(source_dir=data.source_dir, start=start, end=end)
+    table = period_features(raw=loaded.raw, known_at=truth_known_at(end=end))
     checked = monitor(
         tracking_uri=tracking_uri,
         predictions=predictions,

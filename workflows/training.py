@@ -69,5 +69,6 @@ def candidate_nodes(as_of: datetime, hyperparameters: Hyperparameters, data: Dat
         hyperparameters=hyperparameters,
         as_of=date_label(moment=as_of),
         figures=evaluation.figures,
+        refused=split.refused,
     )
     return CandidateNodes(tracking_uri, registered, evaluation.metrics, split.holdout)

@@ -87,3 +87,41 @@ def test_empty_window_says_so(real_tables, tmp_path, fresh_store):
     with pytest.raises(Exception, match="the window holds no flights"):
         run_on(write_source(tmp_path / "src", real_tables), as_of=datetime(2014, 6, 1))
     assert_nothing_registered()
+
+
+def with_month_13(real_tables: dict[str, pd.DataFrame], rows: int = 40) -> dict[str, pd.DataFrame]:
+    """`rows` January flights whose month reads 13: their date is in no window."""
+    flights = real_tables["flights"].copy()
+    flights.loc[flights.index[:rows], "month"] = 13
+    return {**real_tables, "flights": flights}
+
+
+def test_invalid_dates_fail_validation_naming_the_column_and_rule(real_tables, tmp_path, fresh_store):
+    """These rows used to vanish: the run trained on the rest and registered a version."""
+    with pytest.raises(Exception, match=r"(?s)month.*in_range\(1, 12\) failure cases: 13"):
+        run_on(write_source(tmp_path / "src", with_month_13(real_tables)))
+    assert_nothing_registered()
+
+
+def test_an_empty_weather_table_fails_validation_naming_the_table(real_tables, tmp_path, fresh_store):
+    """It used to pass validation and fail inside train_model with numpy's "window shape cannot
+    be larger than input array shape"."""
+    tables = {**real_tables, "weather": real_tables["weather"].iloc[:0]}
+    with pytest.raises(Exception, match="the weather table has no usable rows for the window"):
+        run_on(write_source(tmp_path / "src", tables))
+    assert_nothing_registered()
+
+
+def test_rows_refused_under_a_tolerance_are_counted_on_the_mlflow_run(real_tables, tmp_path, fresh_store):
+    source_dir = write_source(tmp_path / "src", with_month_13(real_tables))
+    decision = training_workflow(
+        as_of=AS_OF,
+        data=DataConfig(source_dir=source_dir, train_months=1, holdout_months=1, max_refused_share=0.001),
+        hyperparameters=Hyperparameters(max_iter=30),
+    )
+    mlflow_client = registry.client()
+    run = mlflow_client.get_run(mlflow_client.get_model_version(registry.MODEL_NAME, decision.version).run_id)
+    read = run.data.metrics["source_rows_read"]
+    assert run.data.metrics["source_rows_refused"] == 40 and read > 40_000
+    assert run.data.params["max_refused_share"] == "0.001"
+    assert "column 'month': in_range(1, 12): 40 rows" in run.data.tags["refused_rows"]

@@ -10,46 +10,9 @@ import pytest
 
 from core.features import build_features, month_window, split_by_time
 from core.schemas import FEATURES, FeatureTable, RawFlights
+from tests.model_support import raw_rows
 
 POST_DEPARTURE = {"dep_delay", "dep_time", "arr_time", "air_time", "arr_delay"}
-
-
-def raw_rows(arr_delays: list[float | None]) -> pd.DataFrame:
-    n = len(arr_delays)
-    return pd.DataFrame(
-        {
-            "year": 2013,
-            "month": 6,
-            "day": 1 + np.arange(n) % 28,
-            "sched_dep_time": 915,
-            "sched_arr_time": 1230,
-            "arr_delay": pd.array(arr_delays, dtype="float64"),
-            "carrier": "UA",
-            "flight": 100 + np.arange(n),
-            "tailnum": "N1",
-            "origin": "EWR",
-            "dest": "ORD",
-            "distance": 719.0,
-            "hour": 9,
-            "minute": 15,
-            "temp": 70.0,
-            "dewp": 50.0,
-            "humid": 60.0,
-            "wind_dir": 180.0,
-            "wind_speed": 10.0,
-            "wind_gust": np.nan,
-            "precip": 0.0,
-            "pressure": 1015.0,
-            "visib": 10.0,
-            "plane_year": 2005.0,
-            "seats": 180.0,
-            "origin_recent_departures": 30.0,
-            "origin_recent_dep_delay": 12.5,
-            "origin_backlog": 3.0,
-            "tail_prev_dep_delay": np.nan,
-            "tail_prev_dep_minutes": np.nan,
-        }
-    )
 
 
 def test_label_is_late_by_15_minutes_or_no_arrival():

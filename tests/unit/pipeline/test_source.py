@@ -7,6 +7,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pytest
+from pandera.errors import SchemaErrors
 
 from core.schemas import RawFlights
 from core.source import default_source, load_window, read_table
@@ -162,3 +163,58 @@ def test_a_source_without_departure_delays_is_named(tmp_path):
     flights.to_parquet(f"{source}/flights.parquet", index=False)
     with pytest.raises(ValueError, match=r"source table 'flights' is missing column\(s\) \['dep_delay'\]"):
         load_window(source, datetime(2013, 2, 2), datetime(2013, 2, 3))
+
+
+def _rewrite(tmp_path, name: str, change) -> None:
+    path = tmp_path / f"{name}.parquet"
+    change(pd.read_parquet(path)).to_parquet(path, index=False)
+
+
+def test_rows_with_an_invalid_date_are_kept_and_fail_validation_naming_the_rule(tmp_path):
+    """Month 13 and February 30 fall in no window: they used to vanish from every window (and a
+    run trained on the rest). Each window now keeps them, and validation names the column and
+    rule."""
+    source = _constructed_source(tmp_path, flights=[(2, 7, 5), (2, 8, 0), (2, 9, 0)], hours=[(2, 6), (2, 7)])
+
+    def invalidate(flights):
+        flights.loc[1, "month"] = 13
+        flights.loc[2, "day"] = 30
+        return flights
+
+    _rewrite(tmp_path, "flights", invalidate)
+    raw = load_window(source, datetime(2013, 2, 2), datetime(2013, 2, 3))
+    assert sorted(zip(raw["month"], raw["day"], strict=True)) == [(2, 2), (2, 30), (13, 2)]
+    with pytest.raises(SchemaErrors) as caught:
+        RawFlights.validate(raw, lazy=True)
+    message = str(caught.value)
+    assert (
+        "Column 'month' failed element-wise validator number 0: in_range(1, 12) failure cases: 13" in message
+    )
+    assert "year, month and day must form a calendar date failure cases: " in message
+    assert "{'year': 2013.0, 'month': 2.0, 'day': 30.0}" in message
+
+
+def test_an_empty_weather_table_fails_validation_naming_the_table(tmp_path):
+    """A weather table with its header and no rows passed validation (weather may be missing)
+    and failed later inside the fit with numpy's "window shape cannot be larger than input"."""
+    source = _constructed_source(tmp_path, flights=[(2, 7, 5), (2, 8, 0)], hours=[(2, 6), (2, 7)])
+    _rewrite(tmp_path, "weather", lambda weather: weather.iloc[:0])
+    raw = load_window(source, datetime(2013, 2, 2), datetime(2013, 2, 3))
+    with pytest.raises(SchemaErrors, match="the weather table has no usable rows for the window"):
+        RawFlights.validate(raw, lazy=True)
+
+
+def test_weather_of_other_days_only_is_no_usable_weather(tmp_path):
+    source = _constructed_source(tmp_path, flights=[(2, 7, 5)], hours=[(5, 6), (5, 7)])
+    raw = load_window(source, datetime(2013, 2, 2), datetime(2013, 2, 3))
+    with pytest.raises(SchemaErrors, match="the weather table has no usable rows for the window"):
+        RawFlights.validate(raw, lazy=True)
+
+
+def test_a_planes_table_without_the_windows_planes_fails_validation_naming_the_table(tmp_path):
+    source = _constructed_source(tmp_path, flights=[(2, 7, 5), (2, 8, 0)], hours=[(2, 6), (2, 7)])
+    _rewrite(tmp_path, "planes", lambda planes: planes.assign(tailnum="N999"))
+    raw = load_window(source, datetime(2013, 2, 2), datetime(2013, 2, 3))
+    with pytest.raises(SchemaErrors, match="the planes table has no usable rows for the window") as caught:
+        RawFlights.validate(raw, lazy=True)
+    assert "weather table" not in str(caught.value)
