@@ -7,6 +7,9 @@ UV_VERSION := 0.13.8
 VENV := .venv
 SERVING_VENV := .venv-serving
 export UV_PYTHON_DOWNLOADS := never
+# OpenMP threads (the trees' fit and predict) wait passively: spinning on shared cores burns CPU
+# that the other processes need (docs/performance.md).
+export OMP_WAIT_POLICY ?= passive
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: setup setup-serving setup-system demo serve test test-fast lint bench clean

@@ -23,6 +23,9 @@ os.environ["HOME"] = str(_SESSION_DIR / "home")
 os.environ["MLOPS_DATA_DIR"] = str(_SESSION_DIR / "mlops")
 os.environ.pop("MLFLOW_TRACKING_URI", None)
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+# The trees' OpenMP threads spin while they wait: on two shared cores a busy neighbour makes a fit
+# burn several times its CPU (docs/performance.md). Passive waiting gives the same models.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 
 TESTS_ROOT = Path(__file__).resolve().parent
