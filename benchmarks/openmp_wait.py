@@ -50,7 +50,9 @@ def measure(repeats: int) -> dict[str, tuple[float, float]]:
     for _ in range(repeats):  # alternate, so both see the same machine
         for policy in runs:
             runs[policy].append(fit_seconds(policy))
-    return {p: (statistics.median(w for w, _ in r), statistics.median(c for _, c in r)) for p, r in runs.items()}
+    return {
+        p: (statistics.median(w for w, _ in r), statistics.median(c for _, c in r)) for p, r in runs.items()
+    }
 
 
 def main() -> None:
