@@ -177,24 +177,11 @@ def feature_weights(names: list[str], weights: dict[str, float] | None) -> dict[
     return {name: value / total for name, value in raw.items()}
 
 
-WEIGHT_SAMPLE = 2000
-
-
-def importance_weights(model, holdout: pd.DataFrame, random_state: int = 0) -> dict[str, float]:
+def importance_weights(importance: pd.DataFrame) -> dict[str, float]:
     """What the model uses, for weighing drift: each feature's permutation importance (ROC AUC
-    drop when it is shuffled) on a holdout sample, clipped at 0 and normalised to sum to 1."""
-    from sklearn.inspection import permutation_importance
+    drop when it is shuffled; `core.reports.feature_importance`, the evaluation deck's own),
+    clipped at 0 and normalised to sum to 1."""
+    from core.schemas import FEATURES
 
-    from core.schemas import FEATURES, LABEL
-
-    sample = holdout.sample(min(WEIGHT_SAMPLE, len(holdout)), random_state=random_state)
-    result = permutation_importance(
-        model,
-        sample[FEATURES],
-        sample[LABEL].to_numpy(dtype=np.int64),
-        scoring="roc_auc",
-        n_repeats=1,
-        random_state=random_state,
-    )
-    drops = dict(zip(FEATURES, np.maximum(result.importances_mean, 0.0).tolist(), strict=True))
+    drops = dict(zip(importance["feature"], np.maximum(importance["auc_drop"], 0.0).tolist(), strict=True))
     return {k: round(v, 6) for k, v in feature_weights(FEATURES, drops).items()}

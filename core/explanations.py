@@ -77,6 +77,20 @@ def mean_abs_contribution(contributions: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def bin_labels(bins: pd.IntervalIndex) -> dict[pd.Interval, str]:
+    """`(48, 57]` for each quantile bin: its edges with the fewest decimals that keep every edge
+    apart. pandas prints the edges it stored, and it moves the lowest one down by 0.001 to include
+    the minimum: `(48.019000000000005, 57.02]`."""
+    edges = [*bins.left, bins.right[-1]]
+    for decimals in range(7):
+        shown = [f"{edge:.{decimals}f}" for edge in edges]
+        if len({float(edge) for edge in shown}) == len(shown):  # -0.00 and 0.00 are one edge
+            break
+    else:
+        shown = [repr(float(edge)) for edge in edges]
+    return {b: f"({left}, {right}]" for b, left, right in zip(bins, shown, shown[1:], strict=False)}
+
+
 def contribution_spread(
     table: pd.DataFrame, contributions: pd.DataFrame, feature: str, bins: int = 8
 ) -> pd.DataFrame:
@@ -88,7 +102,8 @@ def contribution_spread(
         groups = values.astype(str)
     else:
         binned = pd.qcut(values, q=bins, duplicates="drop")
-        groups = binned.astype(str).where(values.notna(), "missing")
+        labels = bin_labels(binned.cat.categories)
+        groups = binned.map(labels).astype(str).where(values.notna(), "missing")
     grouped = contributions[feature].groupby(groups, sort=False)
     spread = grouped.describe(percentiles=[0.1, 0.5, 0.9])[["count", "10%", "50%", "90%"]]
     spread = spread.rename(columns={"count": "rows", "10%": "p10", "50%": "median", "90%": "p90"})
@@ -96,6 +111,6 @@ def contribution_spread(
     if feature in CATEGORICAL_FEATURES:
         spread = spread.sort_values("median", ascending=False)
     else:
-        order = {str(interval): position for position, interval in enumerate(binned.cat.categories)}
+        order = {label: position for position, label in enumerate(labels.values())}
         spread = spread.sort_index(key=lambda index: index.map(lambda g: order.get(g, len(order))))
     return spread.rename_axis(feature).reset_index()

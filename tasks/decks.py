@@ -59,8 +59,10 @@ def render_evaluation_deck(
     threshold: float,
     metrics: EvaluationMetrics,
     slices: pd.DataFrame,
+    importance: pd.DataFrame,
 ) -> dict[str, bytes]:
-    """The Evaluation deck; returns its figures by file name, which the MLflow run keeps too."""
+    """The Evaluation deck (`importance`: `core.reports.feature_importance` of the model on the
+    holdout); returns its figures by file name, which the MLflow run keeps too."""
     labels = holdout["late"].to_numpy()
     figures = pd.DataFrame([metrics.as_dict()]).round(4)
     images = {"evaluation.png": reports.evaluation_figure(labels, scores, threshold)}
@@ -69,7 +71,7 @@ def render_evaluation_deck(
         f"<h3>Holdout: {len(holdout):,} flights from {holdout['sched_dep'].min():%Y-%m-%d}</h3>"
         + table_html(figures)
         + image_html(images["evaluation.png"])
-        + global_explanations_html(model, holdout)
+        + global_explanations_html(model, holdout, importance)
         + "<h3>Slices</h3>"
         + table_html(slices.round(4)),
     )
@@ -79,15 +81,17 @@ def render_evaluation_deck(
 SPREAD_FEATURES = 4
 
 
-def global_explanations_html(model, holdout: pd.DataFrame) -> str:
-    """Mean |contribution| beside permutation importance, and how the contributions of the top
-    features spread over their values, on a sample of the holdout."""
+def global_explanations_html(model, holdout: pd.DataFrame, importance: pd.DataFrame | None = None) -> str:
+    """Mean |contribution| beside permutation importance (`importance`, computed here when not
+    given), and how the contributions of the top features spread over their values, on a sample
+    of the holdout."""
     from core import explanations
 
     sample = holdout.sample(min(explanations.GLOBAL_SAMPLE, len(holdout)), random_state=0)
     contributions, base_value = explanations.contributions_frame(model, sample)
     mean_abs = explanations.mean_abs_contribution(contributions)
-    importance = reports.feature_importance(model, holdout)
+    if importance is None:
+        importance = reports.feature_importance(model, holdout)
     top = mean_abs["feature"].head(SPREAD_FEATURES).tolist()
     spreads = "".join(
         f"<h4>{feature}</h4>"

@@ -8,10 +8,13 @@ when the content is the same.
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 import pandas as pd
 from flytekit import HashMethod
+from flytekitplugins.pandera import pandas_transformer
+from flytekitplugins.pandera.pandas_renderer import PandasReportRenderer
 from pandera.typing import DataFrame
 
 from core.schemas import FeatureTable, RawFlights
@@ -23,6 +26,22 @@ def hash_frame(frame: pd.DataFrame) -> str:
     digest.update(",".join(map(str, frame.columns)).encode())
     return digest.hexdigest()
 
+
+PANDERA_LOGO = re.compile(
+    r'<img src="https://raw\.githubusercontent\.com/pandera-dev/[^"]*" alt="Pandera Logo">'
+)
+
+
+class OfflinePanderaReport(PandasReportRenderer):
+    """flytekitplugins-pandera's validation report without its logo, which the plugin links from
+    GitHub: a broken image in every deck read offline."""
+
+    def to_html(self, *args: Any, **kwargs: Any) -> str:
+        return PANDERA_LOGO.sub("", super().to_html(*args, **kwargs))
+
+
+# The plugin's transformer makes its report through this module-level name.
+pandas_transformer.PandasReportRenderer = OfflinePanderaReport  # type: ignore[misc]
 
 RawFrame = Annotated[DataFrame[RawFlights], HashMethod(hash_frame)]
 FeatureFrame = Annotated[DataFrame[FeatureTable], HashMethod(hash_frame)]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import flytekit
 from flytekit import task
 
 from images import TASK_IMAGE
@@ -12,15 +15,36 @@ from images import TASK_IMAGE
 
 def deck_task(cache_version: str, **options: Any) -> Any:
     """`@task` of a cached task that renders its own deck (flytekit's default input and output
-    deck fields left out); `options` are the task's other settings (resources, ignored inputs)."""
-    return task(
-        cache=True,
-        cache_version=cache_version,
-        container_image=TASK_IMAGE,
-        enable_deck=True,
-        deck_fields=[],
-        **options,
-    )
+    deck fields left out); `options` are the task's other settings (resources, ignored inputs).
+    The deck opens on what the task made (`own_deck_first`)."""
+
+    def decorate(function: Callable) -> Any:
+        return task(
+            own_deck_first(function),
+            cache=True,
+            cache_version=cache_version,
+            container_image=TASK_IMAGE,
+            enable_deck=True,
+            deck_fields=[],
+            **options,
+        )
+
+    return decorate
+
+
+def own_deck_first(function: Callable) -> Callable:
+    """Drop the decks made before the task's body runs. A local execution shares one list of
+    decks between all its tasks, so each deck file would repeat every earlier task's tabs; what
+    remains before the body are the pandera reports of the task's inputs, which the deck of the
+    task that made those frames already holds. The deck then holds the task's own tabs, then the
+    reports of the frames it returns."""
+
+    @functools.wraps(function)
+    def body(*args: Any, **kwargs: Any) -> Any:
+        flytekit.current_context().decks.clear()
+        return function(*args, **kwargs)
+
+    return body
 
 
 @task(cache=True, cache_version="1", container_image=TASK_IMAGE)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -139,6 +141,26 @@ def test_mlflow_run_holds_params_metrics_datasets_and_the_flyte_execution(two_ru
             "MLmodel",
         )
     }
+
+
+DECK_FILE = re.compile(r"(\w+) task creates flyte deck html to file://(\S+)")
+DECK_TAB = re.compile(r'<li onclick="handleLinkClick\(this\)">(.*?)</li>')
+OWN_TABS = {
+    "build_feature_table": ["Data", "Pandera Report: FeatureTable"],
+    "evaluate_model": ["Evaluation"],
+    "register_model": ["MLflow"],
+    "promotion_gate": ["Promotion gate"],
+}
+
+
+def test_each_deck_opens_on_what_its_task_made(two_runs):
+    _, first, _ = two_runs
+    decks = {task: Path(path).read_text() for task, path in DECK_FILE.findall(first) if task != "local"}
+    assert {task: DECK_TAB.findall(html) for task, html in decks.items()} == OWN_TABS
+    for task, html in decks.items():
+        assert "raw.githubusercontent.com" not in html, task  # no image that needs the web
+    # quantile bins as a reader reads them, not the float pandas stored: (48.019000000000005, ...
+    assert not re.search(r"\(-?\d+\.\d{7,}, ", decks["evaluate_model"])
 
 
 def _tasks_of(workflow):

@@ -69,3 +69,17 @@ def test_table_is_worst_first_and_names_a_missing_feature(numbers):
         drift.drift_table(reference, current[["a"]])
     with pytest.raises(ValueError, match="no rows to monitor"):
         drift.drift_table(reference, current.iloc[:0])
+
+
+def test_drift_weights_are_the_permutation_importance_clipped_and_normalised():
+    from core.drift import importance_weights
+    from core.schemas import FEATURES
+
+    first, second, third = FEATURES[:3]
+    importance = pd.DataFrame(
+        {"feature": [first, second, third], "auc_drop": [0.03, 0.01, -0.002], "std": [0.001] * 3}
+    )
+    weights = importance_weights(importance)
+    assert set(weights) == set(FEATURES)
+    assert (weights[first], weights[second], weights[third]) == (0.75, 0.25, 0.0)
+    assert sum(weights.values()) == pytest.approx(1.0)

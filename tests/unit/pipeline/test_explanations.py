@@ -3,6 +3,8 @@ A small model is fitted here on a frame built in the test, through the project's
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -107,3 +109,33 @@ def test_with_top_reasons_refuses_misaligned_rows(model, table):
     predictions = pd.DataFrame({"score": [0.5, 0.5]})
     with pytest.raises(ValueError, match="2 predictions for 3 feature rows"):
         explanations.with_top_reasons(predictions, model, table.head(3))
+
+
+def test_quantile_bins_read_with_the_fewest_decimals_that_keep_them_apart():
+    from core.explanations import bin_labels
+
+    assert list(bin_labels(pd.IntervalIndex.from_breaks([48.019000000000005, 57.02, 60.1])).values()) == [
+        "(48, 57]",
+        "(57, 60]",
+    ]
+    assert list(bin_labels(pd.IntervalIndex.from_breaks([1013.09, 1013.3, 1013.62])).values()) == [
+        "(1013.1, 1013.3]",
+        "(1013.3, 1013.6]",
+    ]
+    assert list(bin_labels(pd.IntervalIndex.from_breaks([-0.001, 0.0, 0.01])).values()) == [
+        "(-0.001, 0.000]",
+        "(0.000, 0.010]",
+    ]
+
+
+def test_the_spread_of_a_number_names_its_bins_in_rounded_edges(model, table):
+    sample = table.head(1000)
+    contributions, _ = explanations.contributions_frame(model, sample)
+    by_temp = explanations.contribution_spread(sample, contributions, "temp")
+    labels = by_temp["temp"].tolist()
+    assert len(labels) == len(set(labels)) > 1
+    for label in labels:
+        assert re.fullmatch(r"\(-?\d+(\.\d{1,6})?, -?\d+(\.\d{1,6})?\]", label), label
+    edges = [float(label[1:-1].split(", ")[0]) for label in labels]
+    assert edges == sorted(edges)  # the bins in the order of their values
+    assert by_temp["rows"].sum() == len(sample)

@@ -1,0 +1,62 @@
+"""A task's deck opens on what that task made: no tabs of earlier tasks, no pandera reports of
+its inputs (the deck of the task that made them holds those), no image fetched from the web."""
+
+from __future__ import annotations
+
+import flytekit.deck.deck
+import pytest
+from flytekit import Deck, workflow
+
+from tasks.frames import FeatureFrame
+from tasks.util import deck_task
+from tests.model_support import feature_table
+
+
+@deck_task("1")
+def make_table(rows: int) -> FeatureFrame:
+    Deck("Made", "<p>the table</p>")
+    return feature_table(rows, seed=0)
+
+
+@deck_task("1")
+def read_table(table: FeatureFrame) -> int:
+    Deck("Read", f"<p>{len(table)} rows</p>")
+    return len(table)
+
+
+@workflow
+def two_deck_tasks(rows: int) -> int:
+    return read_table(table=make_table(rows=rows))
+
+
+@pytest.fixture(scope="module")
+def written() -> dict[str, tuple[list[str], str]]:
+    """{task: (its deck's tabs in order, the deck file's HTML)} of one local execution."""
+    decks = {}
+    output_deck = flytekit.deck.deck._output_deck
+
+    def keep(task_name, new_user_params):
+        output_deck(task_name, new_user_params)
+        decks[task_name] = (
+            [deck.name for deck in new_user_params.decks],
+            flytekit.deck.deck._get_deck(new_user_params, ignore_jupyter=True),
+        )
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(flytekit.deck.deck, "_output_deck", keep)
+        assert two_deck_tasks(rows=40) == 40
+    return decks
+
+
+def test_a_deck_holds_its_own_tabs_first_then_the_reports_of_what_it_returned(written):
+    assert written["make_table"][0] == ["Made", "Pandera Report: FeatureTable"]
+
+
+def test_a_deck_repeats_no_earlier_task_and_no_report_of_its_inputs(written):
+    assert written["read_table"][0] == ["Read"]
+
+
+def test_the_pandera_report_links_no_image_from_the_web(written):
+    tabs, html = written["make_table"]
+    assert "Data validation succeeded" in html
+    assert "raw.githubusercontent.com" not in html and "Pandera Logo" not in html
