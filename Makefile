@@ -112,6 +112,12 @@ rollback: $(VENV)/.synced
 	@test -n "$(VERSION)" || { echo "usage: make rollback VERSION=<registry version> [REASON=...]"; exit 2; }
 	PYTHONPATH=. $(VENV)/bin/python -m seldon.rollback --to "$(VERSION)" --reason "$(REASON)"
 
+# Rebuild a registered version from the frames and hyperparameters it records: same sha256 or fail.
+.PHONY: reproduce
+reproduce: $(VENV)/.synced
+	@test -n "$(VERSION)" || { echo "usage: make reproduce VERSION=<registry version>"; exit 2; }
+	$(VENV)/bin/pyflyte run workflows/reproduce.py reproduce_workflow --version "$(VERSION)"
+
 bench-serving: setup-system setup-wrk $(VENV)/.synced $(SERVING_VENV)/.synced $(MLSERVER_VENV)/.synced
 	PYTHONPATH=. $(VENV)/bin/python benchmarks/serving.py
 

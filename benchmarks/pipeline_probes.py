@@ -1,6 +1,6 @@
 """Measurements that need a process of their own (peak RSS, a store of their own).
 
-python benchmarks/pipeline_probes.py mlflow-overhead | training-memory
+python benchmarks/pipeline_probes.py mlflow-overhead | kept-frames | training-memory
 """
 
 from __future__ import annotations
@@ -152,6 +152,24 @@ def dataset_inputs(train, holdout, repeats: int) -> dict[str, float]:
     return figures
 
 
+def kept_frames(repeats: int = 3) -> dict:
+    """Median seconds of keeping a version's two frames with its run (`core.version_data`:
+    parquet files, their sha256, logged as artifacts) on `make demo`'s first window, in a run of
+    a store that already exists."""
+    import mlflow
+
+    window = month_window(datetime(2013, 7, 1), 5, 1)
+    table = build_features(load_window("", window.train_start, window.end))
+    train, holdout = split_by_time(table, window.holdout_start)
+    seconds = []
+    with mlflow.start_run(experiment_id=registry.experiment_id()):
+        for _ in range(repeats):
+            started = time.perf_counter()
+            registry._keep_frames(train, holdout)
+            seconds.append(time.perf_counter() - started)
+    return {"seconds": statistics.median(seconds), "rows": len(train) + len(holdout)}
+
+
 def training_memory() -> tuple[float, int]:
     """Peak RSS (MiB) of loading, featurizing and fitting the as_of=2013-07-01 training window."""
     window = month_window(datetime(2013, 7, 1), 5, 1)
@@ -164,5 +182,7 @@ def training_memory() -> tuple[float, int]:
 if __name__ == "__main__":
     if sys.argv[1] == "mlflow-overhead":
         print(json.dumps(mlflow_overhead()))
+    elif sys.argv[1] == "kept-frames":
+        print(json.dumps(kept_frames()))
     else:
         print(*training_memory())

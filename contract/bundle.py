@@ -305,10 +305,15 @@ def load_model(path: str | Path) -> Any:
 
 
 def dump_model(model: Any, path: str | Path) -> str:
-    """Write the model with skops, prove the allowlist holds by reading it back; its sha256."""
+    """Write the model with skops in its canonical form (the same model, the same bytes: a
+    version can be rebuilt to its sha256), prove the allowlist holds by reading it back; its
+    sha256."""
     import skops.io as sio
 
+    from contract.canonical import canonical_skops
+
     sio.dump(model, path)
+    canonical_skops(path)
     load_model(path)
     return sha256_file(path)
 

@@ -21,6 +21,7 @@ from contract.bundle import METADATA_FILE, Metadata, write_metadata
 from contract.names import MODEL_NAME
 from core import paths
 from core.refusals import RefusedRows
+from core.version_data import version_tag
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +178,8 @@ def log_training_run(
 
     mlflow_client = client()
     with mlflow.start_run(experiment_id=experiment_id(), run_name=metadata.run_name or None) as run:
-        digests = _log_run_record(metadata, params, metrics, train, holdout)
+        frame_shas = _keep_frames(train, holdout)
+        digests = _log_run_record(metadata, params, metrics, train, holdout, frame_shas)
         if refused is not None:
             _log_refused(refused)
         if evaluation_dir is not None:
@@ -187,7 +189,7 @@ def log_training_run(
         write_metadata(bundle_dir, metadata)
         mlflow.log_artifacts(str(bundle_dir), BUNDLE_ARTIFACT_DIR)
         _log_mlmodel(bundle_dir, run.info.run_id)
-        version = _register_bundle(mlflow_client, model_name, run, metadata, metrics)
+        version = _register_bundle(mlflow_client, model_name, run, metadata, metrics, frame_shas)
         # The version number exists only now: complete metadata.json in the registered bundle.
         metadata = replace(metadata, version=version)
         write_metadata(bundle_dir, metadata)
@@ -205,13 +207,33 @@ def _registered_version_of(model_name: str, sha: str) -> RegisteredVersion | Non
     return RegisteredVersion(model_name, existing, run_id, sha, reused=True)
 
 
-def _log_run_record(
-    metadata: Metadata, params: dict, metrics: dict[str, float], train: pd.DataFrame, holdout: pd.DataFrame
-) -> dict[str, str]:
-    """Params, holdout metrics, the two datasets as run inputs and the run's tags, on the active
-    run; returns the metadata's dataset digests completed with the two logged datasets'."""
+def _keep_frames(train: pd.DataFrame, holdout: pd.DataFrame) -> dict[str, str]:
+    """The two frames as parquet artifacts of the active run (`core.version_data`), so that the
+    version can find its exact data again; {context: the file's sha256}."""
     import mlflow
 
+    from core import version_data
+
+    with tempfile.TemporaryDirectory() as tmp:
+        shas = version_data.write_frames(Path(tmp), {"training": train, "holdout": holdout})
+        mlflow.log_artifacts(tmp, version_data.DATA_ARTIFACT_DIR)
+    return shas
+
+
+def _log_run_record(
+    metadata: Metadata,
+    params: dict,
+    metrics: dict[str, float],
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    frame_shas: dict[str, str],
+) -> dict[str, str]:
+    """Params, holdout metrics, the two datasets as run inputs (tagged with their kept file and its
+    sha256) and the run's tags, on the active run; returns the metadata's dataset digests
+    completed with the two logged datasets'."""
+    import mlflow
+
+    from core import version_data
     from core.mlflow_datasets import frame_dataset
     from core.schemas import LABEL
 
@@ -220,7 +242,8 @@ def _log_run_record(
     digests = dict(metadata.dataset_digests)
     for context, frame in (("training", train), ("holdout", holdout)):
         dataset = frame_dataset(frame, name=context, targets=LABEL)
-        mlflow.log_input(dataset, context=context)
+        kept = {"artifact_path": version_data.artifact_path(context), "sha256": frame_shas[context]}
+        mlflow.log_input(dataset, context=context, tags=kept)
         digests[context] = dataset.digest
     mlflow.set_tags(
         {
@@ -244,7 +267,12 @@ def _log_refused(refused: RefusedRows) -> None:
 
 
 def _register_bundle(
-    mlflow_client, model_name: str, run, metadata: Metadata, metrics: dict[str, float]
+    mlflow_client,
+    model_name: str,
+    run,
+    metadata: Metadata,
+    metrics: dict[str, float],
+    frame_shas: dict[str, str],
 ) -> str:
     """The run's bundle artifact as a new version of `model_name` (created on first use), with the
     tags and description a person browsing the registry reads; returns the version number."""
@@ -264,6 +292,8 @@ def _register_bundle(
             "holdout_roc_auc": f"{metrics.get('roc_auc', float('nan')):.4f}",
             "holdout_log_loss": f"{metrics.get('log_loss', float('nan')):.4f}",
             "flyte_execution_id": metadata.flyte_execution_id,
+            # outside the artifact store: what a read of the kept frames is checked against
+            **{version_tag(context): sha for context, sha in frame_shas.items()},
         },
         description=version_description(metadata.to_dict()),
     )

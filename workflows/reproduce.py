@@ -1,0 +1,20 @@
+"""Reproduce workflow: rebuild a registered version byte for byte from what it records.
+
+pyflyte run workflows/reproduce.py reproduce_workflow --version 2     (make reproduce VERSION=2)
+"""
+
+from __future__ import annotations
+
+from flytekit import workflow
+
+from contract.names import MODEL_NAME
+from core.reproduce import Reproduction
+from tasks.reproduce import rebuild_version
+from tasks.util import tracking_target
+
+
+@workflow
+def reproduce_workflow(version: str, model_name: str = MODEL_NAME) -> Reproduction:
+    """The version's model file, fit again from its kept training frame and hyperparameters;
+    fails unless it has the registered sha256."""
+    return rebuild_version(tracking_uri=tracking_target(), model_name=model_name, version=version)
