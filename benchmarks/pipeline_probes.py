@@ -111,6 +111,7 @@ def deck_seconds(model, table, holdout, threshold: float) -> dict[str, float]:
     """Seconds of the two decks a training renders, as its tasks render them: the evaluation deck
     (metrics, figures, permutation importance, exact contributions on a sample, slices) and the
     data deck of the feature table."""
+    from core.refusals import RefusedRows, row_account
     from tasks.decks import render_data_deck, render_evaluation_deck
 
     scores = predict_scores(model, holdout)
@@ -120,7 +121,7 @@ def deck_seconds(model, table, holdout, threshold: float) -> dict[str, float]:
     importance = feature_importance(model, holdout)
     render_evaluation_deck(model, holdout, scores, threshold, metrics, slices, importance)
     evaluated = time.perf_counter()
-    render_data_deck(table)
+    render_data_deck(table, row_account(RefusedRows(rows_read=len(table)), len(table), table, LABEL))
     return {"evaluation_deck": evaluated - started, "data_deck": time.perf_counter() - evaluated}
 
 

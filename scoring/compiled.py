@@ -117,7 +117,11 @@ class CompiledTrees:
 def check_parity(bundle: Bundle, frame: Any, tolerance: float = PARITY_TOLERANCE) -> Parity:
     """Score `frame` (a DataFrame holding the schema's features) three ways: the Pipeline as
     trained (pandas, ColumnTransformer, predict_proba), the predictor's vectorised path and its
-    compiled path on the predictor's own encoding. Raise unless all agree within `tolerance`."""
+    compiled path on the predictor's own encoding. Raise unless all agree within `tolerance`.
+
+    The vectorised path is the Pipeline's own classifier on the predictor's matrix: when that
+    matrix is the ColumnTransformer's, value for value, its scores are the Pipeline's and the
+    trees are walked twice (Pipeline, compiled), not three times."""
     from scoring.predictor import Predictor
 
     compiled_form, compiled_path = bundle.metadata.compiled, bundle.compiled_path
@@ -126,10 +130,16 @@ def check_parity(bundle: Bundle, frame: Any, tolerance: float = PARITY_TOLERANCE
     # the whole holdout through the compiled trees: on every core this process may use
     predictor = Predictor(bundle, compiled=load_compiled(compiled_path, len(os.sched_getaffinity(0))))
     names = bundle.schema.names
-    expected = bundle.model.predict_proba(frame[names])[:, 1]
     matrix = predictor.encode({name: frame[name].to_numpy() for name in names})
+    model = bundle.model
+    if hasattr(model, "steps"):  # the Pipeline's predict_proba, step by step
+        encoded = np.asarray(model[:-1].transform(frame[names]), dtype=np.float64)
+        expected = model[-1].predict_proba(encoded)[:, 1]
+        same_matrix = encoded.shape == matrix.shape and np.array_equal(encoded, matrix, equal_nan=True)
+    else:
+        expected, same_matrix = model.predict_proba(frame[names])[:, 1], False
     compiled = predictor.compiled_scores(matrix)
-    vectorised = predictor.vectorised_scores(matrix)
+    vectorised = expected if same_matrix else predictor.vectorised_scores(matrix)
     parity = Parity(
         compiled=compiled_form,
         rows=len(expected),

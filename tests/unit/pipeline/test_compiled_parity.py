@@ -17,6 +17,52 @@ from tests.model_support import feature_table
 HP = Hyperparameters(max_iter=15, max_leaf_nodes=15, min_samples_leaf=20, early_stopping=False)
 
 
+def write_good_bundle(directory, seed: int = 0):
+    train = feature_table(800, seed)
+    model = fit(train, HP)
+    write_bundle(
+        directory,
+        model,
+        build_schema(train, HP.threshold),
+        build_reference(train, predict_scores(model, train), float(train[LABEL].mean())),
+        Metadata(),
+    )
+    return directory
+
+
+def test_a_good_bundle_walks_the_scikit_learn_trees_once(tmp_path, monkeypatch):
+    """The Pipeline's pass and the compiled pass; the vectorised path is the same classifier on
+    the same matrix, so its scores are the Pipeline's without walking the trees a third time."""
+    from contract.bundle import load_bundle
+
+    bundle = load_bundle(write_good_bundle(tmp_path / "bundle"))
+    classifier, walks = bundle.model[-1], []
+    predict_proba = classifier.predict_proba
+    monkeypatch.setattr(classifier, "predict_proba", lambda X: walks.append(len(X)) or predict_proba(X))
+    parity = check_parity(bundle, feature_table(200, 1))
+    assert walks == [200]
+    assert (
+        parity.rows == 200 and parity.compiled_max_abs_diff <= 1e-9 and parity.vectorised_max_abs_diff == 0.0
+    )
+
+
+def test_an_encoding_that_is_not_the_pipelines_is_refused(tmp_path, monkeypatch):
+    from contract.bundle import load_bundle
+    from scoring.predictor import Predictor
+
+    bundle = load_bundle(write_good_bundle(tmp_path / "bundle"))
+    encode = Predictor.encode
+
+    def shifted(self, columns):  # every category one code further along
+        matrix = encode(self, columns)
+        matrix[:, 0] += 1.0
+        return matrix
+
+    monkeypatch.setattr(Predictor, "encode", shifted)
+    with pytest.raises(CompiledParityError, match=r"path differs from the Pipeline's probabilities"):
+        check_parity(bundle, feature_table(200, 1))
+
+
 @pytest.fixture
 def broken_bundle(tmp_path):
     """A bundle whose trees.treelite was compiled from another model, its sha256 updated to
