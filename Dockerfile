@@ -26,11 +26,12 @@ WORKDIR /app
 # the bundle contract and the predictor, shared with the pipeline (neither imports seldon/)
 COPY contract/__init__.py contract/bundle.py contract/names.py contract/registry.py \
      contract/request_log.py /app/contract/
-COPY scoring/__init__.py scoring/compiled.py scoring/predictor.py scoring/validation.py /app/scoring/
+COPY scoring/__init__.py scoring/compiled.py scoring/explanation.py scoring/predictor.py \
+     scoring/validation.py /app/scoring/
 COPY explain/__init__.py explain/treeshap.py /app/explain/
-COPY seldon/__init__.py seldon/explaining.py seldon/guard.py seldon/jsonio.py seldon/metrics.py \
-     seldon/model.py seldon/openapi.json seldon/pointer.py seldon/routes.py seldon/serve.py \
-     seldon/settings.py /app/seldon/
+COPY seldon/__init__.py seldon/metrics.py seldon/model.py seldon/openapi.json seldon/openapi.py \
+     seldon/pointer.py seldon/serve.py seldon/session.py seldon/settings.py seldon/wrapper_changes.py \
+     /app/seldon/
 USER 10001:10001
 EXPOSE 9000 6000
 # The operator sets the ports through PREDICTIVE_UNIT_* variables; the wrapper reads them.

@@ -11,23 +11,26 @@ the share of the wrapper's throughput left after the work a prediction needs.
 
 from __future__ import annotations
 
-from flask import Blueprint, g
+from flask import Blueprint
 
-from seldon.jsonio import FastJSONProvider
 from seldon.model import FlightsLateModel
+from seldon.wrapper_changes import json_provider
 
 ANSWER = {"data": {"names": ["probability", "predicted_late"], "ndarray": [[0.0, 0]]}, "meta": {}}
 
 
 class NoopModel:
+    """The stock wrapper and the project's JSON provider (`seldon.wrapper_changes` installs the
+    rest for FlightsLateModel only)."""
+
     def __init__(self, **parameters) -> None:
         blueprint = Blueprint("noop", __name__)
 
         @blueprint.record_once
         def _configure(state) -> None:
-            state.app.json = FastJSONProvider(state.app)
+            state.app.json = json_provider(state.app)
 
-        self.model_error_handler = blueprint
+        self.model_error_handler = blueprint  # the wrapper registers this blueprint on its app
 
     def load(self) -> None:
         pass
@@ -40,10 +43,11 @@ class NoopModel:
 
 
 class GuardedNoopModel(FlightsLateModel):
-    """The same no-op behind this project's own transport layer (`seldon/routes.py`,
-    `seldon/guard.py`): the request guard, the body decoded once with its nesting check, JSON
-    errors. No validation, model, request log or metrics. Against it, the real server's ratio is
-    the cost of the prediction's own work alone; against `NoopModel`, of that and the guard."""
+    """The same no-op behind this project's changes to the wrapper (`seldon/wrapper_changes.py`):
+    the request guard, the body decoded once with its nesting check, JSON errors, the counting
+    hook (with no session, nothing counted). No validation, model, request log or metrics.
+    Against it, the real server's ratio is the cost of the prediction's own work alone; against
+    `NoopModel`, of that and the wrapper changes."""
 
     def load(self) -> None:
         pass
@@ -52,5 +56,4 @@ class GuardedNoopModel(FlightsLateModel):
         return {"ready": True}
 
     def predict_raw(self, body) -> dict:
-        g.counted = True  # nothing to count: the after-request hook would count a wrapper answer
         return ANSWER

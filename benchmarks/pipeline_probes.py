@@ -25,7 +25,7 @@ from core.model import Hyperparameters, fit, predict_scores
 from core.reports import evaluation_figure, feature_importance
 from core.schemas import LABEL
 from core.source import load_window
-from scoring.compiled import check_parity
+from scoring.parity import check_parity
 
 
 def mlflow_overhead(repeats: int = 3) -> dict:

@@ -123,7 +123,7 @@ def overheads(predict, rows: list) -> dict:
     import orjson
 
     from contract.request_log import RequestLog, request_json
-    from seldon.guard import decode_json
+    from seldon.wrapper_changes import decode_json
 
     log = RequestLog(tempfile.mkdtemp(prefix="floor-log-"))
     table = {}

@@ -2,13 +2,12 @@
 
 Training writes model.skops, the compiled trees (trees.treelite), schema.json, reference.json and
 metadata.json; registration then proves the compiled trees reproduce the Pipeline
-(`scoring.compiled.check_parity`) before it registers the version.
+(`scoring.parity.check_parity`) before it registers the version.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -53,45 +52,36 @@ def build_schema(train: pd.DataFrame, threshold: float) -> Schema:
     return Schema(features=tuple(features), output=OutputSpec(threshold=float(threshold)))
 
 
-def _numeric_reference(values: pd.Series) -> dict:
-    """A `NumericReference` as its JSON dict (what `core.drift` reads)."""
+def _numeric_reference(values: pd.Series) -> NumericReference:
+    """The binned distribution of a number column (what `core.drift` compares with)."""
     present = values.dropna().to_numpy(dtype=np.float64)
     edges = np.unique(np.quantile(present, np.linspace(0, 1, REFERENCE_BINS + 1))) if present.size else []
     inner = list(map(float, edges[1:-1])) if len(edges) > 2 else []
     counts = np.bincount(np.searchsorted(inner, present, side="right"), minlength=len(inner) + 1)
-    return asdict(
-        NumericReference(
-            edges=inner,  # bin i holds values in [edges[i-1], edges[i]); the outer bins are open
-            proportions=(counts / max(present.size, 1)).tolist(),
-            missing_rate=float(values.isna().mean()),
-            mean=float(present.mean()) if present.size else None,
-        )
+    return NumericReference(
+        edges=inner,  # bin i holds values in [edges[i-1], edges[i]); the outer bins are open
+        proportions=(counts / max(present.size, 1)).tolist(),
+        missing_rate=float(values.isna().mean()),
+        mean=float(present.mean()) if present.size else None,
     )
 
 
-def _categorical_reference(values: pd.Series) -> dict:
-    """A `CategoryReference` as its JSON dict (what `core.drift` reads)."""
+def _categorical_reference(values: pd.Series) -> CategoryReference:
+    """The shares of a category column's values (what `core.drift` compares with)."""
     shares = values.value_counts(normalize=True, dropna=True)
-    return asdict(
-        CategoryReference(
-            proportions={str(k): float(v) for k, v in shares.items()},
-            missing_rate=float(values.isna().mean()),
-        )
+    return CategoryReference(
+        proportions={str(k): float(v) for k, v in shares.items()},
+        missing_rate=float(values.isna().mean()),
     )
 
 
 def build_reference(train: pd.DataFrame, scores: np.ndarray, label_rate: float) -> Reference:
     """Binned training distribution of each feature and of the score: the drift baseline."""
-    features = {name: _numeric_reference(train[name]) for name in NUMERIC_FEATURES}
+    features: dict[str, NumericReference | CategoryReference] = {
+        name: _numeric_reference(train[name]) for name in NUMERIC_FEATURES
+    }
     features.update({name: _categorical_reference(train[name]) for name in CATEGORICAL_FEATURES})
-    return Reference.from_dict(
-        {
-            "n_rows": int(len(train)),
-            "label_rate": float(label_rate),
-            "features": features,
-            "score": _numeric_reference(pd.Series(scores)),
-        }
-    )
+    return Reference(int(len(train)), float(label_rate), features, _numeric_reference(pd.Series(scores)))
 
 
 def write_bundle(

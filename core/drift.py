@@ -28,6 +28,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from contract.bundle import CategoryReference, NumericReference, Reference
+
 EPSILON = 1e-4
 MISSING = "__missing__"
 UNSEEN = "__unseen__"
@@ -58,11 +60,11 @@ def noise_psi(
     return float(np.quantile(np.sum((cur - ref) * np.log(cur / ref), axis=1), quantile))
 
 
-def numeric_shares(entry: dict, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def numeric_shares(entry: NumericReference, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(reference, current) shares over the reference bins plus a trailing missing bin."""
-    edges = np.asarray(entry["edges"], dtype=np.float64)
-    missing_ref = float(entry.get("missing_rate", 0.0))
-    reference = np.append(np.asarray(entry["proportions"]) * (1.0 - missing_ref), missing_ref)
+    edges = np.asarray(entry.edges, dtype=np.float64)
+    missing_ref = float(entry.missing_rate)
+    reference = np.append(np.asarray(entry.proportions) * (1.0 - missing_ref), missing_ref)
     numbers = pd.to_numeric(values, errors="coerce")
     present = numbers.dropna().to_numpy(dtype=np.float64)
     # Same rule as core.bundle: bin i holds [edges[i-1], edges[i]).
@@ -72,14 +74,14 @@ def numeric_shares(entry: dict, values: pd.Series) -> tuple[np.ndarray, np.ndarr
 
 
 def categorical_shares(
-    entry: dict, values: pd.Series, min_share: float = MIN_CATEGORY_SHARE
+    entry: CategoryReference, values: pd.Series, min_share: float = MIN_CATEGORY_SHARE
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(bin names, reference, current) over the training categories (those under `min_share`
     pooled into one rare bin) + unseen + missing."""
-    proportions = entry["proportions"]
+    proportions = entry.proportions
     known = [k for k, share in proportions.items() if share >= min_share]
     rare = [k for k, share in proportions.items() if share < min_share]
-    missing_ref = float(entry.get("missing_rate", 0.0))
+    missing_ref = float(entry.missing_rate)
     reference = [proportions[k] * (1.0 - missing_ref) for k in known]
     reference += [sum(proportions[k] for k in rare) * (1.0 - missing_ref), 0.0, missing_ref]
     present = values.dropna().astype(str)
@@ -92,11 +94,15 @@ def categorical_shares(
     return names, np.asarray(reference), np.asarray(current) / total
 
 
-def feature_drift(entry: dict, values: pd.Series, min_category_share: float = MIN_CATEGORY_SHARE) -> dict:
+def feature_drift(
+    entry: NumericReference | CategoryReference,
+    values: pd.Series,
+    min_category_share: float = MIN_CATEGORY_SHARE,
+) -> dict:
     """PSI, its noise level at this sample size, KS (or total variation for categories), and
     current vs reference summary."""
     n = int(len(values))
-    if entry["kind"] == "category":
+    if isinstance(entry, CategoryReference):
         _, reference, current = categorical_shares(entry, values, min_category_share)
         distance = 0.5 * float(np.abs(reference - current).sum())
         return {
@@ -116,7 +122,7 @@ def feature_drift(entry: dict, values: pd.Series, min_category_share: float = MI
     ks = float(np.max(np.abs(np.cumsum(ref_present) - np.cumsum(cur_present)))) if len(ref_present) else 0.0
     numbers = pd.to_numeric(values, errors="coerce")
     mean = float(numbers.mean()) if numbers.notna().any() else math.nan
-    ref_mean = entry.get("mean")
+    ref_mean = entry.mean
     return {
         "kind": "number",
         "psi": _psi(reference, current),
@@ -130,7 +136,7 @@ def feature_drift(entry: dict, values: pd.Series, min_category_share: float = MI
 
 
 def drift_table(
-    reference: dict,
+    reference: Reference,
     current: pd.DataFrame,
     score: pd.Series | None = None,
     weights: dict[str, float] | None = None,
@@ -142,27 +148,22 @@ def drift_table(
 
     A feature of the reference that `current` lacks is an error naming it: drift that cannot be
     measured must not read as no drift."""
-    if "features" not in reference:
-        raise ValueError("reference.json has no 'features' section")
-    missing = [name for name in reference["features"] if name not in current.columns]
+    missing = [name for name in reference.features if name not in current.columns]
     if missing:
         raise ValueError(f"the data to monitor is missing feature column(s) {missing}")
     if current.empty:
         raise ValueError("no rows to monitor: drift is undefined on an empty period")
-    names = list(reference["features"])
+    names = list(reference.features)
     share = feature_weights(names, weights)
     rows = [
         {"feature": name, **feature_drift(entry, current[name], min_category_share), "weight": share[name]}
-        for name, entry in reference["features"].items()
+        for name, entry in reference.features.items()
     ]
     if score is not None:
-        if "score" not in reference:
-            raise ValueError("reference.json has no 'score' entry")
-        rows.append({"feature": "score", **feature_drift(reference["score"], score), "weight": 0.0})
+        rows.append({"feature": "score", **feature_drift(reference.score, score), "weight": 0.0})
     table = pd.DataFrame(rows)
     table["reference_missing_rate"] = [
-        (reference["score"] if r == "score" else reference["features"][r]).get("missing_rate", 0.0)
-        for r in table["feature"]
+        (reference.score if r == "score" else reference.features[r]).missing_rate for r in table["feature"]
     ]
     return table.sort_values("psi", ascending=False, kind="stable").reset_index(drop=True)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from contract.bundle import Reference
 from core import drift
 from core.features import naive
 from core.schemas import FEATURES, KEY, LABEL
@@ -122,7 +123,7 @@ def online_rows(request_log_dir: str, start: datetime, end: datetime) -> pd.Data
 
 
 def drift_tables(
-    reference: dict,
+    reference: Reference,
     features: pd.DataFrame,
     scores: pd.Series,
     online: pd.DataFrame,

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from contract.bundle import Metadata, load_bundle
+from contract.champion import push_champion
 from core import evaluation, registry
 from core.evaluation import EvaluationMetrics
 from core.gate import CHALLENGER, CHAMPION, REJECTED, GateConfig, GateDecision, decide, paired_auc_gain
@@ -102,6 +103,8 @@ def promote(
         decision.alias = CHALLENGER
     if decision.alias:
         registry.set_alias(name, decision.alias, version)
+    if decision.alias == CHAMPION:  # for the alert on a served version that is not the champion
+        push_champion(name, version)
     _tag_version(name, version, decision)
     registry.log_decision(registered.run_id, {**asdict(decision), "alias": decision.alias or REJECTED})
     logger.info("version %s -> %s: %s", version, decision.alias or REJECTED, "; ".join(reasons))

@@ -21,10 +21,7 @@ Each push replaces the previous one of the same job, so the gateway always holds
     flights_monitoring_last_run_timestamp_seconds                    when the run pushed
 
 A figure that is undefined (no truth yet: no realized AUC) is left out rather than pushed as NaN.
-The registry's champion goes to its own job, so that the alert comparing it with the served
-version does not depend on when monitoring last ran:
-
-    flights_registry_champion_info{bundle_name, bundle_version}       the `champion` alias (always 1)
+Each run also pushes the registry's current champion to its own job (`contract.champion`).
 
 Plain functions (no flytekit); the monitoring task calls `push_monitoring` at its end. The URL is
 read when a function runs, never at import.
@@ -34,26 +31,21 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from typing import Any
 
 import pandas as pd
 
+from contract.champion import champion_registry, push, push_champion, pushgateway_url
+from contract.names import CHAMPION, MODEL_NAME
+
 logger = logging.getLogger(__name__)
 
-PUSHGATEWAY_URL_ENV = "PUSHGATEWAY_URL"
 MONITORING_JOB = "flights-monitoring"
-REGISTRY_JOB = "flights-registry"
 DECISIONS = ("ok", "drift", "decay")
 SCORE = "score"
 PREFIX = "flights_monitoring_"
-CHAMPION_INFO = "flights_registry_champion_info"
-
-
-def pushgateway_url() -> str:
-    """The configured Pushgateway (`host:port` or a URL), empty when monitoring does not push."""
-    return os.environ.get(PUSHGATEWAY_URL_ENV, "").strip()
+__all__ = ["champion_registry", "monitoring_registry", "push_monitoring"]
 
 
 def _finite(value: Any) -> bool:
@@ -163,7 +155,7 @@ def _add_run_info(registry, version: str, report: Any, now: float | None) -> Non
         ("model_name", "model_version"),
         registry=registry,
     )
-    info.labels(str(getattr(report, "model_name", "") or _model_name()), version).set(1.0)
+    info.labels(str(getattr(report, "model_name", "") or MODEL_NAME), version).set(1.0)
     if report.period_end:
         end = pd.Timestamp(report.period_end, tz="UTC").timestamp()
         period_end = _gauge(
@@ -177,32 +169,6 @@ def _add_run_info(registry, version: str, report: Any, now: float | None) -> Non
     ).set(time.time() if now is None else now)
 
 
-def champion_registry(model_name: str, version: str):
-    """The registry's champion as an info metric."""
-    from prometheus_client import CollectorRegistry, Gauge
-
-    registry = CollectorRegistry()
-    Gauge(
-        CHAMPION_INFO,
-        "the registered version the champion alias points at",
-        ("bundle_name", "bundle_version"),
-        registry=registry,
-    ).labels(model_name, str(version)).set(1.0)
-    return registry
-
-
-def _push(url: str, job: str, registry) -> None:
-    from prometheus_client import push_to_gateway
-
-    try:
-        push_to_gateway(url, job=job, registry=registry, timeout=10)
-    except OSError as error:
-        raise RuntimeError(
-            f"could not push the {job} metrics to the Pushgateway at {url} "
-            f"(set by {PUSHGATEWAY_URL_ENV}): {error}"
-        ) from error
-
-
 def push_monitoring(report: Any, drift: pd.DataFrame, url: str | None = None) -> bool:
     """Push one monitoring run's metrics (and the registry's current champion) when a Pushgateway
     is configured. Returns False when none is. A configured gateway that refuses the push fails
@@ -210,30 +176,9 @@ def push_monitoring(report: Any, drift: pd.DataFrame, url: str | None = None) ->
     url = pushgateway_url() if url is None else url
     if not url:
         return False
-    _push(url, MONITORING_JOB, monitoring_registry(report, drift))
-    push_champion(url=url)
+    push(url, MONITORING_JOB, monitoring_registry(report, drift))
+    from core import registry
+
+    push_champion(MODEL_NAME, registry.alias_version(MODEL_NAME, CHAMPION) or "", url)
     logger.info("monitoring metrics of version %s pushed to %s", report.model_version, url)
     return True
-
-
-def push_champion(model_name: str | None = None, version: str | None = None, url: str | None = None) -> bool:
-    """Push the registry's champion (read from the registry unless given) when a Pushgateway is
-    configured and a champion exists."""
-    url = pushgateway_url() if url is None else url
-    if not url:
-        return False
-    model_name = model_name or _model_name()
-    if version is None:
-        from core import registry as mlflow_registry
-
-        version = mlflow_registry.alias_version(model_name, "champion")
-    if not version:
-        return False
-    _push(url, REGISTRY_JOB, champion_registry(model_name, version))
-    return True
-
-
-def _model_name() -> str:
-    from core.registry import MODEL_NAME
-
-    return MODEL_NAME

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from contract import registry as shared
-from contract.bundle import METADATA_FILE, Metadata, write_metadata
+from contract.bundle import CATEGORY, METADATA_FILE, Metadata, Schema, read_schema, write_metadata
 from contract.names import MODEL_NAME
 from core import paths
 from core.refusals import RefusedRows
@@ -95,13 +95,8 @@ def alias_version(name: str, alias: str) -> str | None:
 
 
 def set_alias(name: str, alias: str, version: str) -> None:
-    """Point `alias` at `version`; a new champion is also pushed to the Pushgateway when one is
-    configured (core.pushgateway), for the alert on a served version that is not the champion."""
+    """Point `alias` at `version` (a new champion is pushed by the promotion that names it)."""
     client().set_registered_model_alias(name, alias, version)
-    if alias == "champion":
-        from core.pushgateway import push_champion
-
-        push_champion(name, version)
 
 
 def download_bundle(name: str, version: str, destination: str | Path | None = None) -> Path:
@@ -111,40 +106,42 @@ def download_bundle(name: str, version: str, destination: str | Path | None = No
     return shared.download_version(name, version, destination, paths.tracking_uri())
 
 
-def input_signature(schema: dict):
-    """The bundle's schema.json as an MLflow model signature: the registry's version page shows it
+def input_signature(schema: Schema):
+    """The bundle's schema as an MLflow model signature: the registry's version page shows it
     (the UI reads the `MLmodel` file at the version's source). Categories are strings, the rest
     doubles; a feature that may be missing is optional."""
     from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, DataType, Schema
+    from mlflow.types import ColSpec, DataType
+    from mlflow.types import Schema as ColumnSchema
 
-    inputs = Schema(
+    inputs = ColumnSchema(
         [
             ColSpec(
-                DataType.string if spec["kind"] == "category" else DataType.double,
-                spec["name"],
-                required=not spec.get("nullable", False),
+                DataType.string if spec.kind == CATEGORY else DataType.double,
+                spec.name,
+                required=not spec.nullable,
             )
-            for spec in schema["features"]
+            for spec in schema.features
         ]
     )
-    probability, flag = schema["output"]["names"]
-    outputs = Schema([ColSpec(DataType.double, probability), ColSpec(DataType.long, flag)])
+    probability, flag = schema.output.names
+    outputs = ColumnSchema([ColSpec(DataType.double, probability), ColSpec(DataType.long, flag)])
     return ModelSignature(inputs=inputs, outputs=outputs)
 
 
-def version_description(metadata: dict) -> str:
+def version_description(metadata: Metadata) -> str:
     """What a person reads first on the version page: window, holdout figures, lineage."""
-    window = metadata.get("training_window", {})
-    figures = metadata.get("metrics", {})
+    window = metadata.training_window
+    nan = float("nan")
+    figures = metadata.metrics
     return (
-        f"Late-arrival classifier as of {window.get('as_of', '?')}: trained on flights "
-        f"{window.get('train_start', '?')} to {window.get('train_end', '?')}, held out "
-        f"{window.get('holdout_start', '?')} to {window.get('holdout_end', '?')} "
-        f"(holdout ROC AUC {figures.get('roc_auc', float('nan')):.4f}, log loss "
-        f"{figures.get('log_loss', float('nan')):.4f}, Brier {figures.get('brier', float('nan')):.4f}). "
-        f"Flyte execution {metadata.get('flyte_execution_id', '?')}; model.skops sha256 "
-        f"{metadata.get('model_sha256', '?')[:12]}. Serve with models:/{metadata.get('name', MODEL_NAME)}"
+        f"Late-arrival classifier as of {window.as_of}: trained on flights "
+        f"{window.train_start} to {window.train_end}, held out "
+        f"{window.holdout_start} to {window.holdout_end} "
+        f"(holdout ROC AUC {figures.get('roc_auc', nan):.4f}, log loss "
+        f"{figures.get('log_loss', nan):.4f}, Brier {figures.get('brier', nan):.4f}). "
+        f"Flyte execution {metadata.flyte_execution_id}; model.skops sha256 "
+        f"{metadata.model_sha256[:12]}. Serve with models:/{metadata.name}"
         "@champion; the bundle's schema.json is the request contract."
     )
 
@@ -295,7 +292,7 @@ def _register_bundle(
             # outside the artifact store: what a read of the kept frames is checked against
             **{version_tag(context): sha for context, sha in frame_shas.items()},
         },
-        description=version_description(metadata.to_dict()),
+        description=version_description(metadata),
     )
     return str(version.version)
 
@@ -306,8 +303,8 @@ def _log_mlmodel(bundle_dir: Path, run_id: str) -> None:
     import mlflow
     from mlflow.models import Model
 
-    schema = json.loads((bundle_dir / "schema.json").read_text())
-    descriptor = Model(artifact_path=BUNDLE_ARTIFACT_DIR, run_id=run_id, signature=input_signature(schema))
+    signature = input_signature(read_schema(bundle_dir))
+    descriptor = Model(artifact_path=BUNDLE_ARTIFACT_DIR, run_id=run_id, signature=signature)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / MLMODEL_FILE
         descriptor.save(str(path))

@@ -9,7 +9,7 @@ category as its index in the feature's `categories` list, an unknown category or
 as NaN, which is what the Pipeline's OrdinalEncoder does. Scoring then skips the Pipeline's
 ColumnTransformer: up to `compiled_max_rows` rows go through the compiled trees (treelite), more
 rows through the fitted classifier's own vectorised `predict_proba`. Registration proves both
-agree with the whole Pipeline to 1e-9 (`scoring.compiled.check_parity`).
+agree with the whole Pipeline to 1e-9 (`scoring.parity.check_parity`).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Predictor:
         self.bundle = bundle
         self.schema = bundle.schema
         self.threshold = bundle.schema.threshold
-        self.request_schema = RequestSchema(bundle.schema.to_dict(), max_rows)
+        self.request_schema = RequestSchema(bundle.schema, max_rows)
         self.names = bundle.schema.names
         self._kinds = [(spec.name, spec.kind == CATEGORY) for spec in bundle.schema.features]
         self._codes = {
@@ -140,7 +140,10 @@ class Predictor:
 
     def predict(self, body: object) -> Prediction:
         """The whole request path: validate -> encode -> score -> threshold."""
-        checked = self.check(body)
+        return self.predict_checked(self.check(body))
+
+    def predict_checked(self, checked: Checked) -> Prediction:
+        """Score a request `check` accepted (columns joined to it, e.g. looked up, are scored too)."""
         scores = self.score(checked.columns)
         return Prediction(scores, self.threshold_flags(scores), checked.unknown_categories, checked.n_rows)
 

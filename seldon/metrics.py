@@ -44,25 +44,6 @@ EXPLAIN_REQUESTS = "flights_explain_requests_total"  # {outcome: ok|rejected|err
 EXPLAIN_REJECTED = "flights_explain_rejected_requests_total"  # {reason}
 EXPLAINED_ROWS = "flights_explained_rows_total"  # {label: late|on_time}
 EXPLAIN_LATENCY = "flights_explain_duration_seconds"  # histogram
-METRIC_NAMES = (
-    REQUESTS,
-    REJECTED,
-    LATENCY,
-    ROWS,
-    UNKNOWN_CATEGORY,
-    SCORE,
-    POSITIVE_RATE,
-    MODEL_INFO,
-    SWAPS,
-    REQUEST_LOG_FAILURES,
-    FEEDBACK_ROWS,
-    FEEDBACK_CORRECT,
-    ONLINE_ACCURACY,
-    EXPLAIN_REQUESTS,
-    EXPLAIN_REJECTED,
-    EXPLAINED_ROWS,
-    EXPLAIN_LATENCY,
-)
 
 LATENCY_EDGES = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 # finer where the scores live (late rate ~20%) and around the 0.35 threshold

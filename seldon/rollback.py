@@ -25,8 +25,8 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from contract.names import CHAMPION as ALIAS
-from contract.names import MODEL_NAME
+from contract.champion import push_champion
+from contract.names import CHAMPION, MODEL_NAME
 from contract.registry import NoVersionForAlias, resolve_alias
 from contract.registry import tracking_uri as default_tracking_uri
 from seldon.pointer import VERSION_NAME
@@ -78,9 +78,7 @@ def rollback(
     client.set_registered_model_alias(model_name, alias, version)
     record = {"from": previous, "alias": alias, "at": datetime.now(UTC).isoformat(), "reason": reason}
     client.set_model_version_tag(model_name, version, ROLLBACK_TAG, json.dumps(record))
-    if alias == "champion":  # the served-vs-champion alert compares with the pushed champion
-        from core.pushgateway import push_champion
-
+    if alias == CHAMPION:  # the served-vs-champion alert compares with the pushed champion
         push_champion(model_name, version)
     logger.warning(
         "%s@%s moved from version %s to %s (%s): every sync sidecar follows at its next poll",
@@ -96,7 +94,7 @@ def rollback(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m seldon.rollback", description=__doc__.split("\n")[0])
     parser.add_argument("--to", required=True, dest="version", help="registry version to serve")
-    parser.add_argument("--alias", default=ALIAS)
+    parser.add_argument("--alias", default=CHAMPION)
     parser.add_argument("--model-name", default=MODEL_NAME)
     parser.add_argument(
         "--tracking-uri", default=None, help="default: MLFLOW_TRACKING_URI or the project store"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from scoring.explanation import DEFAULT_MAX_ROWS as DEFAULT_EXPLAIN_ROWS
 from scoring.predictor import COMPILED_MAX_ROWS as DEFAULT_COMPILED_MAX_ROWS
 
 MODEL_ROOT = "MODEL_ROOT"  # directory holding current.json and versions/
@@ -15,6 +16,7 @@ REQUEST_LOG_DIR = "REQUEST_LOG_DIR"  # unset or empty: no request log
 REQUEST_LOG_MAX_BYTES = "REQUEST_LOG_MAX_BYTES"
 COMPILED_MAX_ROWS = "COMPILED_MAX_ROWS"  # requests up to this many rows use the compiled trees
 ADMIN_TOKEN = "ADMIN_TOKEN"  # unset or empty: admin routes answer 404
+MAX_EXPLAIN_ROWS = "MAX_EXPLAIN_ROWS"  # explaining costs milliseconds a row: a limit of its own
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class Settings:
     request_log_max_bytes: int = 64 * 1024 * 1024
     admin_token: str = ""
     compiled_max_rows: int = DEFAULT_COMPILED_MAX_ROWS
+    max_explain_rows: int = DEFAULT_EXPLAIN_ROWS
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -40,4 +43,5 @@ class Settings:
             request_log_max_bytes=int(env.get(REQUEST_LOG_MAX_BYTES, cls.request_log_max_bytes)),
             admin_token=env.get(ADMIN_TOKEN, ""),
             compiled_max_rows=int(env.get(COMPILED_MAX_ROWS, cls.compiled_max_rows)),
+            max_explain_rows=int(env.get(MAX_EXPLAIN_ROWS, cls.max_explain_rows)),
         )

@@ -93,8 +93,9 @@ def monitor(
         validation_log_loss=float(holdout["log_loss"]),
     )
     weights = loaded.metadata.feature_importance or None
-    reference = loaded.require_reference().to_dict()
-    drift = monitoring.drift_tables(reference, features, scored["score"], online, thresholds, weights)
+    drift = monitoring.drift_tables(
+        loaded.require_reference(), features, scored["score"], online, thresholds, weights
+    )
     report = monitoring.decide(report, drift, thresholds)
     report.mlflow_run_id = monitoring.log_to_mlflow(report, drift, thresholds)
     push_monitoring(report, drift)  # to the Pushgateway, when PUSHGATEWAY_URL is set

@@ -160,7 +160,7 @@ def register_model(
 
     from contract.bundle import load_bundle
     from core import registry
-    from scoring.compiled import check_parity
+    from scoring.parity import check_parity
     from tasks.decks import render_mlflow_deck
 
     directory = _workdir("registered-bundle")

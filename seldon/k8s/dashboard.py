@@ -24,11 +24,13 @@ from grafana_foundation_sdk.builders.timeseries import Panel as Timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
+from seldon.metrics import LATENCY, MODEL_INFO, REJECTED, REQUESTS, SWAPS, UNKNOWN_CATEGORY
+
 OUTPUT = Path(__file__).resolve().parent / "base" / "grafana-dashboard.json"
 UID = "flights-late-arrival"
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 RATE = "$__rate_interval"
-LATENCY_BUCKETS = f"sum by (le) (rate(flights_request_duration_seconds_bucket[{RATE}]))"
+LATENCY_BUCKETS = f"sum by (le) (rate({LATENCY}_bucket[{RATE}]))"
 
 
 def query(expr: str, legend: str = "") -> Dataquery:
@@ -49,7 +51,7 @@ def serving_panels() -> list:
             "Request rate by outcome",
             "Prediction requests per second: ok, rejected (4xx), error (5xx).",
             "reqps",
-            query(f"sum by (outcome) (rate(flights_requests_total[{RATE}]))", "{{outcome}}"),
+            query(f"sum by (outcome) (rate({REQUESTS}[{RATE}]))", "{{outcome}}"),
         ),
         timeseries(
             "Latency p50 / p99",
@@ -62,16 +64,16 @@ def serving_panels() -> list:
             "4xx by rule",
             "Rejected requests per second, by the schema rule they broke.",
             "reqps",
-            query(f"sum by (reason) (rate(flights_rejected_requests_total[{RATE}]))", "{{reason}}"),
+            query(f"sum by (reason) (rate({REJECTED}[{RATE}]))", "{{reason}}"),
         ),
         timeseries(
             "5xx share",
             "Share of requests answered with a server error; 0 while traffic flows without one.",
             "percentunit",
             query(
-                f'(sum(rate(flights_requests_total{{outcome="error"}}[{RATE}])) '
-                f"or sum(rate(flights_requests_total[{RATE}])) * 0) "
-                f"/ sum(rate(flights_requests_total[{RATE}]))",
+                f'(sum(rate({REQUESTS}{{outcome="error"}}[{RATE}])) '
+                f"or sum(rate({REQUESTS}[{RATE}])) * 0) "
+                f"/ sum(rate({REQUESTS}[{RATE}]))",
                 "5xx",
             ),
         ),
@@ -79,14 +81,14 @@ def serving_panels() -> list:
             "Unknown categories",
             "Rows per second carrying a category unseen in training (scored as missing), by feature.",
             "rowsps",
-            query(f"sum by (feature) (rate(flights_unknown_category_total[{RATE}]))", "{{feature}}"),
+            query(f"sum by (feature) (rate({UNKNOWN_CATEGORY}[{RATE}]))", "{{feature}}"),
         ),
         Stat()
         .title("Served version")
         .description("Model versions the workers serve now, and how many workers serve each.")
         .datasource(DATASOURCE)
         .with_target(
-            query("count by (bundle_version) (flights_model_info == 1)", "v{{bundle_version}}").ref_id("A")
+            query(f"count by (bundle_version) ({MODEL_INFO} == 1)", "v{{bundle_version}}").ref_id("A")
         )
         .height(8)
         .span(4),
@@ -94,7 +96,7 @@ def serving_panels() -> list:
             "Model swaps",
             "Hot swaps per worker and outcome over the interval (failed: the new bundle was refused).",
             "short",
-            query(f"sum by (outcome) (increase(flights_model_swaps_total[{RATE}]))", "{{outcome}}"),
+            query(f"sum by (outcome) (increase({SWAPS}[{RATE}]))", "{{outcome}}"),
             width=4,
         ),
     ]

@@ -12,7 +12,7 @@ import pytest
 import requests
 from serving_support import load_cases, metric_sum, parse_metrics
 
-from seldon.explaining import DEFAULT_MAX_ROWS
+from scoring.explanation import DEFAULT_MAX_ROWS
 
 cases = load_cases()
 pytestmark = pytest.mark.slow

@@ -18,11 +18,6 @@ FORBIDDEN = {
     "operational": {"core", "seldon", "scoring", "contract", "tasks", "workflows"},
 }
 
-# Known exceptions, each a debt to pay back, never a new one: the rollback CLI (run in the
-# pipeline environment, never in the serving image) pushes the new champion to the Pushgateway
-# with core.pushgateway.
-EXCEPTIONS = {"seldon/rollback.py": {"core"}}
-
 
 def _imported_packages(path: Path) -> set[str]:
     found = set()
@@ -39,15 +34,10 @@ def test_package_does_not_import_across_the_contract(package):
     offenders = set()
     for path in sorted((REPO / package).rglob("*.py")):
         name = str(path.relative_to(REPO))
-        crossing = _imported_packages(path) & FORBIDDEN[package] - EXCEPTIONS.get(name, set())
+        crossing = _imported_packages(path) & FORBIDDEN[package]
         if crossing:
             offenders.add(f"{name} imports {sorted(crossing)}")
     assert not offenders, offenders
-
-
-def test_the_exceptions_are_still_needed():
-    for name, allowed in EXCEPTIONS.items():
-        assert _imported_packages(REPO / name) & allowed, f"{name} no longer needs its exception"
 
 
 def test_the_rule_sees_function_level_imports(tmp_path):

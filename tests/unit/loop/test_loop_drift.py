@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from contract.bundle import Reference
 from core import drift
 from core.bundle import _categorical_reference, _numeric_reference
 
@@ -54,13 +55,12 @@ def test_unseen_category_is_drift_not_ignored():
 
 
 def test_table_is_worst_first_and_names_a_missing_feature(numbers):
-    reference = {
-        "features": {
-            "a": _numeric_reference(numbers),
-            "b": _numeric_reference(numbers),
-        },
-        "score": _numeric_reference(pd.Series(np.linspace(0, 1, 1000))),
-    }
+    reference = Reference(
+        n_rows=len(numbers),
+        label_rate=0.2,
+        features={"a": _numeric_reference(numbers), "b": _numeric_reference(numbers)},
+        score=_numeric_reference(pd.Series(np.linspace(0, 1, 1000))),
+    )
     current = pd.DataFrame({"a": numbers, "b": numbers + 20})
     table = drift.drift_table(reference, current, pd.Series(np.linspace(0, 1, 500)))
     assert table.iloc[0]["feature"] == "b"

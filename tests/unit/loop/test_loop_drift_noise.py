@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from contract.bundle import Reference
 from core import drift
 from core.bundle import _categorical_reference, _numeric_reference
 from core.monitoring import DRIFT, OK, MonitoringReport, MonitoringThresholds, decide, drift_tables
@@ -25,16 +26,18 @@ def _sample(rng, n: int, temp_shift: float = 0.0, hour_shift: float = 0.0) -> pd
     )
 
 
-def _reference(rng) -> dict:
+def _reference(rng) -> Reference:
     train = _sample(rng, 50_000)
-    return {
-        "features": {
+    return Reference(
+        n_rows=len(train),
+        label_rate=0.2,
+        features={
             "temp": _numeric_reference(train["temp"]),
             "dep_hour": _numeric_reference(train["dep_hour"]),
             "dest": _categorical_reference(train["dest"]),
         },
-        "score": _numeric_reference(pd.Series(rng.beta(2, 5, 50_000))),
-    }
+        score=_numeric_reference(pd.Series(rng.beta(2, 5, 50_000))),
+    )
 
 
 # What the model leans on (as the bundle's metadata records it): hours, not temperature.

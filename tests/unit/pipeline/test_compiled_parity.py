@@ -11,7 +11,8 @@ from core.bundle import build_reference, build_schema, write_bundle
 from core.evaluation import EvaluationMetrics
 from core.model import Hyperparameters, fit, predict_scores
 from core.schemas import LABEL
-from scoring.compiled import CompiledParityError, check_parity, write_compiled
+from scoring.compiled import write_compiled
+from scoring.parity import CompiledParityError, check_parity
 from tests.model_support import feature_table
 
 HP = Hyperparameters(max_iter=15, max_leaf_nodes=15, min_samples_leaf=20, early_stopping=False)

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from contract.bundle import Schema
+
 DATA = Path(__file__).resolve().parents[2] / "data" / "serving"
 
 
@@ -25,3 +27,8 @@ def schema() -> dict:
 @pytest.fixture
 def records() -> list[dict]:
     return cases.records()
+
+
+@pytest.fixture(scope="session")
+def typed_schema(schema) -> Schema:
+    return Schema.from_dict(schema)

@@ -12,7 +12,7 @@ from core import batch
 from core.bundle import build_reference, build_schema, write_bundle
 from core.model import Hyperparameters, build_pipeline, predict_scores
 from core.schemas import FEATURES, LABEL
-from scoring.compiled import check_parity
+from scoring.parity import check_parity
 from scoring.predictor import Predictor
 from scoring.validation import RequestError
 from tests.model_support import feature_table

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from scoring.validation import RequestError, RequestSchema
-from seldon.guard import MAX_JSON_DEPTH, decode_json
 from seldon.pointer import VersionError, checked_version_dir, pointed_dir, write_pointer
+from seldon.wrapper_changes import MAX_JSON_DEPTH, decode_json
 
 
 def test_decoder_reads_what_orjson_refuses_and_names_what_nobody_can():
@@ -55,8 +55,8 @@ def test_a_symlinked_version_and_a_pointer_path_elsewhere_are_refused(tmp_path):
         pointed_dir(tmp_path, {"version": "1", "path": "../elsewhere"})
 
 
-def test_integer_beyond_float64_is_a_finite_rule_error(schema, records):
-    checker = RequestSchema(schema, max_rows=10)
+def test_integer_beyond_float64_is_a_finite_rule_error(typed_schema, records):
+    checker = RequestSchema(typed_schema, max_rows=10)
     body = {"jsonData": [records[0], dict(records[0], seats=10**400)]}
     with pytest.raises(RequestError) as caught:
         checker.check(body)

@@ -19,8 +19,8 @@ _spec.loader.exec_module(cases)
 
 
 @pytest.fixture
-def checker(schema) -> RequestSchema:
-    return RequestSchema(schema, max_rows=5)
+def checker(typed_schema) -> RequestSchema:
+    return RequestSchema(typed_schema, max_rows=5)
 
 
 @pytest.mark.parametrize(
@@ -119,7 +119,7 @@ def _outcome(checker: RequestSchema, body: dict):
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_few_rows_path_answers_like_numpy_path(schema, records, data):
+def test_few_rows_path_answers_like_numpy_path(schema, typed_schema, records, data):
     numbers = {f["name"]: f for f in schema["features"] if f["kind"] == "number"}
     n_rows = data.draw(st.integers(min_value=1, max_value=4), label="rows")
     rows = [dict(records[i % len(records)]) for i in range(n_rows)]
@@ -133,17 +133,20 @@ def test_few_rows_path_answers_like_numpy_path(schema, records, data):
         values = st.one_of(NUMBER_VALUES, st.sampled_from(edges)) if edges else NUMBER_VALUES
         row[name] = data.draw(values, label="value")
     body = {"jsonData": rows}
-    few, numpy_path = RequestSchema(schema, max_rows=5), RequestSchema(schema, max_rows=5, few_rows=0)
+    few, numpy_path = (
+        RequestSchema(typed_schema, max_rows=5),
+        RequestSchema(typed_schema, max_rows=5, few_rows=0),
+    )
     assert few.few_rows >= n_rows
     assert _outcome(few, body) == _outcome(numpy_path, body)
 
 
-def test_few_rows_path_reports_first_row_of_the_first_rule(checker, records):
+def test_few_rows_path_reports_first_row_of_the_first_rule(checker, typed_schema, records):
     """Rules are checked in order over all rows: a NaN in row 1 is named before an
     out-of-range value in row 0, on both paths."""
     rows = [dict(records[0], dep_hour=99.0), dict(records[1], dep_hour=math.nan)]
     for few_rows in (0, checker.few_rows):
         with pytest.raises(RequestError) as caught:
-            RequestSchema({"features": checker.features}, 5, few_rows).check({"jsonData": rows})
+            RequestSchema(typed_schema, 5, few_rows).check({"jsonData": rows})
         assert caught.value.rule == "null"
         assert caught.value.message == "field 'dep_hour' (row 1) is NaN: a value is required"
