@@ -34,7 +34,7 @@ def rebuild(model_name: str, version: str, directory: Path) -> Reproduction:
     from core.model import Hyperparameters, fit
     from core.version_data import load_version_frames
 
-    frames = load_version_frames(model_name, version)
+    frames = load_version_frames(registry.client(), model_name, version)
     metadata = read_metadata(registry.download_bundle(model_name, version, directory / "registered"))
     model = fit(frames["training"], Hyperparameters(**metadata.hyperparameters))
     rebuilt = dump_model(model, directory / MODEL_FILE)

@@ -44,13 +44,12 @@ def write_frames(directory: Path, frames: dict[str, pd.DataFrame]) -> dict[str, 
     return shas
 
 
-def load_version_frames(model_name: str, version: str) -> dict[str, pd.DataFrame]:
+def load_version_frames(mlflow_client, model_name: str, version: str) -> dict[str, pd.DataFrame]:
     """{context: frame} of a registered version, read from its run's artifacts and checked
-    against the sha256 on the version and MLflow's digest on the run's dataset inputs."""
-    from core import registry
+    against the sha256 on the version and MLflow's digest on the run's dataset inputs. The
+    client is the caller's (`core.registry.client()`): the registry writes through this module."""
     from core.mlflow_datasets import frame_digest
 
-    mlflow_client = registry.client()
     model_version = mlflow_client.get_model_version(model_name, version)
     run = mlflow_client.get_run(model_version.run_id)
     digests = {

@@ -46,7 +46,7 @@ def version(tmp_path_factory):
 
 def test_the_version_keeps_the_exact_frames_it_was_trained_and_judged_on(version):
     number, _, seen = version
-    kept = load_version_frames(registry.MODEL_NAME, number)
+    kept = load_version_frames(registry.client(), registry.MODEL_NAME, number)
     for context in ("training", "holdout"):
         # the tasks pass frames through Flyte's parquet, which keeps timestamps to the microsecond
         unit = kept[context]["sched_dep"].dtype
@@ -74,6 +74,6 @@ def test_a_frame_changed_after_registration_is_refused_naming_it(version):
     artifacts = Path(registry.client().get_run(run_id).info.artifact_uri.removeprefix("file://"))
     seen["training"].head(100).to_parquet(artifacts / artifact_path("training"), index=False)
     with pytest.raises(VersionDataError, match="version 1's training frame .* changed after registration"):
-        load_version_frames(registry.MODEL_NAME, number)
+        load_version_frames(registry.client(), registry.MODEL_NAME, number)
     with pytest.raises(Exception, match="changed after registration"):
         reproduce_workflow(version=number)
