@@ -117,12 +117,12 @@ def cached_vs_trivial(root: Path, repeats: int = 3) -> tuple[float, float]:
     return statistics.median(cached), statistics.median(baseline)
 
 
-def probe(name: str, root: Path) -> str:
+def probe(name: str, root: Path, env: dict | None = None) -> str:
     """A measurement in a process of its own (benchmarks/pipeline_probes.py)."""
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "pipeline_probes.py"), name],
         cwd=ROOT,
-        env=isolated_env(root),
+        env={**isolated_env(root), **(env or {})},
         capture_output=True,
         text=True,
     )
@@ -171,6 +171,12 @@ def main() -> None:
             f"keeping a version's training and holdout frames ({kept['rows']:,} rows: parquet "
             f"artifacts and their sha256): {kept['seconds']:.2f} s, {kept['seconds'] / (cold / 2):.1%} "
             "of one cold training (half the cold main command)  (target <= 10 %)"
+        )
+        parts = json.loads(probe("cost-parts", root / "parts", {"OMP_NUM_THREADS": "1"}))
+        fit_cpu = parts.pop("fit")
+        print(
+            f"what is not the fit, CPU seconds on one thread vs the fit's {fit_cpu:.2f} s: "
+            + ", ".join(f"{name} {seconds / fit_cpu:.2f}x" for name, seconds in parts.items())
         )
         peak_mib, rows = probe("training-memory", root / "memory").split()
         print(

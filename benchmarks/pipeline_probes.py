@@ -180,10 +180,43 @@ def training_memory() -> tuple[float, int]:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, len(train)
 
 
+def cost_parts() -> dict[str, float]:
+    """CPU seconds of the parts of a cold training that are not the fit, beside the fit, on
+    `make demo`'s first window and the default model (run it with OMP_NUM_THREADS=1: CPU time
+    on one thread is what a loaded machine moves least)."""
+    from core import drift, explanations
+    from core.schemas import FeatureTable, RawFlights
+    from tasks.frames import hash_frame
+
+    parts: dict[str, float] = {}
+
+    def cpu(name: str, work):
+        started = time.process_time()
+        result = work()
+        parts[name] = time.process_time() - started
+        return result
+
+    window = month_window(datetime(2013, 7, 1), 5, 1)
+    raw = cpu("load window", lambda: load_window("", window.train_start, window.end))
+    table = cpu("build features", lambda: build_features(raw))
+    train, holdout = split_by_time(table, window.holdout_start)
+    model = cpu("fit", lambda: fit(train, Hyperparameters()))
+    cpu("holdout scores", lambda: predict_scores(model, holdout))
+    importance = cpu("permutation importance (deck)", lambda: feature_importance(model, holdout))
+    cpu("drift weights from it", lambda: drift.importance_weights(importance))
+    cpu("explainer", lambda: explanations.explainer_for(model))
+    sample = holdout.sample(min(explanations.GLOBAL_SAMPLE, len(holdout)), random_state=0)
+    cpu("contributions of the explained sample", lambda: explanations.contributions_frame(model, sample))
+    cpu("validate training frame", lambda: FeatureTable.validate(train, lazy=True))
+    cpu("validate raw window", lambda: RawFlights.validate(raw, lazy=True))
+    cpu("hash training frame", lambda: hash_frame(train))
+    return {name: round(seconds, 2) for name, seconds in parts.items()}
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "mlflow-overhead":
         print(json.dumps(mlflow_overhead()))
-    elif sys.argv[1] == "kept-frames":
-        print(json.dumps(kept_frames()))
+    elif sys.argv[1] == "cost-parts":
+        print(json.dumps(cost_parts()))
     else:
         print(*training_memory())
