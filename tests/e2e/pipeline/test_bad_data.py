@@ -112,7 +112,12 @@ def test_an_empty_weather_table_fails_validation_naming_the_table(real_tables, t
     assert_nothing_registered()
 
 
-def test_rows_refused_under_a_tolerance_are_counted_on_the_mlflow_run(real_tables, tmp_path, fresh_store):
+def test_rows_refused_under_a_tolerance_are_counted_on_the_mlflow_run_and_the_champion_stays(
+    real_tables, tmp_path, fresh_store
+):
+    """Under a tolerance the run trains without the 40 rows and says so on its MLflow run; then,
+    with that version as champion, the same source without the tolerance and an empty weather
+    table each fail at validation and leave the registry as it was."""
     source_dir = write_source(tmp_path / "src", with_month_13(real_tables))
     decision = training_workflow(
         as_of=AS_OF,
@@ -125,3 +130,14 @@ def test_rows_refused_under_a_tolerance_are_counted_on_the_mlflow_run(real_table
     assert run.data.metrics["source_rows_refused"] == 40 and read > 40_000
     assert run.data.params["max_refused_share"] == "0.001"
     assert "column 'month': in_range(1, 12): 40 rows" in run.data.tags["refused_rows"]
+
+    no_weather = {**real_tables, "weather": real_tables["weather"].iloc[:0]}
+    for source, message in (
+        (source_dir, r"in_range\(1, 12\) failure cases: 13"),
+        (write_source(tmp_path / "no-weather", no_weather), "the weather table has no usable rows"),
+    ):
+        with pytest.raises(Exception, match=message):
+            run_on(source)
+        assert registry.alias_version(registry.MODEL_NAME, "champion") == decision.version
+        versions = mlflow_client.search_model_versions(f"name = '{registry.MODEL_NAME}'")
+        assert [str(found.version) for found in versions] == [decision.version]
