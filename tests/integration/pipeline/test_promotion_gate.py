@@ -6,9 +6,11 @@ import pytest
 
 from core import registry
 from core.model import Hyperparameters
+from core.version_data import load_version_frames
 from tasks.data import DataConfig
 from tests.integration.mlflow_server import mlflow_server
 from tests.pipeline_support import SMALL_AS_OF, SMALL_DATA
+from workflows.reproduce import reproduce_workflow
 from workflows.training import training_workflow
 
 pytestmark = pytest.mark.slow
@@ -69,3 +71,9 @@ def test_gate_sequence_on_a_real_tracking_server(server, monkeypatch):
     assert "flagged rate" in run.data.tags["promotion_reasons"]
     # the registered bundle came back through the server's artifact proxy
     assert mlflow_client.get_model_version(name, better.version).source.startswith("mlflow-artifacts:")
+
+    # the version's kept frames come back through the proxy too, checked, and rebuild its model
+    kept = load_version_frames(mlflow_client, name, better.version)
+    assert len(kept["training"]) > 20_000 and len(kept["holdout"]) > 20_000
+    reproduction = reproduce_workflow(version=better.version)
+    assert reproduction.rebuilt_sha256 == reproduction.registered_sha256
