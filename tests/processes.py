@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support import REPO
 
 
 def stop_group(process: subprocess.Popen, timeout: float = 15) -> None:

@@ -14,8 +14,8 @@ import requests
 import yaml
 
 from tests.processes import start_ready, stop_group
+from tests.support import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SYSTEM = REPO / ".tools" / "system"
 
 

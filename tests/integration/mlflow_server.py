@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -11,12 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests.processes import stop_group
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.support import free_port
 
 
 @contextmanager

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -19,11 +18,11 @@ import requests
 
 from seldon.pointer import version_dir, write_pointer
 from tests.processes import stop_group
+from tests.support import REPO, free_port
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$")
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
-REPO = Path(__file__).resolve().parents[3]
 SERVING_PYTHON = REPO / ".venv-serving" / "bin" / "python"
 MODEL_CLASS = "seldon.model.FlightsLateModel"
 
@@ -46,12 +45,6 @@ def make_root(base: Path, bundles: dict[str, Path], current: str = "1") -> Path:
         shutil.copytree(path, version_dir(root, version))
     write_pointer(root, current)
     return root
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def train_bundles(base: Path) -> dict[str, Path]:

@@ -8,7 +8,8 @@ import ast
 from collections.abc import Iterable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
+from tests.support import REPO
+
 SKIPPED = {"tests", "docs", "deploy"}  # no importable project code
 
 

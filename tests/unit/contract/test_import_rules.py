@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
+from tests.support import REPO
+
 # package -> top-level packages of this project it must never import
 FORBIDDEN = {
     "core": {"seldon"},
