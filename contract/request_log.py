@@ -34,7 +34,7 @@ DEFAULT_BACKUPS = 5
 
 logger = logging.getLogger(__name__)
 
-try:  # the serving image has orjson (3x faster on a 1000-row request); the stdlib does too
+try:  # the serving image has orjson (faster, docs/performance.md); the stdlib writes the same
     from orjson import dumps as _dumps
 except ImportError:  # pragma: no cover - pipeline env readers never write
 

@@ -50,7 +50,7 @@ class CompiledTrees:
     """A treelite model and what one call of its native predictor needs, resolved once.
 
     `treelite.gtil.predict` builds a configuration object (JSON parsed in C++) and asks the model
-    for its types on every call: for one row that is about 40 % of the time. Here those are made
+    for its types on every call, a large share of a one-row call (docs/performance.md). Here those are made
     once and each call is one `TreeliteGTILPredict` on the matrix and a fresh output array (one
     value per row for a binary model). treelite is pinned (4.8.1) in both environments, and
     registration's parity check runs through this very object."""

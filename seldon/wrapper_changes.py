@@ -11,8 +11,8 @@ pinned by a test named in brackets.
  3. Metrics: the model writes prometheus-client's multiprocess files in PROMETHEUS_MULTIPROC_DIR
     (emptied at start); the wrapper's metrics answer merges them beside Seldon's own series, and
     a worker's gauges leave with it. Seldon's custom-metrics channel sends every update through a
-    multiprocessing manager (0.4 ms a request with no metrics at all): its empty update after
-    every prediction is skipped. [test_serving_prometheus, test_wrapper_changes_applied]
+    multiprocessing manager (its cost: docs/performance.md): its empty update after every
+    prediction is skipped. [test_serving_prometheus, test_wrapper_changes_applied]
  4. Request guard, a WSGI middleware in front of the app, answers before the body is read:
     unknown path 404, wrong method 405 (with `Allow`), a body in a `json` query parameter 400,
     a non-JSON Content-Type 415 (form and multipart parsers never run), a body over

@@ -130,7 +130,7 @@ def score_partition(
     if loaded.bundle.metadata.model_sha256 != model.model_sha256:
         raise ValueError(f"bundle {bundle.path} is not version {model.version} (sha256 differs)")
     # One OpenMP thread: the task asks for one CPU, and the trees' per-call thread wake-ups cost
-    # more than they save on a day's few hundred rows (2-3x slower on a busy 2-core machine).
+    # more than they save on a day's few hundred rows (measured: docs/performance.md).
     with threadpool_limits(limits=1):
         scored = score(loaded, partition, model.threshold, model.version, model.run_id)
     if reasons:

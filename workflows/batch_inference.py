@@ -42,8 +42,8 @@ def batch_inference_workflow(
     """Predictions (flight, time, carrier, origin, score, flag, truth, version, run id), by time.
 
     Partitions are weeks by default: each `predict_proba` call has a fixed cost that ~930-row days
-    pay 184 times over half a year (60 % of in-process speed by day, 95 % by week); a cluster still
-    fans the weeks out. `days_per_partition=1` scores (and caches) by day.
+    pay 184 times over half a year (by day and by week: docs/performance.md); a cluster still fans
+    the weeks out. `days_per_partition=1` scores (and caches) by day.
 
     `reasons=True` adds each flight's top three reasons (reason_1 .. reason_3: the feature, and
     reason_k_contribution: how far it moved the log-odds from the model's base value); it costs a
