@@ -109,45 +109,64 @@ def paired_auc_gain(
     return GainInterval(gain, float(low), float(high), confidence, int(len(spread)))
 
 
+@dataclass(frozen=True)
+class SanityCheck:
+    """One sanity check of a candidate: its value, the rule, whether it passed, why it failed."""
+
+    check: str
+    candidate: str
+    rule: str
+    passed: bool
+    failure: str
+
+
+def sanity_checks(metrics: EvaluationMetrics, config: GateConfig) -> list[SanityCheck]:
+    """The one list of sanity checks; the gate's reasons and the deck's table both read it."""
+    finite = all(math.isfinite(v) for v in metrics.as_dict().values() if isinstance(v, float))
+    auc, calibration, flagged = metrics.roc_auc, metrics.calibration_error, metrics.flagged_rate
+    low, high = config.min_flagged_rate, config.max_flagged_rate
+    return [
+        SanityCheck(
+            "every holdout metric finite",
+            "yes" if finite else "no",
+            "finite",
+            finite,
+            "a holdout metric is not finite",
+        ),
+        SanityCheck(
+            "ROC AUC",
+            f"{auc:.4f}",
+            f">= {config.min_auc:.2f}",
+            auc >= config.min_auc,
+            f"ROC AUC {auc:.4f} below the floor {config.min_auc:.2f}",
+        ),
+        SanityCheck(
+            "calibration error",
+            f"{calibration:.4f}",
+            f"<= {config.max_calibration_error:.2f}",
+            calibration <= config.max_calibration_error,
+            f"calibration error {calibration:.4f} above {config.max_calibration_error:.2f}",
+        ),
+        SanityCheck(
+            "flagged rate",
+            f"{flagged:.3f}",
+            f"in [{low:.2f}, {high:.2f}]",
+            low <= flagged <= high,
+            f"flagged rate {flagged:.3f} outside [{low:.2f}, {high:.2f}]",
+        ),
+    ]
+
+
 def sanity_failures(metrics: EvaluationMetrics, config: GateConfig) -> list[str]:
-    failures = []
-    values = metrics.as_dict().values()
-    if any(isinstance(v, float) and not math.isfinite(v) for v in values):
-        failures.append("a holdout metric is not finite")
-    if metrics.roc_auc < config.min_auc:
-        failures.append(f"ROC AUC {metrics.roc_auc:.4f} below the floor {config.min_auc:.2f}")
-    if metrics.calibration_error > config.max_calibration_error:
-        failures.append(
-            f"calibration error {metrics.calibration_error:.4f} above {config.max_calibration_error:.2f}"
-        )
-    if not config.min_flagged_rate <= metrics.flagged_rate <= config.max_flagged_rate:
-        failures.append(
-            f"flagged rate {metrics.flagged_rate:.3f} outside "
-            f"[{config.min_flagged_rate:.2f}, {config.max_flagged_rate:.2f}]"
-        )
-    return failures
+    return [check.failure for check in sanity_checks(metrics, config) if not check.passed]
 
 
 def sanity_table(metrics: EvaluationMetrics, config: GateConfig) -> list[dict]:
     """Each sanity check with the candidate's value, the rule, and whether it passed (the deck)."""
-    finite = all(math.isfinite(v) for v in metrics.as_dict().values() if isinstance(v, float))
-    rows = [
-        ("every holdout metric finite", "yes" if finite else "no", "finite", finite),
-        ("ROC AUC", f"{metrics.roc_auc:.4f}", f">= {config.min_auc:.2f}", metrics.roc_auc >= config.min_auc),
-        (
-            "calibration error",
-            f"{metrics.calibration_error:.4f}",
-            f"<= {config.max_calibration_error:.2f}",
-            metrics.calibration_error <= config.max_calibration_error,
-        ),
-        (
-            "flagged rate",
-            f"{metrics.flagged_rate:.3f}",
-            f"in [{config.min_flagged_rate:.2f}, {config.max_flagged_rate:.2f}]",
-            config.min_flagged_rate <= metrics.flagged_rate <= config.max_flagged_rate,
-        ),
+    return [
+        {"check": c.check, "candidate": c.candidate, "rule": c.rule, "passed": bool(c.passed)}
+        for c in sanity_checks(metrics, config)
     ]
-    return [{"check": c, "candidate": v, "rule": r, "passed": bool(p)} for c, v, r, p in rows]
 
 
 def window_overlap(champion_train_end: str, candidate_holdout_start: str) -> str | None:

@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from core.evaluation import EvaluationMetrics
-from core.gate import GainInterval, GateConfig, decide, paired_auc_gain, sanity_failures
+from core.gate import GainInterval, GateConfig, decide, paired_auc_gain, sanity_failures, sanity_table
 
 SANE = EvaluationMetrics(roc_auc=0.75, calibration_error=0.02, flagged_rate=0.3, log_loss=0.5)
 
@@ -93,3 +93,21 @@ def test_paired_interval_is_narrower_than_the_noise_of_each_auc():
     interval = paired_auc_gain(labels, candidate, champion, resamples=300)
     single = paired_auc_gain(labels, candidate, rng.normal(0, 1, 4000), resamples=300)
     assert interval.high - interval.low < 0.25 * (single.high - single.low)
+
+
+def test_the_deck_table_and_the_gate_reasons_are_the_same_checks():
+    """A metric that is NaN fails every check that reads it, in the table and in the reasons."""
+    config = GateConfig()
+    for metrics in (
+        EvaluationMetrics(roc_auc=0.9, calibration_error=0.3, flagged_rate=0.95),
+        EvaluationMetrics(roc_auc=math.nan, calibration_error=0.01, flagged_rate=0.3),
+        EvaluationMetrics(roc_auc=0.8, calibration_error=0.01, flagged_rate=0.3),
+    ):
+        table = sanity_table(metrics, config)
+        failures = sanity_failures(metrics, config)
+        assert len(failures) == sum(not row["passed"] for row in table), (table, failures)
+    nan_auc = EvaluationMetrics(roc_auc=math.nan, calibration_error=0.01, flagged_rate=0.3)
+    assert sanity_failures(nan_auc, config) == [
+        "a holdout metric is not finite",
+        "ROC AUC nan below the floor 0.60",
+    ]
