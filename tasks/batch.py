@@ -145,7 +145,7 @@ def collect_predictions(parts: list[PredictionFrame], model: ModelRef) -> Predic
     """All partitions in time order, and the batch deck: volume, score distribution, positive
     rate by day and by carrier."""
     from core.batch import combine
-    from tasks.decks_monitoring import render_batch_deck
+    from tasks.batch_deck import render_batch_deck
 
     predictions = combine(parts)
     render_batch_deck(predictions, model.version)

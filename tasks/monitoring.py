@@ -65,7 +65,7 @@ def monitor(
     from core import monitoring
     from core.batch import in_period, require_prediction_columns
     from core.pushgateway import push_monitoring
-    from tasks.decks_monitoring import render_monitoring_deck
+    from tasks.monitoring_deck import render_monitoring_deck
 
     require_prediction_columns(predictions)
     loaded = load_bundle(bundle.download(), require_reference=True)

@@ -211,7 +211,7 @@ def promotion_gate(
     Cached: a version is judged once, against the champion of its time; replaying an old
     execution does not re-open that decision against a newer champion."""
     from core.promotion import promote
-    from tasks.decks_monitoring import render_gate_deck
+    from tasks.gate_deck import render_gate_deck
 
     decision, comparison = promote(registered, metrics, holdout, config)
     render_gate_deck(decision, comparison, metrics, config)

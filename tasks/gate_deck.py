@@ -1,0 +1,46 @@
+"""The promotion gate's deck: both models on the same holdout, the gain and each sanity check."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+from flytekit import Deck
+
+from core.evaluation import EvaluationMetrics
+from core.gate import GateConfig, GateDecision, sanity_table
+from tasks.decks import image_html, table_html
+
+
+def render_gate_deck(
+    decision: GateDecision, comparison, candidate: EvaluationMetrics, config: GateConfig
+) -> None:
+    """The promotion decision a person can check: both models on the same holdout, the gain with
+    its interval, and each sanity check."""
+    from core.gate_report import comparison_figure
+
+    outcome = decision.alias or "rejected (no alias)"
+    reasons = "".join(f"<li>{html.escape(r)}</li>" for r in decision.reasons)
+    gain = pd.DataFrame(
+        [
+            {
+                "candidate": f"v{decision.version}",
+                "champion": f"v{decision.previous_champion}" if decision.previous_champion else "none",
+                "candidate AUC": round(decision.candidate_auc, 4),
+                "champion AUC": round(decision.champion_auc, 4) if comparison.champion is not None else None,
+                "AUC gain": round(decision.auc_gain, 4),
+                f"{config.confidence:.0%} interval": f"[{decision.gain_low:+.4f}, {decision.gain_high:+.4f}]",
+                "margin": config.min_auc_gain,
+                "champion trained up to": comparison.champion_train_end or "-",
+                "candidate holdout from": comparison.candidate_holdout_start,
+            }
+        ]
+    )
+    Deck(
+        "Promotion gate",
+        f"<h3>Version {html.escape(decision.version)}: {html.escape(outcome)}</h3><ul>{reasons}</ul>"
+        + table_html(gain)
+        + image_html(comparison_figure(comparison.labels, comparison.candidate, comparison.champion))
+        + "<h4>Sanity checks (candidate)</h4>"
+        + table_html(pd.DataFrame(sanity_table(candidate, config))),
+    )
