@@ -82,7 +82,7 @@ def summary_table(dates: list[str]) -> Table:
     for column in ("as_of", "version", "alias", "holdout ROC AUC", "log loss", "Brier", "decision"):
         table.add_column(column)
     versions = mlflow_client.search_model_versions(f"name = '{registry.MODEL_NAME}'")
-    by_as_of = {}
+    by_as_of: dict[str, tuple] = {}
     for version in versions:
         run = mlflow_client.get_run(version.run_id)
         by_as_of.setdefault(run.data.tags.get("as_of", ""), (version, run))
