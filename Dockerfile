@@ -26,8 +26,11 @@ WORKDIR /app
 # the bundle contract and the predictor, shared with the pipeline (neither imports seldon/)
 COPY contract/__init__.py contract/bundle.py contract/names.py contract/registry.py \
      contract/request_log.py /app/contract/
-COPY scoring/__init__.py scoring/compiled.py scoring/explanation.py scoring/predictor.py \
-     scoring/validation.py /app/scoring/
+COPY scoring/__init__.py scoring/compiled.py scoring/explanation.py scoring/online.py \
+     scoring/predictor.py scoring/validation.py /app/scoring/
+# the operational features' definitions and online store, shared with the pipeline
+COPY operational/__init__.py operational/definitions.py operational/offline.py operational/store.py \
+     /app/operational/
 COPY explain/__init__.py explain/treeshap.py /app/explain/
 COPY seldon/__init__.py seldon/metrics.py seldon/model.py seldon/openapi.json seldon/openapi.py \
      seldon/pointer.py seldon/serve.py seldon/session.py seldon/settings.py seldon/wrapper_changes.py \

@@ -88,6 +88,7 @@ serve: $(VENV)/.synced $(SERVING_VENV)/.synced setup-system
 	PYTHONPATH=. $(VENV)/bin/python -m seldon.sync --root $(SERVE_DIR) & sync_pid=$$!; \
 	trap 'kill $$sync_pid $$redis_pid 2>/dev/null' EXIT INT TERM; \
 	PYTHONPATH=. OMP_NUM_THREADS=1 MODEL_ROOT=$(SERVE_DIR) REQUEST_LOG_DIR=$(SERVE_DIR)/request-log \
+	ONLINE_STORE_URL=redis://127.0.0.1:$(REDIS_PORT)/0 \
 	SERVING_BIND_HOST=127.0.0.1 $(SERVING_VENV)/bin/python -m seldon.serve seldon.model.FlightsLateModel \
 		--workers $(WORKERS) --grpc-workers 0 --http-port $(HTTP_PORT) --metrics-port $(METRICS_PORT)
 

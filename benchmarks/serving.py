@@ -50,6 +50,14 @@ from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+SCHED_DEP, TAILNUM = "sched_dep", "tailnum"
+OPERATIONAL_FEATURES = (
+    "origin_recent_departures",
+    "origin_recent_dep_delay",
+    "origin_backlog",
+    "tail_prev_dep_delay",
+    "tail_prev_dep_minutes",
+)
 SERVING_PY = REPO / ".venv-serving" / "bin" / "python"
 MLSERVER_BIN = REPO / ".venv-mlserver" / "bin"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
@@ -83,7 +91,7 @@ def build(workdir: Path) -> tuple[Path, list[dict]]:
     from core.bundle import build_reference, build_schema, write_bundle
     from core.features import build_features, split_by_time
     from core.model import Hyperparameters, fit, predict_scores
-    from core.schemas import FEATURES
+    from core.schemas import FEATURES, TIMESTAMP
     from core.source import load_window
 
     table = build_features(load_window("", datetime(2013, 5, 1), datetime(2013, 8, 1)))
@@ -94,11 +102,28 @@ def build(workdir: Path) -> tuple[Path, list[dict]]:
     reference = build_reference(train, predict_scores(model, train), train.late.mean())
     bundle = workdir / "bundle"
     write_bundle(bundle, model, schema, reference, Metadata(version="1", run_id="bench"))
-    rows = json.loads(later[FEATURES].sample(BATCH_ROWS, random_state=0).to_json(orient="records"))
+    sample = later.sample(BATCH_ROWS, random_state=0)
+    rows = json.loads(sample[FEATURES].to_json(orient="records"))
     fill = {f.name: f.min or 0.0 for f in schema.features if f.kind == "number"}
     rows = [{k: (fill[k] if v is None else v) for k, v in row.items()} for row in rows]
+    # A Seldon request names the flight instead of sending the operational features (the online
+    # store gives them); MLServer, which has no store, gets them in the row.
+    stamps = sample[TIMESTAMP].dt.strftime("%Y-%m-%dT%H:%M").tolist()
+    tails = sample[TAILNUM].astype(object).where(sample[TAILNUM].notna(), None).tolist()
+    for row, stamp, tail in zip(rows, stamps, tails, strict=True):
+        row.update({SCHED_DEP: stamp, TAILNUM: tail})
     (workdir / "rows.json").write_text(json.dumps(rows))
     return bundle, rows
+
+
+def seldon_row(row: dict) -> dict:
+    """What a caller sends: every feature but the operational ones, and the flight's keys."""
+    return {k: v for k, v in row.items() if k not in OPERATIONAL_FEATURES}
+
+
+def model_row(row: dict) -> dict:
+    """Every model feature, in the row (a server without the online store)."""
+    return {k: v for k, v in row.items() if k not in (SCHED_DEP, TAILNUM)}
 
 
 def bundle_and_rows(workdir: Path) -> tuple[Path, list[dict]]:
@@ -233,7 +258,9 @@ def stop(process: subprocess.Popen) -> None:
         pass
 
 
-def start_seldon(model_class: str, workers: int, root: Path, workdir: Path, name: str) -> tuple:
+def start_seldon(
+    model_class: str, workers: int, root: Path, workdir: Path, name: str, extra_env: dict | None = None
+) -> tuple:
     http_port, metrics_port = free_port(), free_port()
     process = subprocess.Popen(
         [str(SERVING_PY), "-m", "seldon.serve", model_class, "--workers", str(workers)]
@@ -247,6 +274,7 @@ def start_seldon(model_class: str, workers: int, root: Path, workdir: Path, name
             SERVING_BIND_HOST="127.0.0.1",
             REQUEST_LOG_DIR=str(workdir / f"request-log-{name}"),
             PROMETHEUS_MULTIPROC_DIR=str(workdir / f"metrics-{name}"),
+            **(extra_env or {}),
         ),
     )
     wait_http(http_port, "/health/status", process)
@@ -336,7 +364,7 @@ def main() -> int:
     try:
         bundle, rows = bundle_and_rows(workdir)
         rows_file = workdir / "rows.json"
-        rows_file.write_text(json.dumps(rows))
+        rows_file.write_text(json.dumps([seldon_row(row) for row in rows]))  # the floor's requests
         root = model_root(bundle, workdir)
         floor = Floor(bundle, rows_file)
         processes.append(floor.process)
@@ -373,8 +401,8 @@ def main() -> int:
 
 
 def measure(floor: Floor, servers: dict, rows: list[dict], workdir: Path) -> dict:
-    bodies = [json.dumps({"jsonData": row}) for row in rows[:200]]
-    v2_bodies = [json.dumps(v2_request(row)) for row in rows[:200]]
+    bodies = [json.dumps({"jsonData": seldon_row(row)}) for row in rows[:200]]
+    v2_bodies = [json.dumps(v2_request(model_row(row))) for row in rows[:200]]
     mlservers = [name for name in ("mlserver0", "mlserver2") if name in servers]
     answers = {}
     for name in mlservers:
@@ -387,7 +415,7 @@ def measure(floor: Floor, servers: dict, rows: list[dict], workdir: Path) -> dic
         assert post(port, SELDON_PATH, bodies[sent % len(bodies)].encode())[0] == 200
         sent += 1
     pids = worker_pids(workdir / "request-log-seldon2")  # both workers, each after its first requests
-    batch_body = json.dumps({"jsonData": rows[:BATCH_ROWS]}).encode()
+    batch_body = json.dumps({"jsonData": [seldon_row(row) for row in rows[:BATCH_ROWS]]}).encode()
     for _ in pids:  # a 1000-row request's arrays on each worker are part of the warm-up
         http_batch(port, batch_body, 1)
     rss_first = {pid: rss_mb(pid) for pid in pids}

@@ -3,7 +3,8 @@
   model.skops      the fitted scikit-learn Pipeline (skops format, never pickle)
   trees.treelite   optional: the same trees compiled for the one-row path (treelite checkpoint,
                    not pickle), parity-checked against model.skops at registration
-  schema.json      `Schema`: input features (kind, nullable, range, categories) and outputs
+  schema.json      `Schema`: input features (kind, nullable, range, categories), outputs, and
+                   which features the online store gives at request time
   reference.json   `Reference`: training distribution of each feature and of the score
   metadata.json    `Metadata`: name, version, run id, Flyte execution id, window, dataset
                    digests, metrics, the sha256 of model.skops (and of trees.treelite)
@@ -123,12 +124,48 @@ class OutputSpec:
 
 
 @dataclass(frozen=True)
+class OnlineStoreSpec:
+    """The features served from the online store at request time (never sent by the caller),
+    as of t = `sched_dep` - `horizon_minutes`, and the request fields that find them: the
+    flight's scheduled departure (local time, ISO 8601 to the minute) and tail number."""
+
+    features: tuple[str, ...]
+    horizon_minutes: int
+    keys: tuple[str, ...] = ("sched_dep", "tailnum")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "features", tuple(self.features))
+        object.__setattr__(self, "keys", tuple(self.keys))
+
+    def to_dict(self) -> dict:
+        return {
+            "features": list(self.features),
+            "horizon_minutes": self.horizon_minutes,
+            "keys": list(self.keys),
+        }
+
+
+@dataclass(frozen=True)
 class Schema:
-    """schema.json: features in model order, what happens to unknown categories, the outputs."""
+    """schema.json: features in model order, what happens to unknown categories, the outputs,
+    and which features the online store gives (`online_store`; none: the request gives all)."""
 
     features: tuple[FeatureSpec, ...]
     output: OutputSpec
     unknown_category: str = "score"  # scored, routed like a missing value by the trees
+    online_store: OnlineStoreSpec | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.online_store, OnlineStoreSpec):  # (from_dict first builds it from raw dicts)
+            unknown = sorted(set(self.online_store.features) - {f.name for f in self.features})
+            if unknown:
+                raise BundleError(f"{SCHEMA_FILE} online_store names {unknown}: not features of the model")
+
+    @property
+    def request_features(self) -> list[FeatureSpec]:
+        """The features a request carries: every one the online store does not give."""
+        served = set(self.online_store.features) if self.online_store else set()
+        return [f for f in self.features if f.name not in served]
 
     @property
     def threshold(self) -> float:
@@ -145,11 +182,14 @@ class Schema:
         raise KeyError(name)
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "features": [f.to_dict() for f in self.features],
             "unknown_category": self.unknown_category,
             "output": self.output.to_dict(),
         }
+        if self.online_store is not None:
+            data["online_store"] = self.online_store.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping) -> Schema:
@@ -157,8 +197,12 @@ class Schema:
         features = tuple(
             _from_dict(FeatureSpec, f, f"{SCHEMA_FILE} feature {i}") for i, f in enumerate(raw.features)
         )
+        online = raw.online_store
         return cls(
-            features, _from_dict(OutputSpec, raw.output, f"{SCHEMA_FILE} output"), raw.unknown_category
+            features,
+            _from_dict(OutputSpec, raw.output, f"{SCHEMA_FILE} output"),
+            raw.unknown_category,
+            None if online is None else _from_dict(OnlineStoreSpec, online, f"{SCHEMA_FILE} online_store"),
         )
 
 

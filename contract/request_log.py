@@ -6,7 +6,11 @@ processes) and rotates it by size to `requests-<pid>.jsonl.1`, `.2`, ... A line 
   {"ts": "2026-01-31T12:00:00.123456+00:00", "request_id": "...", "model_name": "...",
    "model_version": "3", "n_rows": 2, "probability": [0.12, 0.57], "predicted_late": [0, 1],
    "unknown_categories": {"dest": 1},
+   "online_features": {"origin_backlog": [3.0, null], ...},       # read from the online store
    "request": {"jsonData": [{"carrier": "UA", ...}, {...}]}}      # the validated request body
+
+`online_features` (only when the model reads any) holds, per feature, the value each row was
+scored with (null where missing), so monitoring sees what the model saw.
 
 `request` is the body exactly as the client sent it (records or `data.names` + `data.ndarray`):
 the server copies the bytes it already has instead of serializing the features again, which
@@ -28,6 +32,7 @@ from typing import BinaryIO
 from contract.names import PREDICTED, PROBABILITY
 
 FILE_PREFIX = "requests-"
+ONLINE_FEATURES = "online_features"
 FILE_SUFFIX = ".jsonl"
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_BACKUPS = 5
@@ -98,20 +103,23 @@ class RequestLog:
         probability: list[float],
         predicted_late: list[int],
         unknown_categories: dict[str, int],
+        online_features: dict[str, list[float | None]] | None = None,
     ) -> None:
-        """`request_json`: the request body as one line of JSON (the raw body, or re-encoded)."""
-        head = _dumps(
-            {
-                "ts": datetime.now(UTC).isoformat(),
-                "request_id": request_id,
-                "model_name": model_name,
-                "model_version": model_version,
-                "n_rows": len(probability),
-                PROBABILITY: probability,
-                PREDICTED: predicted_late,
-                "unknown_categories": unknown_categories,
-            }
-        )
+        """`request_json`: the request body as one line of JSON (the raw body, or re-encoded);
+        `online_features`: the values read from the online store, per feature (None missing)."""
+        fields = {
+            "ts": datetime.now(UTC).isoformat(),
+            "request_id": request_id,
+            "model_name": model_name,
+            "model_version": model_version,
+            "n_rows": len(probability),
+            PROBABILITY: probability,
+            PREDICTED: predicted_late,
+            "unknown_categories": unknown_categories,
+        }
+        if online_features:
+            fields[ONLINE_FEATURES] = online_features
+        head = _dumps(fields)
         line = b"".join((head[:-1], b',"request":', request_json, b"}\n"))
         with self._lock:
             try:
@@ -177,8 +185,8 @@ def request_records(body: dict) -> list[dict]:
 
 def read_request_log(directory: str | Path) -> list[dict]:
     """One dict per predicted row, oldest first: ts, request_id, model_name, model_version,
-    row (index in its request), every feature as sent (None for null), probability,
-    predicted_late."""
+    row (index in its request), every feature as sent (None for null) and as read from the
+    online store, probability, predicted_late."""
     rows = []
     for line in iter_request_lines(directory):
         for index, record in enumerate(request_records(line["request"])):
@@ -190,6 +198,8 @@ def read_request_log(directory: str | Path) -> list[dict]:
                 "row": index,
             }
             row.update(record)
+            for name, values in line.get(ONLINE_FEATURES, {}).items():
+                row[name] = values[index]
             row[PROBABILITY] = line[PROBABILITY][index]
             # lines written before the flag was named predicted_late call it late
             row[PREDICTED] = line[PREDICTED if PREDICTED in line else "late"][index]

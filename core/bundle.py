@@ -23,6 +23,7 @@ from contract.bundle import (
     FeatureSpec,
     Metadata,
     NumericReference,
+    OnlineStoreSpec,
     OutputSpec,
     Reference,
     Schema,
@@ -33,6 +34,7 @@ from contract.bundle import (
     write_schema,
 )
 from core.schemas import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, feature_ranges
+from operational.definitions import HORIZON_MINUTES, OPERATIONAL_FEATURES
 
 REFERENCE_BINS = 10
 
@@ -49,7 +51,10 @@ def build_schema(train: pd.DataFrame, threshold: float) -> Schema:
             features.append(FeatureSpec(name=name, kind=CATEGORY, categories=categories, **ranges[name]))
         else:
             features.append(FeatureSpec(name=name, kind=NUMBER, **ranges[name]))
-    return Schema(features=tuple(features), output=OutputSpec(threshold=float(threshold)))
+    online = OnlineStoreSpec(features=tuple(OPERATIONAL_FEATURES), horizon_minutes=HORIZON_MINUTES)
+    return Schema(
+        features=tuple(features), output=OutputSpec(threshold=float(threshold)), online_store=online
+    )
 
 
 def _numeric_reference(values: pd.Series) -> NumericReference:

@@ -8,7 +8,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from core.schemas import FEATURES, KEY, LABEL, TIMESTAMP, WEATHER_FEATURES
+from core.schemas import FEATURES, KEY, LABEL, TAILNUM, TIMESTAMP, WEATHER_FEATURES
+from operational.definitions import OPERATIONAL_FEATURES
 
 LATE_MINUTES = 15
 # A flight with no recorded arrival a day after its scheduled departure was cancelled or diverted;
@@ -20,9 +21,10 @@ def build_features(raw: pd.DataFrame, known_at: datetime | None = None) -> pd.Da
     """One row per flight: key, scheduled departure, features, label.
 
     Label (nullable): arrival 15+ minutes late, or no arrival at all (cancelled or diverted:
-    arr_delay is missing). Features use the schedule, the plane, the origin's latest weather
-    observation before departure and how busy the origin is scheduled to be, all known before
-    departure; dep_delay, dep_time, arr_time and air_time never enter.
+    arr_delay is missing). Features use the schedule, the plane, how busy the origin is scheduled
+    to be and, as of the prediction time t, the origin's latest weather observation and the
+    operational features (what had happened at the airport by t); the flight's own dep_delay,
+    dep_time, arr_time and air_time never enter.
 
     `known_at` is when the data is read: the truth of a flight scheduled after it is missing (it
     has not flown), and so is a missing arrival less than `OUTCOME_KNOWN_AFTER` after the
@@ -43,6 +45,7 @@ def build_features(raw: pd.DataFrame, known_at: datetime | None = None) -> pd.Da
         {
             KEY: date + "_" + raw["carrier"] + raw["flight"].astype(str) + "_" + raw["origin"],
             TIMESTAMP: sched_dep,
+            TAILNUM: raw["tailnum"],
             "carrier": raw["carrier"].astype(str),
             "origin": raw["origin"].astype(str),
             "dest": raw["dest"].astype(str),
@@ -60,12 +63,12 @@ def build_features(raw: pd.DataFrame, known_at: datetime | None = None) -> pd.Da
     table["origin_hour_departures"] = (
         raw.groupby(by_day + [raw["hour"]])["flight"].transform("size").astype(np.float64)
     )
-    for column in WEATHER_FEATURES:
+    for column in WEATHER_FEATURES + OPERATIONAL_FEATURES:  # both as of t (core.source.load_window)
         table[column] = raw[column].astype(np.float64)
     table[LABEL] = truth(raw["arr_delay"], sched_dep, known_at)
     # A flight number can repeat on one day from one origin (a later leg): keep the first.
     table = table.drop_duplicates(KEY).sort_values([TIMESTAMP, KEY], kind="stable")
-    return table[[KEY, TIMESTAMP, *FEATURES, LABEL]].reset_index(drop=True)
+    return table[[KEY, TIMESTAMP, TAILNUM, *FEATURES, LABEL]].reset_index(drop=True)
 
 
 def truth(arr_delay: pd.Series, sched_dep: pd.Series, known_at: datetime | None) -> pd.Series:

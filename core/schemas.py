@@ -12,6 +12,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from operational.definitions import OPERATIONAL_FEATURES
+
 CATEGORICAL_FEATURES = ["carrier", "origin", "dest"]
 # The origin's latest weather observation before departure: the source's weather columns.
 WEATHER_FEATURES = [
@@ -35,11 +37,14 @@ NUMERIC_FEATURES = [
     "plane_age",
     "seats",
     *WEATHER_FEATURES,
+    *OPERATIONAL_FEATURES,  # what had happened at the airport by t: served from the online store
 ]
 FEATURES = CATEGORICAL_FEATURES + NUMERIC_FEATURES
 LABEL = "late"
 KEY = "flight_id"
 TIMESTAMP = "sched_dep"
+# The plane: not a feature, the key the online store finds its previous departure by.
+TAILNUM = "tailnum"
 DATE_PARTS = ["year", "month", "day"]
 
 
@@ -147,6 +152,7 @@ class FeatureTable(pa.DataFrameModel):
 
     flight_id: Series[str] = pa.Field(unique=True)
     sched_dep: Series[pd.Timestamp]
+    tailnum: Series[str] = pa.Field(nullable=True)
     carrier: Series[str]
     origin: Series[str]
     dest: Series[str]
@@ -167,6 +173,21 @@ class FeatureTable(pa.DataFrameModel):
     precip: Series[float] = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 20})
     pressure: Series[float] = pa.Field(nullable=True, in_range={"min_value": 900, "max_value": 1100})
     visib: Series[float] = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 100})
+    # As of t (operational.definitions). Offline the counts are always known; online any of the
+    # five may be missing (the store down, empty or behind), so all are nullable in the schema.
+    origin_recent_departures: Series[float] = pa.Field(
+        nullable=True, in_range={"min_value": 0, "max_value": 1000}
+    )
+    origin_recent_dep_delay: Series[float] = pa.Field(
+        nullable=True, in_range={"min_value": -1440, "max_value": 2880}
+    )
+    origin_backlog: Series[float] = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 1000})
+    tail_prev_dep_delay: Series[float] = pa.Field(
+        nullable=True, in_range={"min_value": -1440, "max_value": 2880}
+    )
+    tail_prev_dep_minutes: Series[float] = pa.Field(
+        nullable=True, in_range={"min_value": 0, "max_value": 2880}
+    )
     # The truth: missing until known (a flight that has not flown yet has none).
     late: Series[pd.Int64Dtype] = pa.Field(nullable=True, isin=[0, 1], coerce=True)
 

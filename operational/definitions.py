@@ -8,6 +8,9 @@ so that offline and online compare the same integers.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 import numpy as np
 import pandas as pd
 
@@ -60,3 +63,17 @@ def prediction_minute(sched_dep_minute: np.ndarray | float, horizon_minutes: int
 def check_horizon(horizon_minutes: int) -> None:
     if not 0 <= horizon_minutes <= 24 * 60:
         raise ValueError(f"horizon_minutes must be in [0, 1440], got {horizon_minutes}")
+
+
+_EPOCH_CLOCK = datetime(1970, 1, 1)
+_LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?")
+
+
+def minute_of(text: str) -> int:
+    """A local wall-clock time (ISO 8601, 'YYYY-MM-DDTHH:MM', seconds allowed and dropped) as
+    whole minutes since 1970, the unit of `minutes`; ValueError for anything else, offsets included
+    (the airport's wall clock is the clock of the data)."""
+    if not isinstance(text, str) or not _LOCAL_TIME.fullmatch(text):
+        raise ValueError("a local time like '2013-06-14T07:05'")
+    moment = datetime.fromisoformat(text)  # the pattern leaves no offset; this checks the calendar
+    return int((moment - _EPOCH_CLOCK).total_seconds() // 60)

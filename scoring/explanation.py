@@ -33,7 +33,7 @@ class BundleExplainer:
 
     def explain(self, body: object) -> tuple[dict, np.ndarray]:
         """The answer's `jsonData` and the predicted flags (raises `RequestError` like predict)."""
-        checked = self.schema.check(body)
+        checked = self.predictor.join(self.schema.check(body))  # operational features as predicted
         matrix = self.predictor.encode(checked.columns)
         probability = self.predictor.score_matrix(matrix)
         flags = self.predictor.threshold_flags(probability)

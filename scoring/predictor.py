@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from contract.bundle import CATEGORY, Bundle
-from scoring.validation import Checked, RequestSchema
+from operational.store import OnlineStore
+from scoring.online import Joined, OnlineJoin
+from scoring.validation import SCHED_DEP, TAILNUM, Checked, RequestSchema
 
 # Rows up to which the compiled trees beat scikit-learn's vectorised predict_proba. Picked from
 # `make bench-serving`'s crossover measurement (docs/performance.md).
@@ -39,6 +41,7 @@ class Prediction:
     predicted_late: np.ndarray  # int64, 1 when probability >= threshold
     unknown_categories: dict[str, int]
     n_rows: int
+    online: Joined | None = None  # what the online store gave (None: the model reads none)
 
 
 class Predictor:
@@ -50,8 +53,14 @@ class Predictor:
         max_rows: int = DEFAULT_MAX_ROWS,
         compiled_max_rows: int = COMPILED_MAX_ROWS,
         compiled: Any = None,
+        online_store: OnlineStore | None = None,
     ):
         self.bundle = bundle
+        # A model that reads operational features joins them to each checked request; with no
+        # store (batch scores a table that has them; an in-process caller may have none) a
+        # request gets them missing.
+        spec = bundle.schema.online_store
+        self.online = OnlineJoin(spec, online_store) if spec is not None else None
         self.schema = bundle.schema
         self.threshold = bundle.schema.threshold
         self.request_schema = RequestSchema(bundle.schema, max_rows)
@@ -82,8 +91,18 @@ class Predictor:
 
     # ---- the four steps ---------------------------------------------------------------------
     def check(self, body: object) -> Checked:
-        """Validate a request body (raises `RequestError` naming the field and the rule)."""
-        return self.request_schema.check(body)
+        """Validate a request body (raises `RequestError` naming the field and the rule), then,
+        for a model with an online store, join each row's operational features as of its t."""
+        return self.join(self.request_schema.check(body))
+
+    def join(self, checked: Checked) -> Checked:
+        """`checked` with each row's operational features from the online store (itself when
+        the model reads none)."""
+        if self.online is None:
+            return checked
+        joined = self.online.join(checked.columns["origin"], checked.keys[TAILNUM], checked.keys[SCHED_DEP])
+        checked.columns.update(joined.columns)
+        return replace(checked, online=joined)
 
     def encode(self, columns: Mapping[str, Sequence | np.ndarray]) -> np.ndarray:
         """The numeric row matrix the trees see (n_rows x features, float64): categories as
@@ -145,7 +164,8 @@ class Predictor:
     def predict_checked(self, checked: Checked) -> Prediction:
         """Score a request `check` accepted (columns joined to it, e.g. looked up, are scored too)."""
         scores = self.score(checked.columns)
-        return Prediction(scores, self.threshold_flags(scores), checked.unknown_categories, checked.n_rows)
+        flags = self.threshold_flags(scores)
+        return Prediction(scores, flags, checked.unknown_categories, checked.n_rows, checked.online)
 
     def warm_up(self) -> None:
         """Score one valid row on every path, so the first real request pays no lazy init."""

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import math
 import reprlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from contract.bundle import CATEGORY, FeatureSpec, Schema
+from operational.definitions import minute_of
 
 JSON_DATA = "jsonData"
 DATA = "data"
@@ -33,6 +35,14 @@ _NUMBER_TYPES = (int, float)
 # (`_check_number`): the same rules, order and messages, measured crossover (docs/performance.md).
 FEW_ROWS = 64
 _INFINITIES = (math.inf, -math.inf)  # bool is neither (type(True) is bool), so true/false is refused
+SCHED_DEP = "sched_dep"  # the online store's keys (contract.bundle.OnlineStoreSpec.keys)
+TAILNUM = "tailnum"
+MAX_TAILNUM_CHARS = 10
+# How the keys are described to a caller (the metadata route's inputs, beside the features).
+KEY_INPUTS = (
+    {"name": SCHED_DEP, "kind": "local_time", "nullable": False},
+    {"name": TAILNUM, "kind": "tail_number", "nullable": True, "max_length": MAX_TAILNUM_CHARS},
+)
 META = "meta"
 PUID = "puid"
 MAX_PUID_CHARS = 256
@@ -81,19 +91,27 @@ class RequestError(Exception):
 
 @dataclass(frozen=True)
 class Checked:
-    """A valid request: model columns in schema order and what monitoring wants to know."""
+    """A valid request: model columns in schema order and what monitoring wants to know; for a
+    model with an online store, the keys that find each row's operational features (scheduled
+    departure as whole minutes, tail number) and, once joined, what the join said."""
 
     columns: dict[str, list | np.ndarray]
     n_rows: int
     unknown_categories: dict[str, int]
+    keys: dict[str, list] = field(default_factory=dict)
+    online: Any = None  # scoring.online.Joined, once joined
 
 
 class RequestSchema:
     """The bundle's `Schema` compiled once into what the per-request checks need."""
 
     def __init__(self, schema: Schema, max_rows: int, few_rows: int = FEW_ROWS):
-        self.features = schema.features
-        self.names = [f.name for f in self.features]
+        online = schema.online_store
+        # the online store's features are never sent: its keys are, in their place
+        self.served = frozenset(online.features if online else ())
+        self.keys = list(online.keys if online else ())
+        self.features = schema.request_features
+        self.names = [f.name for f in self.features] + self.keys
         self.name_set = frozenset(self.names)
         self.categories = {f.name: frozenset(f.categories or ()) for f in self.features if f.kind == CATEGORY}
         self.max_rows = max_rows
@@ -125,7 +143,45 @@ def _check_request(body: object, schema: RequestSchema) -> Checked:
                 unknown[name] = missing
         else:
             columns[name] = _check_number(spec, values, n_rows, schema.few_rows)
-    return Checked(columns, n_rows, unknown)
+    if not schema.keys:
+        return Checked(columns, n_rows, unknown)
+    return Checked(columns, n_rows, unknown, _check_keys(rows_by_name, n_rows))
+
+
+def _check_keys(rows_by_name: dict[str, list], n_rows: int) -> dict[str, list]:
+    """The flight's scheduled departure (local time, to the minute) and tail number (or null)."""
+    minutes = []
+    for index, value in enumerate(rows_by_name[SCHED_DEP]):
+        where = _row_label(index, n_rows)
+        if value is None:
+            raise _fail(f"field '{SCHED_DEP}'{where} is null: a value is required", SCHED_DEP, "null")
+        if type(value) is not str:
+            raise _fail(
+                f"field '{SCHED_DEP}'{where} must be a string, a local time like '2013-06-14T07:05', "
+                f"got {type(value).__name__} {short_repr(value)}",
+                SCHED_DEP,
+                "type",
+            )
+        try:
+            minutes.append(minute_of(value))
+        except ValueError:
+            raise _fail(
+                f"field '{SCHED_DEP}'{where} must be a local time like '2013-06-14T07:05', "
+                f"got {short_repr(value)}",
+                SCHED_DEP,
+                "format",
+            ) from None
+    tails = rows_by_name[TAILNUM]
+    for index, value in enumerate(tails):
+        if value is None or (type(value) is str and 0 < len(value) <= MAX_TAILNUM_CHARS):
+            continue
+        raise _fail(
+            f"field '{TAILNUM}'{_row_label(index, n_rows)} must be a tail number (a string of 1 to "
+            f"{MAX_TAILNUM_CHARS} characters) or null, got {short_repr(value)}",
+            TAILNUM,
+            "type",
+        )
+    return {SCHED_DEP: minutes, TAILNUM: tails}
 
 
 def _columns_of(body: object, schema: RequestSchema) -> tuple[dict[str, list], int]:
@@ -216,6 +272,12 @@ def _field_set_error(given, schema: RequestSchema, where: str) -> None:
     if missing:
         raise _fail(f"missing field '{missing[0]}'{where}: every feature is required", missing[0], "missing")
     extra = sorted(str(n) for n in given - schema.name_set)
+    if extra[0] in schema.served:
+        raise _fail(
+            f"field '{extra[0]}'{where} is read from the online store at request time: do not send it",
+            extra[0],
+            "online_store",
+        )
     raise _fail(f"unknown field '{extra[0]}'{where}: not a feature of this model", extra[0], "unknown_field")
 
 

@@ -38,6 +38,7 @@ REQUEST_LOG_FAILURES = "flights_request_log_failures_total"  # lines the request
 FEEDBACK_ROWS = "flights_feedback_rows_total"
 FEEDBACK_CORRECT = "flights_feedback_correct_rows_total"
 ONLINE_ACCURACY = "flights_online_accuracy"  # correct / feedback rows since this worker started
+ONLINE_FEATURES_MISSING = "flights_online_features_missing_total"  # {feature, reason}: scoring.online
 # The explain route, counted like predictions under names of its own (its latency is not a
 # prediction's): requests by outcome, rejections by rule, rows by predicted flag, latency.
 EXPLAIN_REQUESTS = "flights_explain_requests_total"  # {outcome: ok|rejected|error}
@@ -69,6 +70,7 @@ class ServingMetrics:
         self._rows = _counter(ROWS, "Predicted rows by flag", ("label",), r)
         self._late, self._on_time = self._rows.labels("late"), self._rows.labels("on_time")
         self._unknown = _counter(UNKNOWN_CATEGORY, "Rows with a category unseen in training", ("feature",), r)
+        self._online_missing = _counter(ONLINE_FEATURES_MISSING, "Rows missing it", ("feature", "reason"), r)
         self._score = Histogram(SCORE, "Predicted probability per row", buckets=SCORE_EDGES, registry=r)
         self._positive_rate = Gauge(
             POSITIVE_RATE,
@@ -114,7 +116,11 @@ class ServingMetrics:
             self._rejected.labels(reason).inc()
         self._latency.observe(seconds)
 
-    def predicted(self, scores: np.ndarray, labels: np.ndarray, unknown: dict[str, int]) -> None:
+    def predicted(
+        self, scores: np.ndarray, labels: np.ndarray, unknown: dict[str, int], missing=None
+    ) -> None:
+        for (feature, reason), rows in (missing or {}).items():  # operational features missing
+            self._online_missing.labels(feature, reason).inc(rows)
         positives = int(labels.sum())
         n_rows = len(scores)
         if positives:

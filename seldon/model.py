@@ -18,6 +18,7 @@ from seldon_core.proto import prediction_pb2
 from seldon_core.utils import json_to_seldon_message, seldon_message_to_json
 
 from contract.names import OUTPUT_NAMES, PREDICTED, TRUTH
+from scoring.online import online_tags, request_inputs
 from scoring.predictor import Predictor
 from scoring.validation import RequestError
 from seldon.session import Session
@@ -79,7 +80,7 @@ class FlightsLateModel:
                     zip(prediction.probability.tolist(), prediction.predicted_late.tolist(), strict=True)
                 ),
             },
-            "meta": {"puid": request_id, "tags": _tags(served)},
+            "meta": {"puid": request_id, "tags": {**_tags(served), **online_tags(prediction.online)}},
         }
 
     def explain(self, body: object) -> dict:
@@ -121,7 +122,7 @@ class FlightsLateModel:
             "dataset_digests": meta.dataset_digests,
             "metrics": meta.metrics,
             "compiled": asdict(meta.compiled) if meta.compiled else None,
-            "inputs": [spec.to_dict() for spec in served.schema.features],
+            "inputs": request_inputs(served.schema),
             "unknown_category": served.schema.unknown_category,
             "outputs": served.schema.output.to_dict(),
         }

@@ -17,6 +17,7 @@ import threading
 
 from contract.bundle import load_bundle
 from contract.request_log import RequestLog, request_json
+from operational.store import OnlineStore
 from scoring.explanation import BundleExplainer
 from scoring.predictor import Prediction, Predictor
 from scoring.validation import RequestError
@@ -38,6 +39,8 @@ class Session:
         self.settings = settings
         self.metrics = ServingMetrics()
         self.champion: Predictor | None = None
+        url = settings.online_store_url  # a client per worker: the session is made after the fork
+        self.online_store = OnlineStore.from_url(url) if url else None
         self.request_log = (
             RequestLog(
                 settings.request_log_dir,
@@ -66,7 +69,8 @@ class Session:
     def activate(self, pointer: dict) -> None:
         bundle = load_bundle(pointed_dir(self.settings.model_root, pointer))
         settings = self.settings
-        champion = Predictor(bundle, settings.max_batch_rows, settings.compiled_max_rows)
+        store = self.online_store
+        champion = Predictor(bundle, settings.max_batch_rows, settings.compiled_max_rows, online_store=store)
         champion.warm_up()  # the first real request pays no lazy init
         previous = self.champion
         self.champion = champion  # one reference assignment: atomic for every thread
@@ -108,9 +112,11 @@ class Session:
                 probability,
                 prediction.predicted_late.tolist(),
                 prediction.unknown_categories,
+                prediction.online.logged() if prediction.online else None,
             )
+        missing = prediction.online.counts if prediction.online else None
         self.metrics.predicted(
-            prediction.probability, prediction.predicted_late, prediction.unknown_categories
+            prediction.probability, prediction.predicted_late, prediction.unknown_categories, missing
         )
         return champion, prediction
 

@@ -29,6 +29,7 @@ class Settings:
     request_log_max_bytes: int = 64 * 1024 * 1024
     admin_token: str = ""
     compiled_max_rows: int = DEFAULT_COMPILED_MAX_ROWS
+    online_store_url: str = ""
     max_explain_rows: int = DEFAULT_EXPLAIN_ROWS
 
     @classmethod
@@ -43,5 +44,6 @@ class Settings:
             request_log_max_bytes=int(env.get(REQUEST_LOG_MAX_BYTES, cls.request_log_max_bytes)),
             admin_token=env.get(ADMIN_TOKEN, ""),
             compiled_max_rows=int(env.get(COMPILED_MAX_ROWS, cls.compiled_max_rows)),
+            online_store_url=env.get("ONLINE_STORE_URL", ""),  # redis://host:port/db; unset: none
             max_explain_rows=int(env.get(MAX_EXPLAIN_ROWS, cls.max_explain_rows)),
         )

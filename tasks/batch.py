@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 CACHE_VERSION = "1"
 # 2: truth missing until known (`known_at`).
-FEATURES_CACHE_VERSION = "2"
+# 3: the operational features, as of each flight's t.
+FEATURES_CACHE_VERSION = "3"
 # Bumped when scoring changed (the predictor's path, the `predicted_late` column).
 SCORE_CACHE_VERSION = "2"
 SCORE_RESOURCES = Resources(cpu="1", mem="1Gi")

@@ -18,7 +18,8 @@ from tasks.frames import FeatureFrame, hash_frame
 from tasks.util import deck_task
 
 # 3: truth read at monitoring time; per-source minimum sample, noise-aware and weighted drift.
-CACHE_VERSION = "3"
+# 4: the request log's rows carry the operational features the online store gave.
+CACHE_VERSION = "4"
 MONITOR_RESOURCES = Resources(cpu="1", mem="2Gi")
 
 OnlineFrame = Annotated[pd.DataFrame, HashMethod(hash_frame)]

@@ -27,7 +27,8 @@ CACHE_VERSION = "3"
 # evaluate_model: CACHE_VERSION's history, then 4: the figures for the MLflow run leave as an
 # output; 5: the bundle carries the compiled trees and is written through the typed contract;
 # 6: the drift weights come from the deck's permutation importance (one pass, not two).
-EVALUATE_CACHE_VERSION = "6"
+# 7: the schema names the features the online store gives at request time.
+EVALUATE_CACHE_VERSION = "7"
 # Bumped when registration's logic changed (version description, tags, signature, figures;
 # 4: it checks the compiled trees' parity; 5: it logs the source rows refused at validation).
 REGISTER_CACHE_VERSION = "5"

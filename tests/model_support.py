@@ -6,7 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.schemas import CATEGORICAL_FEATURES, KEY, LABEL, NUMERIC_FEATURES, TIMESTAMP, feature_ranges
+from core.schemas import (
+    CATEGORICAL_FEATURES,
+    KEY,
+    LABEL,
+    NUMERIC_FEATURES,
+    TAILNUM,
+    TIMESTAMP,
+    feature_ranges,
+)
 
 
 def feature_table(n: int, seed: int) -> pd.DataFrame:
@@ -23,6 +31,7 @@ def feature_table(n: int, seed: int) -> pd.DataFrame:
     frame[LABEL] = (signal > 1.8).astype(int)
     frame[KEY] = [f"f{i}" for i in range(n)]
     frame[TIMESTAMP] = pd.Timestamp("2013-07-01") + pd.to_timedelta(np.arange(n), unit="min")
+    frame[TAILNUM] = [f"N{i % 50}" if i % 7 else None for i in range(n)]
     return frame
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 
@@ -70,11 +71,30 @@ def train_bundles(base: Path) -> dict[str, Path]:
 
 def sample_records(start: datetime, end: datetime, n: int) -> list[dict]:
     from core.features import build_features
-    from core.schemas import FEATURES
     from core.source import load_window
 
-    table = build_features(load_window("", start, end))
-    return json.loads(table[FEATURES].head(n).to_json(orient="records"))
+    return request_records(build_features(load_window("", start, end)).head(n))
+
+
+def request_records(table) -> list[dict]:
+    """The request a caller sends for each flight of a feature table: every feature but those
+    the online store gives, and the flight's scheduled departure and tail number to find them."""
+    from core.schemas import FEATURES, TAILNUM, TIMESTAMP
+    from operational.definitions import OPERATIONAL_FEATURES
+
+    sent = [name for name in FEATURES if name not in OPERATIONAL_FEATURES]
+    # every float as Python writes it (exact), not to_json's 10 digits: the served row is the batch row
+    values = table[sent].astype(object).where(table[sent].notna(), None)
+    records = [
+        {k: (float(v) if isinstance(v, float | np.floating) else v) for k, v in row.items()}
+        for row in values.to_dict("records")
+    ]
+    stamps = table[TIMESTAMP].dt.strftime("%Y-%m-%dT%H:%M").tolist()
+    tails = table[TAILNUM].astype(object).where(table[TAILNUM].notna(), None).tolist()
+    for record, stamp, tail in zip(records, stamps, tails, strict=True):
+        record["sched_dep"] = stamp
+        record["tailnum"] = tail
+    return records
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from datetime import datetime
 
 import pytest
 import requests
@@ -342,8 +343,12 @@ def from_schema(schema: dict) -> st.SearchStrategy:
             max_size=min(schema.get("maxItems", 3), 3),
             unique=schema.get("uniqueItems", False),
         )
+    elif schema.get("type") == "string" and "pattern" in schema:  # the scheduled departure
+        strategy = st.datetimes(datetime(2013, 1, 1), datetime(2013, 12, 31)).map(
+            lambda t: t.strftime("%Y-%m-%dT%H:%M")
+        )
     elif schema.get("type") == "string":
-        strategy = st.text(max_size=schema.get("maxLength", 12))
+        strategy = st.text(min_size=schema.get("minLength", 0), max_size=schema.get("maxLength", 12))
     elif schema.get("type") == "number":
         strategy = st.floats(
             schema.get("minimum"),
@@ -365,7 +370,7 @@ def test_openapi_document_is_served_and_describes_the_served_model(server):
     assert record["required"] == [f["name"] for f in inputs]
     for spec in inputs:
         documented = record["properties"][spec["name"]]
-        assert documented["type"] == ("string" if spec["kind"] == "category" else "number")
+        assert documented["type"] == ("number" if spec["kind"] == "number" else "string")
         assert documented.get("nullable", False) == bool(spec.get("nullable"))
         assert (documented.get("minimum"), documented.get("maximum")) == (spec.get("min"), spec.get("max"))
         assert documented.get("exclusiveMinimum", False) == bool(spec.get("min_exclusive"))

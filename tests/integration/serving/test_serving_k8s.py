@@ -91,6 +91,7 @@ def test_overlay_builds_and_validates(overlay):
     configmaps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
     serving = configmaps[model["envFrom"][0]["configMapRef"]["name"]]["data"]  # hashed name resolved
     assert serving["OMP_NUM_THREADS"] == "1" and serving["MODEL_ROOT"] == "/mnt/models"
+    assert serving["ONLINE_STORE_URL"] == "redis://flights-online-store:6379/0"  # the Service below
     assert serving["GUNICORN_WORKERS"] == ("1" if overlay == "dev" else "2")
     assert pod_spec["securityContext"]["runAsNonRoot"] is True
     assert predictor["replicas"] == (1 if overlay == "dev" else 3)
@@ -158,6 +159,9 @@ def test_dockerfile_copies_every_serving_module_and_runs_as_non_root():
     }  # pipeline image
     assert copied == needed
     assert "seldon/openapi.json" in text  # served at /api/v1.0/openapi.json
+    for package in ("scoring", "operational"):  # what the serving side imports of them
+        modules = {p.stem for p in (REPO / package).glob("*.py")}
+        assert set(re.findall(rf"{package}/(\w+)\.py", text)) == modules, package
     assert "mlflow" not in (REPO / "seldon" / "requirements.txt").read_text()
     final = text.split("\nFROM ")[-1]
     assert re.search(r"^USER 10001", final, re.M) and "build-essential" not in final

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from operational.definitions import minute_of
 from scoring.validation import RequestError, RequestSchema
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "serving"
@@ -46,7 +47,12 @@ def test_bad_request_names_field_and_rule(checker, name, body, expect):
 
 def test_one_record_gives_model_columns_in_schema_order(checker, records, schema):
     checked = checker.check({"jsonData": records[0]})
-    assert list(checked.columns) == [f["name"] for f in schema["features"]]
+    served = schema["online_store"]["features"]  # joined after the check, from the online store
+    assert list(checked.columns) == [f["name"] for f in schema["features"] if f["name"] not in served]
+    assert checked.keys == {
+        "sched_dep": [minute_of(records[0]["sched_dep"])],
+        "tailnum": [records[0]["tailnum"]],
+    }
     assert checked.n_rows == 1
     assert checked.columns["carrier"] == [records[0]["carrier"]]
     assert type(checked.columns["dep_hour"][0]) is float  # a few rows: Python floats, not numpy
@@ -89,7 +95,7 @@ def test_batch_over_limit(checker, records):
 def test_ndarray_row_of_wrong_width(checker, records):
     names = list(records[0])
     body = {"data": {"names": names, "ndarray": [[records[0][n] for n in names][:-1]]}}
-    with pytest.raises(RequestError, match="row 0 must hold 20 values"):
+    with pytest.raises(RequestError, match="row 0 must hold 22 values"):  # 20 features, 2 keys
         checker.check(body)
 
 

@@ -1,0 +1,119 @@
+"""What the online store costs a served one-row request: the same bundle on two Seldon servers
+(2 workers each), one reading the operational features from a fed Redis on loopback, one with no
+store (the features scored as missing), measured with wrk in alternating rounds (each ratio the
+median of its per-round ratios, the pair measured back to back).
+
+    python benchmarks/serving_online_store.py        (make bench-serving runs it after serving.py)
+
+Targets: the lookup adds <= 0.3 ms to the median one-row request; throughput with it >= 0.8x
+without it. The bundle and rows are `benchmarks/serving.py`'s (May-June 2013 model, July rows);
+the store holds every departure event of July 2013 and the day before it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serving import (  # noqa: E402 - the sibling benchmark's helpers
+    MODEL_CLASS,
+    REPO,
+    ROUNDS,
+    SECONDS,
+    SELDON_PATH,
+    bundle_and_rows,
+    free_port,
+    model_root,
+    post,
+    seldon_row,
+    start_seldon,
+    stop,
+    wrk,
+)
+
+MAX_ADDED_MS = 0.3
+MIN_RATIO = 0.8
+
+
+def _redis(workdir: Path) -> tuple[subprocess.Popen, int]:
+    from operational.store import OnlineStore
+
+    port = free_port()
+    process = subprocess.Popen(
+        [str(REPO / "scripts" / "redis_server.sh"), str(port), str(workdir)],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    store = OnlineStore.from_url(f"redis://127.0.0.1:{port}/0", timeout_seconds=1)
+    for _ in range(200):
+        try:
+            store.client.ping()
+            break
+        except Exception:  # noqa: BLE001 - not up yet
+            time.sleep(0.05)
+    from core.source import default_source, read_table
+    from operational.offline import departure_events
+
+    flights = read_table(default_source(), "flights")
+    month = flights[(flights["month"] == 7) | ((flights["month"] == 6) & (flights["day"] == 30))]
+    store.ingest(departure_events(month), complete_until=pd.Timestamp("2013-08-01"))
+    return process, port
+
+
+def main() -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-online-"))
+    processes: list[subprocess.Popen] = []
+    try:
+        bundle, rows = bundle_and_rows(workdir)
+        root = model_root(bundle, workdir)
+        redis, port = _redis(workdir)
+        processes.append(redis)
+        servers = {}
+        for name, env in (("store", {"ONLINE_STORE_URL": f"redis://127.0.0.1:{port}/0"}), ("none", {})):
+            process, http = start_seldon(MODEL_CLASS, 2, root, workdir, name, env)
+            processes.append(process)
+            servers[name] = http
+        bodies = [json.dumps({"jsonData": seldon_row(row)}) for row in rows[:200]]
+        answer = json.loads(post(servers["store"], SELDON_PATH, bodies[0].encode())[1])
+        assert answer["meta"]["tags"]["missing_features"] == [], answer  # the store answers
+        for name in servers:  # warm-up
+            wrk(servers[name], SELDON_PATH, bodies, workdir, 2)
+        rounds = []
+        for _ in range(ROUNDS):
+            rounds.append(
+                {name: wrk(servers[name], SELDON_PATH, bodies, workdir, SECONDS) for name in servers}
+            )
+    finally:
+        for process in processes:
+            stop(process)
+        shutil.rmtree(workdir, ignore_errors=True)
+    added = statistics.median([r["store"]["p50_ms"] - r["none"]["p50_ms"] for r in rounds])
+    ratio = statistics.median([r["store"]["requests_per_s"] / r["none"]["requests_per_s"] for r in rounds])
+    failed = sum(r[name]["failed"] for r in rounds for name in r)
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(
+        f"online store, one-row requests, 2 workers each, 8 connections, {ROUNDS} rounds of {SECONDS:.0f} s"
+    )
+    for name, label in (("store", "with the store"), ("none", "without a store")):
+        rps = statistics.median([r[name]["requests_per_s"] for r in rounds])
+        p50 = statistics.median([r[name]["p50_ms"] for r in rounds])
+        print(f"  {label:16s} {rps:8.0f} requests/s   median {p50:.3f} ms")
+    verdict_ms = "met" if added <= MAX_ADDED_MS else "MISSED"
+    verdict_ratio = "met" if ratio >= MIN_RATIO else "MISSED"
+    print(f"  lookup adds to the median request: {added:+.3f} ms (target <= {MAX_ADDED_MS}: {verdict_ms})")
+    print(f"  throughput with / without: {ratio:.2f} (target >= {MIN_RATIO}: {verdict_ratio})")
+    print(f"  failed requests: {failed}; load average {load}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

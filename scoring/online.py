@@ -1,0 +1,94 @@
+"""The request-time join: each validated row's operational features, read from the online store
+as of its t (`operational.store`), added to the model columns.
+
+The request names the flight (origin, scheduled departure, tail number), never the features.
+Where the store cannot tell (down, empty, behind t) or has nothing (no earlier leg of the plane
+that day), a feature is missing: the trees route it, and the answer names it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from contract.bundle import OnlineStoreSpec, Schema
+from operational.store import STORE_DOWN, OnlineStore
+from scoring.validation import KEY_INPUTS
+
+NOT_KNOWN = "not_known"  # the store answered: nothing to tell (no earlier leg of the plane that day)
+
+
+@dataclass
+class Joined:
+    """What the join added: one column per feature, the features the store could not give in any
+    row (a value offline would have), why (None: it answered every row), and every missing value
+    counted by (feature, reason)."""
+
+    columns: dict[str, list[float]]
+    missing: list[str]
+    unavailable: str | None = None
+    counts: Counter = field(default_factory=Counter)
+
+    def logged(self) -> dict[str, list[float | None]]:
+        """The values each row was scored with, for the request log (None where missing)."""
+        return {name: [None if v != v else v for v in values] for name, values in self.columns.items()}
+
+
+class OnlineJoin:
+    """The bundle's `OnlineStoreSpec` over one store (None: no store configured, every row's
+    operational features are missing, reason `store_unavailable`)."""
+
+    def __init__(self, spec: OnlineStoreSpec, store: OnlineStore | None):
+        self.spec = spec
+        self.store = store
+        if store is not None and store.horizon_minutes != spec.horizon_minutes:
+            raise ValueError(
+                f"the online store answers as of {store.horizon_minutes} minutes before departure, "
+                f"the model was trained as of {spec.horizon_minutes}"
+            )
+
+    def join(
+        self, origins: Sequence | np.ndarray, tailnums: Sequence, sched_minutes: Sequence[int]
+    ) -> Joined:
+        n_rows = len(sched_minutes)
+        names = self.spec.features
+        if self.store is None:
+            counts = Counter({(name, STORE_DOWN): n_rows for name in names})
+            return Joined({n: [math.nan] * n_rows for n in names}, list(names), STORE_DOWN, counts)
+        lookups = self.store.features_many(list(zip(origins, tailnums, sched_minutes, strict=True)))
+        columns: dict[str, list[float]] = {n: [] for n in names}
+        counts = Counter()
+        unavailable = None
+        for lookup in lookups:
+            unavailable = unavailable or lookup.unavailable
+            for name in names:
+                value = lookup.values[name]
+                if value is None:
+                    counts[name, lookup.unavailable or NOT_KNOWN] += 1
+                    columns[name].append(math.nan)
+                else:
+                    columns[name].append(value)
+        # named in the answer: what the model had to do without, not what offline lacks too
+        missing = [name for name in names if any(f == name and r != NOT_KNOWN for f, r in counts)]
+        return Joined(columns, missing, unavailable, counts)
+
+
+def online_tags(joined: Joined | None) -> dict:
+    """The answer names what the model had to score without: the operational features the online
+    store could not give in any row and, when it could not answer, why."""
+    if joined is None:
+        return {}
+    tags: dict = {"missing_features": joined.missing}
+    if joined.unavailable:
+        tags["online_store"] = joined.unavailable
+    return tags
+
+
+def request_inputs(schema: Schema) -> list[dict]:
+    """What a request carries: the features the online store does not give, then its keys."""
+    inputs = [spec.to_dict() for spec in schema.request_features]
+    return inputs + [dict(key) for key in KEY_INPUTS] if schema.online_store else inputs
