@@ -100,14 +100,18 @@ def phase_batch(days: int, runs: int) -> dict:
 
 
 def phase_replay(months: int) -> dict:
+    from core.replay_report import verdict
     from workflows.replay import ReplayConfig, replay
 
     began = time.perf_counter()
     frame, path = replay(ReplayConfig(months=months))
+    costs = frame.attrs["costs"]
     return {
         "seconds": time.perf_counter() - began,
         "peak_mb": _peak_mb(),
         "table": frame.drop(columns=["reasons"]).to_dict("records"),
+        "costs": costs.to_string(index=False),
+        "verdict": verdict(frame, costs),
         "report": str(path),
     }
 
@@ -207,6 +211,7 @@ def print_replay(months: int, cold: dict, warm: dict) -> None:
     from core.replay_report import as_frame, text_table
 
     print(text_table(as_frame([{**r, "reasons": []} for r in cold["table"]])))
+    print(f"\n{cold['costs']}\n\n{cold['verdict']}")
     same = [{k: v for k, v in r.items() if k != "seconds"} for r in cold["table"]] == [
         {k: v for k, v in r.items() if k != "seconds"} for r in warm["table"]
     ]

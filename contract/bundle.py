@@ -250,11 +250,23 @@ class Reference:
 
 @dataclass(frozen=True)
 class TrainingWindow:
+    """Two windows: the judged model fit on train_start..train_end and was judged on
+    holdout_start..holdout_end (rows it never fit); the deployed model.skops is the same
+    configuration refit on fit_start..fit_end, every label known at `as_of`. A bundle written
+    before the refit has no fit window: its model is the judged one."""
+
     train_start: str = ""
     train_end: str = ""
     holdout_start: str = ""
     holdout_end: str = ""
     as_of: str = ""
+    fit_start: str = ""
+    fit_end: str = ""
+
+    @property
+    def deployed_fit_end(self) -> str:
+        """The last day of flights the deployed model fit on."""
+        return self.fit_end or self.train_end
 
 
 @dataclass(frozen=True)

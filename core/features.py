@@ -94,14 +94,37 @@ class Window(NamedTuple):
     end: datetime
 
 
+# The start of an expanding window: every flight the source holds before the holdout.
+EVERY_KNOWN_MONTH = datetime(1900, 1, 1)
+
+
 def month_window(as_of: datetime, train_months: int, holdout_months: int) -> Window:
     """Holdout: the `holdout_months` before `as_of`'s date; training: the `train_months` before
-    that. A mid-month `as_of` (a retrain monitoring triggered) cuts mid-month: the data up to
-    that day, not the months before the 1st."""
+    that (a sliding window), or every month the source holds before the holdout when
+    `train_months` is 0 (an expanding window). A mid-month `as_of` (a retrain monitoring
+    triggered) cuts mid-month: the data up to that day, not the months before the 1st."""
+    if train_months < 0 or holdout_months < 1:
+        raise ValueError(
+            f"train_months must be 0 (every known month) or more, holdout_months 1 or more: "
+            f"got {train_months} and {holdout_months}"
+        )
     end = naive(as_of).normalize()
     holdout_start = end - pd.DateOffset(months=holdout_months)
-    train_start = holdout_start - pd.DateOffset(months=train_months)
+    if train_months == 0:
+        train_start = pd.Timestamp(EVERY_KNOWN_MONTH)
+    else:
+        train_start = holdout_start - pd.DateOffset(months=train_months)
     return Window(train_start.to_pydatetime(), holdout_start.to_pydatetime(), end.to_pydatetime())
+
+
+def recency_weights(sched_dep: pd.Series, half_life_months: float) -> np.ndarray | None:
+    """Sample weights that halve every `half_life_months` (30.44-day months) of age before the
+    latest flight of the frame; None (every row weighs the same) when the half-life is 0."""
+    if half_life_months <= 0:
+        return None
+    times = pd.to_datetime(sched_dep)
+    age_months = (times.max() - times).dt.total_seconds().to_numpy() / (30.44 * 86400)
+    return np.power(0.5, age_months / half_life_months)
 
 
 def split_by_time(table: pd.DataFrame, holdout_start: datetime) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -34,6 +34,9 @@ class GateConfig:
     bootstrap_resamples: int = 400
     confidence: float = 0.90  # two-sided; its lower end is a one-sided 95 % bound
     seed: int = 0
+    # A champion refit into the candidate's holdout (a mid-month retrain) is compared on the
+    # holdout rows after its last fit day, when there are at least this many.
+    min_compared_rows: int = 1000
 
 
 @dataclass
@@ -90,23 +93,34 @@ def paired_auc_gain(
 ) -> GainInterval:
     """AUC(candidate) - AUC(champion) on the same rows, with a percentile interval from a paired
     bootstrap: each resample draws the rows once and scores both models on them."""
-    labels = np.asarray(labels, dtype=np.int64)
-    candidate, champion = np.asarray(candidate, np.float64), np.asarray(champion, np.float64)
-    n = len(labels)
-    ones = np.ones((1, n))
-    gain = float(_weighted_auc(labels, candidate, ones)[0] - _weighted_auc(labels, champion, ones)[0])
+    return paired_mean_auc_gain([(labels, candidate, champion)], resamples, confidence, seed)
+
+
+def paired_mean_auc_gain(
+    months: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    resamples: int = 400,
+    confidence: float = 0.90,
+    seed: int = 0,
+) -> GainInterval:
+    """Mean over months of AUC(a) - AUC(b), each month `(labels, a, b)` scored by both policies on
+    the same flights, with a paired bootstrap interval: each resample redraws every month's
+    flights once (within the month, so each month keeps its size) and scores both on them."""
     rng = np.random.default_rng(seed)
-    gains = []
-    for chunk in np.array_split(np.arange(resamples), max(1, resamples // 50)):
-        weights = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in chunk]).astype(
-            np.float64
-        )
-        gains.append(_weighted_auc(labels, candidate, weights) - _weighted_auc(labels, champion, weights))
-    spread = np.concatenate(gains)
-    spread = spread[np.isfinite(spread)]
+    gains, spread = [], np.zeros(resamples)
+    for labels, a, b in months:
+        labels = np.asarray(labels, dtype=np.int64)
+        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        n = len(labels)
+        ones = np.ones((1, n))
+        gains.append(float(_weighted_auc(labels, a, ones)[0] - _weighted_auc(labels, b, ones)[0]))
+        for chunk in np.array_split(np.arange(resamples), max(1, resamples // 50)):
+            weights = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in chunk])
+            weights = weights.astype(np.float64)
+            spread[chunk] += _weighted_auc(labels, a, weights) - _weighted_auc(labels, b, weights)
+    spread = spread[np.isfinite(spread)] / len(months)
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(spread, [tail, 1.0 - tail])
-    return GainInterval(gain, float(low), float(high), confidence, int(len(spread)))
+    return GainInterval(float(np.mean(gains)), float(low), float(high), confidence, int(len(spread)))
 
 
 @dataclass(frozen=True)
@@ -169,12 +183,33 @@ def sanity_table(metrics: EvaluationMetrics, config: GateConfig) -> list[dict]:
     ]
 
 
-def window_overlap(champion_train_end: str, candidate_holdout_start: str) -> str | None:
-    """A reason when the champion's training window (last day `champion_train_end`) reaches into
-    the candidate's holdout (from `candidate_holdout_start`), None when the comparison is fair."""
-    if champion_train_end and candidate_holdout_start and champion_train_end >= candidate_holdout_start:
+class FitOnHoldoutError(ValueError):
+    """A model the gate was about to score on its holdout was fit on some of those rows."""
+
+
+def require_unseen(fit_end: str, holdout_start: str, model: str) -> None:
+    """Raise unless the model `model` fit only flights before the holdout: the gate judges a
+    model on rows it never fit, or not at all."""
+    if not fit_end or not holdout_start:
+        raise FitOnHoldoutError(f"the {model}'s fit window or the holdout start is unknown: not judged")
+    if fit_end >= holdout_start:
+        raise FitOnHoldoutError(
+            f"the {model} fit flights up to {fit_end}, inside the holdout from {holdout_start}: "
+            "a model is never judged on rows it was fit on"
+        )
+
+
+def window_overlap(
+    champion_fit_end: str, candidate_holdout_start: str, unseen_rows: int, min_rows: int
+) -> str | None:
+    """A reason not to compare when the champion's deployed fit window (last day
+    `champion_fit_end`) reaches into the candidate's holdout (from `candidate_holdout_start`) and
+    fewer than `min_rows` holdout rows come after it; None when the comparison is fair on the
+    `unseen_rows` rows neither model fit."""
+    reaches_in = champion_fit_end and candidate_holdout_start and champion_fit_end >= candidate_holdout_start
+    if reaches_in and unseen_rows < min_rows:
         return (
-            f"the champion trained on flights up to {champion_train_end}, inside the candidate's "
+            f"the champion trained on flights up to {champion_fit_end}, inside the candidate's "
             f"holdout from {candidate_holdout_start}: not a fair comparison (models trained out of "
             "order), the champion stays"
         )
@@ -186,19 +221,19 @@ def decide(
     champion: EvaluationMetrics | None,
     config: GateConfig,
     interval: GainInterval | None = None,
-    champion_train_end: str = "",
-    candidate_holdout_start: str = "",
+    not_compared: str = "",
 ) -> tuple[bool, list[str]]:
-    """(promote?, reasons). `champion` is the current champion scored on the candidate's holdout;
-    `interval` the paired-bootstrap interval of the candidate's AUC gain over it there."""
+    """(promote?, reasons). `champion` is the current champion scored on the candidate's holdout
+    rows it never fit (None when there is no champion); `not_compared` the reason a champion
+    there is was not scored (`window_overlap`); `interval` the paired-bootstrap interval of the
+    candidate's AUC gain over the champion on those rows."""
     failures = sanity_failures(candidate, config)
     if failures:
         return False, ["sanity check failed: " + f for f in failures]
+    if not_compared:
+        return False, [not_compared]
     if champion is None:
         return True, ["no champion yet and every sanity check passed"]
-    overlap = window_overlap(champion_train_end, candidate_holdout_start)
-    if overlap:
-        return False, [overlap]
     if interval is None:
         raise ValueError("comparing with a champion needs the paired interval of the AUC gain")
     verdict = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -83,10 +83,25 @@ def build_pipeline(hp: Hyperparameters, native_categories: bool = False) -> Pipe
     return Pipeline([("encode", encode), ("classify", classifier)])
 
 
-def fit(train: pd.DataFrame, hp: Hyperparameters) -> Pipeline:
+def fit(train: pd.DataFrame, hp: Hyperparameters, sample_weight: np.ndarray | None = None) -> Pipeline:
     pipeline = build_pipeline(hp)
-    pipeline.fit(train[FEATURES], train[LABEL].to_numpy())
+    pipeline.fit(train[FEATURES], train[LABEL].to_numpy(), classify__sample_weight=sample_weight)
     return pipeline
+
+
+def refit_hyperparameters(hp: Hyperparameters, judged: Pipeline) -> Hyperparameters:
+    """The judged model's configuration with the tree count early stopping found, and early
+    stopping off: the refit on every known label keeps all of them (no validation split) and
+    grows exactly as many trees as the model that was judged."""
+    return replace(hp, max_iter=int(judged[-1].n_iter_), early_stopping=False)
+
+
+def refit(
+    known: pd.DataFrame, hp: Hyperparameters, judged: Pipeline, sample_weight: np.ndarray | None = None
+) -> Pipeline:
+    """The deployed model: the judged model's configuration fit on every row known at `as_of`
+    (training and holdout)."""
+    return fit(known, refit_hyperparameters(hp, judged), sample_weight)
 
 
 def predict_scores(model, table: pd.DataFrame) -> np.ndarray:

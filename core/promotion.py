@@ -2,6 +2,10 @@
 candidate on the candidate's holdout, bootstrap the AUC gain, decide, move the alias, and log the
 decision to the candidate's run and version.
 
+Only models that never fit the holdout are scored on it: the candidate by its judged model (fit
+before the holdout; the registered version is its refit on training + holdout), the champion by
+its deployed model when its fit window ends before the holdout (else it is not compared).
+
 A candidate that fails a sanity check takes no alias: its version is tagged `promotion=rejected`
 with the reasons. A sane candidate that does not beat the champion becomes `challenger`."""
 
@@ -19,7 +23,17 @@ from contract.bundle import Metadata, load_bundle
 from contract.champion import push_champion
 from core import evaluation, registry
 from core.evaluation import EvaluationMetrics
-from core.gate import CHALLENGER, CHAMPION, REJECTED, GateConfig, GateDecision, decide, paired_auc_gain
+from core.gate import (
+    CHALLENGER,
+    CHAMPION,
+    REJECTED,
+    GateConfig,
+    GateDecision,
+    decide,
+    paired_auc_gain,
+    require_unseen,
+    window_overlap,
+)
 from core.gate import sanity_failures as failed_checks
 from core.model import predict_scores
 from core.schemas import LABEL, TIMESTAMP
@@ -34,8 +48,11 @@ class Comparison:
     labels: np.ndarray
     candidate: np.ndarray
     champion: np.ndarray | None
-    champion_train_end: str = ""
+    champion_fit_end: str = ""
     candidate_holdout_start: str = ""
+    candidate_train_end: str = ""  # the judged model's last training day
+    candidate_fit_end: str = ""  # the deployed refit's last day: the holdout's last day
+    compared_start: str = ""  # the first day both models were scored on (after the champion's fit)
 
 
 def _scores_on(holdout: pd.DataFrame, model_name: str, version: str) -> tuple[np.ndarray, float, Metadata]:
@@ -57,13 +74,21 @@ def promote(
     candidate: EvaluationMetrics,
     holdout: pd.DataFrame,
     config: GateConfig,
+    judged_model,
 ) -> tuple[GateDecision, Comparison]:
+    """`judged_model` is the candidate's model fit before the holdout (the evaluation's); the
+    registered version holds its refit, which fit the holdout and is never scored on it."""
     name, version = registered.model_name, registered.version
     current = registry.alias_version(name, CHAMPION)
     decision = GateDecision(model_name=name, version=version, candidate_auc=candidate.roc_auc)
     labels = holdout[LABEL].to_numpy(dtype=np.int64)
-    candidate_scores, _, _ = _scores_on(holdout, name, version)
-    comparison = Comparison(labels, candidate_scores, None, "", f"{holdout[TIMESTAMP].min():%Y-%m-%d}")
+    holdout_start = f"{holdout[TIMESTAMP].min():%Y-%m-%d}"
+    window = registry.version_metadata(name, version).training_window
+    require_unseen(window.train_end, holdout_start, "candidate's judged model")
+    candidate_scores = predict_scores(judged_model, holdout)
+    comparison = Comparison(
+        labels, candidate_scores, None, "", holdout_start, window.train_end, window.deployed_fit_end
+    )
 
     if current == version:
         decision.alias, decision.promoted, decision.previous_champion = CHAMPION, True, current
@@ -71,31 +96,42 @@ def promote(
         decision.reasons = [f"version {version} is already the champion"]
         return decision, comparison
 
-    champion, interval = None, None
+    champion, interval, not_compared = None, None, ""
     if current is not None:
-        champion_scores, threshold, metadata = _scores_on(holdout, name, current)
-        champion = evaluation.evaluate(labels, champion_scores, threshold)
-        comparison.champion = champion_scores
-        comparison.champion_train_end = metadata.training_window.train_end
-        decision.previous_champion, decision.champion_auc = current, champion.roc_auc
-        interval = paired_auc_gain(
-            labels,
-            candidate_scores,
-            champion_scores,
-            config.bootstrap_resamples,
-            config.confidence,
-            config.seed,
+        decision.previous_champion = current
+        champion_window = registry.version_metadata(name, current).training_window
+        comparison.champion_fit_end = champion_window.deployed_fit_end
+        # Judged only on rows neither model fit: the holdout after the champion's last fit day
+        # (all of it when the champion was refit before the holdout began).
+        unseen = holdout[TIMESTAMP] >= pd.Timestamp(comparison.champion_fit_end) + pd.Timedelta(days=1)
+        not_compared = (
+            window_overlap(
+                comparison.champion_fit_end, holdout_start, int(unseen.sum()), config.min_compared_rows
+            )
+            or ""
         )
-        decision.auc_gain, decision.gain_low, decision.gain_high = interval.gain, interval.low, interval.high
+        if not not_compared:
+            compared = holdout.loc[unseen.to_numpy()]
+            comparison.compared_start = f"{compared[TIMESTAMP].min():%Y-%m-%d}"
+            require_unseen(comparison.champion_fit_end, comparison.compared_start, "champion")
+            labels, candidate_scores = labels[unseen.to_numpy()], candidate_scores[unseen.to_numpy()]
+            comparison.labels, comparison.candidate = labels, candidate_scores
+            champion_scores, threshold, _ = _scores_on(compared, name, current)
+            champion = evaluation.evaluate(labels, champion_scores, threshold)
+            comparison.champion, decision.champion_auc = champion_scores, champion.roc_auc
+            decision.candidate_auc = evaluation.evaluate(labels, candidate_scores, threshold).roc_auc
+            interval = paired_auc_gain(
+                labels,
+                candidate_scores,
+                champion_scores,
+                config.bootstrap_resamples,
+                config.confidence,
+                config.seed,
+            )
+            decision.auc_gain, decision.gain_low = interval.gain, interval.low
+            decision.gain_high = interval.high
     decision.sanity_failures = failed_checks(candidate, config)
-    promoted, reasons = decide(
-        candidate,
-        champion,
-        config,
-        interval,
-        champion_train_end=comparison.champion_train_end,
-        candidate_holdout_start=comparison.candidate_holdout_start,
-    )
+    promoted, reasons = decide(candidate, champion, config, interval, not_compared)
     decision.promoted, decision.reasons = promoted, reasons
     if promoted:
         decision.alias = CHAMPION

@@ -106,6 +106,18 @@ def download_bundle(name: str, version: str, destination: str | Path | None = No
     return shared.download_version(name, version, destination, paths.tracking_uri())
 
 
+def version_metadata(name: str, version: str) -> Metadata:
+    """A version's metadata.json alone (its windows, cost, lineage), without the model files."""
+    import mlflow
+
+    run_id = client().get_model_version(name, version).run_id
+    with tempfile.TemporaryDirectory(prefix=f"metadata-{version}-") as tmp:
+        path = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=f"{BUNDLE_ARTIFACT_DIR}/{METADATA_FILE}", dst_path=tmp
+        )
+        return Metadata.from_dict(json.loads(Path(path).read_text()))
+
+
 def input_signature(schema: Schema):
     """The bundle's schema as an MLflow model signature: the registry's version page shows it
     (the UI reads the `MLmodel` file at the version's source). Categories are strings, the rest
@@ -135,9 +147,10 @@ def version_description(metadata: Metadata) -> str:
     nan = float("nan")
     figures = metadata.metrics
     return (
-        f"Late-arrival classifier as of {window.as_of}: trained on flights "
-        f"{window.train_start} to {window.train_end}, held out "
-        f"{window.holdout_start} to {window.holdout_end} "
+        f"Late-arrival classifier as of {window.as_of}: fit on flights "
+        f"{window.fit_start or window.train_start} to {window.deployed_fit_end}; judged before that "
+        f"by the same configuration fit on {window.train_start} to {window.train_end} and held out "
+        f"on {window.holdout_start} to {window.holdout_end} "
         f"(holdout ROC AUC {figures.get('roc_auc', nan):.4f}, log loss "
         f"{figures.get('log_loss', nan):.4f}, Brier {figures.get('brier', nan):.4f}). "
         f"Flyte execution {metadata.flyte_execution_id}; model.skops sha256 "

@@ -21,7 +21,9 @@ COLUMNS = {
     "auc_never": "AUC never",
     "auc_monthly": "AUC monthly",
     "auc_loop": "AUC loop",
-    "version_loop": "loop model",
+    "model_never": "never model (fit on)",
+    "model_monthly": "monthly model (fit on)",
+    "model_loop": "loop model (fit on)",
     "decision": "loop decision",
     "alarm": "drift alarm -> decay?",
     "plain_alarm": "plain rule",
@@ -42,6 +44,8 @@ def _alarm(alarm: bool, decayed: bool) -> str:
 
 def as_frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
+    for policy in POLICY_NAMES:  # "v3 01-01..07-31": the version and the flights it fit
+        frame[f"model_{policy}"] = frame[f"version_{policy}"] + " " + frame[f"fit_{policy}"]
     frame["alarm"] = [_alarm(a, d) for a, d in zip(frame["drift_alarm"], frame["decayed"], strict=True)]
     frame["plain_alarm"] = [
         _alarm(a, d) for a, d in zip(frame["feature_alarm"], frame["decayed"], strict=True)
@@ -84,6 +88,13 @@ def verdict(frame: pd.DataFrame, costs: pd.DataFrame) -> str:
         f"{loop['mean AUC']:.4f} vs {never['mean AUC']:.4f} ({gain:+.4f}, better in {months_better} "
         f"of {len(frame)} months)"
     )
+    gains = frame.attrs.get("gains")
+    if gains:
+        head += "; " + "; ".join(
+            f"loop minus {POLICY_NAMES[baseline]} {g.gain:+.4f}, {g.confidence:.0%} paired-bootstrap "
+            f"interval [{g.low:+.4f}, {g.high:+.4f}] over the months' flights"
+            for baseline, g in gains.items()
+        )
     return (
         f"{head}, at {int(loop['trainings']) - 1} retrain(s) and {loop['fit CPU s']:.0f} fit CPU s "
         f"in all, against {int(monthly['trainings']) - 1} retrains and {monthly['fit CPU s']:.0f} "

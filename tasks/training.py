@@ -22,13 +22,15 @@ from tasks.frames import FeatureFrame
 from tasks.util import deck_task
 
 # 2: ordinal codes split as numbers (not native categorical splits).
-# 3: the score reference comes from the holdout's scores.
-CACHE_VERSION = "3"
+# 3: the score reference comes from the holdout's scores. 4: optional recency weights.
+CACHE_VERSION = "4"
 # evaluate_model: CACHE_VERSION's history, then 4: the figures for the MLflow run leave as an
 # output; 5: the bundle carries the compiled trees and is written through the typed contract;
 # 6: the drift weights come from the deck's permutation importance (one pass, not two).
 # 7: the schema names the features the online store gives at request time.
-EVALUATE_CACHE_VERSION = "7"
+# 8: the bundle holds the refit model and names both windows.
+EVALUATE_CACHE_VERSION = "8"
+REFIT_CACHE_VERSION = "1"
 # Bumped when registration's logic changed (version description, tags, signature, figures;
 # 4: it checks the compiled trees' parity; 5: it logs the source rows refused at validation).
 REGISTER_CACHE_VERSION = "5"
@@ -57,17 +59,51 @@ class TrainOutputs(NamedTuple):
 
 
 @task(cache=True, cache_version=CACHE_VERSION, requests=TRAIN_RESOURCES, container_image=TASK_IMAGE)
-def train_model(train: FeatureFrame, hyperparameters: Hyperparameters) -> TrainOutputs:
-    """Fit the Pipeline on the training months; the model leaves the task as a skops file."""
+def train_model(
+    train: FeatureFrame, hyperparameters: Hyperparameters, recency_half_life_months: float = 0.0
+) -> TrainOutputs:
+    """Fit the Pipeline on the training months: the judged model, which the holdout and the gate
+    judge on rows it never fit. It leaves the task as a skops file."""
+    from core.features import recency_weights
+    from core.model import fit
+    from core.schemas import TIMESTAMP
+
+    weights = recency_weights(train[TIMESTAMP], recency_half_life_months)
+    return _timed_fit(lambda: fit(train, hyperparameters, weights), "model")
+
+
+@task(cache=True, cache_version=REFIT_CACHE_VERSION, requests=TRAIN_RESOURCES, container_image=TASK_IMAGE)
+def refit_model(
+    judged_model_file: FlyteFile,
+    train: FeatureFrame,
+    holdout: FeatureFrame,
+    hyperparameters: Hyperparameters,
+    recency_half_life_months: float = 0.0,
+) -> TrainOutputs:
+    """The deployed model: the judged model's configuration, with the tree count its early
+    stopping found, refit on training + holdout, every label known at `as_of` (no model serves
+    a month stale)."""
+    import pandas as pd
+
+    from contract.bundle import load_model
+    from core.features import recency_weights
+    from core.model import refit
+    from core.schemas import TIMESTAMP
+
+    judged = load_model(judged_model_file.download())
+    known = pd.concat([train, holdout], ignore_index=True)
+    weights = recency_weights(known[TIMESTAMP], recency_half_life_months)
+    return _timed_fit(lambda: refit(known, hyperparameters, judged, weights), "refit")
+
+
+def _timed_fit(fit_model, name: str) -> TrainOutputs:
     import time
 
     import skops.io as sio
 
-    from core.model import fit
-
-    path = _workdir("model") / "model.skops"
+    path = _workdir(name) / "model.skops"
     began = time.process_time()
-    model = fit(train, hyperparameters)
+    model = fit_model()
     cpu_seconds = time.process_time() - began
     sio.dump(model, path)
     return TrainOutputs(model_file=FlyteFile(str(path)), fit_cpu_seconds=round(cpu_seconds, 2))
@@ -82,18 +118,24 @@ class EvaluationOutputs(NamedTuple):
 @deck_task(EVALUATE_CACHE_VERSION, requests=TRAIN_RESOURCES)
 def evaluate_model(
     model_file: FlyteFile,
+    deployed_model_file: FlyteFile,
     train: FeatureFrame,
     holdout: FeatureFrame,
     hyperparameters: Hyperparameters,
     fit_cpu_seconds: float = 0.0,
+    refit_cpu_seconds: float = 0.0,
 ) -> EvaluationOutputs:
-    """Score the holdout, compute the metrics, render the evaluation deck (its figures and the
-    slice table also leave as `figures`) and write the bundle (model.skops, trees.treelite,
-    schema.json, reference.json, metadata.json without registry fields yet)."""
+    """Score the holdout with the judged model (`model_file`, fit on `train` only), compute the
+    metrics, render the evaluation deck (its figures and the slice table also leave as
+    `figures`) and write the bundle of the deployed model (`deployed_model_file`, refit on
+    training + holdout): model.skops, trees.treelite, schema.json, reference.json, metadata.json
+    without registry fields yet."""
+    import pandas as pd
+
     from contract.bundle import Metadata, TrainingWindow, load_model
     from core import bundle, drift, evaluation, reports
     from core.model import predict_scores
-    from core.schemas import LABEL
+    from core.schemas import LABEL, TIMESTAMP
     from tasks.decks import render_evaluation_deck
 
     model = load_model(model_file.download())
@@ -111,26 +153,35 @@ def evaluate_model(
         (figures / name).write_bytes(image)
     slices.to_csv(figures / "slices.csv", index=False)
 
+    deployed = load_model(deployed_model_file.download())
+    fitted = pd.concat([train, holdout], ignore_index=True)
     directory = _workdir("bundle")
-    # The score's drift baseline: the holdout's scores (out of sample, like production's), not
-    # the training rows' (in-sample scores are more confident than anything served).
+    # The score's drift baseline: the judged model's holdout scores (out of sample, like
+    # production's), not scores of rows a model fit (more confident than anything served).
     bundle.write_bundle(
         directory,
-        model,
-        bundle.build_schema(train, hyperparameters.threshold),
-        bundle.build_reference(train, scores, float(train[LABEL].mean())),
+        deployed,
+        bundle.build_schema(fitted, hyperparameters.threshold),
+        bundle.build_reference(fitted, scores, float(fitted[LABEL].mean())),
         Metadata(
             training_window=TrainingWindow(
-                train_start=f"{train['sched_dep'].min():%Y-%m-%d}",
-                train_end=f"{train['sched_dep'].max():%Y-%m-%d}",
-                holdout_start=f"{holdout['sched_dep'].min():%Y-%m-%d}",
-                holdout_end=f"{holdout['sched_dep'].max():%Y-%m-%d}",
+                train_start=f"{train[TIMESTAMP].min():%Y-%m-%d}",
+                train_end=f"{train[TIMESTAMP].max():%Y-%m-%d}",
+                holdout_start=f"{holdout[TIMESTAMP].min():%Y-%m-%d}",
+                holdout_end=f"{holdout[TIMESTAMP].max():%Y-%m-%d}",
+                fit_start=f"{fitted[TIMESTAMP].min():%Y-%m-%d}",
+                fit_end=f"{fitted[TIMESTAMP].max():%Y-%m-%d}",
             ),
             metrics=metrics.as_dict(),
-            # What monitoring weighs drift by: the share of each feature in what the model uses.
+            # What monitoring weighs drift by: the share of each feature in what the model uses,
+            # measured on rows the judged model never fit.
             feature_importance=drift.importance_weights(importance),
             hyperparameters=hyperparameters.as_params(),
-            training_cost={"fit_cpu_seconds": fit_cpu_seconds},
+            training_cost={
+                "fit_cpu_seconds": round(fit_cpu_seconds + refit_cpu_seconds, 2),
+                "judged_fit_cpu_seconds": fit_cpu_seconds,
+                "refit_cpu_seconds": refit_cpu_seconds,
+            },
         ),
     )
     return EvaluationOutputs(
@@ -193,7 +244,8 @@ def register_model(
 
 
 # 2: paired-bootstrap interval, training-window check, rejected candidates take no alias, deck.
-GATE_CACHE_VERSION = "2"
+# 3: the candidate is scored by its judged model (never by the refit, which fit the holdout).
+GATE_CACHE_VERSION = "3"
 
 
 @deck_task(GATE_CACHE_VERSION)
@@ -203,17 +255,22 @@ def promotion_gate(
     metrics: EvaluationMetrics,
     holdout: FeatureFrame,
     config: GateConfig,
+    judged_model_file: FlyteFile,
 ) -> GateDecision:
     """`champion` if there is none, or if the candidate passes the sanity checks and the paired
     bootstrap interval of its AUC gain over the current champion (on this holdout) clears the
     margin; `challenger` if it is sane but does not win; no alias (tagged `rejected`) if a sanity
-    check fails. The "Promotion gate" deck shows the comparison.
+    check fails. The candidate is scored by its judged model (`judged_model_file`, fit before the
+    holdout), never by the registered refit, which fit the holdout. The "Promotion gate" deck
+    shows the comparison.
 
     Cached: a version is judged once, against the champion of its time; replaying an old
     execution does not re-open that decision against a newer champion."""
+    from contract.bundle import load_model
     from core.promotion import promote
     from tasks.gate_deck import render_gate_deck
 
-    decision, comparison = promote(registered, metrics, holdout, config)
+    judged = load_model(judged_model_file.download())
+    decision, comparison = promote(registered, metrics, holdout, config, judged)
     render_gate_deck(decision, comparison, metrics, config)
     return decision

@@ -29,7 +29,8 @@ class DataOutputs(NamedTuple):
 
 @workflow
 def data_workflow(as_of: datetime, config: DataConfig = DataConfig()) -> DataOutputs:
-    """Train on the `train_months` before the holdout, hold out the `holdout_months` before `as_of`."""
+    """Hold out the `holdout_months` before `as_of`; train on every month before the holdout
+    (`train_months` 0, the default) or on the last `train_months` of them."""
     window = data_window(as_of=as_of, config=config)
     loaded = load_flights(
         source_dir=config.source_dir,

@@ -21,7 +21,6 @@ and batch decks copied next to it and linked.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import re
@@ -131,24 +130,22 @@ def _keep_decks(found: dict[str, str], month: str, folder: Path) -> dict[str, st
 
 def _fit_cpu_seconds(model_name: str, version: str) -> float:
     """What training a version cost (metadata.json), NaN for a version trained before it was kept."""
-    import mlflow
-
     from core import registry
 
-    run_id = registry.client().get_model_version(model_name, version).run_id
-    path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="bundle/metadata.json")
-    cost = json.loads(Path(path).read_text()).get("training_cost", {})
+    cost = registry.version_metadata(model_name, version).training_cost
     return float(cost.get("fit_cpu_seconds", math.nan))
 
 
 @dataclass
 class _Policies:
     """The replay's state: the first model (what never retraining serves), the loop's champion,
-    and the versions each policy trained."""
+    the versions each policy trained, and each month's truth and scores of every policy on the
+    same flights (for the paired comparison of the policies)."""
 
     base: str
     champion: str
     trained: dict[str, set[str]]
+    scored: list[pd.DataFrame] = field(default_factory=list)
 
 
 def replay(config: ReplayConfig) -> tuple[pd.DataFrame, Path]:
@@ -164,6 +161,7 @@ def replay(config: ReplayConfig) -> tuple[pd.DataFrame, Path]:
         _replay_month(month, config, policies, reports / "decks", month == months[-1]) for month in months
     ]
     frame = _with_costs(rows, policies)
+    frame.attrs["gains"] = policy_gains(policies.scored, config.gate)
     notes = _notes(config, rows, policies.base, first, time.perf_counter() - began)
     path = write_html(
         frame, frame.attrs["costs"], reports / "replay.html", "Closed-loop replay: three policies", notes
@@ -205,6 +203,7 @@ def _replay_month(
         "month": label,
         **{f"auc_{policy}": realized[serving[policy]] for policy in POLICIES},
         **{f"version_{policy}": f"v{serving[policy]}" for policy in POLICIES},
+        **{f"fit_{policy}": _fit_window(serving[policy]) for policy in POLICIES},
         "holdout_auc": report.validation_auc,
         "decision": report.decision,
         "drift_alarm": report.drift_alarm,
@@ -244,6 +243,7 @@ def _score_and_monitor(
     for version in dict.fromkeys(serving.values()):
         scored[version] = batch_inference_workflow(start=start, end=end, model_version=version, data=data)
         realized[version] = monitoring.realized_performance(scored[version])[0]
+    policies.scored.append(_same_flights(f"{start:%Y-%m}", {p: scored[v] for p, v in serving.items()}))
     outcome = monitor_predictions_workflow(
         predictions=scored[policies.champion],
         start=start,
@@ -254,6 +254,44 @@ def _score_and_monitor(
         gate=config.gate,
     )
     return serving, realized, outcome
+
+
+def _same_flights(month: str, predictions: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One month's flights with known truth and each policy's score of them, side by side."""
+    from core.schemas import KEY, LABEL
+
+    keyed = {p: frame.loc[frame[LABEL].notna()].set_index(KEY) for p, frame in predictions.items()}
+    first = keyed[NEVER]
+    table = pd.DataFrame({"month": month, LABEL: first[LABEL].astype("int64")}, index=first.index)
+    for policy, frame in keyed.items():
+        table[policy] = frame["score"].reindex(table.index)
+    return table.dropna().reset_index()
+
+
+def policy_gains(scored: list[pd.DataFrame], gate: GateConfig) -> dict[str, Any]:
+    """Mean realized AUC of the loop minus each baseline, with the 90 % paired-bootstrap interval
+    over the replayed months' flights (every month resampled within itself)."""
+    from core.gate import paired_mean_auc_gain
+    from core.schemas import LABEL
+
+    return {
+        baseline: paired_mean_auc_gain(
+            [(m[LABEL].to_numpy(), m[LOOP].to_numpy(), m[baseline].to_numpy()) for m in scored],
+            gate.bootstrap_resamples,
+            gate.confidence,
+            gate.seed,
+        )
+        for baseline in (NEVER, MONTHLY)
+    }
+
+
+def _fit_window(version: str) -> str:
+    """`01-01..06-30`: the flights a version's deployed model fit (metadata.json)."""
+    from core import registry
+
+    window = registry.version_metadata(registry.MODEL_NAME, version).training_window
+    start, end = window.fit_start or window.train_start, window.deployed_fit_end
+    return f"{start[5:]}..{end[5:]}"
 
 
 def _log_month(row: dict) -> None:
@@ -319,7 +357,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--start", default="2013-07", help="first month, YYYY-MM")
     parser.add_argument("--months", type=int, default=6)
-    parser.add_argument("--train-months", type=int, default=DataConfig().train_months)
+    parser.add_argument(
+        "--train-months",
+        type=int,
+        default=DataConfig().train_months,
+        help="0 (the default): every known month; N: the last N months",
+    )
     parser.add_argument("--max-iter", type=int, default=Hyperparameters().max_iter, help="trees per model")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

@@ -1,4 +1,5 @@
-"""Training workflow: data -> fit -> evaluate (deck) -> MLflow run + registered version -> gate.
+"""Training workflow: data -> fit (judged) -> refit on every known label (deployed) -> evaluate
+(deck) -> MLflow run + registered version -> gate.
 
 pyflyte run workflows/training.py training_workflow --as_of 2013-07-01
 """
@@ -13,7 +14,7 @@ from flytekit import workflow
 from core.gate import GateConfig, GateDecision
 from core.model import Hyperparameters
 from tasks.data import DataConfig
-from tasks.training import evaluate_model, promotion_gate, register_model, train_model
+from tasks.training import evaluate_model, promotion_gate, refit_model, register_model, train_model
 from tasks.util import date_label, tracking_target
 from workflows.data import data_workflow
 
@@ -25,7 +26,9 @@ def training_workflow(
     data: DataConfig = DataConfig(),
     gate: GateConfig = GateConfig(),
 ) -> GateDecision:
-    """Train on the months before `as_of`'s holdout month, register, and let the gate decide."""
+    """Fit on the months before `as_of`'s holdout month and judge on the holdout; refit on every
+    label known at `as_of`, register the refit, and let the gate decide on the holdout (where the
+    judged model never fit)."""
     candidate = candidate_nodes(as_of, hyperparameters, data)
     return promotion_gate(
         tracking_uri=candidate.tracking_uri,
@@ -33,6 +36,7 @@ def training_workflow(
         metrics=candidate.metrics,
         holdout=candidate.holdout,
         config=gate,
+        judged_model_file=candidate.judged_model_file,
     )
 
 
@@ -43,21 +47,34 @@ class CandidateNodes(NamedTuple):
     registered: Any
     metrics: Any
     holdout: Any
+    judged_model_file: Any
 
 
 def candidate_nodes(as_of: datetime, hyperparameters: Hyperparameters, data: DataConfig) -> CandidateNodes:
-    """Called in a workflow's body: adds data -> fit -> evaluate -> MLflow run + registered
-    version to that workflow. The training workflow adds the gate; the replay's unconditional
-    monthly retrain stops here. Nodes, not a sub-workflow: both workflows run the same tasks with
-    the same inputs, so a training they share is one cached computation."""
+    """Called in a workflow's body: adds data -> fit (judged) -> refit (deployed) -> evaluate ->
+    MLflow run + registered version to that workflow. The training workflow adds the gate; the
+    replay's unconditional monthly retrain stops here. Nodes, not a sub-workflow: both workflows
+    run the same tasks with the same inputs, so a training they share is one cached computation."""
     split = data_workflow(as_of=as_of, config=data)
-    trained = train_model(train=split.train, hyperparameters=hyperparameters)
+    half_life = data.recency_half_life_months
+    trained = train_model(
+        train=split.train, hyperparameters=hyperparameters, recency_half_life_months=half_life
+    )
+    refit = refit_model(
+        judged_model_file=trained.model_file,
+        train=split.train,
+        holdout=split.holdout,
+        hyperparameters=hyperparameters,
+        recency_half_life_months=half_life,
+    )
     evaluation = evaluate_model(
         model_file=trained.model_file,
+        deployed_model_file=refit.model_file,
         train=split.train,
         holdout=split.holdout,
         hyperparameters=hyperparameters,
         fit_cpu_seconds=trained.fit_cpu_seconds,
+        refit_cpu_seconds=refit.fit_cpu_seconds,
     )
     tracking_uri = tracking_target()
     registered = register_model(
@@ -71,4 +88,4 @@ def candidate_nodes(as_of: datetime, hyperparameters: Hyperparameters, data: Dat
         figures=evaluation.figures,
         refused=split.refused,
     )
-    return CandidateNodes(tracking_uri, registered, evaluation.metrics, split.holdout)
+    return CandidateNodes(tracking_uri, registered, evaluation.metrics, split.holdout, trained.model_file)

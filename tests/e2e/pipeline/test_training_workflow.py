@@ -7,12 +7,13 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from contract.bundle import TRUSTED_TYPES, load_bundle, sha256_file
 from core import registry
 from core.features import build_features, month_window, split_by_time
-from core.model import Hyperparameters, fit, predict_scores
+from core.model import Hyperparameters, fit, predict_scores, refit
 from core.source import load_window
 from tests.pipeline_support import (
     SMALL_AS_OF,
@@ -31,6 +32,7 @@ CACHED_TASKS = {
     "tasks.data.build_feature_table",
     "tasks.data.split_train_holdout",
     "tasks.training.train_model",
+    "tasks.training.refit_model",
     "tasks.training.evaluate_model",
     "tasks.util.date_label",
     "tasks.training.register_model",
@@ -113,9 +115,16 @@ def test_registered_bundle_is_verified_and_predicts_like_the_in_memory_model(two
     # the truth as the data workflow reads it: as of the window's end
     table = build_features(load_window("", window.train_start, window.end), window.end)
     train, holdout = split_by_time(table, window.holdout_start)
-    in_memory = fit(train, Hyperparameters(**SMALL_HYPERPARAMETERS))
+    hp = Hyperparameters(**SMALL_HYPERPARAMETERS)
+    judged = fit(train, hp)
+    # the registered model is the judged configuration refit on every label known at as_of
+    in_memory = refit(pd.concat([train, holdout], ignore_index=True), hp, judged)
     np.testing.assert_array_equal(predict_scores(bundle.model, holdout), predict_scores(in_memory, holdout))
+    assert bundle.model[-1].n_iter_ == judged[-1].n_iter_
     assert bundle.metadata.metrics["n_rows"] == len(holdout)
+    window_record = bundle.metadata.training_window
+    assert (window_record.train_end, window_record.holdout_start) == ("2013-01-31", "2013-02-01")
+    assert (window_record.fit_start, window_record.fit_end) == ("2013-01-01", "2013-02-28")
 
 
 def test_mlflow_run_holds_params_metrics_datasets_and_the_flyte_execution(two_runs, monkeypatch):

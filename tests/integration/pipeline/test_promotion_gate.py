@@ -1,6 +1,12 @@
-"""The promotion gate against a real `mlflow server`: first model, worse model, better model."""
+"""The promotion gate against a real `mlflow server`: first model, worse model, better model, and
+a model trained out of order. Every registered version is a refit on training + holdout, so a
+candidate is judged by its model fit before the holdout, and a champion whose refit saw the
+candidate's holdout is never scored on it."""
 
 from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
 
 import pytest
 
@@ -28,17 +34,19 @@ def server(tmp_path_factory):
         yield uri
 
 
-def train(hyperparameters: Hyperparameters):
-    return training_workflow(
-        as_of=SMALL_AS_OF, data=DataConfig(**SMALL_DATA), hyperparameters=hyperparameters
-    )
+# The next month: trained on February, judged on March, after a champion refit up to February.
+NEXT_AS_OF = datetime(2013, 4, 1)
+
+
+def train(hyperparameters: Hyperparameters, as_of: datetime = NEXT_AS_OF):
+    return training_workflow(as_of=as_of, data=DataConfig(**SMALL_DATA), hyperparameters=hyperparameters)
 
 
 def test_gate_sequence_on_a_real_tracking_server(server, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
     name = registry.MODEL_NAME
 
-    first = train(WEAK)
+    first = train(WEAK, SMALL_AS_OF)
     assert (first.alias, first.promoted, first.previous_champion) == ("champion", True, "")
     assert first.reasons == ["no champion yet and every sanity check passed"]
     assert registry.alias_version(name, "champion") == first.version
@@ -77,3 +85,24 @@ def test_gate_sequence_on_a_real_tracking_server(server, monkeypatch):
     assert len(kept["training"]) > 20_000 and len(kept["holdout"]) > 20_000
     reproduction = reproduce_workflow(version=better.version)
     assert reproduction.rebuilt_sha256 == reproduction.registered_sha256
+
+    # both windows on the version: judged on March by a model fit on February, deployed as the
+    # refit on February and March; the description names both
+    window = registry.version_metadata(name, better.version).training_window
+    assert (window.train_start, window.train_end) == ("2013-02-01", "2013-02-28")
+    assert (window.holdout_start, window.holdout_end) == ("2013-03-01", "2013-03-31")
+    assert (window.fit_start, window.fit_end) == ("2013-02-01", "2013-03-31")
+    description = mlflow_client.get_model_version(name, better.version).description
+    assert "fit on flights 2013-02-01 to 2013-03-31" in description
+    assert "fit on 2013-02-01 to 2013-02-28 and held out on 2013-03-01 to 2013-03-31" in description
+
+    # out of order: a candidate judged on February against the champion refit up to March is
+    # not compared (the champion fit those rows), and the champion stays
+    late = train(replace(WEAK, random_state=7), SMALL_AS_OF)
+    assert (late.alias, late.promoted, late.previous_champion) == ("challenger", False, better.version)
+    assert late.reasons == [
+        "the champion trained on flights up to 2013-03-31, inside the candidate's holdout from "
+        "2013-02-01: not a fair comparison (models trained out of order), the champion stays"
+    ]
+    assert late.champion_auc == 0.0  # never scored on rows it fit
+    assert registry.alias_version(name, "champion") == better.version

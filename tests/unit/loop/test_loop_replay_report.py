@@ -28,6 +28,9 @@ def _rows() -> list[dict]:
                 "version_never": "v1",
                 "version_monthly": f"v{month[-1]}",
                 "version_loop": f"v{version}",
+                "fit_never": "01-01..06-30",
+                "fit_monthly": f"01-01..0{int(month[-1]) - 1}-30",
+                "fit_loop": "01-01..06-30" if version == "1" else "01-01..08-31",
                 "decision": "decay" if decayed else ("drift" if alarm else "ok"),
                 "drift_alarm": alarm,
                 "feature_alarm": plain,
@@ -56,6 +59,22 @@ def test_alarm_quality_cost_and_verdict(tmp_path):
     assert 'href="decks/2013-08-monitor.html"' in page
     assert "1 hit, 1 false alarm, 0 missed decay, 1 quiet" in page
     assert "AUC never" in text_table(frame) and "retrain monthly" in text_table(frame)
+    assert frame["model_loop"].tolist() == ["v1 01-01..06-30", "v1 01-01..06-30", "v3 01-01..08-31"]
+    assert "v3 01-01..08-31" in text_table(frame) and "loop model (fit on)" in page
+
+
+def test_the_verdict_gives_the_paired_interval_of_the_loop_minus_each_baseline():
+    from core.gate import GainInterval
+
+    frame = as_frame(_rows())
+    costs = costs_table(frame, {"never": ["1"], "monthly": ["7"], "loop": ["1", "3"]}, lambda v: 1.0)
+    frame.attrs["gains"] = {
+        "never": GainInterval(0.0100, 0.0041, 0.0162, 0.9, 400),
+        "monthly": GainInterval(-0.0033, -0.0090, 0.0020, 0.9, 400),
+    }
+    sentence = verdict(frame, costs)
+    assert "loop minus never retrain +0.0100, 90% paired-bootstrap interval [+0.0041, +0.0162]" in sentence
+    assert "loop minus retrain monthly -0.0033, 90% paired-bootstrap interval [-0.0090, +0.0020]" in sentence
 
 
 def test_a_loop_worse_than_never_says_so():

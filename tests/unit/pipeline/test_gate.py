@@ -9,7 +9,18 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from core.evaluation import EvaluationMetrics
-from core.gate import GainInterval, GateConfig, decide, paired_auc_gain, sanity_failures, sanity_table
+from core.gate import (
+    FitOnHoldoutError,
+    GainInterval,
+    GateConfig,
+    decide,
+    paired_auc_gain,
+    paired_mean_auc_gain,
+    require_unseen,
+    sanity_failures,
+    sanity_table,
+    window_overlap,
+)
 
 SANE = EvaluationMetrics(roc_auc=0.75, calibration_error=0.02, flagged_rate=0.3, log_loss=0.5)
 
@@ -39,19 +50,35 @@ def test_candidate_wins_only_when_the_interval_clears_the_margin():
 
 def test_champion_that_trained_on_the_candidates_holdout_is_not_compared():
     """Trained out of order: the champion's window ends after the candidate's holdout begins."""
-    promoted, reasons = decide(
-        SANE,
-        EvaluationMetrics(roc_auc=0.6),
-        GateConfig(),
-        _interval(0.15, 0.14, 0.16),
-        champion_train_end="2013-09-30",
-        candidate_holdout_start="2013-08-01",
-    )
+    not_compared = window_overlap("2013-09-30", "2013-08-01", unseen_rows=0, min_rows=1000)
+    promoted, reasons = decide(SANE, None, GateConfig(), None, not_compared)
     assert not promoted
     assert reasons == [
         "the champion trained on flights up to 2013-09-30, inside the candidate's holdout from "
         "2013-08-01: not a fair comparison (models trained out of order), the champion stays"
     ]
+
+
+def test_a_champion_refit_into_the_holdout_is_compared_on_the_rows_after_its_fit():
+    """A mid-month retrain: the champion was refit up to 07-31, the holdout runs 07-15..08-14. The
+    rows from 08-01 on are unseen by both: enough of them, and the comparison is fair there."""
+    assert window_overlap("2013-07-31", "2013-07-15", unseen_rows=13000, min_rows=1000) is None
+    assert "not a fair comparison" in window_overlap("2013-07-31", "2013-07-15", 999, 1000)
+    assert window_overlap("2013-06-30", "2013-07-01", unseen_rows=0, min_rows=1000) is None  # in order
+
+
+@pytest.mark.parametrize(
+    ("fit_end", "message"),
+    [
+        ("2013-08-01", "fit flights up to 2013-08-01, inside the holdout from 2013-08-01"),
+        ("2013-08-31", "fit flights up to 2013-08-31, inside the holdout from 2013-08-01"),
+        ("", "fit window or the holdout start is unknown"),
+    ],
+)
+def test_a_model_is_never_judged_on_rows_it_was_fit_on(fit_end, message):
+    with pytest.raises(FitOnHoldoutError, match=message):
+        require_unseen(fit_end, "2013-08-01", "candidate's judged model")
+    require_unseen("2013-07-31", "2013-08-01", "candidate's judged model")  # the day before: fair
 
 
 def test_insane_candidate_never_wins_even_against_a_weaker_champion():
@@ -111,3 +138,23 @@ def test_the_deck_table_and_the_gate_reasons_are_the_same_checks():
         "a holdout metric is not finite",
         "ROC AUC nan below the floor 0.60",
     ]
+
+
+def test_the_mean_gain_over_months_is_the_mean_of_each_months_auc_gain():
+    rng = np.random.default_rng(3)
+    months = []
+    for shift in (0.5, 1.0, 0.2):
+        labels = rng.integers(0, 2, 2000)
+        better = labels * shift + rng.normal(size=2000)
+        worse = labels * 0.1 + rng.normal(size=2000)
+        months.append((labels, better, worse))
+    interval = paired_mean_auc_gain(months, resamples=200)
+    expected = np.mean([roc_auc_score(y, a) - roc_auc_score(y, b) for y, a, b in months])
+    assert interval.gain == pytest.approx(expected, abs=1e-12)
+    assert 0 < interval.low < interval.gain < interval.high
+    # one month: exactly the gate's paired bootstrap of that month
+    single = paired_auc_gain(*months[0], resamples=200)
+    assert paired_mean_auc_gain(months[:1], resamples=200) == single
+    # the same scores on both sides: no gain, and an interval of zero width
+    same = paired_mean_auc_gain([(y, a, a) for y, a, _ in months], resamples=50)
+    assert (same.gain, same.low, same.high) == (0.0, 0.0, 0.0)
