@@ -56,16 +56,19 @@ def candidate_nodes(as_of: datetime, hyperparameters: Hyperparameters, data: Dat
     replay's unconditional monthly retrain stops here. Nodes, not a sub-workflow: both workflows
     run the same tasks with the same inputs, so a training they share is one cached computation."""
     split = data_workflow(as_of=as_of, config=data)
-    half_life = data.recency_half_life_months
+    # Each call reads the attribute itself: flytekit resolves a promise's attribute path in place,
+    # so one promise shared by two tasks fails on the second.
     trained = train_model(
-        train=split.train, hyperparameters=hyperparameters, recency_half_life_months=half_life
+        train=split.train,
+        hyperparameters=hyperparameters,
+        recency_half_life_months=data.recency_half_life_months,
     )
     refit = refit_model(
         judged_model_file=trained.model_file,
         train=split.train,
         holdout=split.holdout,
         hyperparameters=hyperparameters,
-        recency_half_life_months=half_life,
+        recency_half_life_months=data.recency_half_life_months,
     )
     evaluation = evaluate_model(
         model_file=trained.model_file,
