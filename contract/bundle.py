@@ -262,6 +262,7 @@ class TrainingWindow:
     as_of: str = ""
     fit_start: str = ""
     fit_end: str = ""
+    recency_half_life_months: float = 0.0  # both fits' row weights (0: every row the same)
 
     @property
     def deployed_fit_end(self) -> str:

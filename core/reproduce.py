@@ -1,9 +1,10 @@
 """Rebuild a registered version's model file from what the version records, and compare.
 
 The version keeps its frames (`core.version_data`, checked on read) and its bundle's metadata
-names the hyperparameters; the model is fit again the way training fits it and written in
-skops' canonical form (`contract.canonical`). The same sha256 as the registered model.skops
-means the version is reproduced byte for byte.
+names the hyperparameters and the row weights; the model is fit again the way training fits it
+(the judged model on the training frame, then its refit on training + holdout, which is what the
+version holds) and written in skops' canonical form (`contract.canonical`). The same sha256 as
+the registered model.skops means the version is reproduced byte for byte.
 """
 
 from __future__ import annotations
@@ -30,13 +31,22 @@ class Reproduction:
 
 def rebuild(model_name: str, version: str, directory: Path) -> Reproduction:
     """Fit the version again from its own frames and hyperparameters into `directory`."""
+    import pandas as pd
+
     from core import registry
-    from core.model import Hyperparameters, fit
+    from core.features import recency_weights
+    from core.model import Hyperparameters, fit, refit
+    from core.schemas import TIMESTAMP
     from core.version_data import load_version_frames
 
     frames = load_version_frames(registry.client(), model_name, version)
     metadata = read_metadata(registry.download_bundle(model_name, version, directory / "registered"))
-    model = fit(frames["training"], Hyperparameters(**metadata.hyperparameters))
+    hyperparameters = Hyperparameters(**metadata.hyperparameters)
+    half_life = metadata.training_window.recency_half_life_months
+    train = frames["training"]
+    judged = fit(train, hyperparameters, recency_weights(train[TIMESTAMP], half_life))
+    known = pd.concat([train, frames["holdout"]], ignore_index=True)
+    model = refit(known, hyperparameters, judged, recency_weights(known[TIMESTAMP], half_life))
     rebuilt = dump_model(model, directory / MODEL_FILE)
     return Reproduction(
         model_name=model_name,

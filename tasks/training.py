@@ -124,6 +124,7 @@ def evaluate_model(
     hyperparameters: Hyperparameters,
     fit_cpu_seconds: float = 0.0,
     refit_cpu_seconds: float = 0.0,
+    recency_half_life_months: float = 0.0,
 ) -> EvaluationOutputs:
     """Score the holdout with the judged model (`model_file`, fit on `train` only), compute the
     metrics, render the evaluation deck (its figures and the slice table also leave as
@@ -171,6 +172,7 @@ def evaluate_model(
                 holdout_end=f"{holdout[TIMESTAMP].max():%Y-%m-%d}",
                 fit_start=f"{fitted[TIMESTAMP].min():%Y-%m-%d}",
                 fit_end=f"{fitted[TIMESTAMP].max():%Y-%m-%d}",
+                recency_half_life_months=recency_half_life_months,
             ),
             metrics=metrics.as_dict(),
             # What monitoring weighs drift by: the share of each feature in what the model uses,

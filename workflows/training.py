@@ -78,6 +78,7 @@ def candidate_nodes(as_of: datetime, hyperparameters: Hyperparameters, data: Dat
         hyperparameters=hyperparameters,
         fit_cpu_seconds=trained.fit_cpu_seconds,
         refit_cpu_seconds=refit.fit_cpu_seconds,
+        recency_half_life_months=data.recency_half_life_months,
     )
     tracking_uri = tracking_target()
     registered = register_model(
