@@ -37,6 +37,9 @@ class GateConfig:
     # A champion refit into the candidate's holdout (a mid-month retrain) is compared on the
     # holdout rows after its last fit day, when there are at least this many.
     min_compared_rows: int = 1000
+    # A fresher candidate (its refit fit days the champion never saw) is judged by a model fit on
+    # no more than the champion knew: it wins unless that model is worse by more than this.
+    max_refresh_loss: float = 0.002
 
 
 @dataclass
@@ -222,11 +225,20 @@ def decide(
     config: GateConfig,
     interval: GainInterval | None = None,
     not_compared: str = "",
+    candidate_fresher: bool = False,
 ) -> tuple[bool, list[str]]:
     """(promote?, reasons). `champion` is the current champion scored on the candidate's holdout
     rows it never fit (None when there is no champion); `not_compared` the reason a champion
     there is was not scored (`window_overlap`); `interval` the paired-bootstrap interval of the
-    candidate's AUC gain over the champion on those rows."""
+    candidate's AUC gain over the champion on those rows.
+
+    `candidate_fresher`: the candidate's deployed refit fit days after the champion's last. Its
+    judged model then knew no more than the champion, so the comparison measures the
+    configuration, not the new month; the refit's month is worth having (`benchmarks/
+    fit_windows.py`: the refit beat the judged model in each of six months), so a fresher
+    candidate wins unless the interval shows it worse by more than `max_refresh_loss`. A
+    candidate that is not fresher (a new configuration on the same data) must clear
+    `min_auc_gain`."""
     failures = sanity_failures(candidate, config)
     if failures:
         return False, ["sanity check failed: " + f for f in failures]
@@ -242,6 +254,11 @@ def decide(
     )
     if interval.low > config.min_auc_gain:
         return True, [verdict + ": the interval clears the margin, candidate wins"]
+    if candidate_fresher and interval.low > -config.max_refresh_loss:
+        return True, [
+            verdict + f": no worse than -{config.max_refresh_loss:.4f} at the champion's data, and "
+            "the candidate is refit on a month the champion never saw: candidate wins"
+        ]
     if interval.gain > config.min_auc_gain:
         return False, [verdict + ": the gain is within noise of the margin, champion stays"]
     return False, [verdict + ": champion stays"]

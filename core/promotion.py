@@ -131,7 +131,8 @@ def promote(
             decision.auc_gain, decision.gain_low = interval.gain, interval.low
             decision.gain_high = interval.high
     decision.sanity_failures = failed_checks(candidate, config)
-    promoted, reasons = decide(candidate, champion, config, interval, not_compared)
+    fresher = bool(comparison.champion_fit_end) and window.deployed_fit_end > comparison.champion_fit_end
+    promoted, reasons = decide(candidate, champion, config, interval, not_compared, fresher)
     decision.promoted, decision.reasons = promoted, reasons
     if promoted:
         decision.alias = CHAMPION

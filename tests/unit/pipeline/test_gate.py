@@ -158,3 +158,22 @@ def test_the_mean_gain_over_months_is_the_mean_of_each_months_auc_gain():
     # the same scores on both sides: no gain, and an interval of zero width
     same = paired_mean_auc_gain([(y, a, a) for y, a, _ in months], resamples=50)
     assert (same.gain, same.low, same.high) == (0.0, 0.0, 0.0)
+
+
+def test_a_fresher_candidate_wins_unless_it_is_worse_at_the_champions_data():
+    """Refit on a month the champion never saw: its judged model (the champion's data) only has to
+    be no worse than the refresh margin; a candidate on the same data must clear the margin."""
+    champion, config = EvaluationMetrics(roc_auc=0.74), GateConfig(min_auc_gain=0.002, max_refresh_loss=0.002)
+    tie = _interval(0.0009, -0.0003, 0.0021)
+    promoted, reasons = decide(SANE, champion, config, tie, candidate_fresher=True)
+    assert promoted and reasons[0].endswith(
+        "no worse than -0.0020 at the champion's data, and the candidate is refit on a month the "
+        "champion never saw: candidate wins"
+    )
+    assert decide(SANE, champion, config, tie, candidate_fresher=False)[0] is False
+    worse = _interval(-0.004, -0.006, -0.0025)
+    promoted, reasons = decide(SANE, champion, config, worse, candidate_fresher=True)
+    assert not promoted and reasons[0].endswith("champion stays")
+    # just inside and just outside the refresh margin
+    assert decide(SANE, champion, config, _interval(0.0, -0.0019, 0.002), candidate_fresher=True)[0]
+    assert not decide(SANE, champion, config, _interval(0.0, -0.0021, 0.002), candidate_fresher=True)[0]
