@@ -160,7 +160,7 @@ PACKAGE_IMAGE ?= ghcr.io/example/flights-tasks:dev
 
 # Month by month over 2013: scheduled retrain, batch scoring, monitoring, triggered retrain.
 replay: $(VENV)/.synced
-	$(VENV)/bin/python -m workflows.replay --start $(REPLAY_START) --months $(REPLAY_MONTHS)
+	$(VENV)/bin/python -m scripts.replay --start $(REPLAY_START) --months $(REPLAY_MONTHS)
 
 # Every task, workflow and launch plan serialized offline into flyte-package.tgz.
 package: $(VENV)/.synced

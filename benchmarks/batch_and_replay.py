@@ -101,7 +101,7 @@ def phase_batch(days: int, runs: int) -> dict:
 
 def phase_replay(months: int) -> dict:
     from core.replay_report import verdict
-    from workflows.replay import ReplayConfig, replay
+    from scripts.replay import ReplayConfig, replay
 
     began = time.perf_counter()
     frame, path = replay(ReplayConfig(months=months))

@@ -230,7 +230,7 @@ def test_each_launch_plan_runs_locally_with_its_fixed_inputs(store):
 
 def test_two_month_replay_compares_three_policies_and_links_each_monitoring_deck(store):
     from core import paths
-    from workflows.replay import ReplayConfig, replay
+    from scripts.replay import ReplayConfig, replay
 
     frame, html = replay(ReplayConfig(start="2013-07", months=2, data=DATA, hyperparameters=HYPERPARAMETERS))
     assert frame["month"].tolist() == ["2013-07", "2013-08"]

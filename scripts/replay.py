@@ -1,0 +1,372 @@
+"""Replay the closed loop month by month over 2013 and compare it with two baselines, on the same
+flights:
+
+- **never**: the first model (trained as of the first month) scores every month;
+- **monthly**: a model retrained as of the 1st of each month scores that month, unconditionally;
+- **loop**: the champion scores the month; monitoring (with the month's true labels once known)
+  decides; on drift or decay the training workflow runs as of the month's end and the promotion
+  gate decides whether the new version serves the next month.
+
+Every step is the real workflow, executed locally. A training the policies share (the monthly
+retrain as of the 1st of M+1 is the loop's triggered retrain after month M) is one computation:
+the second asks the Flyte cache. Scoring a month with a version another policy already used is a
+cache hit too.
+
+    python -m scripts.replay --start 2013-07 --months 6     (make replay)
+
+Prints the table and writes `<data dir>/reports/replay.html`, with each month's monitoring, gate
+and batch decks copied next to it and linked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.gate import GateConfig
+from core.model import Hyperparameters
+from core.monitoring import MonitoringThresholds
+from tasks.data import DataConfig
+from workflows.replay import candidate_workflow
+
+logger = logging.getLogger(__name__)
+
+NEVER, MONTHLY, LOOP = "never", "monthly", "loop"
+POLICIES = (NEVER, MONTHLY, LOOP)
+DECK_LINE = re.compile(r"(\w+) task creates flyte deck html to file://(\S+)")
+DECK_TASKS = ("monitor", "promotion_gate", "collect_predictions")
+
+
+@dataclass
+class ReplayConfig:
+    start: str = "2013-07"
+    months: int = 6
+    thresholds: MonitoringThresholds = field(default_factory=MonitoringThresholds)
+    data: DataConfig = field(default_factory=DataConfig)
+    hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)
+    gate: GateConfig = field(default_factory=GateConfig)
+
+
+class _DeckLines(logging.Handler):
+    """Collects the deck files flytekit writes ("<task> task creates flyte deck html to ...")."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.found: dict[str, str] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        match = DECK_LINE.search(record.getMessage())
+        if match:
+            self.found[match.group(1)] = match.group(2)
+
+
+def _not_deck_noise(record: logging.LogRecord) -> bool:
+    # flytekitplugins-pandera publishes a validation report from every task, and warns in each
+    # task without a deck of its own: about ninety lines of noise per replay, nothing lost.
+    return "enable_deck is currently set to False" not in record.getMessage()
+
+
+@contextmanager
+def _decks() -> Iterator[_DeckLines]:
+    """Deck files written while the block runs. flytekit logs their paths at INFO; its own
+    handlers keep their level, so the console shows no more than before."""
+    flytekit_logger = logging.getLogger("flytekit")
+    level = flytekit_logger.level
+    shown = [(h, h.level) for h in flytekit_logger.handlers]
+    for handler, old in shown:
+        handler.setLevel(max(old, level or logging.WARNING))
+        handler.addFilter(_not_deck_noise)
+    capture = _DeckLines()
+    flytekit_logger.addHandler(capture)
+    flytekit_logger.setLevel(logging.INFO)
+    try:
+        yield capture
+    finally:
+        flytekit_logger.removeHandler(capture)
+        flytekit_logger.setLevel(level)
+        for handler, old in shown:
+            handler.setLevel(old)
+            handler.removeFilter(_not_deck_noise)
+
+
+def _keep_decks(found: dict[str, str], month: str, folder: Path) -> dict[str, str]:
+    """Copy this month's decks next to the report; a cached re-run (no deck written) keeps the
+    copy of the run that computed it. Returns {task: file name relative to the report}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = {}
+    for task in DECK_TASKS:
+        target = folder / f"{month}-{task}.html"
+        if task in found and Path(found[task]).exists():
+            shutil.copyfile(found[task], target)
+        if target.exists():
+            kept[task] = f"{folder.name}/{target.name}"
+    return kept
+
+
+def _fit_cpu_seconds(model_name: str, version: str) -> float:
+    """What training a version cost (metadata.json), NaN for a version trained before it was kept."""
+    from core import registry
+
+    cost = registry.version_metadata(model_name, version).training_cost
+    return float(cost.get("fit_cpu_seconds", math.nan))
+
+
+@dataclass
+class _Policies:
+    """The replay's state: the first model (what never retraining serves), the loop's champion,
+    the versions each policy trained, and each month's truth and scores of every policy on the
+    same flights (for the paired comparison of the policies)."""
+
+    base: str
+    champion: str
+    trained: dict[str, set[str]]
+    scored: list[pd.DataFrame] = field(default_factory=list)
+
+
+def replay(config: ReplayConfig) -> tuple[pd.DataFrame, Path]:
+    from core import paths
+    from core.replay_report import write_html
+
+    began = time.perf_counter()
+    first = pd.Timestamp(f"{config.start}-01")
+    months = [first + pd.DateOffset(months=i) for i in range(config.months)]
+    reports = paths.data_dir() / "reports"
+    policies = _first_model(first, config)
+    rows = [
+        _replay_month(month, config, policies, reports / "decks", month == months[-1]) for month in months
+    ]
+    frame = _with_costs(rows, policies)
+    frame.attrs["gains"] = policy_gains(policies.scored, config.gate)
+    notes = _notes(config, rows, policies.base, first, time.perf_counter() - began)
+    path = write_html(
+        frame, frame.attrs["costs"], reports / "replay.html", "Closed-loop replay: three policies", notes
+    )
+    return frame, path
+
+
+def _first_model(first: pd.Timestamp, config: ReplayConfig) -> _Policies:
+    """Train the model every policy starts from (through the gate: it becomes the champion)."""
+    from workflows.training import training_workflow
+
+    with _decks():
+        base = training_workflow(
+            as_of=first.to_pydatetime(),
+            hyperparameters=config.hyperparameters,
+            data=config.data,
+            gate=config.gate,
+        )
+    if not base.version:
+        raise ValueError(f"the first model (as of {first:%Y-%m-%d}) was not trained")
+    return _Policies(base.version, base.version, {policy: {base.version} for policy in POLICIES})
+
+
+def _replay_month(
+    month: pd.Timestamp, config: ReplayConfig, policies: _Policies, decks_folder: Path, last: bool
+) -> dict:
+    """One month: each policy's model scores it, monitoring judges the loop's champion, and the
+    gate's decision on a triggered retrain sets the champion of the next month. Returns the row."""
+    from core.gate import CHAMPION
+
+    label = f"{month:%Y-%m}"
+    start, end = month.to_pydatetime(), (month + pd.offsets.MonthBegin(1)).to_pydatetime()
+    with _decks() as decks:
+        serving, realized, outcome = _score_and_monitor(start, end, config, policies)
+    report, gate = outcome.report, outcome.gate
+    if gate.version and not last:
+        policies.trained[LOOP].add(gate.version)
+    row = {
+        "month": label,
+        **{f"auc_{policy}": realized[serving[policy]] for policy in POLICIES},
+        **{f"version_{policy}": f"v{serving[policy]}" for policy in POLICIES},
+        **{f"fit_{policy}": _fit_window(serving[policy]) for policy in POLICIES},
+        "holdout_auc": report.validation_auc,
+        "decision": report.decision,
+        "drift_alarm": report.drift_alarm,
+        "feature_alarm": report.feature_alarm,
+        "decayed": report.decayed,
+        "weighted_psi": report.weighted_psi,
+        "score_psi": report.score_psi,
+        "retrain": f"v{gate.version} -> {gate.alias or 'rejected'}" if gate.version else "-",
+        "gain_interval": (
+            f"{gate.auc_gain:+.4f} [{gate.gain_low:+.4f}, {gate.gain_high:+.4f}]"
+            if gate.previous_champion
+            else ""
+        ),
+        "reasons": list(report.reasons) + list(gate.reasons),
+        "decks": _keep_decks(decks.found, label, decks_folder),
+    }
+    if gate.alias == CHAMPION:
+        policies.champion = gate.version
+    _log_month(row)
+    return row
+
+
+def _score_and_monitor(
+    start: datetime, end: datetime, config: ReplayConfig, policies: _Policies
+) -> tuple[dict[str, str], dict[str, float], Any]:
+    """({policy: version serving}, {version: realized AUC}, the monitoring outputs) of one month;
+    the month's unconditional retrain is recorded as the monthly policy's."""
+    from core import monitoring
+    from workflows.batch_inference import batch_inference_workflow
+    from workflows.monitoring import monitor_predictions_workflow
+
+    hp, data = config.hyperparameters, config.data
+    monthly = candidate_workflow(as_of=start, hyperparameters=hp, data=data).version
+    policies.trained[MONTHLY].add(monthly)
+    serving = {NEVER: policies.base, MONTHLY: monthly, LOOP: policies.champion}
+    scored, realized = {}, {}
+    for version in dict.fromkeys(serving.values()):
+        scored[version] = batch_inference_workflow(start=start, end=end, model_version=version, data=data)
+        realized[version] = monitoring.realized_performance(scored[version])[0]
+    policies.scored.append(_same_flights(f"{start:%Y-%m}", {p: scored[v] for p, v in serving.items()}))
+    outcome = monitor_predictions_workflow(
+        predictions=scored[policies.champion],
+        start=start,
+        end=end,
+        thresholds=config.thresholds,
+        data=data,
+        hyperparameters=hp,
+        gate=config.gate,
+    )
+    return serving, realized, outcome
+
+
+def _same_flights(month: str, predictions: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One month's flights with known truth and each policy's score of them, side by side."""
+    from core.schemas import KEY, LABEL
+
+    keyed = {p: frame.loc[frame[LABEL].notna()].set_index(KEY) for p, frame in predictions.items()}
+    first = keyed[NEVER]
+    table = pd.DataFrame({"month": month, LABEL: first[LABEL].astype("int64")}, index=first.index)
+    for policy, frame in keyed.items():
+        table[policy] = frame["score"].reindex(table.index)
+    return table.dropna().reset_index()
+
+
+def policy_gains(scored: list[pd.DataFrame], gate: GateConfig) -> dict[str, Any]:
+    """Mean realized AUC of the loop minus each baseline, with the 90 % paired-bootstrap interval
+    over the replayed months' flights (every month resampled within itself)."""
+    from core.gate import paired_mean_auc_gain
+    from core.schemas import LABEL
+
+    return {
+        baseline: paired_mean_auc_gain(
+            [(m[LABEL].to_numpy(), m[LOOP].to_numpy(), m[baseline].to_numpy()) for m in scored],
+            gate.bootstrap_resamples,
+            gate.confidence,
+            gate.seed,
+        )
+        for baseline in (NEVER, MONTHLY)
+    }
+
+
+def _fit_window(version: str) -> str:
+    """`01-01..06-30`: the flights a version's deployed model fit (metadata.json)."""
+    from core import registry
+
+    window = registry.version_metadata(registry.MODEL_NAME, version).training_window
+    start, end = window.fit_start or window.train_start, window.deployed_fit_end
+    return f"{start[5:]}..{end[5:]}"
+
+
+def _log_month(row: dict) -> None:
+    logger.info(
+        "replayed %s: realized AUC never %.4f (%s), monthly %.4f (%s), loop %.4f (%s); loop %s, "
+        "drift alarm %s, decayed %s, %s %s",
+        row["month"],
+        row[f"auc_{NEVER}"],
+        row[f"version_{NEVER}"],
+        row[f"auc_{MONTHLY}"],
+        row[f"version_{MONTHLY}"],
+        row[f"auc_{LOOP}"],
+        row[f"version_{LOOP}"],
+        row["decision"],
+        row["drift_alarm"],
+        row["decayed"],
+        row["retrain"],
+        row["gain_interval"],
+    )
+
+
+def _with_costs(rows: list[dict], policies: _Policies) -> pd.DataFrame:
+    """The replay's table, with each policy's retrain cost as `attrs["costs"]`."""
+    from core import registry
+    from core.replay_report import as_frame, costs_table
+
+    frame = as_frame(rows)
+    frame.attrs["costs"] = costs_table(
+        frame,
+        {policy: sorted(versions, key=int) for policy, versions in policies.trained.items()},
+        lambda version: _fit_cpu_seconds(registry.MODEL_NAME, version),
+    )
+    return frame
+
+
+def _notes(
+    config: ReplayConfig, rows: list[dict], base: str, first: pd.Timestamp, seconds: float
+) -> list[str]:
+    """What the report says about how it was made and what its columns mean."""
+    t = config.thresholds
+    return [
+        f"Generated {datetime.now():%Y-%m-%d %H:%M} in {seconds:.0f} s; months "
+        f"{rows[0]['month']} to {rows[-1]['month']}; every policy starts from v{base} "
+        f"(trained as of {first:%Y-%m-%d}).",
+        "Realized AUC: the policy's model on the month's flights, with their true labels.",
+        f"Loop decisions. decay: realized ROC AUC more than {t.max_auc_drop} below the champion's "
+        f"holdout AUC, or log loss more than {t.max_log_loss_rise} above it. drift: "
+        f"importance-weighted PSI above {t.max_weighted_psi} (features above {t.max_feature_psi} "
+        f"and above their noise level), or score PSI above {t.max_score_psi}.",
+        "Alarm quality: a drift alarm is raised from the month's inputs before its labels are "
+        "known; it is a hit when the labels then show decay, a false alarm when they do not. The "
+        f"plain rule (any feature's PSI above {t.max_feature_psi}) is shown beside it.",
+        "Retrain cost: trainings whose models could serve a replayed month (the first model "
+        "included), and their fit CPU seconds (metadata.json). A retrain the last month triggers "
+        "serves after the window and is not counted.",
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    from core.replay_report import text_table, verdict
+    from scripts.progress import task_progress
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--start", default="2013-07", help="first month, YYYY-MM")
+    parser.add_argument("--months", type=int, default=6)
+    parser.add_argument(
+        "--train-months",
+        type=int,
+        default=DataConfig().train_months,
+        help="0 (the default): every known month; N: the last N months",
+    )
+    parser.add_argument("--max-iter", type=int, default=Hyperparameters().max_iter, help="trees per model")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    began = time.perf_counter()
+    config = ReplayConfig(
+        args.start,
+        args.months,
+        data=DataConfig(train_months=args.train_months),
+        hyperparameters=Hyperparameters(max_iter=args.max_iter),
+    )
+    with task_progress():  # a line per task on stderr as it starts and ends, with its time
+        frame, path = replay(config)
+    print(text_table(frame))
+    print()
+    print(verdict(frame, frame.attrs["costs"]))
+    print(f"\nreplayed {len(frame)} months in {time.perf_counter() - began:.1f} s; report: {path}")
+
+
+if __name__ == "__main__":
+    main()
