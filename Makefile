@@ -86,9 +86,11 @@ serve: $(VENV)/.synced $(SERVING_VENV)/.synced setup-system
 	@PYTHONPATH=. $(VENV)/bin/python -m seldon.sync --root $(SERVE_DIR) --once
 	@mkdir -p $(SERVE_DIR)/redis; scripts/redis_server.sh $(REDIS_PORT) $(SERVE_DIR)/redis & redis_pid=$$!; \
 	PYTHONPATH=. $(VENV)/bin/python -m seldon.sync --root $(SERVE_DIR) & sync_pid=$$!; \
-	trap 'kill $$sync_pid $$redis_pid 2>/dev/null' EXIT INT TERM; \
+	PYTHONPATH=. $(VENV)/bin/python -m seldon.ship --dir $(SERVE_DIR)/request-log & ship_pid=$$!; \
+	trap 'kill $$sync_pid $$redis_pid $$ship_pid 2>/dev/null' EXIT INT TERM; \
 	PYTHONPATH=. OMP_NUM_THREADS=1 MODEL_ROOT=$(SERVE_DIR) REQUEST_LOG_DIR=$(SERVE_DIR)/request-log \
 	ONLINE_STORE_URL=redis://127.0.0.1:$(REDIS_PORT)/0 \
+	REQUEST_LOG_SEGMENT_SECONDS=60 REQUEST_LOG_KEEP_SEGMENTS=0 \
 	SERVING_BIND_HOST=127.0.0.1 $(SERVING_VENV)/bin/python -m seldon.serve seldon.model.FlightsLateModel \
 		--workers $(WORKERS) --grpc-workers 0 --http-port $(HTTP_PORT) --metrics-port $(METRICS_PORT)
 

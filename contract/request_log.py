@@ -1,7 +1,12 @@
-"""Request log for monitoring: one JSON line per prediction request, one file per worker.
+"""Request log for monitoring: one JSON line per prediction request, in segments per worker.
 
-Each gunicorn worker appends to `<dir>/requests-<pid>.jsonl` (no interleaving between
-processes) and rotates it by size to `requests-<pid>.jsonl.1`, `.2`, ... A line is:
+Each gunicorn worker appends to its open segment `<dir>/requests-<pid>.jsonl` (no interleaving
+between processes), holding an exclusive `flock` on it while it lives, and closes it (renames it
+to `requests-<pid>-<opened>.jsonl`, `opened` the UTC time of its first line, e.g.
+`requests-8-20261202T135312123456Z.jsonl`) when it reaches `max_bytes`, when it is
+`max_seconds` old, and when the worker exits. A closed segment never changes again, so its name
+is an idempotent name for shipping (`seldon.ship`); an open segment whose lock anyone can take
+belongs to a worker that died (SIGKILL) and is closed by whoever finds it. A line is:
 
   {"ts": "2026-01-31T12:00:00.123456+00:00", "request_id": "...", "model_name": "...",
    "model_version": "3", "n_rows": 2, "probability": [0.12, 0.57], "predicted_late": [0, 1],
@@ -10,32 +15,51 @@ processes) and rotates it by size to `requests-<pid>.jsonl.1`, `.2`, ... A line 
    "request": {"jsonData": [{"carrier": "UA", ...}, {...}]}}      # the validated request body
 
 `online_features` (only when the model reads any) holds, per feature, the value each row was
-scored with (null where missing), so monitoring sees what the model saw.
+scored with (null where missing), so monitoring sees what the model saw. A line carries
+`"challenger_version": "4", "challenger_probability": [0.10, 0.61]` when the challenger
+scored the request in shadow. Truth sent later to the feedback route is a line of its own:
+
+  {"ts": "...", "kind": "feedback", "request_id": "...", "late": [0, 1]}
 
 `request` is the body exactly as the client sent it (records or `data.names` + `data.ndarray`):
 the server copies the bytes it already has instead of serializing the features again, which
 keeps a 1000-row request's log cost near a memory copy. `read_request_log(directory)` flattens
-the lines into one dict per predicted row. Writer and reader need only the standard library.
+the lines of every segment under `directory` (recursively: a shipped store's `date=.../replica=...`
+folders too) into one dict per predicted row. Writer and reader need only the standard library.
 """
 
 from __future__ import annotations
 
+import atexit
+import fcntl
 import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from contract.names import PREDICTED, PROBABILITY
+from contract.log_segments import (
+    FILE_PREFIX,
+    FILE_SUFFIX,
+    close_open_segment,
+    close_orphans,
+    closed_segments,
+    first_line_time,
+    open_segment_path,
+)
+from contract.names import PREDICTED, PROBABILITY, TRUTH
 
-FILE_PREFIX = "requests-"
 ONLINE_FEATURES = "online_features"
-FILE_SUFFIX = ".jsonl"
+CHALLENGER_VERSION = "challenger_version"  # the shadow challenger's version, on lines it scored
+CHALLENGER_PROBABILITY = "challenger_probability"  # its probability of each row
+FEEDBACK = "feedback"  # `kind` of a line carrying truth for an earlier request's rows
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
-DEFAULT_BACKUPS = 5
+DEFAULT_MAX_SECONDS = 300.0
+DEFAULT_BACKUPS = 5  # closed segments a writer keeps when nothing ships them; 0: keep them all
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +71,22 @@ except ImportError:  # pragma: no cover - pipeline env readers never write
         return json.dumps(obj, separators=(",", ":")).encode()
 
 
+def segment_options(max_bytes: int, env: Mapping[str, str] | None = None) -> dict:
+    """The writer's segment limits: `max_bytes`, and from the serving environment (read when
+    called) `REQUEST_LOG_SEGMENT_SECONDS` (a segment's age limit, 0 for size only) and
+    `REQUEST_LOG_KEEP_SEGMENTS` (closed segments a worker keeps, 0 for all: what a shipper needs)."""
+    env = os.environ if env is None else env
+    return {
+        "max_bytes": max_bytes,
+        "max_seconds": float(env.get("REQUEST_LOG_SEGMENT_SECONDS", DEFAULT_MAX_SECONDS)),
+        "backups": int(env.get("REQUEST_LOG_KEEP_SEGMENTS", DEFAULT_BACKUPS)),
+    }
+
+
 class RequestLog:
-    """Append-only JSON-lines writer with size rotation, for this process only."""
+    """Append-only JSON-lines writer for this process: one open segment, closed by size, by age
+    (`max_seconds`, 0 for never) and at exit. `backups` caps the closed segments it keeps (the
+    oldest go first; 0 keeps all, for a shipper to take)."""
 
     def __init__(
         self,
@@ -56,28 +94,43 @@ class RequestLog:
         max_bytes: int = DEFAULT_MAX_BYTES,
         backups: int = DEFAULT_BACKUPS,
         on_failure: Callable[[], None] | None = None,
+        max_seconds: float = DEFAULT_MAX_SECONDS,
     ):
         self.directory = Path(directory)
-        self.path = self.directory / f"{FILE_PREFIX}{os.getpid()}{FILE_SUFFIX}"
+        self.pid = os.getpid()
+        self.path = open_segment_path(self.directory, self.pid)
         self.max_bytes = max_bytes
+        self.max_seconds = max_seconds
         self.backups = backups
         self.on_failure = on_failure
         self.failures = 0
         self._lock = threading.Lock()
         self._file: BinaryIO | None = None
+        self._opened: datetime | None = None  # when the open segment's first line was written
+        self._opened_at = 0.0  # the same, on the monotonic clock
+        self._stopped = threading.Event()
         try:
-            self._open()
+            self.directory.mkdir(parents=True, exist_ok=True)
+            # a file under our pid is a killed run's (a restarted container reuses pids)
+            close_orphans(self.directory, min_idle_seconds=0, pid=self.pid)
+            self._open()  # the worker's file exists from the start (tools find workers by it)
         except OSError as exc:  # an unwritable log directory must not stop the server
             self._failed(exc)
+        if max_seconds > 0:
+            threading.Thread(target=self._close_when_due, name="request-log-closer", daemon=True).start()
+        atexit.register(self.close)  # a worker stopped by SIGTERM exits normally: flush its segment
 
     def _open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._file = open(self.path, "ab")  # noqa: SIM115 - kept open on purpose
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)  # alive: nobody closes it as an orphan
         if self._file.tell() > 0:  # after a failed write, end a partial line before the next one
             with open(self.path, "rb") as tail:
                 tail.seek(-1, os.SEEK_END)
                 if tail.read(1) != b"\n":
                     self._file.write(b"\n")
+            if self._opened is None:
+                self._opened, self._opened_at = first_line_time(self.path), time.monotonic()
 
     def _failed(self, exc: OSError) -> None:
         """Count the lost line, say so (the first time, then every 100th), and drop the file so
@@ -104,11 +157,14 @@ class RequestLog:
         predicted_late: list[int],
         unknown_categories: dict[str, int],
         online_features: dict[str, list[float | None]] | None = None,
+        shadow: tuple[str, list[float]] | None = None,
     ) -> None:
         """`request_json`: the request body as one line of JSON (the raw body, or re-encoded);
-        `online_features`: the values read from the online store, per feature (None missing)."""
-        fields = {
-            "ts": datetime.now(UTC).isoformat(),
+        `online_features`: the values read from the online store, per feature (None missing);
+        `shadow`: the challenger's version and probabilities, when it scored the request too."""
+        now = datetime.now(UTC)
+        fields: dict = {
+            "ts": now.isoformat(),
             "request_id": request_id,
             "model_name": model_name,
             "model_version": model_version,
@@ -119,40 +175,74 @@ class RequestLog:
         }
         if online_features:
             fields[ONLINE_FEATURES] = online_features
+        if shadow is not None:
+            fields[CHALLENGER_VERSION], fields[CHALLENGER_PROBABILITY] = shadow
         head = _dumps(fields)
-        line = b"".join((head[:-1], b',"request":', request_json, b"}\n"))
+        self._append(b"".join((head[:-1], b',"request":', request_json, b"}\n")))
+
+    def write_feedback(self, request_id: str, truth: list[int]) -> None:
+        """Truth for the rows of an earlier request (by its id), as the feedback route got it."""
+        line = _dumps(
+            {"ts": datetime.now(UTC).isoformat(), "kind": FEEDBACK, "request_id": request_id, TRUTH: truth}
+        )
+        self._append(line + b"\n")
+
+    def _append(self, line: bytes) -> None:
+        now = datetime.now(UTC)
         with self._lock:
             try:
                 if self._file is None:
                     self._open()
                 assert self._file is not None
+                if self._opened is None:
+                    self._opened, self._opened_at = now, time.monotonic()
                 self._file.write(line)
                 self._file.flush()  # a reader (or a crash) sees whole lines only
                 if self._file.tell() >= self.max_bytes:
-                    self._rotate()
+                    self._close_segment()
             except OSError as exc:  # disk full, directory gone or unwritable
                 self._failed(exc)
 
-    def _rotate(self) -> None:
-        assert self._file is not None
-        self._file.close()
-        self._file = None
-        for index in range(self.backups - 1, 0, -1):
-            older = self.path.with_name(f"{self.path.name}.{index}")
-            if older.exists():
-                os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
-        os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
-        self._open()
+    def _close_segment(self) -> None:
+        """Rename the open segment to its closed name, then release it (lock held)."""
+        assert self._file is not None and self._opened is not None
+        try:
+            close_open_segment(self.path, self._opened)
+        finally:
+            self._file.close()
+            self._file, self._opened = None, None
+        if self.backups > 0:
+            for older in closed_segments(self.directory, self.pid)[: -self.backups]:
+                older.unlink(missing_ok=True)
+
+    def _close_when_due(self) -> None:
+        tick = min(1.0, self.max_seconds / 4)
+        while not self._stopped.wait(tick):
+            with self._lock:
+                if self._opened is None or time.monotonic() - self._opened_at < self.max_seconds:
+                    continue  # nothing written yet, or not old enough
+                try:
+                    self._close_segment()
+                except OSError as exc:
+                    logger.warning("request log %s: could not close the segment: %s", self.path, exc)
 
     def close(self) -> None:
+        """Close the open segment (it becomes shippable; an empty one is removed) and stop the
+        age check."""
+        self._stopped.set()
         with self._lock:
             if self._file is not None:
-                self._file.close()
+                try:
+                    if self._opened is None:
+                        self._opened = datetime.now(UTC)
+                    self._close_segment()
+                except OSError as exc:
+                    logger.warning("request log %s: could not close the segment: %s", self.path, exc)
 
 
 def iter_request_lines(directory: str | Path) -> Iterator[dict]:
-    """Every whole line of every worker's file, rotated ones included (unordered)."""
-    for path in sorted(Path(directory).glob(f"{FILE_PREFIX}*{FILE_SUFFIX}*")):
+    """Every whole line of every segment under `directory`, open and closed (unordered)."""
+    for path in sorted(Path(directory).rglob(f"{FILE_PREFIX}*{FILE_SUFFIX}*")):
         with open(path, encoding="utf-8") as handle:
             for number, text in enumerate(handle, start=1):
                 if not text.endswith("\n"):
@@ -186,9 +276,13 @@ def request_records(body: dict) -> list[dict]:
 def read_request_log(directory: str | Path) -> list[dict]:
     """One dict per predicted row, oldest first: ts, request_id, model_name, model_version,
     row (index in its request), every feature as sent (None for null) and as read from the
-    online store, probability, predicted_late."""
+    online store, probability, predicted_late, and challenger_version + challenger_probability
+    where the challenger scored it in shadow. Feedback lines are `read_feedback`'s."""
     rows = []
     for line in iter_request_lines(directory):
+        if line.get("kind") == FEEDBACK:
+            continue
+        shadow = line.get(CHALLENGER_PROBABILITY)
         for index, record in enumerate(request_records(line["request"])):
             row = {
                 "ts": line["ts"],
@@ -203,6 +297,19 @@ def read_request_log(directory: str | Path) -> list[dict]:
             row[PROBABILITY] = line[PROBABILITY][index]
             # lines written before the flag was named predicted_late call it late
             row[PREDICTED] = line[PREDICTED if PREDICTED in line else "late"][index]
+            if shadow is not None:
+                row[CHALLENGER_VERSION], row[CHALLENGER_PROBABILITY] = line[CHALLENGER_VERSION], shadow[index]
             rows.append(row)
     rows.sort(key=lambda r: (r["ts"], r["request_id"], r["row"]))
     return rows
+
+
+def read_feedback(directory: str | Path) -> dict[tuple[str, int], int]:
+    """The truth the feedback lines under `directory` carry: (request id, row) -> 0/1 (the
+    latest line wins when a request got feedback twice)."""
+    lines = [line for line in iter_request_lines(directory) if line.get("kind") == FEEDBACK]
+    truth = {}
+    for line in sorted(lines, key=lambda line: line["ts"]):
+        for index, value in enumerate(line[TRUTH]):
+            truth[(line["request_id"], index)] = int(value)
+    return truth

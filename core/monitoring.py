@@ -7,7 +7,6 @@ import logging
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -105,12 +104,11 @@ def with_truth(predictions: pd.DataFrame, features: pd.DataFrame) -> pd.DataFram
 
 def online_rows(request_log_dir: str, start: datetime, end: datetime) -> pd.DataFrame:
     """Rows the online server predicted during [start, end) (by request time), as features +
-    `score`. Empty when there is no log: monitoring works without the server."""
-    if not request_log_dir or not Path(request_log_dir).is_dir():
-        return pd.DataFrame(columns=[*FEATURES, "score"])
-    from contract.request_log import read_request_log
+    `score`. `request_log_dir`: a directory or the URI the replicas ship to
+    (`core.request_logs`). Empty when there is no log: monitoring works without the server."""
+    from core.request_logs import read_location
 
-    rows = pd.DataFrame(read_request_log(request_log_dir))
+    rows = pd.DataFrame(read_location(request_log_dir, start)[0])
     if rows.empty:
         return pd.DataFrame(columns=[*FEATURES, "score"])
     stamps = pd.to_datetime(rows["ts"], utc=True, format="ISO8601").dt.tz_localize(None)

@@ -20,6 +20,13 @@ Each push replaces the previous one of the same job, so the gateway always holds
     flights_monitoring_period_end_timestamp_seconds{model_version}   end of the monitored period
     flights_monitoring_last_run_timestamp_seconds                    when the run pushed
 
+The online gate's judgement of the shadow challenger goes to its own job (`flights-shadow`):
+
+    flights_shadow_roc_auc{role, model_version}        champion and challenger on the same requests
+    flights_shadow_auc_gain{bound, challenger_version} the gain: point, low and high (the interval)
+    flights_shadow_rows{kind, challenger_version}      rows scored in shadow, and of those labelled
+    flights_shadow_promoted{challenger_version}        1 when the online gate promoted it
+
 A figure that is undefined (no truth yet: no realized AUC) is left out rather than pushed as NaN.
 Each run also pushes the registry's current champion to its own job (`contract.champion`).
 
@@ -42,6 +49,7 @@ from contract.names import CHAMPION, MODEL_NAME
 logger = logging.getLogger(__name__)
 
 MONITORING_JOB = "flights-monitoring"
+SHADOW_JOB = "flights-shadow"
 DECISIONS = ("ok", "drift", "decay")
 SCORE = "score"
 PREFIX = "flights_monitoring_"
@@ -181,4 +189,61 @@ def push_monitoring(report: Any, drift: pd.DataFrame, url: str | None = None) ->
 
     push_champion(MODEL_NAME, registry.alias_version(MODEL_NAME, CHAMPION) or "", url)
     logger.info("monitoring metrics of version %s pushed to %s", report.model_version, url)
+    return True
+
+
+def shadow_registry(judgement: Any):
+    """The metrics of one online-gate judgement (`core.online_gate.ShadowJudgement`)."""
+    from prometheus_client import CollectorRegistry, Gauge
+
+    registry = CollectorRegistry()
+    challenger = str(judgement.challenger_version)
+    auc = Gauge(
+        "flights_shadow_roc_auc",
+        "live ROC AUC on the requests both models scored, once their truth arrived",
+        ("role", "model_version"),
+        registry=registry,
+    )
+    for role, version, value in (
+        ("champion", judgement.champion_version, judgement.champion_auc),
+        ("challenger", challenger, judgement.challenger_auc),
+    ):
+        if _finite(value):
+            auc.labels(role, str(version)).set(float(value))
+    gain = Gauge(
+        "flights_shadow_auc_gain",
+        "challenger minus champion live ROC AUC: the point and its paired-bootstrap interval",
+        ("bound", "challenger_version"),
+        registry=registry,
+    )
+    for bound, value in (
+        ("point", judgement.auc_gain),
+        ("low", judgement.gain_low),
+        ("high", judgement.gain_high),
+    ):
+        if _finite(value):
+            gain.labels(bound, challenger).set(float(value))
+    rows = Gauge(
+        "flights_shadow_rows",
+        "rows the challenger scored in shadow (scored), and of those the ones with truth (labelled)",
+        ("kind", "challenger_version"),
+        registry=registry,
+    )
+    rows.labels("scored", challenger).set(float(judgement.shadow_rows))
+    rows.labels("labelled", challenger).set(float(judgement.labelled_rows))
+    Gauge(
+        "flights_shadow_promoted",
+        "1 when the online gate promoted the challenger",
+        ("challenger_version",),
+        registry=registry,
+    ).labels(challenger).set(1.0 if judgement.promote else 0.0)
+    return registry
+
+
+def push_shadow(judgement: Any, url: str | None = None) -> bool:
+    """Push the online gate's judgement when a Pushgateway is configured (False when none is)."""
+    url = pushgateway_url() if url is None else url
+    if not url or not judgement.challenger_version:
+        return False
+    push(url, SHADOW_JOB, shadow_registry(judgement))
     return True

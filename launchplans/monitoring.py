@@ -8,9 +8,10 @@ from workflows.monitoring import daily_monitoring_workflow
 
 DAILY_MONITORING_CRON = "0 7 * * *"
 MONITORING_DAYS = 7
-# The serving pods' request-log mount (seldon/k8s/base). Read only when the monitoring pod sees
-# it: a shared (ReadWriteMany) volume mounted there; absent, monitoring uses the batch data alone.
-REQUEST_LOG_DIR = "/var/log/flights"
+# Where every serving pod's shipper uploads its request-log segments (REQUEST_LOG_URI in
+# seldon/k8s/base): through the tracking server's artifact proxy, read with the task's
+# MLFLOW_TRACKING_URI.
+REQUEST_LOG_DIR = "mlflow-artifacts:/request-logs"
 
 daily_monitoring = LaunchPlan.get_or_create(
     daily_monitoring_workflow,

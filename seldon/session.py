@@ -16,7 +16,7 @@ import logging
 import threading
 
 from contract.bundle import load_bundle
-from contract.request_log import RequestLog, request_json
+from contract.request_log import RequestLog, request_json, segment_options
 from operational.store import OnlineStore
 from scoring.explanation import BundleExplainer
 from scoring.predictor import Prediction, Predictor
@@ -44,8 +44,8 @@ class Session:
         self.request_log = (
             RequestLog(
                 settings.request_log_dir,
-                max_bytes=settings.request_log_max_bytes,
                 on_failure=self.metrics.request_log_failed,  # a full disk never fails a prediction
+                **segment_options(settings.request_log_max_bytes),  # and the segment limits' env
             )
             if settings.request_log_dir
             else None

@@ -10,8 +10,9 @@ import pandas as pd
 from flytekit import HashMethod, Resources, task
 from flytekit.types.directory import FlyteDirectory
 
-from core.gate import GateDecision
+from core.gate import GateConfig, GateDecision
 from core.monitoring import MonitoringReport, MonitoringThresholds
+from core.online_gate import OnlineGateConfig, ShadowJudgement
 from images import TASK_IMAGE
 from tasks.batch import ModelRef, PredictionFrame
 from tasks.frames import FeatureFrame, hash_frame
@@ -23,6 +24,7 @@ CACHE_VERSION = "4"
 MONITOR_RESOURCES = Resources(cpu="1", mem="2Gi")
 
 OnlineFrame = Annotated[pd.DataFrame, HashMethod(hash_frame)]
+ShadowFrame = Annotated[pd.DataFrame, HashMethod(hash_frame)]
 
 
 @task(container_image=TASK_IMAGE)
@@ -32,6 +34,41 @@ def online_requests(request_log_dir: str, start: datetime, end: datetime) -> Onl
     from core.monitoring import online_rows
 
     return online_rows(request_log_dir, start, end)
+
+
+@task(container_image=TASK_IMAGE)
+def shadow_requests(request_log_dir: str, start: datetime, end: datetime) -> ShadowFrame:
+    """Requests of [start, end) the challenger scored in shadow, both probabilities and the
+    truth feedback has given them so far (`core.online_gate.shadow_frame`). Not cached: the log
+    and its feedback grow."""
+    from core.features import naive
+    from core.online_gate import shadow_frame
+    from core.request_logs import read_location
+
+    rows, truth = read_location(request_log_dir, start)
+    stamps = pd.to_datetime([r["ts"] for r in rows], utc=True, format="ISO8601").tz_localize(None)
+    keep = (stamps >= naive(start)) & (stamps < naive(end))
+    return shadow_frame([row for row, kept in zip(rows, keep, strict=True) if kept], truth)
+
+
+@task(container_image=TASK_IMAGE, enable_deck=True, deck_fields=[])
+def online_gate(
+    shadow: ShadowFrame,
+    model_name: str,
+    gate: GateConfig,
+    online: OnlineGateConfig,
+) -> ShadowJudgement:
+    """Judge the shadow challenger on the live requests (`core.online_gate`), promote it when its
+    live gain clears the gate's margin, push the figures, render the deck. Not cached: it moves
+    the registry's aliases."""
+    from core.online_gate import apply_online_gate, judge_shadow
+    from core.pushgateway import push_shadow
+    from tasks.shadow_deck import render_shadow_deck
+
+    judgement = apply_online_gate(judge_shadow(shadow, gate, online), model_name)
+    push_shadow(judgement)  # to the Pushgateway, when PUSHGATEWAY_URL is set
+    render_shadow_deck(judgement, shadow, gate)
+    return judgement
 
 
 @task(container_image=TASK_IMAGE)

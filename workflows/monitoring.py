@@ -1,6 +1,8 @@
 """Monitoring workflow: for [start, end), compare inputs and scores with the champion's
 reference, and realized performance (where labels exist) with its holdout figures; on `drift` or
-`decay`, run the training workflow (as of `end`), whose promotion gate then decides.
+`decay`, run the training workflow (as of `end`), whose promotion gate then decides. Before
+that, the online gate judges the shadow challenger on the period's live requests (those whose
+truth has arrived) and promotes it when its live gain clears the gate's margin.
 
     pyflyte run workflows/monitoring.py monitoring_workflow --start 2013-07-01 --end 2013-08-01
 
@@ -19,10 +21,18 @@ from flytekit import conditional, workflow
 from core.gate import GateConfig, GateDecision
 from core.model import Hyperparameters
 from core.monitoring import MonitoringReport, MonitoringThresholds
+from core.online_gate import OnlineGateConfig
 from core.registry import MODEL_NAME
 from tasks.batch import PredictionFrame, days_from, period_features, resolve_model
 from tasks.data import DataConfig, load_flights
-from tasks.monitoring import monitor, no_retrain, online_requests, predictions_version
+from tasks.monitoring import (
+    monitor,
+    no_retrain,
+    online_gate,
+    online_requests,
+    predictions_version,
+    shadow_requests,
+)
 from tasks.util import tracking_target, truth_known_at
 from workflows.batch_inference import batch_inference_workflow
 from workflows.training import training_workflow
@@ -44,6 +54,7 @@ def monitor_predictions_workflow(
     data: DataConfig = DataConfig(),
     hyperparameters: Hyperparameters = Hyperparameters(),
     gate: GateConfig = GateConfig(),
+    shadow_gate: OnlineGateConfig = OnlineGateConfig(),
 ) -> MonitoringOutputs:
     """Monitor the given predictions (of one model version) and retrain when they say so."""
     tracking_uri = tracking_target()
@@ -54,6 +65,12 @@ def monitor_predictions_workflow(
     )
     loaded = load_flights(source_dir=data.source_dir, start=start, end=end)
     table = period_features(raw=loaded.raw, known_at=truth_known_at(end=end))
+    shadow = online_gate(
+        shadow=shadow_requests(request_log_dir=request_log_dir, start=start, end=end),
+        model_name=model_name,
+        gate=gate,
+        online=shadow_gate,
+    )
     checked = monitor(
         tracking_uri=tracking_uri,
         predictions=predictions,
@@ -65,6 +82,7 @@ def monitor_predictions_workflow(
         end=end,
         thresholds=thresholds,
     )
+    shadow >> checked.report  # a challenger promoted on live traffic is the champion a retrain faces
     decision = (
         conditional("retrain")
         .if_(checked.retrain.is_true())

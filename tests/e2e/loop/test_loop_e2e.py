@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from contract.bundle import load_bundle
+from contract.log_segments import closed_segments
 from contract.request_log import RequestLog
 from core import batch, registry
 from core.features import build_features
@@ -133,9 +134,10 @@ def test_monitoring_reads_the_request_log_and_retrains_nothing_when_ok(store, tm
         "r1", registry.MODEL_NAME, store.version, json.dumps(body).encode(), [0.3] * 40, [0] * 40, {}
     )
     writer.close()
-    line = json.loads(writer.path.read_text())
+    (segment,) = closed_segments(log)  # closing renamed the worker's file to its segment name
+    line = json.loads(segment.read_text())
     line["ts"] = "2013-07-02T12:00:00+00:00"
-    writer.path.write_text(json.dumps(line) + "\n")
+    segment.write_text(json.dumps(line) + "\n")
     before = versions()
 
     outcome = monitoring_workflow(

@@ -35,6 +35,7 @@ def server(tmp_path_factory, bundles):
         root,
         env={
             "REQUEST_LOG_DIR": str(base / "request-log"),
+            "REQUEST_LOG_SEGMENT_SECONDS": "0",  # one file per worker for the whole session
             "MAX_BATCH_ROWS": str(MAX_BATCH_ROWS),
             "MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES),
         },

@@ -156,8 +156,17 @@ def test_dockerfile_copies_every_serving_module_and_runs_as_non_root():
         "sync",
         "sync_metrics",
         "rollback",
+        "ship",
     }  # pipeline image
     assert copied == needed
+    # every contract module a copied module imports at its top (lazy imports are the pipeline's)
+    copied_files = re.findall(r"\b((?:contract|scoring|seldon)/\w+\.py)\b", text)
+    imported = {
+        name
+        for path in copied_files
+        for name in re.findall(r"^from contract\.(\w+) import", (REPO / path).read_text(), re.M)
+    }
+    assert imported and imported <= set(re.findall(r"contract/(\w+)\.py", text)), imported
     assert "seldon/openapi.json" in text  # served at /api/v1.0/openapi.json
     for package in ("scoring", "operational"):  # what the serving side imports of them
         modules = {p.stem for p in (REPO / package).glob("*.py")}

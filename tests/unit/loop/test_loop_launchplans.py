@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flytekit.core.type_engine import TypeEngine
 
 from launchplans.monitoring import daily_monitoring
@@ -41,3 +43,16 @@ def test_daily_monitoring_watches_the_trailing_week():
     assert {"thresholds", "request_log_dir"} <= set(daily_monitoring.parameters.parameters)
     # Fixed inputs are not parameters a caller can override.
     assert "days" not in daily_monitoring.parameters.parameters
+
+
+def test_daily_monitoring_reads_where_the_serving_pods_ship():
+    import yaml
+
+    from launchplans.monitoring import REQUEST_LOG_DIR
+
+    base = Path(__file__).resolve().parents[3] / "seldon" / "k8s" / "base" / "kustomization.yaml"
+    generators = yaml.safe_load(base.read_text())["configMapGenerator"]
+    literals = next(g["literals"] for g in generators if g["name"] == "flights-registry")
+    assert f"REQUEST_LOG_URI={REQUEST_LOG_DIR}" in literals
+    default = daily_monitoring.parameters.parameters["request_log_dir"].default
+    assert default.scalar.primitive.string_value == REQUEST_LOG_DIR == "mlflow-artifacts:/request-logs"
