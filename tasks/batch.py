@@ -14,6 +14,7 @@ from flytekit.types.directory import FlyteDirectory
 from pandera.typing import DataFrame
 
 from core.batch import PredictionTable
+from core.schemas import FEATURES_VERSION
 from images import TASK_IMAGE
 from tasks.frames import FeatureFrame, RawFrame, hash_frame
 from tasks.util import deck_task
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
 
 CACHE_VERSION = "1"
 # 2: truth missing until known (`known_at`).
-# 3: the operational features, as of each flight's t.
-FEATURES_CACHE_VERSION = "3"
+# 3: the operational features, as of each flight's t. Then core.schemas.FEATURES_VERSION.
+FEATURES_CACHE_VERSION = f"3.features{FEATURES_VERSION}"
 # Bumped when scoring changed (the predictor's path, the `predicted_late` column).
 SCORE_CACHE_VERSION = "2"
 SCORE_RESOURCES = Resources(cpu="1", mem="1Gi")

@@ -10,7 +10,7 @@ from flytekit import Resources, task
 
 from core import features, source
 from core.refusals import RefusedRows, refuse_invalid_rows, row_account
-from core.schemas import LABEL
+from core.schemas import FEATURES_VERSION, LABEL
 from images import TASK_IMAGE
 from tasks.frames import FeatureFrame, RawFrame
 from tasks.util import deck_task
@@ -23,6 +23,7 @@ from tasks.util import deck_task
 CACHE_VERSION = "5"
 # data_window: CACHE_VERSION's history to 5, then 6: train_months 0 is every known month.
 WINDOW_CACHE_VERSION = "6"
+FEATURE_TABLE_CACHE_VERSION = f"{CACHE_VERSION}.features{FEATURES_VERSION}"
 DATA_RESOURCES = Resources(cpu="1", mem="2Gi")
 
 
@@ -81,7 +82,7 @@ def load_flights(
     return LoadOutputs(raw=raw, refused=refused)
 
 
-@deck_task(CACHE_VERSION, requests=DATA_RESOURCES)
+@deck_task(FEATURE_TABLE_CACHE_VERSION, requests=DATA_RESOURCES)
 def build_feature_table(raw: RawFrame, known_at: datetime, refused: RefusedRows) -> FeatureFrame:
     """Features known before departure and the late-arrival label as known at `known_at`; a data
     deck profiles them and accounts for every row read (`refused`: the rows the load refused)."""
