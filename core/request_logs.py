@@ -28,6 +28,18 @@ def is_store_uri(location: str) -> bool:
     return len(scheme) > 1  # "C:" is a drive, "" a path
 
 
+def local_store_uri(uri: str, tracking: str) -> str:
+    """`mlflow-artifacts:/x` read without a tracking server (a local SQLite store, as in
+    `pyflyte run` on a laptop) is the local artifact root's `x`, where `seldon.ship` ships by
+    default (`<data dir>/mlartifacts`, what `mlflow server` serves as `mlflow-artifacts:/`)."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "mlflow-artifacts" or tracking.startswith(("http://", "https://")):
+        return uri
+    from contract.registry import data_dir
+
+    return (data_dir() / "mlartifacts" / parsed.path.lstrip("/")).as_uri()
+
+
 def fetch_since(uri: str, start: datetime, destination: Path) -> list[str]:
     """Download the date folders under `uri` that can hold lines from `start` on into
     `destination`; the folders fetched."""
@@ -35,6 +47,7 @@ def fetch_since(uri: str, start: datetime, destination: Path) -> list[str]:
 
     from core.paths import tracking_uri
 
+    uri = local_store_uri(uri, tracking_uri())
     # the project's tracking server (mlflow-artifacts:/ goes through it), not mlflow's global
     repository = get_artifact_repository(uri, tracking_uri=tracking_uri())
     first = first_store_folder(start)
