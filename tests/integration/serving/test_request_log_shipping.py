@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from serving_support import Server, make_root
+from serving_support import Server, load_cases, make_root
 
 from contract.log_segments import closed_segments, open_segments
 from contract.request_log import iter_request_lines
@@ -22,12 +22,9 @@ from tests.integration.mlflow_server import free_port, mlflow_server
 from tests.processes import REPO, stop_group
 
 STORE = "mlflow-artifacts:/request-logs"
-RECORD = {
-    "carrier": "UA", "origin": "EWR", "dest": "SFO", "dep_hour": 7.5, "arr_hour": 10.9,
-    "day_of_week": 2, "distance": 2565, "origin_hour_departures": 30, "origin_day_departures": 350,
-    "plane_age": 12, "seats": 191, "temp": 71.1, "dewp": 55.9, "humid": 58.6, "wind_dir": 200,
-    "wind_speed": 10.4, "wind_gust": None, "precip": 0, "pressure": 1015.2, "visib": 10,
-}  # fmt: skip
+# one real flight as a caller sends it: the scheduled departure and tail number, no features
+# the online store gives
+RECORD = load_cases().records()[0]
 
 
 class Replica:
