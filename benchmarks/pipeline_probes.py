@@ -112,7 +112,8 @@ def deck_seconds(model, table, holdout, threshold: float) -> dict[str, float]:
     (metrics, figures, permutation importance, exact contributions on a sample, slices) and the
     data deck of the feature table."""
     from core.refusals import RefusedRows, row_account
-    from tasks.decks import render_data_deck, render_evaluation_deck
+    from tasks.data_deck import render_data_deck
+    from tasks.evaluation_deck import render_evaluation_deck
 
     scores = predict_scores(model, holdout)
     metrics = evaluate(holdout[LABEL].to_numpy(), scores, threshold)

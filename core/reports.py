@@ -1,4 +1,4 @@
-"""Figures and tables for the decks. Plain matplotlib and pandas: tasks/decks.py renders them."""
+"""Figures and tables for the decks. Plain matplotlib and pandas: the tasks/*_deck.py modules render them."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import pandas as pd
 from flytekit import Deck
 
 from core import batch
-from tasks.decks import table_html
+from tasks.deck_html import table_html
 
 
 def render_batch_deck(predictions: pd.DataFrame, version: str) -> None:

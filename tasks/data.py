@@ -86,7 +86,7 @@ def load_flights(
 def build_feature_table(raw: RawFrame, known_at: datetime, refused: RefusedRows) -> FeatureFrame:
     """Features known before departure and the late-arrival label as known at `known_at`; a data
     deck profiles them and accounts for every row read (`refused`: the rows the load refused)."""
-    from tasks.decks import render_data_deck
+    from tasks.data_deck import render_data_deck
 
     table = features.build_features(raw, known_at)
     render_data_deck(table, row_account(refused, len(raw), table, LABEL))

@@ -9,7 +9,7 @@ from flytekit import Deck
 
 from core.evaluation import EvaluationMetrics
 from core.gate import GateConfig, GateDecision, sanity_table
-from tasks.decks import image_html, table_html
+from tasks.deck_html import image_html, table_html
 
 
 def render_gate_deck(

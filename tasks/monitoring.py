@@ -4,6 +4,7 @@ the champion's bundle, decide, log to MLflow; and the no-retrain branch."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, NamedTuple
 
 import pandas as pd
@@ -98,47 +99,16 @@ def monitor(
     thresholds: MonitoringThresholds,
 ) -> MonitorOutputs:
     """Drift of every feature and of the score against reference.json, realized ROC AUC and log
-    loss against the holdout figures in metadata.json, the decision, an MLflow monitoring run."""
-    from contract.bundle import load_bundle
-    from core import monitoring
-    from core.batch import in_period, require_prediction_columns
-    from core.pushgateway import push_monitoring
+    loss against the holdout figures in metadata.json, the decision, an MLflow monitoring run and
+    the Pushgateway (`core.monitoring_run.monitor_period`); then the deck."""
+    from core.monitoring_run import monitor_period
     from tasks.monitoring_deck import render_monitoring_deck
 
-    require_prediction_columns(predictions)
-    loaded = load_bundle(bundle.download(), require_reference=True)
-    features = in_period(table, start, end)
-    # The truth known now, not what the batch table held when it was scored.
-    scored = monitoring.with_truth(in_period(predictions, start, end), features)
-    if scored.empty:
-        raise ValueError(f"no predictions in [{start:%Y-%m-%d}, {end:%Y-%m-%d}): nothing to monitor")
-    holdout = loaded.metadata.metrics
-    for name in ("roc_auc", "log_loss"):
-        if name not in holdout:
-            raise ValueError(f"bundle {model.version} metadata.json has no validation metric '{name}'")
-
-    auc, loss, labelled = monitoring.realized_performance(scored)
-    report = MonitoringReport(
-        model_version=model.version,
-        period_start=f"{start:%Y-%m-%d}",
-        period_end=f"{end:%Y-%m-%d}",
-        n_rows=len(scored),
-        n_online_rows=len(online),
-        realized_auc=auc,
-        realized_log_loss=loss,
-        labelled_rows=labelled,
-        validation_auc=float(holdout["roc_auc"]),
-        validation_log_loss=float(holdout["log_loss"]),
+    checked = monitor_period(
+        Path(bundle.download()), model.version, predictions, table, online, start, end, thresholds
     )
-    weights = loaded.metadata.feature_importance or None
-    drift = monitoring.drift_tables(
-        loaded.require_reference(), features, scored["score"], online, thresholds, weights
-    )
-    report = monitoring.decide(report, drift, thresholds)
-    report.mlflow_run_id = monitoring.log_to_mlflow(report, drift, thresholds)
-    push_monitoring(report, drift)  # to the Pushgateway, when PUSHGATEWAY_URL is set
-    render_monitoring_deck(report, drift)
-    return MonitorOutputs(report=report, retrain=report.retrain)
+    render_monitoring_deck(checked.report, checked.drift)
+    return MonitorOutputs(report=checked.report, retrain=checked.report.retrain)
 
 
 @task(container_image=TASK_IMAGE)

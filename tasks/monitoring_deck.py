@@ -8,7 +8,7 @@ import pandas as pd
 from flytekit import Deck
 
 from core.monitoring import MonitoringReport
-from tasks.decks import table_html
+from tasks.deck_html import table_html
 
 
 def render_monitoring_deck(report: MonitoringReport, drift: pd.DataFrame) -> None:

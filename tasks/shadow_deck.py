@@ -10,7 +10,7 @@ from flytekit import Deck
 
 from core.gate import GateConfig
 from core.online_gate import ShadowJudgement
-from tasks.decks import image_html, table_html
+from tasks.deck_html import image_html, table_html
 
 
 def render_shadow_deck(judgement: ShadowJudgement, frame: pd.DataFrame, gate: GateConfig) -> None:

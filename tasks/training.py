@@ -127,67 +127,41 @@ def evaluate_model(
     recency_half_life_months: float = 0.0,
 ) -> EvaluationOutputs:
     """Score the holdout with the judged model (`model_file`, fit on `train` only), compute the
-    metrics, render the evaluation deck (its figures and the slice table also leave as
-    `figures`) and write the bundle of the deployed model (`deployed_model_file`, refit on
-    training + holdout): model.skops, trees.treelite, schema.json, reference.json, metadata.json
-    without registry fields yet."""
-    import pandas as pd
+    metrics, write the bundle of the deployed model (`deployed_model_file`, refit on training +
+    holdout) without registry fields yet (`core.candidate.evaluate_candidate`), and render the
+    evaluation deck, whose figures and slice table also leave as `figures`."""
+    from contract.bundle import load_model
+    from core.candidate import FitCost, evaluate_candidate
+    from tasks.evaluation_deck import render_evaluation_deck
 
-    from contract.bundle import Metadata, TrainingWindow, load_model
-    from core import bundle, drift, evaluation, reports
-    from core.model import predict_scores
-    from core.schemas import LABEL, TIMESTAMP
-    from tasks.decks import render_evaluation_deck
-
-    model = load_model(model_file.download())
-    scores = predict_scores(model, holdout)
-    metrics = evaluation.evaluate(holdout[LABEL].to_numpy(), scores, hyperparameters.threshold)
-    slices = evaluation.slice_table(holdout, scores)
-    # one permutation pass, the costliest part after the explanations: the deck shows it, the
-    # bundle weighs drift by it
-    importance = reports.feature_importance(model, holdout)
+    judged = load_model(model_file.download())
+    evaluated = evaluate_candidate(
+        judged,
+        load_model(deployed_model_file.download()),
+        train,
+        holdout,
+        hyperparameters,
+        _workdir("bundle"),
+        FitCost(judged=fit_cpu_seconds, refit=refit_cpu_seconds),
+        recency_half_life_months,
+    )
     images = render_evaluation_deck(
-        model, holdout, scores, hyperparameters.threshold, metrics, slices, importance
+        judged,
+        holdout,
+        evaluated.scores,
+        hyperparameters.threshold,
+        evaluated.metrics,
+        evaluated.slices,
+        evaluated.importance,
     )
     figures = _workdir("figures")
     for name, image in images.items():
         (figures / name).write_bytes(image)
-    slices.to_csv(figures / "slices.csv", index=False)
-
-    deployed = load_model(deployed_model_file.download())
-    fitted = pd.concat([train, holdout], ignore_index=True)
-    directory = _workdir("bundle")
-    # The score's drift baseline: the judged model's holdout scores (out of sample, like
-    # production's), not scores of rows a model fit (more confident than anything served).
-    bundle.write_bundle(
-        directory,
-        deployed,
-        bundle.build_schema(fitted, hyperparameters.threshold),
-        bundle.build_reference(fitted, scores, float(fitted[LABEL].mean())),
-        Metadata(
-            training_window=TrainingWindow(
-                train_start=f"{train[TIMESTAMP].min():%Y-%m-%d}",
-                train_end=f"{train[TIMESTAMP].max():%Y-%m-%d}",
-                holdout_start=f"{holdout[TIMESTAMP].min():%Y-%m-%d}",
-                holdout_end=f"{holdout[TIMESTAMP].max():%Y-%m-%d}",
-                fit_start=f"{fitted[TIMESTAMP].min():%Y-%m-%d}",
-                fit_end=f"{fitted[TIMESTAMP].max():%Y-%m-%d}",
-                recency_half_life_months=recency_half_life_months,
-            ),
-            metrics=metrics.as_dict(),
-            # What monitoring weighs drift by: the share of each feature in what the model uses,
-            # measured on rows the judged model never fit.
-            feature_importance=drift.importance_weights(importance),
-            hyperparameters=hyperparameters.as_params(),
-            training_cost={
-                "fit_cpu_seconds": round(fit_cpu_seconds + refit_cpu_seconds, 2),
-                "judged_fit_cpu_seconds": fit_cpu_seconds,
-                "refit_cpu_seconds": refit_cpu_seconds,
-            },
-        ),
-    )
+    evaluated.slices.to_csv(figures / "slices.csv", index=False)
     return EvaluationOutputs(
-        metrics=metrics, bundle=FlyteDirectory(str(directory)), figures=FlyteDirectory(str(figures))
+        metrics=evaluated.metrics,
+        bundle=FlyteDirectory(str(evaluated.bundle_dir)),
+        figures=FlyteDirectory(str(figures)),
     )
 
 
@@ -204,42 +178,27 @@ def register_model(
     refused: RefusedRows = NOTHING_REFUSED,
 ) -> RegisteredVersion:
     """Prove the compiled trees reproduce the Pipeline on the whole holdout (else fail), log the
-    MLflow run (params, metrics, dataset digests, Flyte execution id, evaluation figures, bundle)
-    and register the bundle as a model version.
+    MLflow run and register the bundle as a model version (`core.candidate.register_candidate`),
+    and render the MLflow deck.
 
     Cached per tracking URI: a re-run with the same inputs returns the version it registered.
     It is also idempotent on the model file (core.registry.log_training_run), so a cleared
     cache does not register the same model twice."""
-    from dataclasses import replace
-
-    from contract.bundle import load_bundle
-    from core import registry
-    from scoring.parity import check_parity
-    from tasks.decks import render_mlflow_deck
+    from core.candidate import register_candidate
+    from tasks.mlflow_deck import render_mlflow_deck
 
     directory = _workdir("registered-bundle")
     shutil.copytree(bundle.download(), directory, dirs_exist_ok=True)
-    loaded = load_bundle(directory, require_reference=False)
-    # raises: a bundle without compiled trees, or whose trees differ, never registers
-    parity = check_parity(loaded, holdout)
-    metadata = replace(
-        loaded.metadata,
-        flyte_execution_id=execution_label(),
-        run_name=f"as-of-{as_of}",
-        training_window=replace(loaded.metadata.training_window, as_of=as_of),
-        compiled=replace(
-            parity.compiled, parity_rows=parity.rows, parity_max_abs_diff=parity.compiled_max_abs_diff
-        ),
-    )
-    registered = registry.log_training_run(
-        bundle_dir=directory,
-        metadata=metadata,
-        params=hyperparameters.as_params(),
-        metrics=metrics.as_dict(),
-        train=train,
-        holdout=holdout,
-        evaluation_dir=Path(figures.download()),
-        refused=refused,
+    registered = register_candidate(
+        directory,
+        train,
+        holdout,
+        metrics,
+        hyperparameters,
+        as_of,
+        execution_label(),
+        Path(figures.download()),
+        refused,
     )
     render_mlflow_deck(registered.run_id)
     return registered

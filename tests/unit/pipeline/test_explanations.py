@@ -79,7 +79,7 @@ def test_contribution_spread_by_category_and_by_bins(model, table):
 
 
 def test_the_evaluation_deck_section_shows_both_views_and_how_they_differ(model, table):
-    from tasks.decks import global_explanations_html
+    from tasks.evaluation_deck import global_explanations_html
 
     holdout = table.head(300)
     html = global_explanations_html(model, holdout)

@@ -1,55 +1,13 @@
-"""Deck rendering: figures and tables from core.reports, through the deck-standard renderers."""
+"""The evaluation deck: the judged model's holdout figures, what it relies on, its slices."""
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 from flytekit import Deck
-from flytekitplugins.deck.renderer import ImageRenderer, TableRenderer
 
 from core import reports
 from core.evaluation import EvaluationMetrics
-
-DATA_HISTOGRAMS = [
-    "dep_hour",
-    "distance",
-    "temp",
-    "wind_speed",
-    "visib",
-    "precip",
-    "origin_hour_departures",
-    "plane_age",
-]
-
-
-def image_html(png: bytes) -> str:
-    import PIL.Image
-
-    return ImageRenderer().to_html(PIL.Image.open(io.BytesIO(png)))
-
-
-def table_html(frame: pd.DataFrame) -> str:
-    return TableRenderer().to_html(frame)
-
-
-def render_data_deck(table: pd.DataFrame, rows: pd.DataFrame) -> None:
-    """The feature table's profile, after `rows`: where each row the window read went
-    (`core.refusals.row_account`)."""
-    summary = (
-        f"<h3>Feature table</h3><p>{len(table):,} flights from {table['sched_dep'].min():%Y-%m-%d} to "
-        f"{table['sched_dep'].max():%Y-%m-%d}; late-arrival rate {table['late'].mean():.3f}.</p>"
-    )
-    Deck(
-        "Data",
-        summary
-        + "<h3>Rows</h3>"
-        + table_html(rows)
-        + image_html(reports.label_rate_figure(table))
-        + image_html(reports.numeric_histograms(table, DATA_HISTOGRAMS))
-        + "<h3>Profile</h3>"
-        + table_html(reports.feature_profile(table)),
-    )
+from tasks.deck_html import image_html, table_html
 
 
 def render_evaluation_deck(
@@ -112,22 +70,4 @@ def global_explanations_html(model, holdout: pd.DataFrame, importance: pd.DataFr
         + "<h4>Contributions by value, top features</h4>"
         + image_html(reports.contribution_spread_figure(sample, contributions, top))
         + spreads
-    )
-
-
-def render_mlflow_deck(run_id: str) -> None:
-    """Params and metrics of the MLflow run, via flytekitplugins-mlflow's helpers."""
-    from flytekitplugins.mlflow.tracking import get_run_params
-
-    from core.registry import client
-
-    mlflow_client = client()
-    run = mlflow_client.get_run(run_id)
-    metrics = pd.DataFrame(sorted(run.data.metrics.items()), columns=["metric", "value"])
-    params = get_run_params(mlflow_client, run_id)
-    Deck(
-        "MLflow",
-        f"<p>run <code>{run_id}</code> in experiment {run.info.experiment_id}</p>"
-        + table_html(metrics.round(4))
-        + (table_html(params) if params is not None else ""),
     )
