@@ -8,8 +8,9 @@
    the one-task run is the unit that names the machine;
 3. MLflow overhead per training run (bundle files, compiled-tree parity check, run, params,
    metrics, datasets, figures, bundle artifacts, registration) on a store that already exists,
-   with the default model on `make demo`'s first window, against the fit in the same process;
-   the evaluation and data decks against the same fit;
+   with the default model on `make demo`'s first window, against the fit in the same process
+   and against the run's two fits (the fit and the refit on training + holdout); the evaluation
+   and data decks against the same;
 4. keeping a version's two frames with its run, against one cold training of step 1;
 5. peak memory of training on the full as_of=2013-07-01 window (Jan-May train, June holdout).
 """
@@ -31,7 +32,7 @@ BIN = Path(sys.executable).parent
 
 
 # Every task that fits a model: a training workflow's cost is read against their sum.
-FIT_TASKS = ("tasks.training.train_model",)
+FIT_TASKS = ("tasks.training.train_model", "tasks.training.refit_model")
 TASK_LINE = re.compile(r"✓ (\S+)\s+([\d.]+) s( \(cached\))?$", re.MULTILINE)
 TRAINING_START = re.compile(
     r"^\$ pyflyte run workflows/training\.py training_workflow --as_of (\S+)", re.MULTILINE
@@ -148,13 +149,16 @@ def main() -> None:
             f"{cached / trivial:.2f}x  (target <= 1.2x)"
         )
         overhead = json.loads(probe("mlflow-overhead", root / "mlflow"))
+        fits = overhead["fit"] + overhead["refit"]
         print(
             f"MLflow overhead per training run (bundle + parity + run + registration): "
-            f"{overhead['total'] / overhead['fit']:.2f}x the fit in the same process (target <= 0.15x): "
-            f"{overhead['total']:.2f} s vs {overhead['fit']:.2f} s\n"
-            f"  evaluation deck {overhead['evaluation_deck'] / overhead['fit']:.2f}x the fit, data deck "
-            f"{overhead['data_deck'] / overhead['fit']:.2f}x (target <= 0.5x each): "
-            f"{overhead['evaluation_deck']:.2f} s, {overhead['data_deck']:.2f} s\n"
+            f"{overhead['total'] / overhead['fit']:.2f}x the fit in the same process, "
+            f"{overhead['total'] / fits:.2f}x the run's two fits (fit + refit; target <= 0.15x): "
+            f"{overhead['total']:.2f} s vs {overhead['fit']:.2f} s + {overhead['refit']:.2f} s\n"
+            f"  evaluation deck {overhead['evaluation_deck'] / overhead['fit']:.2f}x the fit "
+            f"({overhead['evaluation_deck'] / fits:.2f}x the two), data deck "
+            f"{overhead['data_deck'] / overhead['fit']:.2f}x ({overhead['data_deck'] / fits:.2f}x) "
+            f"(target <= 0.5x each): {overhead['evaluation_deck']:.2f} s, {overhead['data_deck']:.2f} s\n"
             f"  bundle files {overhead['bundle']:.2f} s, compiled-tree parity on "
             f"{overhead['holdout_rows']:,} holdout rows {overhead['parity']:.2f} s, MLflow run and "
             f"version {overhead['mlflow']:.2f} s (medians); default model, trees {overhead['trees']}, "
@@ -174,8 +178,10 @@ def main() -> None:
         )
         parts = json.loads(probe("cost-parts", root / "parts", {"OMP_NUM_THREADS": "1"}))
         fit_cpu = parts.pop("fit")
+        refit_cpu = parts.pop("refit")
         print(
-            f"what is not the fit, CPU seconds on one thread vs the fit's {fit_cpu:.2f} s: "
+            f"what is not the fit, CPU seconds on one thread vs the fit's {fit_cpu:.2f} s "
+            f"(the refit's: {refit_cpu:.2f} s): "
             + ", ".join(f"{name} {seconds / fit_cpu:.2f}x" for name, seconds in parts.items())
         )
         peak_mib, rows = probe("training-memory", root / "memory").split()

@@ -125,3 +125,29 @@ def test_ranked_contributions_are_ordered_by_size_with_the_values(fitted):
         index = names.index(item["feature"])
         assert item["contribution"] == explained.contributions[1, index]
         assert item["value"] is values[index]
+
+
+def test_rows_explained_together_in_many_passes_match_each_row_alone(fitted, monkeypatch):
+    """Rows are explained a block of paths and a slice of rows at a time: slices of one row and
+    one pass for everything give the same contributions."""
+    import explain.treeshap
+
+    model, x = fitted
+    explainer = TreeExplainer(model, [f"f{i}" for i in range(FEATURES)])
+    together = explainer.explain_encoded(x[:40]).contributions
+    monkeypatch.setattr(explain.treeshap, "PASS_ELEMENTS", 1)  # one row a pass
+    alone = np.vstack([explainer.explain_encoded(x[i : i + 1]).contributions for i in range(40)])
+    sliced = explainer.explain_encoded(x[:40]).contributions
+    np.testing.assert_allclose(alone, together, rtol=0, atol=1e-13)
+    np.testing.assert_array_equal(sliced, alone)
+
+
+def test_infinite_values_follow_the_trees_thresholds(fitted):
+    """-inf goes left at every split and +inf right, as in the trees: the contributions still add
+    up to the raw score (a path's interval is closed at both ends, its lower end the float after
+    the threshold)."""
+    model, x = fitted
+    rows = x[:8].copy()
+    rows[::2, 0], rows[1::2, 1], rows[:4, 2] = -np.inf, np.inf, -np.inf
+    explained = TreeExplainer(model, [f"f{i}" for i in range(FEATURES)]).explain_encoded(rows)
+    np.testing.assert_allclose(explained.raw, model.decision_function(rows), rtol=0, atol=1e-9)
