@@ -57,6 +57,10 @@ def _counter(name: str, doc: str, labels: tuple[str, ...], registry: CollectorRe
     return Counter(name.removesuffix("_total"), doc, labels, registry=registry)
 
 
+def _per_worker_gauge(name: str, doc: str, labels: tuple[str, ...], registry: CollectorRegistry) -> Gauge:
+    return Gauge(name, doc, labels, registry=registry, multiprocess_mode=PER_WORKER)
+
+
 class ServingMetrics:
     """The worker's metric objects; thread-safe (the pointer watcher writes too)."""
 
@@ -72,28 +76,17 @@ class ServingMetrics:
         self._unknown = _counter(UNKNOWN_CATEGORY, "Rows with a category unseen in training", ("feature",), r)
         self._online_missing = _counter(ONLINE_FEATURES_MISSING, "Rows missing it", ("feature", "reason"), r)
         self._score = Histogram(SCORE, "Predicted probability per row", buckets=SCORE_EDGES, registry=r)
-        self._positive_rate = Gauge(
-            POSITIVE_RATE,
-            "Share flagged late since the worker started",
-            registry=r,
-            multiprocess_mode=PER_WORKER,
+        self._positive_rate = _per_worker_gauge(
+            POSITIVE_RATE, "Share flagged late since the worker started", (), r
         )
-        self._info = Gauge(
-            MODEL_INFO,
-            "Served bundle: 1, replaced: 0",
-            ("bundle_version", "bundle_name", "run_id"),
-            registry=r,
-            multiprocess_mode=PER_WORKER,
-        )
+        info_labels = ("bundle_version", "bundle_name", "run_id")
+        self._info = _per_worker_gauge(MODEL_INFO, "Served bundle: 1, replaced: 0", info_labels, r)
         self._swaps = _counter(SWAPS, "Bundle swaps by outcome", ("outcome",), r)
         self._log_failures = _counter(REQUEST_LOG_FAILURES, "Request log lines not written", (), r)
         self._feedback_rows = _counter(FEEDBACK_ROWS, "Rows with feedback (truth)", (), r)
         self._feedback_correct = _counter(FEEDBACK_CORRECT, "Feedback rows predicted right", (), r)
-        self._accuracy = Gauge(
-            ONLINE_ACCURACY,
-            "Correct share of feedback rows since the worker started",
-            registry=r,
-            multiprocess_mode=PER_WORKER,
+        self._accuracy = _per_worker_gauge(
+            ONLINE_ACCURACY, "Correct share of feedback rows since the worker started", (), r
         )
         self._explain_requests = _counter(EXPLAIN_REQUESTS, "Explain requests by outcome", ("outcome",), r)
         self._explain_rejected = _counter(
@@ -129,7 +122,7 @@ class ServingMetrics:
             self._on_time.inc(n_rows - positives)
         for feature, count in unknown.items():
             self._unknown.labels(feature).inc(count)
-        _observe_many(self._score, scores)
+        _observe_many(self._score, SCORE_EDGES, scores)
         with self._lock:
             self._n_rows += n_rows
             self._n_positive += positives
@@ -171,15 +164,16 @@ class ServingMetrics:
         self._log_failures.inc()
 
 
-def _observe_many(histogram: Histogram, values: np.ndarray) -> None:
-    """One observation per value, one update per bucket: a 1000-row request costs a bincount,
-    not a thousand `observe` calls."""
+def _observe_many(histogram: Histogram, edges: tuple[float, ...], values: np.ndarray) -> None:
+    """`histogram.observe` of every value, as one update per bucket. prometheus-client (0.8.0 in
+    serving, 0.26 in the pipeline) has no public bulk observe, and a custom Collector is not read
+    in multiprocess mode; a thousand `observe` calls cost far more (docs/performance.md). The
+    one reach into its internals (`_buckets`, `_sum`): tests/unit/serving/test_histogram_bulk.py."""
     if len(values) == 1:
         histogram.observe(float(values[0]))
         return
-    bounds = histogram._upper_bounds  # noqa: SLF001 - prometheus-client's own bucket layout
-    counts = np.bincount(np.searchsorted(bounds, values, side="left"), minlength=len(bounds))
-    for bucket, count in zip(histogram._buckets, counts.tolist(), strict=False):  # noqa: SLF001
+    counts = np.bincount(np.searchsorted(edges, values, side="left"), minlength=len(edges) + 1)
+    for bucket, count in zip(histogram._buckets, counts.tolist(), strict=True):  # noqa: SLF001
         if count:
             bucket.inc(count)
     histogram._sum.inc(float(np.sum(values)))  # noqa: SLF001
