@@ -197,7 +197,9 @@ def post(port: int, path: str, body: bytes) -> tuple[int, bytes]:
     return response.status, response.read()
 
 
-def wrk(port: int, path: str, bodies: list[str], workdir: Path, seconds: float) -> dict:
+def wrk(
+    port: int, path: str, bodies: list[str], workdir: Path, seconds: float, connections: int = CONNECTIONS
+) -> dict:
     script = workdir / f"bodies-{port}.lua"
     if not script.exists():
         items = ",\n".join(f"[==[{b}]==]" for b in bodies)
@@ -208,8 +210,8 @@ def wrk(port: int, path: str, bodies: list[str], workdir: Path, seconds: float) 
             "  return wrk.format(nil, nil, nil, bodies[i])\nend\n"
         )
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{int(seconds)}s", "--latency", "-s", str(script)]
-        + [f"http://127.0.0.1:{port}{path}"],
+        ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{int(seconds)}s", "--latency"]
+        + ["-s", str(script), f"http://127.0.0.1:{port}{path}"],
         capture_output=True,
         text=True,
         check=True,

@@ -5,9 +5,14 @@ median of its per-round ratios, the pair measured back to back).
 
     python benchmarks/serving_online_store.py        (make bench-serving runs it after serving.py)
 
-Targets: the lookup adds <= 0.3 ms to the median one-row request; throughput with it >= 0.8x
-without it. The bundle and rows are `benchmarks/serving.py`'s (May-June 2013 model, July rows);
-the store holds every departure event of July 2013 and the day before it.
+Each round measures both servers at 8 connections (the throughput, and a median that is mostly
+queueing: Little's law makes it about connections / throughput) and at 1 connection (a request
+alone: its median is the request's own latency, so the difference is what the lookup adds).
+
+Targets: the lookup adds <= 0.3 ms to the median one-row request, read at 1 connection;
+throughput with it >= 0.8x without it, at 8. The 8-connection added median is printed too.
+The bundle and rows are `benchmarks/serving.py`'s (May-June 2013 model, July rows); the store
+holds every departure event of July 2013 and the day before it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from serving import (  # noqa: E402 - the sibling benchmark's helpers
+    CONNECTIONS,
     MODEL_CLASS,
     REPO,
     ROUNDS,
@@ -42,6 +48,7 @@ from serving import (  # noqa: E402 - the sibling benchmark's helpers
 
 MAX_ADDED_MS = 0.3
 MIN_RATIO = 0.8
+LOADS = {"loaded": CONNECTIONS, "alone": 1}  # wrk connections
 
 
 def _redis(workdir: Path) -> tuple[subprocess.Popen, int]:
@@ -90,28 +97,41 @@ def main() -> int:
         rounds = []
         for _ in range(ROUNDS):
             rounds.append(
-                {name: wrk(servers[name], SELDON_PATH, bodies, workdir, SECONDS) for name in servers}
+                {
+                    (name, load): wrk(servers[name], SELDON_PATH, bodies, workdir, SECONDS, connections)
+                    for load, connections in LOADS.items()
+                    for name in servers
+                }
             )
     finally:
         for process in processes:
             stop(process)
         shutil.rmtree(workdir, ignore_errors=True)
-    added = statistics.median([r["store"]["p50_ms"] - r["none"]["p50_ms"] for r in rounds])
-    ratio = statistics.median([r["store"]["requests_per_s"] / r["none"]["requests_per_s"] for r in rounds])
-    failed = sum(r[name]["failed"] for r in rounds for name in r)
-    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    print(
-        f"online store, one-row requests, 2 workers each, 8 connections, {ROUNDS} rounds of {SECONDS:.0f} s"
+
+    def median(measure, name: str, load: str) -> float:
+        return statistics.median([r[name, load][measure] for r in rounds])
+
+    def added(load: str) -> float:
+        return statistics.median([r["store", load]["p50_ms"] - r["none", load]["p50_ms"] for r in rounds])
+
+    ratio = statistics.median(
+        [r["store", "loaded"]["requests_per_s"] / r["none", "loaded"]["requests_per_s"] for r in rounds]
     )
-    for name, label in (("store", "with the store"), ("none", "without a store")):
-        rps = statistics.median([r[name]["requests_per_s"] for r in rounds])
-        p50 = statistics.median([r[name]["p50_ms"] for r in rounds])
-        print(f"  {label:16s} {rps:8.0f} requests/s   median {p50:.3f} ms")
-    verdict_ms = "met" if added <= MAX_ADDED_MS else "MISSED"
+    failed = sum(result["failed"] for r in rounds for result in r.values())
+    load_average = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(f"online store, one-row requests, 2 workers each, {ROUNDS} rounds of {SECONDS:.0f} s per measure")
+    for load, connections in LOADS.items():
+        print(f"  {connections} connection(s):")
+        for name, label in (("store", "with the store"), ("none", "without a store")):
+            rps, p50 = median("requests_per_s", name, load), median("p50_ms", name, load)
+            print(f"    {label:16s} {rps:8.0f} requests/s   median {p50:.3f} ms")
+        print(f"    lookup adds to the median request: {added(load):+.3f} ms")
+    alone = added("alone")
+    verdict_ms = "met" if alone <= MAX_ADDED_MS else "MISSED"
     verdict_ratio = "met" if ratio >= MIN_RATIO else "MISSED"
-    print(f"  lookup adds to the median request: {added:+.3f} ms (target <= {MAX_ADDED_MS}: {verdict_ms})")
-    print(f"  throughput with / without: {ratio:.2f} (target >= {MIN_RATIO}: {verdict_ratio})")
-    print(f"  failed requests: {failed}; load average {load}")
+    print(f"  added median at 1 connection: {alone:+.3f} ms (target <= {MAX_ADDED_MS}: {verdict_ms})")
+    print(f"  throughput with/without at {CONNECTIONS}: {ratio:.2f} (target >= {MIN_RATIO}: {verdict_ratio})")
+    print(f"  failed requests: {failed}; load average {load_average}")
     return 0
 
 

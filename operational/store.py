@@ -12,9 +12,11 @@ Key layout (all times whole minutes, `definitions.minutes`; members are unique p
   ops:tail:{tailnum}:{day}    score actual departure, member "{sched:09d}|{delay}|{flight_id}":
                               the plane's departures scheduled that day
 
-One lookup is one round trip (a pipeline of five reads). A store that cannot answer (down, or it
-has no watermark at or after t for the origin: empty, or behind) gives every feature missing and
-says why; the caller counts it and the trees route the missing values.
+A lookup is one command (EVALSHA of `_LOOKUP`, one round trip for every flight of a request): the
+script reads the five keys of each flight in Redis and answers six integers a flight, so neither
+the members nor their parsing cross the wire. A store that cannot answer (down, or it has no
+watermark at or after t for the origin: empty, or behind) gives every feature missing and says
+why; the caller counts it and the trees route the missing values.
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ DAY_MINUTES = 24 * 60
 # How long events stay: the origin sets are trimmed behind the watermark, tail keys expire.
 RETENTION_MINUTES = 2 * DAY_MINUTES
 INGEST_BATCH = 5_000  # events per pipeline
+# Flights per lookup script: Redis runs one script at a time, so a large request is cut into
+# scripts of this size (one pipeline, still one round trip) that each answer well within the
+# client's socket timeout and let other workers' lookups in between.
+LOOKUP_CHUNK = 64
 
 # Why a lookup gave no features (the metric's label and the response's reason).
 STORE_DOWN = "store_unavailable"
@@ -109,6 +115,7 @@ class OnlineStore:
         # on a connect timeout per row while it is down.
         self.retry_after_seconds = retry_after_seconds
         self._down_until = 0.0
+        self._lookup = client.register_script(_LOOKUP)
 
     @classmethod
     def from_url(cls, url: str, timeout_seconds: float = 0.05, **options: Any) -> OnlineStore:
@@ -178,61 +185,115 @@ class OnlineStore:
 
     def features_many(self, flights: Sequence[tuple[str, str | None, int]]) -> list[Lookup]:
         """`features` for several flights in one round trip."""
+        if not flights:
+            return []
         if time.monotonic() < self._down_until:
             return [Lookup(dict(_NOTHING), STORE_DOWN) for _ in flights]
         import redis
 
-        pipe = self.client.pipeline(transaction=False)
-        for origin, tailnum, own in flights:
-            at = own - self.horizon_minutes
-            since = f"({at - RECENT_MINUTES}"
-            pipe.get(complete_key(origin))
-            pipe.zrangebyscore(dep_key(origin), since, at)
-            pipe.zcount(sched_key(origin), since, at)
-            pipe.zrangebyscore(depsched_key(origin), since, at)
-            if isinstance(tailnum, str):
-                pipe.zrevrangebyscore(tail_key(tailnum, own // DAY_MINUTES), at, "-inf")
+        chunks = [flights[i : i + LOOKUP_CHUNK] for i in range(0, len(flights), LOOKUP_CHUNK)]
         try:
-            replies = pipe.execute()
+            # the Script reloads itself when Redis answers NOSCRIPT (a restarted store)
+            if len(chunks) == 1:
+                replies = [self._lookup(*self._lookup_input(chunks[0]))]
+            else:
+                pipe = self.client.pipeline(transaction=False)
+                for chunk in chunks:
+                    self._lookup(*self._lookup_input(chunk), client=pipe)
+                replies = pipe.execute()
         except redis.RedisError:
             self._down_until = time.monotonic() + self.retry_after_seconds
             return [Lookup(dict(_NOTHING), STORE_DOWN) for _ in flights]
-        answers, position = [], 0
-        for _, tailnum, own in flights:
-            width = 5 if isinstance(tailnum, str) else 4
-            answers.append(_features_from(replies[position : position + width], own, self.horizon_minutes))
-            position += width
-        return answers
+        width = len(_LOOKUP_REPLY)
+        return [
+            _features_from(reply[i * width : (i + 1) * width])
+            for reply in replies
+            for i in range(len(reply) // width)
+        ]
+
+    def _lookup_input(self, flights: Sequence[tuple[str, str | None, int]]) -> tuple[list[str], list[int]]:
+        """`_LOOKUP`'s keys and arguments for `flights`."""
+        keys: list[str] = []
+        args: list[int] = [RECENT_MINUTES]
+        for origin, tailnum, own in flights:
+            keys += (complete_key(origin), dep_key(origin), sched_key(origin), depsched_key(origin))
+            if isinstance(tailnum, str):
+                keys.append(tail_key(tailnum, own // DAY_MINUTES))
+            args += (own - self.horizon_minutes, own, int(isinstance(tailnum, str)))
+        return keys, args
 
 
-def _features_from(replies: list, own: int, horizon_minutes: int) -> Lookup:
-    """The five reads of one flight -> its features (the definitions of `offline`)."""
-    complete, departed, scheduled, departed_by_sched = replies[:4]
-    at = own - horizon_minutes
-    if complete is None or int(complete) < at:
+# What the lookup script answers for each flight, in this order (integers).
+_LOOKUP_REPLY = ("state", "recent_departures", "recent_delay_total", "backlog", "tail_delay", "tail_minutes")
+_BEHIND, _KNOWN, _KNOWN_WITH_TAIL = 0, 1, 2  # state
+
+
+def _features_from(reply: Sequence[int]) -> Lookup:
+    """One flight's six integers from `_LOOKUP` -> its features (the definitions of `offline`)."""
+    state, count, total, backlog, tail_delay, tail_minutes = reply
+    if state == _BEHIND:
         return Lookup(dict(_NOTHING), STORE_BEHIND)
-    count, total = 0, 0
-    for member in departed:
-        sched, delay, _ = member.split("|", 2)
-        if int(sched) < own:
-            count += 1
-            total += int(delay)
-    gone = sum(1 for member in departed_by_sched if int(member.split("|", 1)[0]) <= at)
-    values: dict[str, float | None] = {
-        ORIGIN_RECENT_DEPARTURES: float(count),
-        ORIGIN_RECENT_DEP_DELAY: total / count if count else None,
-        ORIGIN_BACKLOG: float(scheduled - gone),
-        TAIL_PREV_DEP_DELAY: None,
-        TAIL_PREV_DEP_MINUTES: None,
-    }
-    for member in replies[4] if len(replies) > 4 else ():  # latest departure first
-        sched, delay, _ = member.split("|", 2)
-        if int(sched) < own:
-            sched_minute, delay_minutes = int(sched), int(delay)
-            values[TAIL_PREV_DEP_DELAY] = float(delay_minutes)
-            values[TAIL_PREV_DEP_MINUTES] = float(at - (sched_minute + delay_minutes))
-            break
-    return Lookup(values)
+    has_tail = state == _KNOWN_WITH_TAIL
+    return Lookup(
+        {
+            ORIGIN_RECENT_DEPARTURES: float(count),
+            ORIGIN_RECENT_DEP_DELAY: total / count if count else None,
+            ORIGIN_BACKLOG: float(backlog),
+            TAIL_PREV_DEP_DELAY: float(tail_delay) if has_tail else None,
+            TAIL_PREV_DEP_MINUTES: float(tail_minutes) if has_tail else None,
+        }
+    )
+
+
+# The lookup, run in Redis: for each flight (ARGV after the window: t, its own scheduled minute,
+# whether a tail key follows its four origin keys), the definitions of `offline` as of t:
+#   - behind: no watermark at or after t for the origin;
+#   - departures in (t - window, t] scheduled before the flight: their count and total delay
+#     (members "{sched}|{delay}|{flight_id}");
+#   - backlog: flights scheduled in (t - window, t] less those of them departed by t (members
+#     "{actual}|{flight_id}");
+#   - the plane's latest departure by t that day scheduled before the flight (members
+#     "{sched:09d}|{delay}|{flight_id}", newest first): its delay and minutes from it to t.
+# Every value is a whole number of minutes or a count: the reply is exact integers.
+_LOOKUP = """
+local window = tonumber(ARGV[1])
+local reply, k = {}, 0
+for f = 0, (#ARGV - 1) / 3 - 1 do
+  local at, own, has_tail = tonumber(ARGV[2 + 3 * f]), tonumber(ARGV[3 + 3 * f]), ARGV[4 + 3 * f] == '1'
+  local since = '(' .. (at - window)
+  local complete = tonumber(redis.call('GET', KEYS[k + 1]))
+  local state, count, total, backlog, tail_delay, tail_minutes = 0, 0, 0, 0, 0, 0
+  if complete ~= nil and complete >= at then
+    state = 1
+    for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[k + 2], since, at)) do
+      local sched, delay = string.match(member, '^(%d+)|(%-?%d+)|')
+      if tonumber(sched) < own then
+        count = count + 1
+        total = total + tonumber(delay)
+      end
+    end
+    backlog = redis.call('ZCOUNT', KEYS[k + 3], since, at)
+    for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[k + 4], since, at)) do
+      if tonumber(string.match(member, '^(%-?%d+)|')) <= at then backlog = backlog - 1 end
+    end
+    if has_tail then
+      for _, member in ipairs(redis.call('ZREVRANGEBYSCORE', KEYS[k + 5], at, '-inf')) do
+        local sched, delay = string.match(member, '^(%d+)|(%-?%d+)|')
+        sched, delay = tonumber(sched), tonumber(delay)
+        if sched < own then
+          state, tail_delay, tail_minutes = 2, delay, at - (sched + delay)
+          break
+        end
+      end
+    end
+  end
+  for _, value in ipairs({state, count, total, backlog, tail_delay, tail_minutes}) do
+    reply[#reply + 1] = value
+  end
+  k = k + (has_tail and 5 or 4)
+end
+return reply
+"""
 
 
 # The watermark only moves forward (a late batch of old events does not pull it back), and the

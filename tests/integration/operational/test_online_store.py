@@ -86,6 +86,30 @@ def test_ingestion_is_idempotent_and_order_free(store, june_events):
     pd.testing.assert_frame_equal(online, offline, check_exact=True)
 
 
+def test_a_lookup_answers_a_few_integers_however_busy_the_airport(store, june_events):
+    """The features are computed in Redis: the reply carries six integers a flight, not the
+    members of the origin's last two hours for the client to parse."""
+    store.ingest(june_events, complete_until=DAY + pd.Timedelta(days=1))
+    evening = june_events.loc[
+        (june_events["origin"] == "EWR") & (june_events["sched_dep"] == DAY + pd.Timedelta(hours=18))
+    ]
+    tail = next(t for t in evening["tailnum"] if isinstance(t, str))
+    flight = ("EWR", tail, int(minutes(pd.Series([DAY + pd.Timedelta(hours=18)]))[0]))
+    store.client.config_resetstat()  # its own "+OK" is the one other reply counted below
+    lookup = store.features(*flight)
+    sent = store.client.info("stats")["total_net_output_bytes"]
+    assert lookup.unavailable is None and lookup.values["origin_recent_departures"] > 20
+    assert sent < 80, f"{sent} bytes for one flight's lookup"
+
+
+def test_a_store_that_lost_its_scripts_still_answers(store, june_events):
+    store.ingest(june_events, complete_until=DAY + pd.Timedelta(days=1))
+    noon = int(minutes(pd.Series([DAY + pd.Timedelta(hours=12)]))[0])
+    known = store.features("EWR", None, noon)
+    store.client.script_flush()  # as after a restart: the next lookup meets NOSCRIPT
+    assert store.features("EWR", None, noon) == known and known.unavailable is None
+
+
 def test_an_empty_store_gives_missing_features_and_says_so(store):
     lookup = store.features("EWR", "N14228", int(minutes(pd.Series([DAY + pd.Timedelta(hours=9)]))[0]))
     assert lookup.unavailable == STORE_BEHIND
