@@ -15,6 +15,8 @@ Tests compare both with MLflow's own functions; the row count and the source are
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -66,7 +68,30 @@ def frame_dataset(frame: pd.DataFrame, name: str, targets: str):
     from `frame_schema`."""
     from mlflow.data.pandas_dataset import from_pandas
 
-    dataset = from_pandas(frame, name=name, targets=targets, digest=frame_digest(frame))
-    # PandasDataset.schema is a functools.cached_property: filling it skips the value-by-value pass
-    dataset.__dict__["schema"] = frame_schema(frame)
-    return dataset
+    inferred = from_pandas(frame, name=name, targets=targets, digest=frame_digest(frame))
+    return _frame_dataset_class()(
+        df=frame,
+        source=inferred.source,
+        targets=targets,
+        name=name,
+        digest=inferred.digest,
+        schema=frame_schema(frame),
+    )
+
+
+@functools.cache
+def _frame_dataset_class():
+    """A `PandasDataset` whose schema is given: `schema` is an abstract property of MLflow's
+    `Dataset`, which a subclass defines (PandasDataset's own infers it value by value)."""
+    from mlflow.data.pandas_dataset import PandasDataset
+
+    class FrameDataset(PandasDataset):
+        def __init__(self, *, schema, **kwargs) -> None:
+            super().__init__(**kwargs)
+            self._given_schema = schema
+
+        @property
+        def schema(self):
+            return self._given_schema
+
+    return FrameDataset

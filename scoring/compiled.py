@@ -52,7 +52,10 @@ class CompiledTrees:
     `treelite.gtil.predict` builds a configuration object (JSON parsed in C++) and asks the model
     for its types on every call, a large share of a one-row call (docs/performance.md). Here those are made
     once and each call is one `TreeliteGTILPredict` on the matrix and a fresh output array (one
-    value per row for a binary model). treelite is pinned (4.8.1) in both environments, and
+    value per row for a binary model). treelite 4.8.1 (pinned in both environments) exports only
+    `predict`, `predict_leaf` and `predict_per_tree` from `treelite.gtil`, each building its
+    configuration per call: its `GTILConfig`, `_LIB` and `_check_call` are used here and nowhere
+    else, pinned by tests/unit/serving/test_predictor.py (the same numbers as `gtil.predict`), and
     registration's parity check runs through this very object."""
 
     def __init__(self, model: Any, nthread: int = 1):

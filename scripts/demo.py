@@ -21,10 +21,10 @@ from rich.console import Console
 from rich.table import Table
 
 from core import paths, registry
+from scripts.flyte_decks import deck_paths
 from scripts.progress import PROGRESS_FD_ENV
 
 DEFAULT_DATES = ["2013-07-01", "2013-08-01"]
-DECK_LINE = re.compile(r"(\w+) task creates flyte deck html to file://(\S+)")
 DECISION_LINE = re.compile(r"^GateDecision\(.*\)$", re.MULTILINE)
 
 
@@ -61,7 +61,7 @@ def run_training(as_of: str, console: Console) -> tuple[float, dict[str, str]]:
     if result.returncode != 0:
         console.print(result.stdout[-4000:], result.stderr[-8000:])
         raise SystemExit(f"training for as_of={as_of} failed (exit {result.returncode})")
-    decks = {task: path for task, path in DECK_LINE.findall(result.stderr) if task != "local"}
+    decks = deck_paths(result.stderr)
     cached = result.stderr.count("Cache hit")
     console.print(f"  done in {elapsed:.1f} s ({cached} cached task results reused)")
     return elapsed, decks

@@ -11,7 +11,10 @@ or whether it failed (the exception itself still propagates, untouched):
 
 It wraps `Task.local_execute` (one call per task node of a local execution) and
 `Task.sandbox_execute` (called only when the task's body runs, so a call that skips it was served
-by the cache). A map task is one line.
+by the cache). A map task is one line. flytekit 1.16.31 has no public hook around a task's local
+execution (a task's `pre_execute`/`post_execute` run only with its body, never on a cache hit):
+this block is the one place that swaps the two methods, and tests/unit/operator/test_progress.py
+pins it against the installed flytekit.
 
 `python -m scripts.progress pyflyte run ...` runs pyflyte's own command line with the lines on, in
 this process; `PROGRESS_FD` names a file descriptor to write them to (the demo passes its own

@@ -23,11 +23,8 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import re
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +35,7 @@ import pandas as pd
 from core.gate import GateConfig
 from core.model import Hyperparameters
 from core.monitoring import MonitoringThresholds
+from scripts.flyte_decks import written_decks
 from tasks.data import DataConfig
 from workflows.replay import candidate_workflow
 
@@ -45,7 +43,6 @@ logger = logging.getLogger(__name__)
 
 NEVER, MONTHLY, LOOP = "never", "monthly", "loop"
 POLICIES = (NEVER, MONTHLY, LOOP)
-DECK_LINE = re.compile(r"(\w+) task creates flyte deck html to file://(\S+)")
 DECK_TASKS = ("monitor", "promotion_gate", "collect_predictions")
 
 
@@ -57,48 +54,6 @@ class ReplayConfig:
     data: DataConfig = field(default_factory=DataConfig)
     hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)
     gate: GateConfig = field(default_factory=GateConfig)
-
-
-class _DeckLines(logging.Handler):
-    """Collects the deck files flytekit writes ("<task> task creates flyte deck html to ...")."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.found: dict[str, str] = {}
-
-    def emit(self, record: logging.LogRecord) -> None:
-        match = DECK_LINE.search(record.getMessage())
-        if match:
-            self.found[match.group(1)] = match.group(2)
-
-
-def _not_deck_noise(record: logging.LogRecord) -> bool:
-    # flytekitplugins-pandera publishes a validation report from every task, and warns in each
-    # task without a deck of its own: about ninety lines of noise per replay, nothing lost.
-    return "enable_deck is currently set to False" not in record.getMessage()
-
-
-@contextmanager
-def _decks() -> Iterator[_DeckLines]:
-    """Deck files written while the block runs. flytekit logs their paths at INFO; its own
-    handlers keep their level, so the console shows no more than before."""
-    flytekit_logger = logging.getLogger("flytekit")
-    level = flytekit_logger.level
-    shown = [(h, h.level) for h in flytekit_logger.handlers]
-    for handler, old in shown:
-        handler.setLevel(max(old, level or logging.WARNING))
-        handler.addFilter(_not_deck_noise)
-    capture = _DeckLines()
-    flytekit_logger.addHandler(capture)
-    flytekit_logger.setLevel(logging.INFO)
-    try:
-        yield capture
-    finally:
-        flytekit_logger.removeHandler(capture)
-        flytekit_logger.setLevel(level)
-        for handler, old in shown:
-            handler.setLevel(old)
-            handler.removeFilter(_not_deck_noise)
 
 
 def _keep_decks(found: dict[str, str], month: str, folder: Path) -> dict[str, str]:
@@ -160,7 +115,7 @@ def _first_model(first: pd.Timestamp, config: ReplayConfig) -> _Policies:
     """Train the model every policy starts from (through the gate: it becomes the champion)."""
     from workflows.training import training_workflow
 
-    with _decks():
+    with written_decks():
         base = training_workflow(
             as_of=first.to_pydatetime(),
             hyperparameters=config.hyperparameters,
@@ -181,7 +136,7 @@ def _replay_month(
 
     label = f"{month:%Y-%m}"
     start, end = month.to_pydatetime(), (month + pd.offsets.MonthBegin(1)).to_pydatetime()
-    with _decks() as decks:
+    with written_decks() as decks:
         serving, realized, outcome = _score_and_monitor(start, end, config, policies)
     report, gate = outcome.report, outcome.gate
     if gate.version and not last:

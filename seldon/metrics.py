@@ -165,10 +165,10 @@ class ServingMetrics:
 
 
 def _observe_many(histogram: Histogram, edges: tuple[float, ...], values: np.ndarray) -> None:
-    """`histogram.observe` of every value, as one update per bucket. prometheus-client (0.8.0 in
-    serving, 0.26 in the pipeline) has no public bulk observe, and a custom Collector is not read
-    in multiprocess mode; a thousand `observe` calls cost far more (docs/performance.md). The
-    one reach into its internals (`_buckets`, `_sum`): tests/unit/serving/test_histogram_bulk.py."""
+    """`histogram.observe` of every value, as one update per bucket. prometheus-client 0.8.0 (0.26
+    in the pipeline) has no public bulk observe, and a custom Collector is not read in
+    multiprocess mode; a thousand `observe` calls cost far more (docs/performance.md). The one
+    reach into its internals (`_buckets`, `_sum`): tests/unit/serving/test_histogram_bulk.py."""
     if len(values) == 1:
         histogram.observe(float(values[0]))
         return

@@ -15,6 +15,7 @@ from core import registry
 from core.features import build_features, month_window, split_by_time
 from core.model import Hyperparameters, fit, predict_scores, refit
 from core.source import load_window
+from scripts.flyte_decks import deck_paths
 from tests.pipeline_support import (
     SMALL_AS_OF,
     SMALL_DATA,
@@ -152,7 +153,6 @@ def test_mlflow_run_holds_params_metrics_datasets_and_the_flyte_execution(two_ru
     }
 
 
-DECK_FILE = re.compile(r"(\w+) task creates flyte deck html to file://(\S+)")
 DECK_TAB = re.compile(r'<li onclick="handleLinkClick\(this\)">(.*?)</li>')
 OWN_TABS = {
     "build_feature_table": ["Data", "Pandera Report: FeatureTable"],
@@ -164,7 +164,7 @@ OWN_TABS = {
 
 def test_each_deck_opens_on_what_its_task_made(two_runs):
     _, first, _ = two_runs
-    decks = {task: Path(path).read_text() for task, path in DECK_FILE.findall(first) if task != "local"}
+    decks = {task: Path(path).read_text() for task, path in deck_paths(first).items()}
     assert {task: DECK_TAB.findall(html) for task, html in decks.items()} == OWN_TABS
     for task, html in decks.items():
         assert "raw.githubusercontent.com" not in html, task  # no image that needs the web

@@ -70,3 +70,15 @@ def _digest_cases():
 def test_digest_is_mlflows(case):
     frame = _digest_cases()[case]
     assert frame_digest(frame) == compute_pandas_digest(frame)
+
+
+def test_the_logged_record_never_infers_the_schema_value_by_value(monkeypatch):
+    import mlflow.data.pandas_dataset
+
+    def value_by_value(_frame):
+        raise AssertionError("the whole frame's schema was inferred")
+
+    monkeypatch.setattr(mlflow.data.pandas_dataset, "_infer_schema", value_by_value)
+    dataset = frame_dataset(_awkward_frame(), name="training", targets="late")
+    assert isinstance(dataset, mlflow.data.pandas_dataset.PandasDataset)
+    assert json.loads(dataset.to_dict()["schema"])["mlflow_colspec"]
