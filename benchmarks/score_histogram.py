@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import tempfile
-import time
 
 # before prometheus_client is imported: its value class is chosen at import
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ["prometheus_multiproc_dir"] = tempfile.mkdtemp()
@@ -21,20 +19,12 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ["prometheus_multiproc_dir"] 
 import numpy as np  # noqa: E402
 from prometheus_client import CollectorRegistry, Histogram  # noqa: E402
 
+from benchmarks.serving_floor import median_ms  # noqa: E402
 from seldon.metrics import SCORE_EDGES, _observe_many  # noqa: E402
 
 ROWS = (1, 10, 100, 1000)
 REPEATS = 300
-
-
-def _median_us(call, repeats: int = REPEATS) -> float:
-    call()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1e6
+MS = 1e3  # microseconds in a millisecond
 
 
 def main() -> None:
@@ -45,8 +35,8 @@ def main() -> None:
     table = {}
     for rows in ROWS:
         values = scores[:rows]
-        bulk_us = _median_us(lambda values=values: _observe_many(bulk, SCORE_EDGES, values))
-        each_us = _median_us(lambda values=values: [each.observe(v) for v in values.tolist()])
+        bulk_us = MS * median_ms(lambda values=values: _observe_many(bulk, SCORE_EDGES, values), REPEATS)
+        each_us = MS * median_ms(lambda values=values: [each.observe(v) for v in values.tolist()], REPEATS)
         table[rows] = {
             "bulk_us": round(bulk_us, 1),
             "per_value_us": round(each_us, 1),

@@ -109,8 +109,8 @@ def crossover(bundle, rows: list) -> dict:
     for n in CROSSOVER_ROWS:
         body = {"jsonData": rows[:n]}
         matrix = predictor.encode(predictor.check(body).columns)
-        compiled = _median_ms(lambda m=matrix: predictor.compiled_scores(m))
-        vectorised = _median_ms(lambda m=matrix: predictor.vectorised_scores(m))
+        compiled = median_ms(lambda m=matrix: predictor.compiled_scores(m))
+        vectorised = median_ms(lambda m=matrix: predictor.vectorised_scores(m))
         table.append((n, compiled, vectorised))
         still_faster = still_faster and compiled < vectorised
         if still_faster:
@@ -135,21 +135,21 @@ def overheads(predict, rows: list) -> dict:
         rows_out = list(zip(probability, predicted, strict=True))
         answer = {"data": {"names": ["probability", "predicted_late"], "ndarray": rows_out}}
         table[label] = {
-            "predict_ms": _median_ms(lambda b=body: predict(b), 200),
-            "decode_ms": _median_ms(lambda r=raw: decode_json(r), 200),
-            "request_log_ms": _median_ms(
+            "predict_ms": median_ms(lambda b=body: predict(b), 200),
+            "decode_ms": median_ms(lambda r=raw: decode_json(r), 200),
+            "request_log_ms": median_ms(
                 lambda b=body, r=raw, p=probability, f=predicted: log.write(
                     "id", "flights", "1", request_json(b, r), p, f, {}
                 ),
                 200,
             ),
-            "answer_ms": _median_ms(lambda a=answer: orjson.dumps(a), 200),
+            "answer_ms": median_ms(lambda a=answer: orjson.dumps(a), 200),
         }
     log.close()
     return table
 
 
-def _median_ms(call, repeats: int = 40) -> float:
+def median_ms(call, repeats: int = 40) -> float:
     call()
     times = []
     for _ in range(repeats):

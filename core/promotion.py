@@ -63,12 +63,6 @@ def _scores_on(holdout: pd.DataFrame, model_name: str, version: str) -> tuple[np
         return scores, bundle.schema.threshold, bundle.metadata
 
 
-def champion_metrics_on(holdout: pd.DataFrame, model_name: str, version: str) -> EvaluationMetrics:
-    """The champion re-scored on exactly the candidate's holdout, with its own threshold."""
-    scores, threshold, _ = _scores_on(holdout, model_name, version)
-    return evaluation.evaluate(holdout[LABEL].to_numpy(), scores, threshold)
-
-
 def promote(
     registered: registry.RegisteredVersion,
     candidate: EvaluationMetrics,

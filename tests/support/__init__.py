@@ -1,4 +1,5 @@
-"""What every test folder shares: the repository's root and a free loopback port."""
+"""What every test folder shares: the repository's root, the serving environment's Python and a
+free loopback port."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import socket
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+SERVING_PYTHON = REPO / ".venv-serving" / "bin" / "python"  # `make setup-serving`
 
 
 def free_port() -> int:

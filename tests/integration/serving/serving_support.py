@@ -19,12 +19,11 @@ import requests
 
 from seldon.pointer import version_dir, write_pointer
 from tests.processes import stop_group
-from tests.support import REPO, free_port
+from tests.support import REPO, SERVING_PYTHON, free_port
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$")
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
-SERVING_PYTHON = REPO / ".venv-serving" / "bin" / "python"
 MODEL_CLASS = "seldon.model.FlightsLateModel"
 
 

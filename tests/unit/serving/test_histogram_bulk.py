@@ -13,9 +13,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from tests.support import REPO
+from tests.support import REPO, SERVING_PYTHON
 
-SERVING_PYTHON = REPO / ".venv-serving" / "bin" / "python"
 # on an edge, between edges, above the last edge (+Inf), many in one bucket
 VALUES = [0.05, 0.07, 0.35, 0.3500001, 0.99, 1.0, 1.5, *np.linspace(0.0, 1.2, 997).tolist()]
 

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -21,8 +20,7 @@ from contract.log_segments import (
     store_folder,
 )
 from contract.request_log import RequestLog, read_request_log, request_json
-
-REPO = Path(__file__).resolve().parents[3]
+from tests.support import REPO
 
 
 def _write(log, request_id):
