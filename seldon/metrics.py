@@ -38,6 +38,7 @@ REQUEST_LOG_FAILURES = "flights_request_log_failures_total"  # lines the request
 FEEDBACK_ROWS = "flights_feedback_rows_total"
 FEEDBACK_CORRECT = "flights_feedback_correct_rows_total"
 ONLINE_ACCURACY = "flights_online_accuracy"  # correct / feedback rows since this worker started
+SHADOW = "flights_shadow_requests_total"  # {outcome: scored|too_many_rows|failed|load_failed}
 ONLINE_FEATURES_MISSING = "flights_online_features_missing_total"  # {feature, reason}: scoring.online
 # The explain route, counted like predictions under names of its own (its latency is not a
 # prediction's): requests by outcome, rejections by rule, rows by predicted flag, latency.
@@ -74,6 +75,7 @@ class ServingMetrics:
         self._rows = _counter(ROWS, "Predicted rows by flag", ("label",), r)
         self._late, self._on_time = self._rows.labels("late"), self._rows.labels("on_time")
         self._unknown = _counter(UNKNOWN_CATEGORY, "Rows with a category unseen in training", ("feature",), r)
+        self._shadow = _counter(SHADOW, "Requests the challenger scored in shadow, or not", ("outcome",), r)
         self._online_missing = _counter(ONLINE_FEATURES_MISSING, "Rows missing it", ("feature", "reason"), r)
         self._score = Histogram(SCORE, "Predicted probability per row", buckets=SCORE_EDGES, registry=r)
         self._positive_rate = _per_worker_gauge(
@@ -159,6 +161,9 @@ class ServingMetrics:
 
     def swap_failed(self) -> None:
         self._swaps.labels("failed").inc()
+
+    def shadow(self, outcome: str) -> None:
+        self._shadow.labels(outcome).inc()
 
     def request_log_failed(self) -> None:
         self._log_failures.inc()

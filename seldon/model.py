@@ -2,7 +2,7 @@
 
 Load, predict, explain and feedback over the worker's `Session`; the request id, the answer's
 shape and the mapping of the scorer's `RequestError` to Seldon's status answer. HTTP concerns
-(the guard, the hooks that count requests, the metadata, OpenAPI and admin routes) are the
+(the guard, the hooks that count requests, the live metadata, OpenAPI and admin routes) are the
 wrapper's or `seldon.wrapper_changes`'s.
 """
 
@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import asdict
+from collections.abc import Callable
 
-from flask import has_request_context, request
+from flask import after_this_request, has_request_context, request
 from seldon_core.flask_utils import SeldonMicroserviceException
 from seldon_core.proto import prediction_pb2
 from seldon_core.utils import json_to_seldon_message, seldon_message_to_json
 
 from contract.names import OUTPUT_NAMES, PREDICTED, TRUTH
-from scoring.online import online_tags, request_inputs
+from scoring.online import online_tags
 from scoring.predictor import Predictor
 from scoring.validation import RequestError
 from seldon.session import Session
@@ -70,7 +70,8 @@ class FlightsLateModel:
             session, _served = self._served()
             request_id = _request_id(body)
             raw = request.get_data(cache=True) if has_request_context() and request.is_json else None
-            served, prediction = session.predict(body, request_id, raw)
+            defer = _after_response if has_request_context() else None  # the shadow waits for the answer
+            served, prediction = session.predict(body, request_id, raw, defer)
         except RequestError as error:
             return error.to_dict()
         return {
@@ -101,31 +102,22 @@ class FlightsLateModel:
             else:  # no response sent back: score the request again with the model served now
                 body = seldon_message_to_json(feedback.request)
                 predicted = served.predict(body).predicted_late.tolist()
-            correct = session.feedback(truth, predicted)
+            meta = response.get("meta") or seldon_message_to_json(feedback.request).get("meta") or {}
+            correct = session.feedback(truth, predicted, meta.get("puid"))
         except RequestError as error:
             raise SeldonRequestError(error) from None
         tags = {"feedback_rows": str(len(truth)), "correct": str(correct)}
         return json_to_seldon_message({"meta": {"tags": tags}})
 
-    def live_metadata(self) -> dict:
-        """The bundle this worker serves now (the wrapper's metadata is computed once, at start)."""
-        _session, served = self._served()
-        meta = served.bundle.metadata
-        return {
-            "name": meta.name,
-            "versions": [served.version],
-            "platform": "sklearn",
-            "version": served.version,
-            "run_id": meta.run_id,
-            "flyte_execution_id": meta.flyte_execution_id,
-            "training_window": asdict(meta.training_window),
-            "dataset_digests": meta.dataset_digests,
-            "metrics": meta.metrics,
-            "compiled": asdict(meta.compiled) if meta.compiled else None,
-            "inputs": request_inputs(served.schema),
-            "unknown_category": served.schema.unknown_category,
-            "outputs": served.schema.output.to_dict(),
-        }
+
+def _after_response(work: Callable[[], None]) -> None:
+    """Run `work` once the answer's body has been sent (the client does not wait for it)."""
+
+    def hook(response):
+        response.call_on_close(work)
+        return response
+
+    after_this_request(hook)
 
 
 def _tags(served: Predictor) -> dict:
@@ -156,10 +148,8 @@ def _label_column(message: dict, field: str, column_name: str) -> list[int]:
         )
     names = data.get("names") or []
     column = names.index(column_name) if column_name in names else -1
-    labels = []
-    for row in rows:
-        value = row[column] if isinstance(row, list) and row else row
+    labels = [row[column] if isinstance(row, list) and row else row for row in rows]
+    for value in labels:
         if value not in (0, 1) or isinstance(value, str):
             raise RequestError(f"feedback '{field}' label {value!r} must be 0 or 1", field, "feedback")
-        labels.append(int(value))
-    return labels
+    return [int(value) for value in labels]

@@ -3,6 +3,7 @@
 Layout of a model root directory (an emptyDir on Kubernetes, `.mlops/serving` locally):
   versions/<version>/   one verified bundle per registry version (written by `seldon.sync`)
   current.json          {"version": ..., "path": "versions/<version>", "updated_at": ...}
+  challenger.json       the same for the `challenger` alias, scored in shadow (absent: none)
 
 Writers replace current.json atomically (temp file + os.replace), so a reader sees either the
 old or the new pointer, never half of one. Workers poll its stat() (cheap) and swap on change:
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 POINTER_FILE = "current.json"
+CHALLENGER_POINTER_FILE = "challenger.json"
 VERSIONS_DIR = "versions"
 
 logger = logging.getLogger(__name__)
@@ -55,25 +57,22 @@ def checked_version_dir(root: str | Path, version: str) -> Path:
     return target
 
 
-def write_pointer(root: str | Path, version: str, source: str = "") -> dict:
-    """Point every worker at versions/<version>; the bundle must already be there."""
+def write_pointer(root: str | Path, version: str, source: str = "", name: str = POINTER_FILE) -> dict:
+    """Point every worker at versions/<version> (the bundle must already be there) in the
+    pointer file `name`: current.json for the champion, challenger.json for the shadow."""
     root = Path(root)
     if not checked_version_dir(root, version).is_dir():
         raise FileNotFoundError(f"no bundle at {version_dir(root, version)}")
-    pointer = {
-        "version": str(version),
-        "path": f"{VERSIONS_DIR}/{version}",
-        "source": source,
-        "updated_at": datetime.now(UTC).isoformat(),
-    }
-    tmp = root / f".{POINTER_FILE}.{os.getpid()}.tmp"
+    path, now = f"{VERSIONS_DIR}/{version}", datetime.now(UTC).isoformat()
+    pointer = {"version": str(version), "path": path, "source": source, "updated_at": now}
+    tmp = root / f".{name}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(pointer))
-    os.replace(tmp, root / POINTER_FILE)
+    os.replace(tmp, root / name)
     return pointer
 
 
-def read_pointer(root: str | Path) -> dict | None:
-    path = Path(root) / POINTER_FILE
+def read_pointer(root: str | Path, name: str = POINTER_FILE) -> dict | None:
+    path = Path(root) / name
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
@@ -100,19 +99,18 @@ def release_memory() -> None:
 
 
 class PointerWatcher(threading.Thread):
-    """Daemon thread: calls `on_change(pointer)` whenever current.json is replaced."""
+    """Daemon thread: calls `on_change(pointer)` whenever the pointer file `name` is replaced,
+    and `on_change(None)` when it goes (challenger.json; current.json is only ever replaced)."""
 
-    def __init__(self, root: str | Path, on_change: Callable[[dict], None], interval: float):
-        super().__init__(name="pointer-watcher", daemon=True)
-        self.root = Path(root)
-        self.on_change = on_change
-        self.interval = interval
+    def __init__(self, root: str | Path, on_change: Callable, interval: float, name: str = POINTER_FILE):
+        super().__init__(name=f"pointer-watcher-{name}", daemon=True)
+        self.root, self.name, self.on_change, self.interval = Path(root), name, on_change, interval
         self.seen = self._signature()
         self._stop = threading.Event()
 
     def _signature(self) -> tuple | None:
         try:
-            stat = (self.root / POINTER_FILE).stat()
+            stat = (self.root / self.name).stat()
         except FileNotFoundError:
             return None
         # os.replace gives a new inode, so this changes even within one mtime tick
@@ -121,12 +119,12 @@ class PointerWatcher(threading.Thread):
     def run(self) -> None:
         while not self._stop.wait(self.interval):
             signature = self._signature()
-            if signature is None or signature == self.seen:
+            if signature == self.seen:
                 continue
             self.seen = signature
-            pointer = read_pointer(self.root)
-            if pointer is None:
-                continue
+            pointer = read_pointer(self.root, self.name) if signature is not None else None
+            if pointer is None and self.name == POINTER_FILE:
+                continue  # a champion is replaced, never removed
             started = time.perf_counter()
             try:
                 self.on_change(pointer)

@@ -1,32 +1,33 @@
 """One gunicorn worker's serving session: the served predictor, its metrics, its request log.
 
-`count` is the one place a request is counted: the adapter's after-request hook calls it once for
-every predict or explain answer Flask writes (the model's, the wrapper's, an error handler's), and
-the request guard once for every request it refuses before Flask sees it; no request passes both.
-
 A request holds the predictor it started with (`served()` reads one reference): the pointer
 watcher swaps it atomically, so in-flight requests finish on the old bundle. `predict` runs the
 scorer's steps in the open, check then score, so that per-request inputs joined to the checked
 columns, or a second predictor scored on the same columns, sit between the two.
+
+With a request log (its only output) and challenger.json (the sync's `--shadow-alias`), the
+worker also scores each request's checked columns with that bundle in shadow, after the answer is
+sent (`defer`), and logs both probabilities; above `shadow_max_rows` rows, or when it fails to
+load or score, the challenger is skipped and counted: it never fails a prediction.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from contract.bundle import load_bundle
 from contract.request_log import RequestLog, request_json, segment_options
 from operational.store import OnlineStore
 from scoring.explanation import BundleExplainer
 from scoring.predictor import Prediction, Predictor
-from scoring.validation import RequestError
+from scoring.validation import Checked, RequestError
 from seldon.metrics import ServingMetrics
-from seldon.pointer import PointerWatcher, pointed_dir, read_pointer
+from seldon.pointer import CHALLENGER_POINTER_FILE, PointerWatcher, pointed_dir, read_pointer
 from seldon.settings import Settings
 
-PREDICT = "predict"
-EXPLAIN = "explain"
+Defer = Callable[[Callable[[], None]], None]  # runs the work it is given later (after the answer)
 
 logger = logging.getLogger(__name__)
 
@@ -39,21 +40,18 @@ class Session:
         self.settings = settings
         self.metrics = ServingMetrics()
         self.champion: Predictor | None = None
+        self.challenger: Predictor | None = None  # scored in shadow, never answered
         url = settings.online_store_url  # a client per worker: the session is made after the fork
         self.online_store = OnlineStore.from_url(url) if url else None
-        self.request_log = (
-            RequestLog(
-                settings.request_log_dir,
-                on_failure=self.metrics.request_log_failed,  # a full disk never fails a prediction
-                **segment_options(settings.request_log_max_bytes),  # and the segment limits' env
-            )
-            if settings.request_log_dir
-            else None
-        )
+        log_dir, log_options = settings.request_log_dir, segment_options(settings.request_log_max_bytes)
+        failed = self.metrics.request_log_failed  # a full disk never fails a prediction: counted
+        self.request_log = RequestLog(log_dir, on_failure=failed, **log_options) if log_dir else None
         self._explainer: BundleExplainer | None = None
         self._explainer_lock = threading.Lock()
         # the watcher notes the pointer's state first: a flip during the first load is not missed
-        self.watcher = PointerWatcher(settings.model_root, self._on_pointer, settings.poll_seconds)
+        root, poll = settings.model_root, settings.model_poll_seconds
+        self.watcher = PointerWatcher(root, self._on_pointer, poll)
+        self.challenger_watcher = PointerWatcher(root, self._on_challenger, poll, CHALLENGER_POINTER_FILE)
 
     def start(self) -> None:
         """Serve what the pointer names (a bundle that fails its checks stops the worker), then
@@ -65,23 +63,18 @@ class Session:
         else:
             self.activate(pointer)
         self.watcher.start()
+        if self.request_log is not None:  # without a log the challenger's scores go nowhere
+            challenger = read_pointer(root, CHALLENGER_POINTER_FILE)
+            if challenger is not None:
+                self._on_challenger(challenger)
+            self.challenger_watcher.start()
 
     def activate(self, pointer: dict) -> None:
-        bundle = load_bundle(pointed_dir(self.settings.model_root, pointer))
-        settings = self.settings
-        store = self.online_store
-        champion = Predictor(bundle, settings.max_batch_rows, settings.compiled_max_rows, online_store=store)
-        champion.warm_up()  # the first real request pays no lazy init
-        previous = self.champion
+        champion, previous = self._predictor(pointer), self.champion
         self.champion = champion  # one reference assignment: atomic for every thread
-        self.metrics.model_loaded(bundle.metadata, previous.bundle.metadata if previous else None)
-        logger.info(
-            "serving %s version %s from %s (compiled trees: %s)",
-            champion.name,
-            champion.version,
-            bundle.path,
-            "yes" if champion.compiled is not None else "no",
-        )
+        self.metrics.model_loaded(champion.bundle.metadata, previous.bundle.metadata if previous else None)
+        path, compiled = champion.bundle.path, champion.compiled is not None
+        logger.info("serving version %s from %s (compiled: %s)", champion.version, path, compiled)
 
     def _on_pointer(self, pointer: dict) -> None:
         if self.champion is not None and self.champion.version == str(pointer.get("version")):
@@ -92,33 +85,81 @@ class Session:
             self.metrics.swap_failed()
             raise
 
+    def _predictor(self, pointer: dict) -> Predictor:
+        s, bundle = self.settings, load_bundle(pointed_dir(self.settings.model_root, pointer))
+        predictor = Predictor(bundle, s.max_batch_rows, s.compiled_max_rows, online_store=self.online_store)
+        predictor.warm_up()  # the first real request pays no lazy init
+        return predictor
+
+    def _on_challenger(self, pointer: dict | None) -> None:
+        """Shadow what challenger.json names (none when it goes); a bundle that fails its checks
+        is counted, never raised."""
+        if pointer is None:
+            self.challenger = None
+            return
+        if self.challenger is not None and self.challenger.version == str(pointer.get("version")):
+            return
+        try:
+            self.challenger = self._predictor(pointer)
+        except Exception:
+            self.metrics.shadow("load_failed")
+            logger.exception("challenger %s not loaded: still shadowing %s", pointer, self.challenger)
+            return
+        logger.info("challenger version %s scored in shadow", self.challenger.version)
+
     def served(self) -> Predictor:
         champion = self.champion
         if champion is None:
             raise RequestError("no model loaded yet", None, "not_loaded", status_code=503)
         return champion
 
-    def predict(self, body: object, request_id: str, raw: bytes | None) -> tuple[Predictor, Prediction]:
+    def predict(
+        self, body: object, request_id: str, raw: bytes | None, defer: Defer | None = None
+    ) -> tuple[Predictor, Prediction]:
+        """Check, score, count; log the request, with the challenger's scores when one is served
+        (`defer(work)`, when given, runs that part after the answer is sent)."""
         champion = self.served()
         checked = champion.check(body)
         prediction = champion.predict_checked(checked)
-        probability = prediction.probability.tolist()
-        if self.request_log is not None:
-            self.request_log.write(
-                request_id,
-                champion.name,
-                champion.version,
-                request_json(body, raw),
-                probability,
-                prediction.predicted_late.tolist(),
-                prediction.unknown_categories,
-                prediction.online.logged() if prediction.online else None,
-            )
         missing = prediction.online.counts if prediction.online else None
         self.metrics.predicted(
             prediction.probability, prediction.predicted_late, prediction.unknown_categories, missing
         )
+        request_log, challenger = self.request_log, self.challenger
+        if request_log is None:
+            return champion, prediction
+        line = (
+            request_id,
+            champion.name,
+            champion.version,
+            request_json(body, raw),
+            prediction.probability.tolist(),
+            prediction.predicted_late.tolist(),
+            prediction.unknown_categories,
+            prediction.online.logged() if prediction.online else None,
+        )
+        if challenger is None:
+            request_log.write(*line)
+        elif defer is None:
+            request_log.write(*line, shadow=self._shadow(challenger, checked))
+        else:
+            defer(lambda: request_log.write(*line, shadow=self._shadow(challenger, checked)))
         return champion, prediction
+
+    def _shadow(self, challenger: Predictor, checked: Checked) -> tuple[str, list[float]] | None:
+        """The challenger's version and probabilities on the champion's checked columns, or None
+        (counted) for a request too large to shadow or one the challenger fails on."""
+        if checked.n_rows > self.settings.shadow_max_rows:
+            self.metrics.shadow("too_many_rows")
+            return None
+        try:
+            scores = challenger.score(checked.columns)
+        except Exception as exc:  # the champion answered; the challenger's failure is only counted
+            self.metrics.shadow("failed")
+            logger.debug("challenger version %s failed on a request: %r", challenger.version, exc)
+            return None
+        self.metrics.shadow("scored")
+        return challenger.version, scores.tolist()
 
     def explain(self, body: object) -> tuple[Predictor, dict]:
         champion = self.served()
@@ -130,27 +171,13 @@ class Session:
         self.metrics.explained(flags)
         return champion, data
 
-    def feedback(self, truth: list[int], predicted: list[int]) -> int:
+    def feedback(self, truth: list[int], predicted: list[int], request_id: str | None = None) -> int:
+        """Count the hits; log the truth under the request's id (the online gate's labels)."""
         if len(truth) != len(predicted):
-            raise RequestError(
-                f"feedback has {len(truth)} truth values for {len(predicted)} predictions",
-                "truth",
-                "feedback",
-            )
+            message = f"feedback has {len(truth)} truth values for {len(predicted)} predictions"
+            raise RequestError(message, "truth", "feedback")
         correct = sum(int(t == p) for t, p in zip(truth, predicted, strict=True))
         self.metrics.feedback(len(truth), correct)
+        if self.request_log is not None and request_id:
+            self.request_log.write_feedback(request_id, truth)
         return correct
-
-    def count(self, kind: str, status: int, seconds: float, rule: str | None = None) -> None:
-        """Count one answered predict or explain request: ok below 400; a 5xx naming no rule is an
-        error; any other failure is rejected, by its rule (`bad_data` when it names none)."""
-        if status < 400:
-            outcome, reason = "ok", None
-        elif status >= 500 and rule is None:
-            outcome, reason = "error", None
-        else:
-            outcome, reason = "rejected", rule or "bad_data"
-        if kind == PREDICT:
-            self.metrics.request(outcome, seconds, reason)
-        elif kind == EXPLAIN:
-            self.metrics.explain_request(outcome, seconds, reason)

@@ -1,6 +1,7 @@
 """Follow a registry alias and publish its bundle where the model server reads it.
 
     python -m seldon.sync --root DIR [--once] [--interval 10] [--alias champion]
+                          [--shadow-alias challenger]
 
 Runs in the pipeline environment (it needs mlflow; the serving image does not): locally next to
 `make serve`, on Kubernetes as a sidecar sharing an emptyDir with the model container. Each
@@ -13,6 +14,10 @@ Tamper evidence: the downloaded model file's sha256 must equal the registry's re
 version (the `model_sha256` version tag written at registration), not only the metadata.json
 that travels with it; a mismatch is refused (logged, counted, the last good bundle kept).
 With --metrics-port, Prometheus metrics are served (`seldon/sync_metrics.py`).
+
+With --shadow-alias, each cycle also publishes that alias' version to `DIR/challenger.json`
+(verified the same way) for the workers to score in shadow, and removes the file when no version
+holds the alias, or when it names the champion's version (nothing to compare).
 
 It acts on alias *moves* only (remembered in `DIR/sync.json`), so an admin rollback of the
 pointer holds until the registry promotes another version. Exit code 2 with --once: no version
@@ -34,7 +39,14 @@ from contract.bundle import MODEL_FILE, BundleError, load_bundle, sha256_file
 from contract.names import CHAMPION, MODEL_NAME
 from contract.registry import NoVersionForAlias, download_version, resolve_alias
 from contract.registry import tracking_uri as default_tracking_uri
-from seldon.pointer import VERSIONS_DIR, read_pointer, version_dir, write_pointer
+from seldon.pointer import (
+    CHALLENGER_POINTER_FILE,
+    POINTER_FILE,
+    VERSIONS_DIR,
+    read_pointer,
+    version_dir,
+    write_pointer,
+)
 from seldon.sync_metrics import SyncMetrics
 
 ALIAS = CHAMPION
@@ -119,16 +131,46 @@ def sync_once(root: Path, client, model_name: str, alias: str, tracking_uri: str
     return True
 
 
+def sync_shadow(root: Path, client, model_name: str, alias: str, tracking_uri: str) -> bool:
+    """Publish the shadow alias' version to challenger.json, or remove the file (no version holds
+    the alias, or the champion's does); True when the file changed."""
+    try:
+        version = resolve_alias(client, model_name, alias)
+    except NoVersionForAlias:
+        version = None
+    if version is None or version == (read_pointer(root) or {}).get("version"):
+        return remove_pointer(root, CHALLENGER_POINTER_FILE)
+    if (read_pointer(root, CHALLENGER_POINTER_FILE) or {}).get("version") == version:
+        return False
+    fetch_bundle(root, model_name, version, tracking_uri, registry_sha256(client, model_name, version))
+    write_pointer(root, version, source=f"models:/{model_name}@{alias}", name=CHALLENGER_POINTER_FILE)
+    logger.info("%s@%s is version %s: scored in shadow", model_name, alias, version)
+    return True
+
+
+def remove_pointer(root: Path, name: str) -> bool:
+    """Remove a pointer file; True when it was there."""
+    try:
+        (root / name).unlink()
+    except FileNotFoundError:
+        return False
+    logger.info("%s removed: no challenger scored in shadow", name)
+    return True
+
+
 def prune(root: Path, keep: int) -> None:
-    """Drop old versions, never the one the pointer names."""
-    pointer = read_pointer(root) or {}
+    """Drop old versions, never one a pointer names."""
+    named = {
+        str((read_pointer(root, name) or {}).get("version"))
+        for name in (POINTER_FILE, CHALLENGER_POINTER_FILE)
+    }
     folder = root / VERSIONS_DIR
     versions = sorted(
         (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
         key=lambda p: p.stat().st_mtime,
     )
     for old in versions[:-keep] if keep > 0 else []:
-        if old.name != str(pointer.get("version")):
+        if old.name not in named:
             shutil.rmtree(old, ignore_errors=True)
 
 
@@ -144,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", required=True, type=Path, help="model root shared with the server")
     parser.add_argument("--model-name", default=MODEL_NAME)
     parser.add_argument("--alias", default=ALIAS)
+    parser.add_argument("--shadow-alias", default="", help="also publish this alias, scored in shadow")
     parser.add_argument(
         "--tracking-uri", default=None, help="default: MLFLOW_TRACKING_URI or the project store"
     )
@@ -172,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         except NoVersionForAlias as exc:
             logger.error("%s", exc)
             return NO_CHAMPION_EXIT
+        if args.shadow_alias:
+            sync_shadow(args.root, client, args.model_name, args.shadow_alias, tracking_uri)
         return 0
     metrics = SyncMetrics()
     if args.metrics_port:
@@ -198,6 +243,13 @@ def poll(args, client, tracking_uri: str, metrics: SyncMetrics) -> None:
         metrics.poll("ok" if flipped else "unchanged")
         if flipped:
             prune(args.root, args.keep)
+    if args.shadow_alias:
+        try:
+            if sync_shadow(args.root, client, args.model_name, args.shadow_alias, tracking_uri):
+                prune(args.root, args.keep)
+        except Exception:  # the champion is served whatever happens to its shadow
+            logger.exception("shadow sync failed; the workers keep their current challenger")
+            metrics.poll("shadow_failed")
     pointer = read_pointer(args.root)
     if pointer is not None:
         metrics.publish(str(pointer["version"]))

@@ -4,7 +4,9 @@ The sync runs in its own process (the sidecar), so it has its own registry and H
 
   flights_sync_polls_total{outcome}                 ok (pointer flipped), unchanged, failed (registry
                                                     unreachable or any other error), refused (the
-                                                    bundle failed its checks: nothing published)
+                                                    bundle failed its checks: nothing published);
+                                                    with --shadow-alias also shadow_failed (the
+                                                    challenger not published, beside the outcome)
   flights_sync_refused_bundles_total{reason}        registry_sha256 (model file differs from the
                                                     registry's record: tampering), bundle (sha256 vs
                                                     metadata.json, allowlist, missing file)
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import time
 
-POLL_OUTCOMES = ("ok", "unchanged", "failed", "refused")
+POLL_OUTCOMES = ("ok", "unchanged", "failed", "refused", "shadow_failed")
 REFUSAL_REASONS = ("registry_sha256", "bundle")
 
 

@@ -31,8 +31,10 @@ pinned by a test named in brackets.
     naming the field and the rule; Flask's HTTP errors are JSON statuses (the wrapper's catch-all
     makes a 404 a 500); the wrapper's own errors (`code: -1`, no rule) get the HTTP code and a
     rule. [test_serving_hardening, test_serving_server]
- 8. Counting: every predict or explain answer is counted once, by `Session.count`, from the
-    after-request hook or from the guard's refusal. [test_serving_explain, test_serving_prometheus]
+ 8. Counting: every predict or explain answer is counted once, by `_count`, from the
+    after-request hook (every answer Flask writes: the model's, the wrapper's, an error
+    handler's) or from the guard's refusal (before Flask sees the request); none passes both.
+    [test_serving_explain, test_serving_prometheus]
  9. Routes: `/api/v1.0/metadata` answers for the bundle this worker serves now (the wrapper's is
     computed once at start, before any bundle is loaded); `/api/v1.0/openapi.json` and
     `/seldon.json` serve the document generated from the served schema (`seldon/openapi.py`; the
@@ -52,7 +54,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from io import BytesIO
 from itertools import chain
 from pathlib import Path
@@ -73,6 +75,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map
 
 from contract.bundle import BundleError, load_bundle
+from scoring.online import request_inputs
 from scoring.validation import RequestError, short_repr
 from seldon import openapi
 from seldon.pointer import VERSIONS_DIR, VersionError, checked_version_dir, read_pointer, write_pointer
@@ -89,6 +92,7 @@ STARTED = "flights.started"  # WSGI environ key: when the guard first saw the re
 METADATA_PATHS = frozenset({"/metadata", "/api/v1.0/metadata"})
 OPENAPI_PATHS = ("/api/v1.0/openapi.json", "/openapi.json")
 WRAPPER_OPENAPI_PATH = "/seldon.json"
+PREDICT, EXPLAIN = "predict", "explain"  # the two kinds of counted request
 FEEDBACK_KEYS = frozenset({"request", "response", "reward", "truth"})
 
 logger = logging.getLogger(__name__)
@@ -213,8 +217,6 @@ def install_on_rest_app() -> None:
 
 
 def install(app: Flask, model: FlightsLateModel) -> None:
-    from seldon.session import EXPLAIN, PREDICT  # here: importing the metrics picks their mode
-
     kinds = dict.fromkeys(PREDICT_PATHS, PREDICT) | dict.fromkeys(EXPLAIN_PATHS, EXPLAIN)
     limit = model.settings.max_request_bytes
     app.config["MAX_CONTENT_LENGTH"] = limit
@@ -222,13 +224,29 @@ def install(app: Flask, model: FlightsLateModel) -> None:
 
     def count_refusal(path: str, error: RequestError, seconds: float) -> None:
         kind = kinds.get(path)
-        if kind is not None and model.session is not None:
-            model.session.count(kind, error.status_code, seconds, error.rule)
+        if kind is not None:
+            _count(model, kind, error.status_code, seconds, error.rule)
 
     app.wsgi_app = RequestGuard(app.wsgi_app, limit, app.url_map, on_reject=count_refusal)  # type: ignore[method-assign]
     _add_hooks(app, model, kinds)
     _add_error_handlers(app, limit)
     _add_routes(app, model)
+
+
+def _count(model: FlightsLateModel, kind: str, status: int, seconds: float, rule: str | None) -> None:
+    """Count one answered predict or explain request, the one place that does: ok below 400; a
+    5xx naming no rule is an error; any other failure is rejected, by its rule (`bad_data` when
+    it names none)."""
+    if model.session is None:
+        return
+    if status < 400:
+        outcome, reason = "ok", None
+    elif status >= 500 and rule is None:
+        outcome, reason = "error", None
+    else:
+        outcome, reason = "rejected", rule or "bad_data"
+    metrics = model.session.metrics
+    (metrics.request if kind == PREDICT else metrics.explain_request)(outcome, seconds, reason)
 
 
 def json_provider(app: Flask):
@@ -253,7 +271,7 @@ def _add_hooks(app: Flask, model: FlightsLateModel, kinds: dict[str, str]) -> No
     @app.before_request
     def _before():
         if request.method == "GET" and request.path in METADATA_PATHS:
-            return jsonify(model.live_metadata())
+            return jsonify(_live_metadata(model))
         if request.method == "GET" and request.path == WRAPPER_OPENAPI_PATH:
             return _openapi(model)
         if request.method != "POST" or request.path not in BODY_PATHS:
@@ -272,8 +290,8 @@ def _add_hooks(app: Flask, model: FlightsLateModel, kinds: dict[str, str]) -> No
         rule = _complete_status(response) if response.status_code >= 400 and response.is_json else None
         kind = kinds.get(request.path)
         started = request.environ.get(STARTED)
-        if kind is not None and model.session is not None and started is not None:
-            model.session.count(kind, response.status_code, time.perf_counter() - started, rule)
+        if kind is not None and started is not None:
+            _count(model, kind, response.status_code, time.perf_counter() - started, rule)
         return response
 
 
@@ -307,6 +325,27 @@ def _add_error_handlers(app: Flask, limit: int) -> None:
     app.register_error_handler(
         _AdminForbidden, lambda _e: _admin_status(403, "admin token missing or wrong", "ADMIN_FORBIDDEN")
     )
+
+
+def _live_metadata(model: FlightsLateModel) -> dict:
+    """The bundle this worker serves now (the wrapper's metadata is computed once, at start)."""
+    _session, served = model._served()
+    meta = served.bundle.metadata
+    return {
+        "name": meta.name,
+        "versions": [served.version],
+        "platform": "sklearn",
+        "version": served.version,
+        "run_id": meta.run_id,
+        "flyte_execution_id": meta.flyte_execution_id,
+        "training_window": asdict(meta.training_window),
+        "dataset_digests": meta.dataset_digests,
+        "metrics": meta.metrics,
+        "compiled": asdict(meta.compiled) if meta.compiled else None,
+        "inputs": request_inputs(served.schema),
+        "unknown_category": served.schema.unknown_category,
+        "outputs": served.schema.output.to_dict(),
+    }
 
 
 def _admin_status(code: int, info: str, reason: str):
