@@ -116,12 +116,44 @@ def _check_online_store(docs: list[dict]) -> None:
     assert {"seldon-deployment-id": "flights-late-arrival"} in sources
 
 
+def test_the_shadow_predictor_overlay_serves_the_challenger_on_pods_of_its_own():
+    """prod plus Seldon's `shadow: true` predictor: validated like the other overlays; its sync
+    follows the challenger alias, its shipper writes beside, not into, the champion's log."""
+    docs = kustomize("prod-shadow-predictor")
+    for doc in docs:
+        assert doc["metadata"]["namespace"] == "flights-prod"
+        if doc["kind"] in CRD_SCHEMAS:
+            jsonschema.validate(doc, json.loads((DATA / "schemas" / CRD_SCHEMAS[doc["kind"]]).read_text()))
+        else:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    deployment = next(d for d in docs if d["kind"] == "SeldonDeployment")
+    champion, challenger = deployment["spec"]["predictors"]
+    assert "shadow" not in champion and challenger["shadow"] is True
+    assert (champion["replicas"], challenger["replicas"]) == (3, 1)
+    assert "hpaSpec" in champion["componentSpecs"][0] and "hpaSpec" not in challenger["componentSpecs"][0]
+    pods = [p["componentSpecs"][0]["spec"] for p in (champion, challenger)]
+    for pod_spec in pods:
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "check"}, "spec": pod_spec}
+        kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
+    containers = [{c["name"]: c for c in pod_spec["containers"]} for pod_spec in pods]
+    syncs = [c["registry-sync"]["command"] for c in containers]
+    assert syncs[0][syncs[0].index("--shadow-alias") + 1] == "challenger" and "--alias" not in syncs[0]
+    assert syncs[1][syncs[1].index("--alias") + 1] == "challenger" and "--shadow-alias" not in syncs[1]
+    logs = [{e["name"]: e.get("value") for e in c["request-log-shipper"]["env"]} for c in containers]
+    assert "REQUEST_LOG_URI" not in logs[0]  # the champion's: the base ConfigMap's request-logs
+    assert logs[1]["REQUEST_LOG_URI"] == "mlflow-artifacts:/request-logs-shadow"
+
+
 def test_schemas_catch_a_broken_resource():
     deployment = next(d for d in kustomize("dev") if d["kind"] == "SeldonDeployment")
     del deployment["spec"]["predictors"][0]["graph"]["type"]
     schema = json.loads((DATA / "schemas" / "seldondeployment.json").read_text())
     with pytest.raises(jsonschema.ValidationError, match="'type' is a required property"):
         jsonschema.validate(deployment, schema)
+    shadowed = next(d for d in kustomize("prod-shadow-predictor") if d["kind"] == "SeldonDeployment")
+    shadowed["spec"]["predictors"][1]["shadow"] = "yes"
+    with pytest.raises(jsonschema.ValidationError, match="'yes' is not of type 'boolean'"):
+        jsonschema.validate(shadowed, schema)
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
