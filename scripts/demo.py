@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core import paths, registry
-from scripts.flyte_decks import deck_paths
+from scripts.flyte_log import PLAIN_INFO_LOGS, cache_outcomes, deck_paths
 from scripts.progress import PROGRESS_FD_ENV
 
 DEFAULT_DATES = ["2013-07-01", "2013-08-01"]
@@ -38,9 +38,7 @@ def run_training(as_of: str, console: Console) -> tuple[float, dict[str, str]]:
     progress_fd = os.dup(sys.stdout.fileno())
     env = {
         **os.environ,
-        "FLYTE_SDK_LOGGING_LEVEL": "20",
-        "FLYTE_SDK_LOGGING_FORMAT": "text",
-        "FLYTE_SDK_RICH_TRACEBACKS": "0",
+        **PLAIN_INFO_LOGS,
         PROGRESS_FD_ENV: str(progress_fd),
     }
     console.print(f"[bold]$ {' '.join(['pyflyte', *arguments])}[/bold]")
@@ -62,7 +60,7 @@ def run_training(as_of: str, console: Console) -> tuple[float, dict[str, str]]:
         console.print(result.stdout[-4000:], result.stderr[-8000:])
         raise SystemExit(f"training for as_of={as_of} failed (exit {result.returncode})")
     decks = deck_paths(result.stderr)
-    cached = result.stderr.count("Cache hit")
+    cached = [outcome for _, outcome in cache_outcomes(result.stderr)].count("hit")
     console.print(f"  done in {elapsed:.1f} s ({cached} cached task results reused)")
     return elapsed, decks
 

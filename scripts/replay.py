@@ -35,7 +35,7 @@ import pandas as pd
 from core.gate import GateConfig
 from core.model import Hyperparameters
 from core.monitoring import MonitoringThresholds
-from scripts.flyte_decks import written_decks
+from scripts.flyte_log import written_decks
 from tasks.data import DataConfig
 from workflows.replay import candidate_workflow
 

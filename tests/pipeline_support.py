@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
 
 from core.paths import PROJECT_ROOT
+from scripts import flyte_log
+from scripts.flyte_log import PLAIN_INFO_LOGS
 
 # Train on January 2013, hold out February: small enough for tests, real data all the same.
 SMALL_AS_OF = datetime(2013, 3, 1)
@@ -17,19 +18,12 @@ SMALL_DATA = {"source_dir": "", "train_months": 1, "holdout_months": 1}
 SMALL_HYPERPARAMETERS = {"max_iter": 60}
 
 PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
-CACHE_CHECK = re.compile(r"Checking cache for task named (\S+), cache version.*?Cache (hit|miss)", re.S)
 
 
 def pyflyte_run(*args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
     """`pyflyte run` from the repository root with plain-text INFO logs (cache hits are logged)."""
     inherited = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    full_env = {
-        **inherited,
-        "FLYTE_SDK_LOGGING_LEVEL": "20",
-        "FLYTE_SDK_LOGGING_FORMAT": "text",
-        "FLYTE_SDK_RICH_TRACEBACKS": "0",
-        **(env or {}),
-    }
+    full_env = {**inherited, **PLAIN_INFO_LOGS, **(env or {})}
     return subprocess.run(
         [PYFLYTE, "run", *args],
         cwd=PROJECT_ROOT,
@@ -42,4 +36,4 @@ def pyflyte_run(*args: str, env: dict | None = None, timeout: int = 600) -> subp
 
 def cache_outcomes(log: str) -> dict[str, str]:
     """{task name: "hit" | "miss"} from flytekit's local cache log lines."""
-    return {task: outcome for task, outcome in CACHE_CHECK.findall(log)}
+    return dict(flyte_log.cache_outcomes(log))

@@ -13,6 +13,7 @@ import pytest
 from tests.support import REPO
 
 PIPELINE, SERVING = "pipeline", "serving"
+FLYTE_LOG_LINES = ("flyte deck html", "Cache hit", "Checking cache")
 # module -> (distribution, version its comment names, environments it runs in, private names)
 REACHES = {
     "seldon/metrics.py": ("prometheus-client", "0.8.0", (SERVING,), ("._buckets", "._sum")),
@@ -23,7 +24,12 @@ REACHES = {
         (PIPELINE,),
         ("Task.local_execute", "Task.sandbox_execute"),
     ),
-    "scripts/flyte_decks.py": ("flytekit", "1.16.31", (PIPELINE,), ("task creates flyte deck html",)),
+    "scripts/flyte_log.py": (
+        "flytekit",
+        "1.16.31",
+        (PIPELINE,),
+        ("flyte deck html", "Cache hit", "Checking cache"),
+    ),
 }
 SOURCE_FOLDERS = (
     "contract",

@@ -1,8 +1,10 @@
-"""Where a local execution wrote each task's deck. flytekit 1.16.31 has no public way to ask: a
-local run writes every deck to a random directory (`flytekit.deck.deck._output_deck`) and says
-where only in a log line, "<task> task creates flyte deck html to file://<path>". This module is
-the one place that reads that line (from the logger here, from pyflyte's stderr in `make demo`);
-tests/unit/operator/test_flyte_decks.py pins it against the installed flytekit."""
+"""What a local execution's log says and flytekit 1.16.31 has no public way to ask: where each
+task's deck went (a local run writes every deck to a random directory, in
+`flytekit.deck.deck._output_deck`, and names it only in the line "<task> task creates flyte deck
+html to file://<path>"), and which task results the local cache gave ("Checking cache for task
+named <task> ..." then "Cache hit" or "Cache miss", as a task executes locally). This module is the
+one place that reads those lines, from the logger here or from pyflyte's stderr;
+tests/unit/operator/test_flyte_log.py pins them against the installed flytekit."""
 
 from __future__ import annotations
 
@@ -13,11 +15,23 @@ from contextlib import contextmanager
 
 DECK_LINE = re.compile(r"(\w+) task creates flyte deck html to file://(\S+)")
 NOT_A_TASK = "local"  # the workflow's own deck in a local run
+CACHE_CHECK = re.compile(r"Checking cache for task named (\S+), cache version.*?Cache (hit|miss)", re.S)
+# pyflyte's environment for a log these patterns read: plain text at INFO, no rich tracebacks
+PLAIN_INFO_LOGS = {
+    "FLYTE_SDK_LOGGING_LEVEL": "20",
+    "FLYTE_SDK_LOGGING_FORMAT": "text",
+    "FLYTE_SDK_RICH_TRACEBACKS": "0",
+}
 
 
 def deck_paths(text: str) -> dict[str, str]:
     """{task's short name: deck file} of every deck line in `text` (pyflyte's stderr at INFO)."""
     return {task: path for task, path in DECK_LINE.findall(text) if task != NOT_A_TASK}
+
+
+def cache_outcomes(text: str) -> list[tuple[str, str]]:
+    """(task name, "hit" | "miss") of each cached task's local execution in `text`, in order."""
+    return CACHE_CHECK.findall(text)
 
 
 class DeckLines(logging.Handler):

@@ -1,15 +1,16 @@
-"""Finding a local execution's deck files rests on a log line of flytekit's (no public API says
-where a local run wrote a deck): these tests run real deck tasks and fail when the installed
-flytekit stops writing that line, or writes it in another shape."""
+"""Finding a local execution's deck files and cache hits rests on flytekit's log lines (no public
+API says either): these tests run real tasks and fail when the installed flytekit stops writing
+those lines, or writes them in another shape."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from pathlib import Path
 
 from flytekit import Deck, workflow
 
-from scripts.flyte_decks import deck_paths, written_decks
+from scripts.flyte_log import cache_outcomes, deck_paths, written_decks
 from tasks.util import deck_task
 
 
@@ -63,3 +64,28 @@ def test_pyflytes_stderr_lines_give_each_tasks_deck_and_leave_the_workflows_out(
         "Cache hit\n"
     )
     assert deck_paths(stderr) == {"evaluate_model": "/tmp/a/deck.html"}
+
+
+class _LogText(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def test_a_cached_task_logs_a_miss_then_a_hit():
+    fresh = uuid.uuid4().int % 10**9  # inputs no earlier run cached
+    flytekit_logger, text = logging.getLogger("flytekit"), _LogText()
+    level = flytekit_logger.level
+    flytekit_logger.addHandler(text)
+    flytekit_logger.setLevel(logging.INFO)
+    try:
+        assert first_deck_task(n=fresh) == fresh + 1
+        assert first_deck_task(n=fresh) == fresh + 1
+    finally:
+        flytekit_logger.removeHandler(text)
+        flytekit_logger.setLevel(level)
+    outcomes = [(name.rpartition(".")[2], outcome) for name, outcome in cache_outcomes("\n".join(text.lines))]
+    assert outcomes == [("first_deck_task", "miss"), ("first_deck_task", "hit")]
