@@ -96,7 +96,7 @@ class TreeExplainer:
             raise ValueError(f"expected a (rows, {self._n_features}) matrix, got shape {matrix.shape}")
         out = np.zeros(matrix.shape, dtype=np.float64)
         for block in self._blocks:
-            # rows a pass: as many as keep the block's largest array near PASS_ELEMENTS
+            # rows a pass: as many as keep the block's arrays near PASS_ELEMENTS entries
             step = max(1, PASS_ELEMENTS // block.size)
             for first in range(0, matrix.shape[0], step):
                 rows = slice(first, first + step)
@@ -109,10 +109,10 @@ class TreeExplainer:
         return self.explain_encoded(frame if self._transform is None else self._transform.transform(frame))
 
 
-# Elements of a block's largest temporary array (rows x path features x quadrature points x
-# paths) in one pass: enough that numpy's per-call cost fades, few enough (512 KiB of float64)
-# to stay in a core's cache; larger passes were slower on the 400-tree model.
-PASS_ELEMENTS = 1 << 16
+# Entries (rows x path features x paths) of a block in one pass: blocks of a few short paths
+# take many rows at once, the large ones a row at a time, whose arrays stay in a core's cache
+# (larger passes were slower on the 400-tree model of docs/performance.md).
+PASS_ELEMENTS = 1 << 12
 
 
 class _Block:
@@ -132,7 +132,7 @@ class _Block:
         points, weights = np.polynomial.legendre.leggauss(-(-self.feature.shape[0] // 2))
         self.t = (points + 1.0) / 2.0
         self.w = weights / 2.0
-        self.size = self.feature.size * len(self.t)
+        self.size = self.feature.size
         # the block's entries in feature order, cut where the feature changes: the sum of each
         # feature's entries is one reduceat
         flat = self.feature.ravel()
@@ -148,10 +148,15 @@ class _Block:
             np.isnan(values), self.missing_follows, (values >= self.low) & (values <= self.high)
         ).astype(np.float64)
         spread = one - self.zero  # o - z
-        # factor[r, k, q, p] = z + t_q (o - z); its product over the path; each entry's without it
-        factor = self.zero[None, :, None, :] + self.t[None, None, :, None] * spread[:, :, None, :]
-        product = factor.prod(axis=1)
-        integral = np.einsum("rkqp,q->rkp", product[:, None] / factor, self.w)
+        integral = np.zeros_like(spread)
+        for t, w in zip(self.t, self.w, strict=True):
+            # factor[r, k, p] = z + t (o - z); its product over the path; each entry's without it
+            factor = self.zero + t * spread
+            product = factor[:, 0].copy()
+            for entry in range(1, factor.shape[1]):
+                product *= factor[:, entry]
+            product *= w
+            integral += product[:, None] / factor
         phi = (self.value * spread * integral).reshape(len(matrix), -1)
         return np.add.reduceat(phi[:, self.order], self.cuts, axis=1)
 
