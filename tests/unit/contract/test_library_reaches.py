@@ -1,5 +1,6 @@
 """Where no public API does the job, the project reaches into a library's internals in one
-module only, whose comment names the library version that was read for a public hook. These
+module only, whose comment names the library version that was read for a public hook (the stock
+Seldon wrapper's changes: one module too, with the version it changes). These
 tests fail when that version is no longer the one installed (read the new version's source for a
 public hook, then update the comment) or when the private names spread to another module."""
 
@@ -16,6 +17,12 @@ PIPELINE, SERVING = "pipeline", "serving"
 FLYTE_LOG_LINES = ("flyte deck html", "Cache hit", "Checking cache")
 # module -> (distribution, version its comment names, environments it runs in, private names)
 REACHES = {
+    "seldon/wrapper_changes.py": (
+        "seldon-core",
+        "1.17.1",
+        (SERVING,),
+        ("StandaloneApplication.load_config", "SeldonMetrics.update"),
+    ),
     "seldon/metrics.py": ("prometheus-client", "0.8.0", (SERVING,), ("._buckets", "._sum")),
     "scoring/compiled.py": ("treelite", "4.8.1", (PIPELINE, SERVING), ("_LIB", "_check_call", "GTILConfig")),
     "scripts/progress.py": (
