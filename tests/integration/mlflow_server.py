@@ -9,8 +9,8 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.processes import stop_group
 from tests.support import free_port
+from tests.support.processes import stop_group
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from core.features import build_features, month_window, split_by_time
 from core.model import Hyperparameters, fit, predict_scores, refit
 from core.source import load_window
 from scripts.flyte_log import deck_paths
-from tests.pipeline_support import (
+from tests.support.pipeline import (
     SMALL_AS_OF,
     SMALL_DATA,
     SMALL_HYPERPARAMETERS,

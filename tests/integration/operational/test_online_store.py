@@ -16,8 +16,8 @@ from core.source import default_source, read_table
 from operational.definitions import OPERATIONAL_FEATURES, minutes
 from operational.offline import departure_events, operational_features
 from operational.store import STORE_BEHIND, STORE_DOWN, OnlineStore
-from tests.processes import stop_group
-from tests.system_tools import start_redis
+from tests.support.processes import stop_group
+from tests.support.system_tools import start_redis
 
 DAY = pd.Timestamp("2013-06-14")
 
@@ -179,7 +179,7 @@ def test_the_feed_command_fills_the_store_for_a_day(store, redis_server):
     import subprocess as sp
     import sys
 
-    from tests.processes import REPO
+    from tests.support.processes import REPO
 
     url = f"redis://127.0.0.1:{redis_server[1]}/0"
     done = sp.run(

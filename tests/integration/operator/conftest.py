@@ -19,8 +19,8 @@ from core.gate import GateDecision
 from core.model import Hyperparameters
 from core.monitoring import MonitoringThresholds
 from tests.integration.mlflow_server import free_port, mlflow_server
-from tests.processes import start_ready, stop_group
-from tests.system_tools import pushgateway_assets, start_prometheus, system_binary, wait_for
+from tests.support.processes import start_ready, stop_group
+from tests.support.system_tools import pushgateway_assets, start_prometheus, system_binary, wait_for
 
 # Train on January 2013, hold out February (two sizes, two versions); monitor March's first week.
 AS_OF = datetime(2013, 3, 1)

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.integration.operator.conftest import PERIOD
-from tests.system_tools import REPO, query, wait_for
+from tests.support.system_tools import REPO, query, wait_for
 
 DASHBOARD = REPO / "seldon" / "k8s" / "base" / "grafana-dashboard.json"
 # What Grafana substitutes before it sends a query; the data source is picked by the variable.

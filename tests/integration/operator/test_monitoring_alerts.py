@@ -17,7 +17,7 @@ from core import registry
 from core.monitoring import MonitoringReport
 from core.pushgateway import MONITORING_JOB, push_monitoring
 from tests.integration.mlflow_server import free_port
-from tests.system_tools import REPO, query, system_binary, wait_for
+from tests.support.system_tools import REPO, query, system_binary, wait_for
 
 ALERTS_TEST = REPO / "tests" / "data" / "operator" / "monitoring_alerts_test.yaml"
 RULES = REPO / "seldon" / "k8s" / "base" / "prometheusrule.yaml"

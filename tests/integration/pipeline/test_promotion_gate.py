@@ -15,7 +15,7 @@ from core.model import Hyperparameters
 from core.version_data import load_version_frames
 from tasks.data import DataConfig
 from tests.integration.mlflow_server import mlflow_server
-from tests.pipeline_support import SMALL_AS_OF, SMALL_DATA
+from tests.support.pipeline import SMALL_AS_OF, SMALL_DATA
 from workflows.reproduce import reproduce_workflow
 from workflows.training import training_workflow
 

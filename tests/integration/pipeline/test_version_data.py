@@ -14,7 +14,7 @@ from core.model import Hyperparameters
 from core.source import default_source, load_window, read_table
 from core.version_data import VersionDataError, artifact_path, load_version_frames
 from tasks.data import DataConfig
-from tests.pipeline_support import SMALL_AS_OF
+from tests.support.pipeline import SMALL_AS_OF
 from workflows.reproduce import reproduce_workflow
 from workflows.training import training_workflow
 

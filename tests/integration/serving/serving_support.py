@@ -18,8 +18,8 @@ import pytest
 import requests
 
 from seldon.pointer import version_dir, write_pointer
-from tests.processes import stop_group
 from tests.support import REPO, SERVING_PYTHON, free_port
+from tests.support.processes import stop_group
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$")
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')

@@ -19,7 +19,7 @@ from serving_support import Server, load_cases, make_root
 from contract.log_segments import closed_segments, open_segments
 from contract.request_log import iter_request_lines
 from tests.integration.mlflow_server import free_port, mlflow_server
-from tests.processes import REPO, stop_group
+from tests.support.processes import REPO, stop_group
 
 STORE = "mlflow-artifacts:/request-logs"
 # one real flight as a caller sends it: the scheduled departure and tail number, no features

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from serving_support import REPO
 
-from tests.system_tools import system_binary
+from tests.support.system_tools import system_binary
 
 DATA = REPO / "tests" / "data" / "serving"
 K8S = REPO / "seldon" / "k8s"

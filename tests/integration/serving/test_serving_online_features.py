@@ -18,8 +18,8 @@ from core.source import default_source, read_table
 from operational.definitions import OPERATIONAL_FEATURES
 from operational.offline import departure_events
 from operational.store import OnlineStore
-from tests.processes import stop_group
-from tests.system_tools import start_redis
+from tests.support.processes import stop_group
+from tests.support.system_tools import start_redis
 
 DAY = datetime(2013, 6, 14)
 MISSING = "flights_online_features_missing_total"

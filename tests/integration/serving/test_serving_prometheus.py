@@ -8,8 +8,8 @@ import pytest
 import requests
 from serving_support import free_port, metric_sum, parse_metrics
 
-from tests.processes import stop_group
-from tests.system_tools import start_prometheus, wait_for
+from tests.support.processes import stop_group
+from tests.support.system_tools import start_prometheus, wait_for
 
 pytestmark = pytest.mark.slow
 JOB = "flights-serving"

@@ -13,7 +13,7 @@ from serving_support import REPO, register
 
 from seldon.pointer import read_pointer
 from seldon.rollback import RollbackRefused, rollback
-from tests.processes import registry_env, run_module, stop_group
+from tests.support.processes import registry_env, run_module, stop_group
 
 pytestmark = pytest.mark.slow
 MODEL = "flights-late-arrival"

@@ -242,7 +242,7 @@ def test_the_sync_publishes_the_challenger_beside_the_champion_and_withdraws_it(
 ):
     from contract.registry import tracking_uri
     from seldon.pointer import read_pointer
-    from tests.processes import run_module
+    from tests.support.processes import run_module
 
     registry, root, uri = registry_of_the_bundles, tmp_path / "model-root", tracking_uri()
 

@@ -11,7 +11,7 @@ from serving_support import register
 
 from contract.bundle import load_bundle
 from seldon.pointer import read_pointer
-from tests.processes import run_module
+from tests.support.processes import run_module
 
 pytestmark = pytest.mark.slow
 MODEL = "flights-late-arrival"

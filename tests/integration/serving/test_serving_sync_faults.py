@@ -16,7 +16,7 @@ from serving_support import REPO, Server, free_port, metric_sum, parse_metrics
 
 from seldon.pointer import read_pointer
 from tests.integration.mlflow_server import mlflow_server
-from tests.processes import stop_group
+from tests.support.processes import stop_group
 
 pytestmark = pytest.mark.slow
 MODEL = "flights-late-arrival"

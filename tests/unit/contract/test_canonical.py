@@ -13,14 +13,14 @@ from contract.bundle import dump_model, load_model, sha256_file
 from contract.canonical import FIXED_TIME, canonical_skops
 from core.model import Hyperparameters, fit, predict_scores
 from core.paths import PROJECT_ROOT
-from tests.model_support import feature_table
+from tests.support.tables import feature_table
 
 HP = Hyperparameters(max_iter=20, early_stopping=False)
 DUMP_IN_ANOTHER_PROCESS = """
 import sys
 from contract.bundle import dump_model
 from core.model import Hyperparameters, fit
-from tests.model_support import feature_table
+from tests.support.tables import feature_table
 print(dump_model(fit(feature_table(600, 3), Hyperparameters(max_iter=20, early_stopping=False)), sys.argv[1]))
 """
 

@@ -6,7 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.system_tools import REPO, SYSTEM, system_binary
+from tests.support.system_tools import REPO, SYSTEM, system_binary
 
 SYSTEM_WIDE = re.compile(r"apt-get install|apt install|dpkg -i|systemctl|service ")
 

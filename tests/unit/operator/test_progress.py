@@ -14,7 +14,7 @@ import pytest
 from flytekit.core.base_task import Task
 
 from scripts.progress import PROGRESS_FD_ENV, task_progress
-from tests.system_tools import REPO
+from tests.support.system_tools import REPO
 
 TINY = REPO / "tests" / "data" / "operator" / "tiny_workflow.py"
 DONE = re.compile(r"^  ✓ (\S+)  (\d+\.\d) s( \(cached\))?$")

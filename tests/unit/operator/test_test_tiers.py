@@ -8,7 +8,7 @@ import tomllib
 import pytest
 
 from tests.conftest import TESTS_ROOT, tier_of
-from tests.system_tools import REPO
+from tests.support.system_tools import REPO
 
 
 @pytest.mark.parametrize("tier", ["unit", "integration", "e2e"])

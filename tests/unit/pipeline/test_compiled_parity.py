@@ -13,7 +13,7 @@ from core.model import Hyperparameters, fit, predict_scores
 from core.schemas import LABEL
 from scoring.compiled import write_compiled
 from scoring.parity import CompiledParityError, check_parity
-from tests.model_support import feature_table
+from tests.support.tables import feature_table
 
 HP = Hyperparameters(max_iter=15, max_leaf_nodes=15, min_samples_leaf=20, early_stopping=False)
 

@@ -9,7 +9,7 @@ from flytekit import Deck, workflow
 
 from tasks.frames import FeatureFrame
 from tasks.util import deck_task
-from tests.model_support import feature_table
+from tests.support.tables import feature_table
 
 
 @deck_task("1")

@@ -10,7 +10,7 @@ import pytest
 
 from core.features import build_features, month_window, split_by_time
 from core.schemas import FEATURES, FeatureTable, RawFlights
-from tests.model_support import raw_rows
+from tests.support.tables import raw_rows
 
 POST_DEPARTURE = {"dep_delay", "dep_time", "arr_time", "air_time", "arr_delay"}
 

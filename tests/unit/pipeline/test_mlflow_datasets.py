@@ -13,7 +13,7 @@ from mlflow.data.pandas_dataset import from_pandas
 from mlflow.models import infer_signature
 
 from core.mlflow_datasets import frame_dataset, frame_digest, frame_schema, schema_rows
-from tests.model_support import feature_table
+from tests.support.tables import feature_table
 
 
 def _awkward_frame(n: int = 6000) -> pd.DataFrame:

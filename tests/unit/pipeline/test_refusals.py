@@ -14,7 +14,7 @@ from pandera.errors import SchemaErrors
 from core.refusals import RefusedRows, TooManyRefusedRows, refuse_invalid_rows, row_account
 from core.schemas import LABEL, WEATHER_FEATURES, RawFlights
 from tasks.data import build_feature_table, load_flights
-from tests.model_support import raw_rows
+from tests.support.tables import raw_rows
 
 MONTH_RULE = "column 'month': in_range(1, 12)"
 DATE_RULE = "year, month and day must form a calendar date"

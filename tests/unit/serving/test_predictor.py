@@ -17,7 +17,7 @@ from core.schemas import FEATURES, LABEL
 from scoring.parity import check_parity
 from scoring.predictor import Predictor
 from scoring.validation import RequestError
-from tests.model_support import feature_table
+from tests.support.tables import feature_table
 
 PARITY = 1e-9
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import requests
 import yaml
 
-from tests.processes import start_ready, stop_group
 from tests.support import REPO
+from tests.support.processes import start_ready, stop_group
 
 SYSTEM = REPO / ".tools" / "system"
 
