@@ -155,7 +155,7 @@ bench-pipeline: $(VENV)/.synced
 	$(VENV)/bin/python benchmarks/pipeline.py
 
 # ---- Closing the loop: replay, registration archive, loop benchmark ----------------------------
-.PHONY: replay package bench-loop
+.PHONY: replay replay-without-operational package bench-loop
 REPLAY_START ?= 2013-07
 REPLAY_MONTHS ?= 6
 PACKAGE_IMAGE ?= ghcr.io/example/flights-tasks:dev
@@ -163,6 +163,15 @@ PACKAGE_IMAGE ?= ghcr.io/example/flights-tasks:dev
 # Month by month over 2013: scheduled retrain, batch scoring, monitoring, triggered retrain.
 replay: $(VENV)/.synced
 	$(VENV)/bin/python -m scripts.replay --start $(REPLAY_START) --months $(REPLAY_MONTHS)
+
+# The same replay with every model without the operational features, in a store and a Flyte cache
+# of its own (a cached task keyed by a version number must not answer for the other store's).
+WITHOUT_OPERATIONAL_DIR ?= .mlops-without-operational
+replay-without-operational: $(VENV)/.synced
+	mkdir -p $(WITHOUT_OPERATIONAL_DIR)/home
+	env -u MLFLOW_TRACKING_URI HOME=$(abspath $(WITHOUT_OPERATIONAL_DIR))/home MLOPS_DATA_DIR=$(abspath $(WITHOUT_OPERATIONAL_DIR)) \
+		$(VENV)/bin/python -m scripts.replay --start $(REPLAY_START) --months $(REPLAY_MONTHS) \
+		--without-operational-features
 
 # Every task, workflow and launch plan serialized offline into flyte-package.tgz.
 package: $(VENV)/.synced

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from core.schemas import CATEGORICAL_FEATURES, FEATURES, LABEL, NUMERIC_FEATURES
+from operational.definitions import OPERATIONAL_FEATURES
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -30,6 +31,10 @@ class Hyperparameters:
     n_iter_no_change: int = 30
     threshold: float = 0.35  # a flight scoring at or above this is flagged late
     random_state: int = 42
+    # False: the model without the operational features, for comparison (`scripts.replay
+    # --without-operational-features`): their columns are held constant in the fit, so no tree
+    # splits on them and whatever the store gives at scoring time changes nothing.
+    operational_features: bool = True
 
     def as_params(self) -> dict:
         return asdict(self)
@@ -84,6 +89,8 @@ def build_pipeline(hp: Hyperparameters, native_categories: bool = False) -> Pipe
 
 
 def fit(train: pd.DataFrame, hp: Hyperparameters, sample_weight: np.ndarray | None = None) -> Pipeline:
+    if not hp.operational_features:
+        train = train.assign(**dict.fromkeys(OPERATIONAL_FEATURES, 0.0))
     pipeline = build_pipeline(hp)
     pipeline.fit(train[FEATURES], train[LABEL].to_numpy(), classify__sample_weight=sample_weight)
     return pipeline

@@ -105,9 +105,10 @@ def replay(config: ReplayConfig) -> tuple[pd.DataFrame, Path]:
     frame = _with_costs(rows, policies)
     frame.attrs["gains"] = policy_gains(policies.scored, config.gate)
     notes = _notes(config, rows, policies.base, first, time.perf_counter() - began)
-    path = write_html(
-        frame, frame.attrs["costs"], reports / "replay.html", "Closed-loop replay: three policies", notes
-    )
+    title = "Closed-loop replay: three policies"
+    if not config.hyperparameters.operational_features:
+        title += ", the model without the operational features"
+    path = write_html(frame, frame.attrs["costs"], reports / "replay.html", title, notes)
     return frame, path
 
 
@@ -278,6 +279,11 @@ def _notes(
         f"Generated {datetime.now():%Y-%m-%d %H:%M} in {seconds:.0f} s; months "
         f"{rows[0]['month']} to {rows[-1]['month']}; every policy starts from v{base} "
         f"(trained as of {first:%Y-%m-%d}).",
+        "Features: every model reads the operational features (what had happened at the airport "
+        "by t, from the online store)."
+        if config.hyperparameters.operational_features
+        else "Features: every model without the operational features (their columns held constant "
+        "in each fit: no tree splits on them).",
         "Realized AUC: the policy's model on the month's flights, with their true labels.",
         f"Loop decisions. decay: realized ROC AUC more than {t.max_auc_drop} below the champion's "
         f"holdout AUC, or log loss more than {t.max_log_loss_rise} above it. drift: "
@@ -292,10 +298,8 @@ def _notes(
     ]
 
 
-def main(argv: list[str] | None = None) -> None:
-    from core.replay_report import text_table, verdict
-    from scripts.progress import task_progress
-
+def config_of(argv: list[str] | None = None) -> ReplayConfig:
+    """The replay the command line asks for."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--start", default="2013-07", help="first month, YYYY-MM")
     parser.add_argument("--months", type=int, default=6)
@@ -306,15 +310,31 @@ def main(argv: list[str] | None = None) -> None:
         help="0 (the default): every known month; N: the last N months",
     )
     parser.add_argument("--max-iter", type=int, default=Hyperparameters().max_iter, help="trees per model")
+    parser.add_argument(
+        "--without-operational-features",
+        action="store_true",
+        help="every model without the operational features (their columns held constant in each "
+        "fit), for comparison; run it in a store and Flyte cache of its own "
+        "(make replay-without-operational)",
+    )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    began = time.perf_counter()
-    config = ReplayConfig(
+    return ReplayConfig(
         args.start,
         args.months,
         data=DataConfig(train_months=args.train_months),
-        hyperparameters=Hyperparameters(max_iter=args.max_iter),
+        hyperparameters=Hyperparameters(
+            max_iter=args.max_iter, operational_features=not args.without_operational_features
+        ),
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    from core.replay_report import text_table, verdict
+    from scripts.progress import task_progress
+
+    config = config_of(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    began = time.perf_counter()
     with task_progress():  # a line per task on stderr as it starts and ends, with its time
         frame, path = replay(config)
     print(text_table(frame))

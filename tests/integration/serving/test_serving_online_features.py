@@ -91,6 +91,26 @@ def test_each_flight_of_a_replayed_day_gets_the_batch_features_and_probability(
     )
 
 
+def test_the_explain_route_explains_the_features_the_store_gave(online_server, day_table):
+    server = online_server[0]
+    flights = day_table.iloc[::50]  # a spread of the day's hours
+    answer = requests.post(
+        f"{server.url}/api/v1.0/explain", json={"jsonData": request_records(flights)}, timeout=60
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["meta"]["tags"].get("missing_features", []) == []
+    rows = answer.json()["jsonData"]["explanations"]
+    moved = set()
+    for row, (_, flight) in zip(rows, flights.iterrows(), strict=True):
+        given = {item["feature"]: item for item in row["contributions"]}
+        for name in OPERATIONAL_FEATURES:
+            expected = None if pd.isna(flight[name]) else float(flight[name])
+            assert given[name]["value"] == expected, (name, given[name], expected)
+            if given[name]["contribution"] != 0:
+                moved.add(name)
+    assert moved == set(OPERATIONAL_FEATURES)  # each of them moves some flight's score
+
+
 def test_operational_features_sent_by_a_caller_are_refused(online_server, day_table):
     server = online_server[0]
     record = {**request_records(day_table.head(1))[0], "origin_backlog": 0.0}
