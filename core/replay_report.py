@@ -29,6 +29,7 @@ COLUMNS = {
     "plain_alarm": "plain rule",
     "retrain": "loop retrain",
     "gain_interval": "AUC gain [90 % interval]",
+    "online_gate": "online gate on the challenger",
 }
 COLOURS = {"never": "#8c8c8c", "monthly": "#4C72B0", "loop": "#C44E52"}
 # Where two policies serve the same model their lines coincide: styles keep both visible.

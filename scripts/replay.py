@@ -7,6 +7,11 @@ flights:
   decides; on drift or decay the training workflow runs as of the month's end and the promotion
   gate decides whether the new version serves the next month.
 
+Beside the loop, what the online gate would have done: the registry's `challenger` of the month
+(what the server scores in shadow) scores the month's flights too, and `core.online_gate`'s
+judgement of it against the champion on those flights (the gate's paired bootstrap and margin)
+is shown; the replay does not act on it.
+
 Every step is the real workflow, executed locally. A training the policies share (the monthly
 retrain as of the 1st of M+1 is the loop's triggered retrain after month M) is one computation:
 the second asks the Flyte cache. Scoring a month with a version another policy already used is a
@@ -35,6 +40,7 @@ import pandas as pd
 from core.gate import GateConfig
 from core.model import Hyperparameters
 from core.monitoring import MonitoringThresholds
+from core.online_gate import ShadowJudgement, judge_shadow
 from scripts.flyte_log import written_decks
 from tasks.data import DataConfig
 from workflows.replay import candidate_workflow
@@ -43,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 NEVER, MONTHLY, LOOP = "never", "monthly", "loop"
 POLICIES = (NEVER, MONTHLY, LOOP)
+CHALLENGER_COLUMN = "challenger"  # the month's challenger's scores, beside the loop's champion's
 DECK_TASKS = ("monitor", "promotion_gate", "collect_predictions")
 
 
@@ -138,7 +145,7 @@ def _replay_month(
     label = f"{month:%Y-%m}"
     start, end = month.to_pydatetime(), (month + pd.offsets.MonthBegin(1)).to_pydatetime()
     with written_decks() as decks:
-        serving, realized, outcome = _score_and_monitor(start, end, config, policies)
+        serving, realized, outcome, online = _score_and_monitor(start, end, config, policies)
     report, gate = outcome.report, outcome.gate
     if gate.version and not last:
         policies.trained[LOOP].add(gate.version)
@@ -160,6 +167,7 @@ def _replay_month(
             if gate.previous_champion
             else ""
         ),
+        "online_gate": online,
         "reasons": list(report.reasons) + list(gate.reasons),
         "decks": _keep_decks(decks.found, label, decks_folder),
     }
@@ -171,22 +179,31 @@ def _replay_month(
 
 def _score_and_monitor(
     start: datetime, end: datetime, config: ReplayConfig, policies: _Policies
-) -> tuple[dict[str, str], dict[str, float], Any]:
-    """({policy: version serving}, {version: realized AUC}, the monitoring outputs) of one month;
-    the month's unconditional retrain is recorded as the monthly policy's."""
+) -> tuple[dict[str, str], dict[str, float], Any, str]:
+    """({policy: version serving}, {version: realized AUC}, the monitoring outputs, what the
+    online gate would say of the month's challenger) of one month; the month's unconditional
+    retrain is recorded as the monthly policy's."""
     from core import monitoring
     from workflows.batch_inference import batch_inference_workflow
     from workflows.monitoring import monitor_predictions_workflow
 
     hp, data = config.hyperparameters, config.data
+    challenger = _shadowed_challenger(policies.champion)  # before this month's gate can move it
     monthly = candidate_workflow(as_of=start, hyperparameters=hp, data=data).version
     policies.trained[MONTHLY].add(monthly)
     serving = {NEVER: policies.base, MONTHLY: monthly, LOOP: policies.champion}
     scored, realized = {}, {}
-    for version in dict.fromkeys(serving.values()):
+    for version in dict.fromkeys([*serving.values(), *([challenger] if challenger else [])]):
         scored[version] = batch_inference_workflow(start=start, end=end, model_version=version, data=data)
         realized[version] = monitoring.realized_performance(scored[version])[0]
-    policies.scored.append(_same_flights(f"{start:%Y-%m}", {p: scored[v] for p, v in serving.items()}))
+    month = f"{start:%Y-%m}"
+    policies.scored.append(_same_flights(month, {p: scored[v] for p, v in serving.items()}))
+    online = "-"
+    if challenger:
+        pair = {LOOP: scored[policies.champion], CHALLENGER_COLUMN: scored[challenger]}
+        online = online_gate_text(
+            judge_month(_same_flights(month, pair), policies.champion, challenger, config.gate)
+        )
     outcome = monitor_predictions_workflow(
         predictions=scored[policies.champion],
         start=start,
@@ -196,7 +213,49 @@ def _score_and_monitor(
         hyperparameters=hp,
         gate=config.gate,
     )
-    return serving, realized, outcome
+    return serving, realized, outcome, online
+
+
+def _shadowed_challenger(champion: str) -> str | None:
+    """The version the server would score in shadow now: the registry's `challenger`, unless it
+    is the champion (the sync publishes none then)."""
+    from contract.names import CHALLENGER
+    from core import registry
+
+    challenger = registry.alias_version(registry.MODEL_NAME, CHALLENGER)
+    return challenger if challenger and challenger != champion else None
+
+
+def judge_month(table: pd.DataFrame, champion: str, challenger: str, gate: GateConfig) -> ShadowJudgement:
+    """The online gate's judgement (`core.online_gate.judge_shadow`) of the challenger against the
+    champion on a month's flights: `table` holds their truth (LABEL) and the two models' scores
+    (columns LOOP and CHALLENGER_COLUMN), as `_same_flights` joins them."""
+    from contract.names import PROBABILITY, TRUTH
+    from contract.request_log import CHALLENGER_PROBABILITY, CHALLENGER_VERSION
+    from core.schemas import LABEL
+
+    shadow = pd.DataFrame(
+        {
+            "model_version": champion,
+            CHALLENGER_VERSION: challenger,
+            PROBABILITY: table[LOOP].to_numpy(),
+            CHALLENGER_PROBABILITY: table[CHALLENGER_COLUMN].to_numpy(),
+            TRUTH: pd.array(table[LABEL].to_numpy(), dtype="Int64"),
+        }
+    )
+    return judge_shadow(shadow, gate)
+
+
+def online_gate_text(judgement: ShadowJudgement) -> str:
+    """`v5 +0.0031 [+0.0008, +0.0055] promote`: the challenger, its gain over the champion with
+    the interval, and what the online gate would do (`stays` when it would not promote)."""
+    if math.isnan(judgement.auc_gain):
+        return f"v{judgement.challenger_version} not judged"
+    verdict = "promote" if judgement.promote else "stays"
+    return (
+        f"v{judgement.challenger_version} {judgement.auc_gain:+.4f} "
+        f"[{judgement.gain_low:+.4f}, {judgement.gain_high:+.4f}] {verdict}"
+    )
 
 
 def _same_flights(month: str, predictions: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -204,7 +263,7 @@ def _same_flights(month: str, predictions: dict[str, pd.DataFrame]) -> pd.DataFr
     from core.schemas import KEY, LABEL
 
     keyed = {p: frame.loc[frame[LABEL].notna()].set_index(KEY) for p, frame in predictions.items()}
-    first = keyed[NEVER]
+    first = next(iter(keyed.values()))
     table = pd.DataFrame({"month": month, LABEL: first[LABEL].astype("int64")}, index=first.index)
     for policy, frame in keyed.items():
         table[policy] = frame["score"].reindex(table.index)

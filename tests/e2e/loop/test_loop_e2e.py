@@ -246,6 +246,9 @@ def test_two_month_replay_compares_three_policies_and_links_each_monitoring_deck
     acted = frame.loc[frame["decision"] != "ok"]
     assert acted["retrain"].str.match(r"v\d+ -> (champion|challenger|rejected)").all()
     assert set(frame["alarm"]) <= {"hit", "false alarm", "missed decay", "quiet"}
+    # the online gate on the month's challenger, when the registry holds one that is not the champion
+    judged = r"v\d+ (not judged|[+-]\d\.\d{4} \[[+-]\d\.\d{4}, [+-]\d\.\d{4}\] (promote|stays))"
+    assert frame["online_gate"].str.fullmatch(f"-|{judged}").all(), frame["online_gate"].tolist()
     costs = frame.attrs["costs"].set_index("policy")
     assert costs.loc["never retrain", "trainings"] == 1 and costs.loc["retrain monthly", "trainings"] == 2
     assert (costs["fit CPU s"] > 0).all()

@@ -9,7 +9,9 @@ from core.replay_report import as_frame, costs_table, text_table, verdict, write
 
 
 def _rows() -> list[dict]:
-    base = dict(holdout_auc=0.76, weighted_psi=0.1, score_psi=0.02, gain_interval="", reasons=["r"])
+    base = dict(
+        holdout_auc=0.76, weighted_psi=0.1, score_psi=0.02, gain_interval="", online_gate="-", reasons=["r"]
+    )
     figures = [
         # month, never, monthly, loop, loop version, drift alarm, plain alarm, decayed
         ("2013-07", 0.73, 0.73, 0.73, "1", False, True, False),
@@ -85,3 +87,39 @@ def test_a_loop_worse_than_never_says_so():
     costs = costs_table(frame, {"never": ["1"], "monthly": ["1"], "loop": ["1"]}, lambda v: 1.0)
     assert verdict(frame, costs).startswith("The loop did not beat never retraining")
     assert isinstance(costs, pd.DataFrame)
+
+
+def _month(champion_noise: float, challenger_noise: float, n: int = 4000, seed: int = 3) -> pd.DataFrame:
+    """A month's flights as the replay joins them: truth, the champion's and the challenger's
+    scores, each model seeing the truth through noise of its own."""
+    import numpy as np
+
+    from core.schemas import KEY, LABEL
+    from scripts.replay import CHALLENGER_COLUMN, LOOP
+
+    rng = np.random.default_rng(seed)
+    truth = rng.random(n) < 0.25
+    signal = np.where(truth, 1.0, -1.0)
+    return pd.DataFrame(
+        {
+            KEY: np.arange(n),
+            "month": "2013-11",
+            LABEL: truth.astype("int64"),
+            LOOP: signal + rng.normal(0, champion_noise, n),
+            CHALLENGER_COLUMN: signal + rng.normal(0, challenger_noise, n),
+        }
+    )
+
+
+def test_the_replay_shows_what_the_online_gate_would_do_with_the_months_challenger():
+    from core.gate import GateConfig
+    from scripts.replay import judge_month, online_gate_text
+
+    better = judge_month(_month(1.0, 0.7), "4", "5", GateConfig())
+    assert better.promote and (better.champion_version, better.challenger_version) == ("4", "5")
+    assert better.labelled_rows == 4000 and better.gain_low > GateConfig().min_auc_gain
+    assert online_gate_text(better).startswith("v5 +0.0") and online_gate_text(better).endswith("] promote")
+    worse = judge_month(_month(0.7, 1.0), "4", "5", GateConfig())
+    assert not worse.promote and worse.auc_gain < 0
+    assert online_gate_text(worse).startswith("v5 -0.0") and online_gate_text(worse).endswith("] stays")
+    assert online_gate_text(judge_month(_month(1.0, 0.7, n=100), "4", "5", GateConfig())) == "v5 not judged"
