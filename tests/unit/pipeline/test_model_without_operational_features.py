@@ -9,7 +9,7 @@ import numpy as np
 from core import model
 from operational.definitions import OPERATIONAL_FEATURES, ORIGIN_RECENT_DEP_DELAY
 from scripts.replay import config_of
-from tests.model_support import feature_table
+from tests.support.tables import feature_table
 
 
 def _table(seed: int):
