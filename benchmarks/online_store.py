@@ -10,6 +10,7 @@ Target: ingestion >= 5,000 events/s (a whole day in under a second).
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
 import subprocess
@@ -51,6 +52,24 @@ def _start_redis(directory: str, port: int) -> subprocess.Popen:
     raise RuntimeError("redis-server did not start")
 
 
+class _CpuPerCall:
+    """CPU seconds (user + system) of this process and of redis-server between two points: what a
+    lookup costs the two cores, queueing aside."""
+
+    def __init__(self, redis_pid: int):
+        self.redis_pid = redis_pid
+        self.began = (time.process_time(), self._redis())
+
+    def _redis(self) -> float:
+        fields = Path(f"/proc/{self.redis_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def per_call(self, calls: int) -> tuple[float, float]:
+        """(client ms, redis-server ms) per call."""
+        client, server = self.began
+        return (time.process_time() - client) / calls * 1e3, (self._redis() - server) / calls * 1e3
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
@@ -83,10 +102,16 @@ def main() -> None:
             ]
             latencies = []
             looked_up = []
+            cpu = _CpuPerCall(process.pid)
             for query in queries:
                 began = time.perf_counter()
                 looked_up.append(store.features(*query))
                 latencies.append(time.perf_counter() - began)
+            lookup_cpu = cpu.per_call(len(queries))
+            cpu = _CpuPerCall(process.pid)
+            for _ in queries:
+                store.client.ping()
+            ping_cpu = cpu.per_call(len(queries))
         finally:
             process.terminate()
             process.wait(timeout=10)
@@ -106,6 +131,10 @@ def main() -> None:
     print(
         f"lookup, one flight, one round trip: median {np.median(ms):.3f} ms, "
         f"p99 {np.percentile(ms, 99):.3f} ms"
+    )
+    print(
+        f"CPU per lookup: client {lookup_cpu[0]:.3f} ms + redis-server {lookup_cpu[1]:.3f} ms "
+        f"(one PING, the floor of a round trip: {ping_cpu[0]:.3f} + {ping_cpu[1]:.3f} ms)"
     )
     print(f"online features equal the offline ones for all {len(the_day)} flights: {same}")
 
