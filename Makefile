@@ -124,6 +124,7 @@ reproduce: $(VENV)/.synced
 bench-serving: setup-system setup-wrk $(VENV)/.synced $(SERVING_VENV)/.synced $(MLSERVER_VENV)/.synced
 	PYTHONPATH=. $(VENV)/bin/python benchmarks/serving.py
 	PYTHONPATH=. $(VENV)/bin/python benchmarks/serving_online_store.py
+	PYTHONPATH=. $(VENV)/bin/python benchmarks/serving_shadow.py
 
 # The main command: train with as_of 2013-07-01 then 2013-08-01 and print the outcome.
 demo: $(VENV)/.synced

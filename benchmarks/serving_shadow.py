@@ -1,0 +1,237 @@
+"""What the shadow challenger costs a served one-row request: two Seldon servers (2 workers each,
+both writing the request log), one serving the champion alone, one also scoring a challenger in
+shadow (`challenger.json`), measured with wrk in alternating rounds (each ratio the median of its
+per-round ratios, the pair measured back to back).
+
+    python benchmarks/serving_shadow.py        (make bench-serving runs it after serving.py)
+
+Each round measures both servers at 8 connections (the throughput, and a median that is mostly
+queueing: about connections / throughput) and at 1 connection (a request alone: its median is the
+request's own latency). The challenger scores after the answer is sent, so it costs the worker's
+time, which the throughput shows, and adds to a request's latency only when that request has to
+wait for a worker still busy with the previous one's shadow.
+
+Each measure also reads the workers' CPU time (/proc/<pid>/stat) around it: CPU milliseconds a
+request, the shadow's cost itself, which other processes on shared cores disturb much less than
+they disturb throughput and latency. The round's order alternates (shadow first, then champion
+first) so that a drift in the machine's load favours neither.
+
+In process, without HTTP: `python benchmarks/serving_shadow.py --in-process ROOT` (the serving
+environment) times `Session.predict` (check, score, metrics, the request-log line, and the
+challenger's scores when ROOT has challenger.json) in CPU microseconds a request; the benchmark
+runs it on both model roots, one process each, in alternating runs.
+
+Targets: shadow scoring adds <= 10 % to the median one-row latency, read at 1 connection, and
+costs <= 15 % of the one-row throughput, at 8 (the 8-connection added median is printed too).
+The challenger is a second copy of `benchmarks/serving.py`'s bundle (May-June 2013 model)
+published as version 2: the same trees, so the same scoring cost as a refit on other months; the
+rows are July's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serving import (  # noqa: E402 - the sibling benchmark's helpers
+    CONNECTIONS,
+    MODEL_CLASS,
+    ROUNDS,
+    SECONDS,
+    SELDON_PATH,
+    SERVING_PY,
+    bundle_and_rows,
+    model_root,
+    post,
+    seldon_row,
+    start_seldon,
+    stop,
+    worker_pids,
+    wrk,
+)
+
+MAX_ADDED_SHARE = 0.10
+MIN_RATIO = 0.85
+LOADS = {"loaded": CONNECTIONS, "alone": 1}  # wrk connections
+NAMES = {"shadow": "with a challenger", "champion": "champion alone"}
+
+
+def shadow_root(bundle: Path, workdir: Path) -> Path:
+    """A model root serving `bundle` as v1 with a copy of it as the v2 challenger."""
+    from contract.bundle import METADATA_FILE
+    from seldon.pointer import CHALLENGER_POINTER_FILE, version_dir, write_pointer
+
+    root = model_root(bundle, workdir / "shadow")
+    challenger = version_dir(root, "2")
+    shutil.copytree(bundle, challenger)
+    metadata = json.loads((challenger / METADATA_FILE).read_text())
+    (challenger / METADATA_FILE).write_text(json.dumps({**metadata, "version": "2"}))
+    write_pointer(root, "2", name=CHALLENGER_POINTER_FILE)
+    return root
+
+
+def shadowed(workdir: Path, port: int, body: bytes) -> bool:
+    """Whether a request to the shadow server is logged with the challenger's scores."""
+    from contract.request_log import CHALLENGER_VERSION, iter_request_lines
+
+    puid = json.loads(post(port, SELDON_PATH, body)[1])["meta"]["puid"]
+    for _ in range(100):
+        for line in iter_request_lines(workdir / "request-log-shadow"):
+            if line.get("request_id") == puid:
+                return CHALLENGER_VERSION in line
+        time.sleep(0.02)
+    return False
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def measure(port: int, log_dir: Path, bodies: list[str], workdir: Path, connections: int) -> dict:
+    """wrk's figures, and the workers' CPU milliseconds a request over the same seconds."""
+    pids = worker_pids(log_dir)
+    before = cpu_seconds(pids)
+    result = wrk(port, SELDON_PATH, bodies, workdir, SECONDS, connections)
+    result["cpu_ms"] = (cpu_seconds(pids) - before) * 1000 / max(result["requests"], 1)
+    return result
+
+
+def in_process(root: Path, rows_file: Path, n: int = 3000) -> None:
+    """Print the median over 5 runs of `Session.predict`'s CPU microseconds a one-row request."""
+    from seldon.session import Session
+    from seldon.settings import Settings
+
+    rows = json.loads(rows_file.read_text())
+    session = Session(Settings(model_root=str(root), request_log_dir=str(root.parent / "log-in-process")))
+    session.start()
+    bodies = [{"jsonData": seldon_row(row)} for row in rows[:200]]
+    runs = []
+    for _ in range(5):
+        started = time.process_time()
+        for index in range(n):
+            session.predict(bodies[index % len(bodies)], f"q{index}", None)
+        runs.append((time.process_time() - started) / n * 1e6)
+    print(json.dumps({"us": statistics.median(runs), "shadow": session.challenger is not None}))
+
+
+def in_process_us(roots: dict[str, Path], rows: list[dict], workdir: Path) -> dict[str, float]:
+    """Each root's in-process figure, 3 alternating runs each, the median kept."""
+    rows_file = workdir / "rows-in-process.json"
+    rows_file.write_text(json.dumps(rows[:200]))
+    runs: dict[str, list[float]] = {name: [] for name in roots}
+    for _ in range(3):
+        for name, root in roots.items():
+            out = subprocess.run(
+                [str(SERVING_PY), __file__, "--in-process", str(root), str(rows_file)],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={
+                    **os.environ,
+                    "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+                    "OMP_NUM_THREADS": "1",
+                },
+            ).stdout
+            figure = json.loads(out.strip().splitlines()[-1])
+            assert figure["shadow"] == (name == "shadow"), figure
+            runs[name].append(figure["us"])
+    return {name: statistics.median(values) for name, values in runs.items()}
+
+
+def main() -> int:
+    if sys.argv[1:2] == ["--in-process"]:
+        in_process(Path(sys.argv[2]), Path(sys.argv[3]))
+        return 0
+    workdir = Path(tempfile.mkdtemp(prefix="bench-shadow-"))
+    processes: list[subprocess.Popen] = []
+    try:
+        bundle, rows = bundle_and_rows(workdir)
+        roots = {"shadow": shadow_root(bundle, workdir), "champion": model_root(bundle, workdir / "champion")}
+        floor = in_process_us(roots, rows, workdir)
+        servers = {}
+        for name, root in roots.items():
+            process, http = start_seldon(MODEL_CLASS, 2, root, workdir, name)
+            processes.append(process)
+            servers[name] = http
+        bodies = [json.dumps({"jsonData": seldon_row(row)}) for row in rows[:200]]
+        assert all(shadowed(workdir, servers["shadow"], bodies[0].encode()) for _ in range(10))
+        for name in servers:  # warm-up
+            wrk(servers[name], SELDON_PATH, bodies, workdir, 2)
+        rounds = []
+        for index in range(ROUNDS):
+            order = list(servers) if index % 2 == 0 else list(reversed(servers))
+            rounds.append(
+                {
+                    (name, load): measure(
+                        servers[name], workdir / f"request-log-{name}", bodies, workdir, connections
+                    )
+                    for load, connections in LOADS.items()
+                    for name in order
+                }
+            )
+    finally:
+        for process in processes:
+            stop(process)
+        shutil.rmtree(workdir, ignore_errors=True)
+    report(rounds)
+    added_us = floor["shadow"] - floor["champion"]
+    print(
+        f"  in process (Session.predict, CPU): {floor['shadow']:.1f} us with a challenger, "
+        f"{floor['champion']:.1f} us alone ({added_us:+.1f} us a request)"
+    )
+    return 0
+
+
+def report(rounds: list[dict]) -> None:
+    def median(measure: str, name: str, load: str) -> float:
+        return statistics.median([r[name, load][measure] for r in rounds])
+
+    def added(load: str) -> float:  # the shadow's share of the champion-alone median
+        return statistics.median(
+            [r["shadow", load]["p50_ms"] / r["champion", load]["p50_ms"] - 1 for r in rounds]
+        )
+
+    ratio = statistics.median(
+        [r["shadow", "loaded"]["requests_per_s"] / r["champion", "loaded"]["requests_per_s"] for r in rounds]
+    )
+    cpu = statistics.median(
+        [r["shadow", "loaded"]["cpu_ms"] / r["champion", "loaded"]["cpu_ms"] - 1 for r in rounds]
+    )
+    failed = sum(result["failed"] for r in rounds for result in r.values())
+    load_average = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(
+        f"shadow challenger, one-row requests, 2 workers each, {ROUNDS} rounds of {SECONDS:.0f} s per measure"
+    )
+    for load, connections in LOADS.items():
+        print(f"  {connections} connection(s):")
+        for name, label in NAMES.items():
+            rps, p50 = median("requests_per_s", name, load), median("p50_ms", name, load)
+            cpu_ms = median("cpu_ms", name, load)
+            figures = f"{rps:8.0f} requests/s   median {p50:.3f} ms   worker CPU {cpu_ms:.3f} ms a request"
+            print(f"    {label:17s} {figures}")
+        print(f"    shadow adds to the median request: {added(load):+.1%}")
+    alone = added("alone")
+    verdict_p50 = "met" if alone <= MAX_ADDED_SHARE else "MISSED"
+    verdict_ratio = "met" if ratio >= MIN_RATIO else "MISSED"
+    print(f"  added median at 1 connection: {alone:+.1%} (target <= {MAX_ADDED_SHARE:.0%}: {verdict_p50})")
+    print(f"  throughput with/without at {CONNECTIONS}: {ratio:.2f} (target >= {MIN_RATIO}: {verdict_ratio})")
+    print(f"  worker CPU a request, with/without, at {CONNECTIONS}: {cpu:+.1%}")
+    print(f"  failed requests: {failed}; load average {load_average}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
