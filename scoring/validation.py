@@ -121,6 +121,28 @@ class RequestSchema:
         return _check_request(body, self)
 
 
+def feedback_labels(message: dict, field: str, column_name: str) -> list[int]:
+    """The 0/1 labels of a feedback message's part: the `column_name` column of data (`late` for
+    the truth, `predicted_late` for a response), or a flat / one-column ndarray, or jsonData."""
+    data = message.get("data") or {}
+    rows = data.get("ndarray")
+    if rows is None and isinstance(message.get("jsonData"), list | dict):
+        records = message["jsonData"]
+        records = [records] if isinstance(records, dict) else records
+        rows = [[r.get(column_name)] if isinstance(r, dict) else [r] for r in records]
+    if not isinstance(rows, list) or not rows:
+        raise RequestError(
+            f"feedback '{field}' needs data.ndarray (or jsonData) with labels", field, "feedback"
+        )
+    names = data.get("names") or []
+    column = names.index(column_name) if column_name in names else -1
+    labels = [row[column] if isinstance(row, list) and row else row for row in rows]
+    for value in labels:
+        if value not in (0, 1) or isinstance(value, str):
+            raise RequestError(f"feedback '{field}' label {value!r} must be 0 or 1", field, "feedback")
+    return [int(value) for value in labels]
+
+
 def _fail(message: str, field: str | None, rule: str) -> RequestError:
     return RequestError(message, field, rule)
 

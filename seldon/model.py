@@ -20,7 +20,7 @@ from seldon_core.utils import json_to_seldon_message, seldon_message_to_json
 from contract.names import OUTPUT_NAMES, PREDICTED, TRUTH
 from scoring.online import online_tags
 from scoring.predictor import Predictor
-from scoring.validation import RequestError
+from scoring.validation import RequestError, feedback_labels
 from seldon.session import Session
 from seldon.settings import Settings
 
@@ -95,10 +95,10 @@ class FlightsLateModel:
         the feedback has no response, with a fresh prediction on its request) and count hits."""
         try:
             session, served = self._served()
-            truth = _label_column(seldon_message_to_json(feedback.truth), "truth", TRUTH)
+            truth = feedback_labels(seldon_message_to_json(feedback.truth), "truth", TRUTH)
             response = seldon_message_to_json(feedback.response)
             if response.get("data"):
-                predicted = _label_column(response, "response", PREDICTED)
+                predicted = feedback_labels(response, "response", PREDICTED)
             else:  # no response sent back: score the request again with the model served now
                 body = seldon_message_to_json(feedback.request)
                 predicted = served.predict(body).predicted_late.tolist()
@@ -131,25 +131,3 @@ def _request_id(body: dict) -> str:
     if has_request_context() and request.headers.get(REQUEST_ID_HEADER):
         return request.headers[REQUEST_ID_HEADER]
     return uuid.uuid4().hex
-
-
-def _label_column(message: dict, field: str, column_name: str) -> list[int]:
-    """The 0/1 values of a feedback part: the `column_name` column of data (`late` for the
-    truth, `predicted_late` for a response), or a flat / one-column ndarray, or jsonData."""
-    data = message.get("data") or {}
-    rows = data.get("ndarray")
-    if rows is None and isinstance(message.get("jsonData"), list | dict):
-        records = message["jsonData"]
-        records = [records] if isinstance(records, dict) else records
-        rows = [[r.get(column_name)] if isinstance(r, dict) else [r] for r in records]
-    if not isinstance(rows, list) or not rows:
-        raise RequestError(
-            f"feedback '{field}' needs data.ndarray (or jsonData) with labels", field, "feedback"
-        )
-    names = data.get("names") or []
-    column = names.index(column_name) if column_name in names else -1
-    labels = [row[column] if isinstance(row, list) and row else row for row in rows]
-    for value in labels:
-        if value not in (0, 1) or isinstance(value, str):
-            raise RequestError(f"feedback '{field}' label {value!r} must be 0 or 1", field, "feedback")
-    return [int(value) for value in labels]

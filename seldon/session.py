@@ -6,15 +6,17 @@ scorer's steps in the open, check then score, so that per-request inputs joined 
 columns, or a second predictor scored on the same columns, sit between the two.
 
 With a request log (its only output) and challenger.json (the sync's `--shadow-alias`), the
-worker also scores each request's checked columns with that bundle in shadow, after the answer is
-sent (`defer`), and logs both probabilities; above `shadow_max_rows` rows, or when it fails to
-load or score, the challenger is skipped and counted: it never fails a prediction.
+worker also scores the checked columns of a `shadow_share` of requests (chosen by request id) with
+that bundle after the answer is sent (`defer`), and logs both probabilities: a second model costs
+as much as the first. Above `shadow_max_rows` rows, or when it fails to load or score, the
+challenger is skipped and counted: it never fails a prediction.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import zlib
 from collections.abc import Callable
 
 from contract.bundle import load_bundle
@@ -138,7 +140,7 @@ class Session:
             prediction.unknown_categories,
             prediction.online.logged() if prediction.online else None,
         )
-        if challenger is None:
+        if challenger is None or not shadowed(request_id, self.settings.shadow_share):
             request_log.write(*line)
         elif defer is None:
             request_log.write(*line, shadow=self._shadow(challenger, checked))
@@ -181,3 +183,8 @@ class Session:
         if self.request_log is not None and request_id:
             self.request_log.write_feedback(request_id, truth)
         return correct
+
+
+def shadowed(request_id: str, share: float) -> bool:
+    """Whether the challenger scores this request: the same answer for an id in every worker."""
+    return zlib.crc32(request_id.encode()) % 10_000 < share * 10_000

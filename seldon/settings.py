@@ -23,6 +23,7 @@ class Settings:
     online_store_url: str = ""  # redis://host:port/db; empty: none
     max_explain_rows: int = DEFAULT_EXPLAIN_ROWS  # explaining costs milliseconds a row
     shadow_max_rows: int = DEFAULT_COMPILED_MAX_ROWS  # larger requests are not shadowed
+    shadow_share: float = 0.25  # of requests the challenger scores (docs/serving.md#benchmark)
 
     @classmethod
     def from_env(cls) -> Settings:

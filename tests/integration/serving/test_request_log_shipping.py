@@ -41,6 +41,7 @@ class Replica:
                 "REQUEST_LOG_DIR": str(self.log_dir),
                 "REQUEST_LOG_SEGMENT_SECONDS": str(segment_seconds),
                 "REQUEST_LOG_KEEP_SEGMENTS": "0",
+                "SHADOW_SHARE": "1",  # a challenger, when given one, scores every request
             },
         )
         self.shipper: subprocess.Popen | None = None

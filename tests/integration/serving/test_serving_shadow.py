@@ -42,6 +42,7 @@ def shadow_server(tmp_path_factory, bundles):
             "REQUEST_LOG_DIR": str(base / "request-log"),
             "REQUEST_LOG_SEGMENT_SECONDS": "0",
             "SHADOW_MAX_ROWS": str(SHADOW_MAX_ROWS),
+            "SHADOW_SHARE": "1",  # every request: the tests compare each line
         },
     )
     try:
