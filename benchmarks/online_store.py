@@ -36,7 +36,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_redis(directory: str, port: int) -> subprocess.Popen:
+def start_redis(directory: str, port: int) -> subprocess.Popen:
     process = subprocess.Popen(
         [str(REPO / "scripts" / "redis_server.sh"), str(port), directory],
         stdout=subprocess.DEVNULL,
@@ -83,7 +83,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as directory:
         port = _free_port()
-        process = _start_redis(directory, port)
+        process = start_redis(directory, port)
         try:
             store = OnlineStore.from_url(f"redis://127.0.0.1:{port}/0")
             rates = []

@@ -23,16 +23,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from online_store import start_redis  # noqa: E402 - the store benchmark's Redis
 from serving import (  # noqa: E402 - the sibling benchmark's helpers
     CONNECTIONS,
     MODEL_CLASS,
-    REPO,
     ROUNDS,
     SECONDS,
     SELDON_PATH,
@@ -55,18 +54,8 @@ def _redis(workdir: Path) -> tuple[subprocess.Popen, int]:
     from operational.store import OnlineStore
 
     port = free_port()
-    process = subprocess.Popen(
-        [str(REPO / "scripts" / "redis_server.sh"), str(port), str(workdir)],
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process = start_redis(str(workdir), port)
     store = OnlineStore.from_url(f"redis://127.0.0.1:{port}/0", timeout_seconds=1)
-    for _ in range(200):
-        try:
-            store.client.ping()
-            break
-        except Exception:  # noqa: BLE001 - not up yet
-            time.sleep(0.05)
     from core.source import default_source, read_table
     from operational.offline import departure_events
 

@@ -27,6 +27,7 @@ from core.gate import (
     CHALLENGER,
     CHAMPION,
     REJECTED,
+    GainInterval,
     GateConfig,
     GateDecision,
     decide,
@@ -92,38 +93,9 @@ def promote(
 
     champion, interval, not_compared = None, None, ""
     if current is not None:
-        decision.previous_champion = current
-        champion_window = registry.version_metadata(name, current).training_window
-        comparison.champion_fit_end = champion_window.deployed_fit_end
-        # Judged only on rows neither model fit: the holdout after the champion's last fit day
-        # (all of it when the champion was refit before the holdout began).
-        unseen = holdout[TIMESTAMP] >= pd.Timestamp(comparison.champion_fit_end) + pd.Timedelta(days=1)
-        not_compared = (
-            window_overlap(
-                comparison.champion_fit_end, holdout_start, int(unseen.sum()), config.min_compared_rows
-            )
-            or ""
+        champion, interval, not_compared = _judge_against_champion(
+            holdout, candidate_scores, comparison, decision, config, current
         )
-        if not not_compared:
-            compared = holdout.loc[unseen.to_numpy()]
-            comparison.compared_start = f"{compared[TIMESTAMP].min():%Y-%m-%d}"
-            require_unseen(comparison.champion_fit_end, comparison.compared_start, "champion")
-            labels, candidate_scores = labels[unseen.to_numpy()], candidate_scores[unseen.to_numpy()]
-            comparison.labels, comparison.candidate = labels, candidate_scores
-            champion_scores, threshold, _ = _scores_on(compared, name, current)
-            champion = evaluation.evaluate(labels, champion_scores, threshold)
-            comparison.champion, decision.champion_auc = champion_scores, champion.roc_auc
-            decision.candidate_auc = evaluation.evaluate(labels, candidate_scores, threshold).roc_auc
-            interval = paired_auc_gain(
-                labels,
-                candidate_scores,
-                champion_scores,
-                config.bootstrap_resamples,
-                config.confidence,
-                config.seed,
-            )
-            decision.auc_gain, decision.gain_low = interval.gain, interval.low
-            decision.gain_high = interval.high
     decision.sanity_failures = failed_checks(candidate, config)
     fresher = bool(comparison.champion_fit_end) and window.deployed_fit_end > comparison.champion_fit_end
     promoted, reasons = decide(candidate, champion, config, interval, not_compared, fresher)
@@ -140,6 +112,51 @@ def promote(
     registry.log_decision(registered.run_id, {**asdict(decision), "alias": decision.alias or REJECTED})
     logger.info("version %s -> %s: %s", version, decision.alias or REJECTED, "; ".join(reasons))
     return decision, comparison
+
+
+def _judge_against_champion(
+    holdout: pd.DataFrame,
+    candidate_scores: np.ndarray,
+    comparison: Comparison,
+    decision: GateDecision,
+    config: GateConfig,
+    current: str,
+) -> tuple[EvaluationMetrics | None, GainInterval | None, str]:
+    """Score champion `current` beside the candidate on the holdout rows neither model fit, filling
+    `comparison` and `decision`; (champion's metrics, paired interval, why not compared)."""
+    name = decision.model_name
+    labels = holdout[LABEL].to_numpy(dtype=np.int64)
+    decision.previous_champion = current
+    champion_window = registry.version_metadata(name, current).training_window
+    comparison.champion_fit_end = champion_window.deployed_fit_end
+    # Judged only on rows neither model fit: the holdout after the champion's last fit day
+    # (all of it when the champion was refit before the holdout began).
+    unseen = holdout[TIMESTAMP] >= pd.Timestamp(comparison.champion_fit_end) + pd.Timedelta(days=1)
+    not_compared = (
+        window_overlap(
+            comparison.champion_fit_end,
+            comparison.candidate_holdout_start,
+            int(unseen.sum()),
+            config.min_compared_rows,
+        )
+        or ""
+    )
+    if not_compared:
+        return None, None, not_compared
+    compared = holdout.loc[unseen.to_numpy()]
+    comparison.compared_start = f"{compared[TIMESTAMP].min():%Y-%m-%d}"
+    require_unseen(comparison.champion_fit_end, comparison.compared_start, "champion")
+    labels, candidate_scores = labels[unseen.to_numpy()], candidate_scores[unseen.to_numpy()]
+    comparison.labels, comparison.candidate = labels, candidate_scores
+    champion_scores, threshold, _ = _scores_on(compared, name, current)
+    champion = evaluation.evaluate(labels, champion_scores, threshold)
+    comparison.champion, decision.champion_auc = champion_scores, champion.roc_auc
+    decision.candidate_auc = evaluation.evaluate(labels, candidate_scores, threshold).roc_auc
+    interval = paired_auc_gain(
+        labels, candidate_scores, champion_scores, config.bootstrap_resamples, config.confidence, config.seed
+    )
+    decision.auc_gain, decision.gain_low, decision.gain_high = interval.gain, interval.low, interval.high
+    return champion, interval, ""
 
 
 def _tag_version(name: str, version: str, decision: GateDecision) -> None:
