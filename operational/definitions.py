@@ -55,11 +55,6 @@ def minutes(stamps: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     return out
 
 
-def prediction_minute(sched_dep_minute: np.ndarray | float, horizon_minutes: int) -> np.ndarray | float:
-    """t for a flight scheduled at `sched_dep_minute`."""
-    return sched_dep_minute - horizon_minutes
-
-
 def check_horizon(horizon_minutes: int) -> None:
     if not 0 <= horizon_minutes <= 24 * 60:
         raise ValueError(f"horizon_minutes must be in [0, 1440], got {horizon_minutes}")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -311,12 +311,3 @@ if current ~= nil then
 end
 return 0
 """
-
-
-def events_of(rows: Iterable[dict]) -> pd.DataFrame:
-    """Departure events from an operations feed's records (flight_id, origin, tailnum,
-    sched_dep, actual_dep as ISO times; actual_dep null until departed)."""
-    frame = pd.DataFrame(list(rows), columns=["flight_id", "origin", "tailnum", "sched_dep", "actual_dep"])
-    frame["sched_dep"] = pd.to_datetime(frame["sched_dep"])
-    frame["actual_dep"] = pd.to_datetime(frame["actual_dep"])
-    return frame
