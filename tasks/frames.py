@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import pandas as pd
 from flytekit import HashMethod
 from flytekitplugins.pandera import pandas_transformer
-from flytekitplugins.pandera.pandas_renderer import PandasReportRenderer
+from flytekitplugins.pandera.pandas_renderer import FAILURE_CASE_LIMIT, PandasReportRenderer
 from pandera.typing import DataFrame
 
 from core.schemas import FeatureTable, RawFlights
@@ -32,12 +32,33 @@ PANDERA_LOGO = re.compile(
 )
 
 
+def schema_failures(errors: pd.DataFrame) -> pd.DataFrame:
+    """The plugin's schema-level errors (a row per failing value: a wrong dtype fails every row)
+    as one row per column and rule, with the count of failing values and the first of them, the
+    way the plugin's own data-level table shows them."""
+
+    def first_cases(cases: pd.Series) -> str:
+        shown = ", ".join(cases.iloc[:FAILURE_CASE_LIMIT].astype(str))
+        more = len(cases) - FAILURE_CASE_LIMIT
+        return f"{shown} ... (+{more} more)" if more > 0 else shown
+
+    keys = ["column", "error_code", "check", "error"]
+    grouped = errors.groupby(keys, dropna=False, sort=False)["failure_case"]
+    summary = grouped.agg(failure_cases="size", failure_case=first_cases).reset_index()
+    return summary[["column", "error_code", "check", "failure_cases", "failure_case", "error"]]
+
+
 class OfflinePanderaReport(PandasReportRenderer):
     """flytekitplugins-pandera's validation report without its logo, which the plugin links from
-    GitHub: a broken image in every deck read offline."""
+    GitHub (a broken image in every deck read offline), and with a line per column and rule in
+    its schema-level table instead of a line per failing value (about 30 s of rendering when two
+    months of flights have a wrong dtype)."""
 
     def to_html(self, *args: Any, **kwargs: Any) -> str:
         return PANDERA_LOGO.sub("", super().to_html(*args, **kwargs))
+
+    def _format_schema_error_df(self, df: pd.DataFrame) -> str:
+        return str(super()._format_schema_error_df(schema_failures(df)))
 
 
 # The plugin's transformer makes its report through this module-level name.

@@ -60,3 +60,27 @@ def test_the_pandera_report_links_no_image_from_the_web(written):
     tabs, html = written["make_table"]
     assert "Data validation succeeded" in html
     assert "raw.githubusercontent.com" not in html and "Pandera Logo" not in html
+
+
+def test_a_schema_error_on_every_row_is_one_line_of_the_report_with_its_count_and_first_cases():
+    """A wrong dtype fails every row: the plugin's report had a line per failing value (about 30 s
+    of rendering for two months of flights); ours has one per column and rule, like its
+    data-level table, with the count and the first cases."""
+    import pandera.errors
+
+    from core.schemas import FeatureTable
+    from tasks.frames import OfflinePanderaReport, schema_failures
+
+    table = feature_table(3000, seed=0)
+    table["temp"] = "at " + table["temp"].round().astype(str)
+    schema = FeatureTable.to_schema()
+    with pytest.raises(pandera.errors.SchemaErrors) as failed:
+        schema.validate(table, lazy=True)
+    report = OfflinePanderaReport()
+    rows = schema_failures(report._create_error_report(table, schema, failed.value).schema_error_df)
+    dtype = rows[rows["column"] == "temp"]
+    assert len(dtype) == len(dtype.drop_duplicates(["error_code", "check"]))  # one line per rule
+    assert dtype["failure_cases"].max() == 3000
+    assert any(text.endswith("... (+2990 more)") for text in dtype["failure_case"])
+    html = report.to_html(table, schema, failed.value)
+    assert "temp" in html and "(+2990 more)" in html and "Data validation failed" in html
