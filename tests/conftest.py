@@ -47,6 +47,14 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(tier_of(item.path))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def migrated_mlflow_schema() -> None:
+    """Fresh SQLite MLflow stores start from one migrated copy (tests/support/mlflow_schema.py)."""
+    from tests.support import mlflow_schema
+
+    mlflow_schema.install()
+
+
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_SESSION_DIR, ignore_errors=True)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from core.paths import PROJECT_ROOT
 from scripts import flyte_log
 from scripts.flyte_log import PLAIN_INFO_LOGS
+from tests.support.mlflow_schema import seed
 
 # Train on January 2013, hold out February: small enough for tests, real data all the same.
 SMALL_AS_OF = datetime(2013, 3, 1)
@@ -24,6 +25,7 @@ def pyflyte_run(*args: str, env: dict | None = None, timeout: int = 600) -> subp
     """`pyflyte run` from the repository root with plain-text INFO logs (cache hits are logged)."""
     inherited = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     full_env = {**inherited, **PLAIN_INFO_LOGS, **(env or {})}
+    seed(Path(full_env["MLOPS_DATA_DIR"]) / "mlflow.db")  # the run's store starts migrated
     return subprocess.run(
         [PYFLYTE, "run", *args],
         cwd=PROJECT_ROOT,

@@ -1,0 +1,76 @@
+"""One migrated MLflow schema for the whole test run.
+
+The suite opens dozens of fresh SQLite MLflow stores (a training run in its own data dir, a
+registry per test, a tracking server per fixture). MLflow builds each one by running its ~60
+alembic migrations, about 2 s apiece here. The run migrates one empty database once, with
+MLflow's own `_initialize_tables`, and every fresh store of the run starts from a copy of it:
+the same tables, indexes and alembic revision, so the store is the one MLflow would have made.
+
+`install()` covers stores opened in the test process; `seed(path)` puts the copy where a
+subprocess (`mlflow server`, `pyflyte run`, a sidecar) is about to create its store.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from functools import cache
+from pathlib import Path
+
+import sqlalchemy
+
+
+@cache
+def schema_script() -> str:
+    """The SQL that rebuilds an empty, fully migrated MLflow database (tables and alembic row)."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "template.db"
+        engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+        _migrate(engine)
+        engine.dispose()
+        with sqlite3.connect(path) as connection:
+            script = "\n".join(connection.iterdump())
+    return script
+
+
+_MIGRATE = None  # MLflow's own _initialize_tables, kept before install() replaces it
+
+
+def _migrate(engine) -> None:
+    import mlflow.store.db.utils as db_utils
+
+    (_MIGRATE or db_utils._initialize_tables)(engine)
+
+
+def seed(database: Path) -> None:
+    """Write the migrated empty schema at `database` unless a database is already there."""
+    if database.exists() and database.stat().st_size > 0:
+        return
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(database) as connection:
+        connection.executescript(schema_script())
+
+
+def _initialize_from_copy(engine) -> None:
+    """`_initialize_tables` for an empty SQLite file: the copy; anything else: MLflow's migration."""
+    empty = not sqlalchemy.inspect(engine).get_table_names()
+    if engine.dialect.name != "sqlite" or not engine.url.database or not empty:
+        _migrate(engine)
+        return
+    raw = engine.raw_connection()
+    try:
+        raw.driver_connection.executescript(schema_script())
+    finally:
+        raw.close()
+
+
+def install() -> None:
+    """Fresh SQLite stores opened in this process start from the copy (both stores' call sites)."""
+    global _MIGRATE
+    import mlflow.store.db.utils as db_utils
+    import mlflow.store.model_registry.sqlalchemy_store as registry_store
+
+    if _MIGRATE is None:
+        _MIGRATE = db_utils._initialize_tables
+    db_utils._initialize_tables = _initialize_from_copy
+    registry_store._initialize_tables = _initialize_from_copy
