@@ -7,7 +7,8 @@ pinned by a test named in brackets.
  1. Bind host: the wrapper hard-codes 0.0.0.0 (right in a pod, wrong on a laptop or CI machine);
     SERVING_BIND_HOST replaces the host of gunicorn's `bind`. [test_wrapper_changes_applied]
  2. Graceful SIGTERM: a stopping worker answers the connections already waiting in the listen
-    backlog before it exits (gunicorn would reset them). [test_serving_faults]
+    backlog before it exits (gunicorn would reset them), for at most 2 s: clients that keep
+    connecting do not hold it for the graceful timeout. [test_serving_faults, test_wrapper_changes]
  3. Metrics: the model writes prometheus-client's multiprocess files in PROMETHEUS_MULTIPROC_DIR
     (emptied at start); the wrapper's metrics answer merges them beside Seldon's own series, and
     a worker's gauges leave with it. Seldon's custom-metrics channel sends every update through a
@@ -95,6 +96,10 @@ WRAPPER_OPENAPI_PATH = "/seldon.json"
 PREDICT, EXPLAIN = "predict", "explain"  # the two kinds of counted request
 FEEDBACK_KEYS = frozenset({"request", "response", "reward", "truth"})
 
+# A stopping worker answers the listen backlog for at most this long (the connections that were
+# waiting, and those a client sent before it heard of the stop), then exits.
+BACKLOG_BUDGET_SECONDS = 2.0
+
 logger = logging.getLogger(__name__)
 
 
@@ -136,19 +141,23 @@ def _finish_backlog_then(on_exit):
     return worker_exit
 
 
-def finish_backlog(worker) -> int:
-    """In a stopping sync worker: accept and answer what already waits in the listen backlog."""
+def finish_backlog(worker, budget_seconds: float = BACKLOG_BUDGET_SECONDS) -> int:
+    """In a stopping sync worker: accept and answer what waits in the listen backlog, until it
+    is empty or `budget_seconds` have passed. Under steady traffic the backlog never empties:
+    without the budget a worker kept answering for gunicorn's whole graceful timeout (30 s,
+    1,537 requests after SIGTERM in test_serving_faults)."""
     from gunicorn.workers.sync import SyncWorker
 
     if os.getpid() != getattr(worker, "pid", None) or not isinstance(worker, SyncWorker):
         return 0  # the arbiter calls worker_exit too, for workers that are already gone
+    deadline = time.monotonic() + budget_seconds
     answered = 0
     for listener in getattr(worker, "sockets", []):
         try:
             listener.setblocking(False)
         except OSError:
             continue
-        while True:
+        while time.monotonic() < deadline:
             try:
                 worker.accept(listener)  # the sync worker's accept: blocking client, handled whole
             except OSError:  # EAGAIN: the backlog is empty (or the listener is gone)

@@ -31,3 +31,34 @@ def test_the_changes_are_applied_by_the_entry_point_only():
     assert "wrapper_changes.apply(" in serve
     model = (Path(wrapper_changes.__file__).with_name("model.py")).read_text()
     assert "wrapper_changes" not in model.split('"""', 2)[2]  # the model class does not import them
+
+
+def test_a_stopping_worker_answers_the_backlog_for_its_budget_only(monkeypatch):
+    """Steady traffic keeps the backlog full: the worker stops answering it once its budget is
+    spent, and stops at once when the backlog is empty."""
+    import os
+    import time
+
+    from gunicorn.workers.sync import SyncWorker
+
+    class Listener:
+        def setblocking(self, flag):
+            pass
+
+    class Worker(SyncWorker):
+        def __init__(self, backlog: int | None):
+            self.pid, self.sockets, self.backlog, self.answered = os.getpid(), [Listener()], backlog, 0
+
+        def accept(self, listener):
+            if self.backlog == 0:
+                raise BlockingIOError  # EAGAIN
+            if self.backlog is not None:
+                self.backlog -= 1
+            time.sleep(0.01)  # a request answered
+            self.answered += 1
+
+    endless = Worker(backlog=None)
+    started = time.monotonic()
+    answered = wrapper_changes.finish_backlog(endless, budget_seconds=0.3)
+    assert 0.3 <= time.monotonic() - started < 1.0 and answered == endless.answered > 5
+    assert wrapper_changes.finish_backlog(Worker(backlog=3), budget_seconds=30) == 3
