@@ -17,7 +17,11 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+import mlflow.store.db.utils as db_utils
+import mlflow.store.model_registry.sqlalchemy_store as registry_store
 import sqlalchemy
+
+MLFLOW_MIGRATION = db_utils._initialize_tables  # MLflow's own, kept before install() replaces it
 
 
 @cache
@@ -26,20 +30,10 @@ def schema_script() -> str:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "template.db"
         engine = sqlalchemy.create_engine(f"sqlite:///{path}")
-        _migrate(engine)
+        MLFLOW_MIGRATION(engine)
         engine.dispose()
         with sqlite3.connect(path) as connection:
-            script = "\n".join(connection.iterdump())
-    return script
-
-
-_MIGRATE = None  # MLflow's own _initialize_tables, kept before install() replaces it
-
-
-def _migrate(engine) -> None:
-    import mlflow.store.db.utils as db_utils
-
-    (_MIGRATE or db_utils._initialize_tables)(engine)
+            return "\n".join(connection.iterdump())
 
 
 def seed(database: Path) -> None:
@@ -55,7 +49,7 @@ def _initialize_from_copy(engine) -> None:
     """`_initialize_tables` for an empty SQLite file: the copy; anything else: MLflow's migration."""
     empty = not sqlalchemy.inspect(engine).get_table_names()
     if engine.dialect.name != "sqlite" or not engine.url.database or not empty:
-        _migrate(engine)
+        MLFLOW_MIGRATION(engine)
         return
     raw = engine.raw_connection()
     try:
@@ -66,11 +60,5 @@ def _initialize_from_copy(engine) -> None:
 
 def install() -> None:
     """Fresh SQLite stores opened in this process start from the copy (both stores' call sites)."""
-    global _MIGRATE
-    import mlflow.store.db.utils as db_utils
-    import mlflow.store.model_registry.sqlalchemy_store as registry_store
-
-    if _MIGRATE is None:
-        _MIGRATE = db_utils._initialize_tables
     db_utils._initialize_tables = _initialize_from_copy
     registry_store._initialize_tables = _initialize_from_copy

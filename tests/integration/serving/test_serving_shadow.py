@@ -6,16 +6,14 @@ request log, promote the challenger through monitoring's online gate, or do not.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from unittest import mock
 
 import pytest
 import requests
-from serving_support import Server, make_root, metric_sum, parse_metrics
+from serving_support import Server, make_root, metric_sum, parse_metrics, sync_in_process
 
 from contract.bundle import METADATA_FILE, SCHEMA_FILE, load_bundle
 from contract.names import CHALLENGER, CHAMPION
@@ -245,16 +243,14 @@ def test_the_sync_publishes_the_challenger_beside_the_champion_and_withdraws_it(
 ):
     from contract.registry import tracking_uri
     from seldon.pointer import read_pointer
-    from seldon.sync import main as sync_main
     from tests.support.processes import run_module
 
     registry, root, uri = registry_of_the_bundles, tmp_path / "model-root", tracking_uri()
 
     def sync() -> None:
-        """The sync's `main` in this process (a process's Python start and mlflow import cost
-        about 7 s a call); the first publication below runs it as the process a pod runs."""
-        with mock.patch.dict(os.environ):
-            assert sync_main(["--root", str(root), "--once", "--shadow-alias", CHALLENGER]) == 0
+        """In this process (`sync_in_process`); the first publication below runs it as the
+        process a pod runs."""
+        assert sync_in_process("--root", str(root), "--once", "--shadow-alias", CHALLENGER) == 0
 
     done = run_module("seldon.sync", "--root", str(root), "--once", "--shadow-alias", CHALLENGER, uri=uri)
     assert done.returncode == 0, done.stderr

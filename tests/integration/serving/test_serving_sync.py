@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-from unittest import mock
 
 import pytest
-from serving_support import register
+from serving_support import register, sync_in_process
 
 from contract.bundle import BundleError, load_bundle
-from seldon import sync
 from seldon.pointer import read_pointer
 from tests.support.processes import run_module
 
@@ -25,11 +22,9 @@ def run_sync(root, uri) -> subprocess.CompletedProcess:
     return run_module("seldon.sync", "--root", str(root), "--once", uri=uri)
 
 
-def sync_in_process(root, uri) -> int:
-    """The same command's `main` in this process: what it does to the model root, without a
-    Python start and an mlflow import (about 7 s) per call. Its registry settings stay in it."""
-    with mock.patch.dict(os.environ):
-        return sync.main(["--root", str(root), "--once", "--tracking-uri", uri])
+def sync_once(root, uri) -> int:
+    """The same command in this process (`serving_support.sync_in_process`)."""
+    return sync_in_process("--root", str(root), "--once", "--tracking-uri", uri)
 
 
 def run_id(bundle_dir) -> str:
@@ -56,13 +51,13 @@ def test_sync_follows_the_champion_alias(tmp_path, bundles):
         client.create_registered_model(MODEL)
         first = register(client, mlflow, bundles["1"], MODEL)
         client.set_registered_model_alias(MODEL, "champion", first)
-        assert sync_in_process(root, uri) == 0
+        assert sync_once(root, uri) == 0
         assert read_pointer(root)["version"] == first
         assert load_bundle(root / read_pointer(root)["path"]).metadata.run_id == run_id(bundles["1"])
 
         second = register(client, mlflow, bundles["2"], MODEL)
         client.set_registered_model_alias(MODEL, "champion", second)
-        assert sync_in_process(root, uri) == 0
+        assert sync_once(root, uri) == 0
         assert read_pointer(root)["version"] == second
         assert load_bundle(root / "versions" / second).metadata.run_id == run_id(bundles["2"])
 
@@ -72,7 +67,7 @@ def test_sync_follows_the_champion_alias(tmp_path, bundles):
         third = register(client, mlflow, tampered, MODEL)
         client.set_registered_model_alias(MODEL, "champion", third)
         with pytest.raises(BundleError, match="does not match metadata.json model_sha256"):
-            sync_in_process(root, uri)  # as a process: this traceback and a non-zero exit
+            sync_once(root, uri)  # as a process: this traceback and a non-zero exit
         assert read_pointer(root)["version"] == second  # the servers keep the last good bundle
         assert not (root / "versions" / third).exists()
     finally:

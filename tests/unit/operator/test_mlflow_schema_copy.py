@@ -29,7 +29,7 @@ def schema_of(path) -> list[tuple]:
 def test_a_seeded_database_has_the_migrated_schema_and_revision(tmp_path):
     migrated = tmp_path / "migrated.db"
     engine = sqlalchemy.create_engine(f"sqlite:///{migrated}")
-    mlflow_schema._migrate(engine)  # MLflow's own _initialize_tables, every migration
+    mlflow_schema.MLFLOW_MIGRATION(engine)  # MLflow's own _initialize_tables, every migration
     engine.dispose()
     seeded = tmp_path / "seeded.db"
     mlflow_schema.seed(seeded)

@@ -33,7 +33,7 @@ def test_the_changes_are_applied_by_the_entry_point_only():
     assert "wrapper_changes" not in model.split('"""', 2)[2]  # the model class does not import them
 
 
-def test_a_stopping_worker_answers_the_backlog_for_its_budget_only(monkeypatch):
+def test_a_stopping_worker_answers_the_backlog_for_its_budget_only():
     """Steady traffic keeps the backlog full: the worker stops answering it once its budget is
     spent, and stops at once when the backlog is empty."""
     import os
