@@ -27,7 +27,7 @@ WORKDIR /app
 COPY contract/__init__.py contract/bundle.py contract/log_segments.py contract/names.py \
      contract/registry.py contract/request_log.py /app/contract/
 COPY scoring/__init__.py scoring/compiled.py scoring/explanation.py scoring/online.py scoring/parity.py \
-     scoring/predictor.py scoring/validation.py /app/scoring/
+     scoring/predictor.py scoring/shadow.py scoring/validation.py /app/scoring/
 # the operational features' definitions and online store, shared with the pipeline
 COPY operational/__init__.py operational/definitions.py operational/offline.py operational/store.py \
      /app/operational/

@@ -15,10 +15,12 @@ belongs to a worker that died (SIGKILL) and is closed by whoever finds it. A lin
    "request": {"jsonData": [{"carrier": "UA", ...}, {...}]}}      # the validated request body
 
 `online_features` (only when the model reads any) holds, per feature, the value each row was
-scored with (null where missing), so monitoring sees what the model saw. A line carries
-`"challenger_version": "4", "challenger_probability": [0.10, 0.61]` when the challenger
-scored the request in shadow. Truth sent later to the feedback route is a line of its own:
+scored with (null where missing), so monitoring sees what the model saw. The shadow challenger's
+scores of a request (`scoring.shadow`, in batches, so they follow the prediction's line) and truth
+sent later to the feedback route are lines of their own, under the request's id:
 
+  {"ts": "...", "kind": "shadow", "request_id": "...", "challenger_version": "4",
+   "challenger_probability": [0.10, 0.61]}
   {"ts": "...", "kind": "feedback", "request_id": "...", "late": [0, 1]}
 
 `request` is the body exactly as the client sent it (records or `data.names` + `data.ndarray`):
@@ -57,6 +59,7 @@ ONLINE_FEATURES = "online_features"
 CHALLENGER_VERSION = "challenger_version"  # the shadow challenger's version, on lines it scored
 CHALLENGER_PROBABILITY = "challenger_probability"  # its probability of each row
 FEEDBACK = "feedback"  # `kind` of a line carrying truth for an earlier request's rows
+SHADOW = "shadow"  # `kind` of a line carrying the challenger's scores of an earlier request's rows
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_SECONDS = 300.0
 DEFAULT_BACKUPS = 5  # closed segments a writer keeps when nothing ships them; 0: keep them all
@@ -157,11 +160,9 @@ class RequestLog:
         predicted_late: list[int],
         unknown_categories: dict[str, int],
         online_features: dict[str, list[float | None]] | None = None,
-        shadow: tuple[str, list[float]] | None = None,
     ) -> None:
         """`request_json`: the request body as one line of JSON (the raw body, or re-encoded);
-        `online_features`: the values read from the online store, per feature (None missing);
-        `shadow`: the challenger's version and probabilities, when it scored the request too."""
+        `online_features`: the values read from the online store, per feature (None missing)."""
         now = datetime.now(UTC)
         fields: dict = {
             "ts": now.isoformat(),
@@ -175,8 +176,6 @@ class RequestLog:
         }
         if online_features:
             fields[ONLINE_FEATURES] = online_features
-        if shadow is not None:
-            fields[CHALLENGER_VERSION], fields[CHALLENGER_PROBABILITY] = shadow
         head = _dumps(fields)
         self._append(b"".join((head[:-1], b',"request":', request_json, b"}\n")))
 
@@ -186,6 +185,12 @@ class RequestLog:
             {"ts": datetime.now(UTC).isoformat(), "kind": FEEDBACK, "request_id": request_id, TRUTH: truth}
         )
         self._append(line + b"\n")
+
+    def write_shadow(self, request_id: str, challenger_version: str, probability: list[float]) -> None:
+        """The shadow challenger's probabilities of an earlier request's rows (by its id)."""
+        fields: dict = {"ts": datetime.now(UTC).isoformat(), "kind": SHADOW, "request_id": request_id}
+        fields[CHALLENGER_VERSION], fields[CHALLENGER_PROBABILITY] = challenger_version, probability
+        self._append(_dumps(fields) + b"\n")
 
     def _append(self, line: bytes) -> None:
         now = datetime.now(UTC)
@@ -277,12 +282,22 @@ def read_request_log(directory: str | Path) -> list[dict]:
     """One dict per predicted row, oldest first: ts, request_id, model_name, model_version,
     row (index in its request), every feature as sent (None for null) and as read from the
     online store, probability, predicted_late, and challenger_version + challenger_probability
-    where the challenger scored it in shadow. Feedback lines are `read_feedback`'s."""
-    rows = []
+    where the challenger scored it in shadow (its `shadow` line joined by request id, or the
+    same fields on the line itself, as lines were written before). Feedback lines are
+    `read_feedback`'s."""
+    predictions, shadows = [], {}
     for line in iter_request_lines(directory):
-        if line.get("kind") == FEEDBACK:
-            continue
-        shadow = line.get(CHALLENGER_PROBABILITY)
+        kind = line.get("kind")
+        if kind is None:
+            predictions.append(line)
+        elif kind == SHADOW:
+            shadows[line["request_id"]] = line
+    rows = []
+    for line in predictions:
+        scored = shadows.get(line["request_id"], line)
+        shadow = scored.get(CHALLENGER_PROBABILITY)
+        if shadow is not None and len(shadow) != len(line[PROBABILITY]):
+            shadow = None  # another request under the same id: not this one's scores
         for index, record in enumerate(request_records(line["request"])):
             row = {
                 "ts": line["ts"],
@@ -298,7 +313,10 @@ def read_request_log(directory: str | Path) -> list[dict]:
             # lines written before the flag was named predicted_late call it late
             row[PREDICTED] = line[PREDICTED if PREDICTED in line else "late"][index]
             if shadow is not None:
-                row[CHALLENGER_VERSION], row[CHALLENGER_PROBABILITY] = line[CHALLENGER_VERSION], shadow[index]
+                row[CHALLENGER_VERSION], row[CHALLENGER_PROBABILITY] = (
+                    scored[CHALLENGER_VERSION],
+                    shadow[index],
+                )
             rows.append(row)
     rows.sort(key=lambda r: (r["ts"], r["request_id"], r["row"]))
     return rows

@@ -6,10 +6,10 @@ scorer's steps in the open, check then score, so that per-request inputs joined 
 columns, or a second predictor scored on the same columns, sit between the two.
 
 With a request log (its only output) and challenger.json (the sync's `--shadow-alias`), the
-worker also scores the checked columns of a `shadow_share` of requests (chosen by request id) with
-that bundle after the answer is sent (`defer`), and logs both probabilities: a second model costs
-as much as the first. Above `shadow_max_rows` rows, or when it fails to load or score, the
-challenger is skipped and counted: it never fails a prediction.
+worker also queues the checked columns of a `shadow_share` of requests (chosen by request id) for
+that bundle, which scores them in batches after the answer is sent (`scoring.shadow`), and logs
+its probabilities beside the champion's. Above `shadow_max_rows` rows, or when it fails to load
+or score, the challenger is skipped and counted: it never fails a prediction.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from contract.request_log import RequestLog, request_json, segment_options
 from operational.store import OnlineStore
 from scoring.explanation import BundleExplainer
 from scoring.predictor import Prediction, Predictor
-from scoring.validation import Checked, RequestError
+from scoring.shadow import ShadowQueue
+from scoring.validation import RequestError
 from seldon.metrics import ServingMetrics
 from seldon.pointer import CHALLENGER_POINTER_FILE, PointerWatcher, pointed_dir, read_pointer
 from seldon.settings import Settings
@@ -48,6 +49,17 @@ class Session:
         log_dir, log_options = settings.request_log_dir, segment_options(settings.request_log_max_bytes)
         failed = self.metrics.request_log_failed  # a full disk never fails a prediction: counted
         self.request_log = RequestLog(log_dir, on_failure=failed, **log_options) if log_dir else None
+        self.shadow = (
+            ShadowQueue(
+                self.request_log.write_shadow,
+                self.metrics.shadow,
+                settings.shadow_max_rows,
+                settings.shadow_batch_rows,
+                settings.shadow_batch_seconds,
+            )
+            if self.request_log is not None
+            else None
+        )
         self._explainer: BundleExplainer | None = None
         self._explainer_lock = threading.Lock()
         # the watcher notes the pointer's state first: a flip during the first load is not missed
@@ -130,7 +142,7 @@ class Session:
         request_log, challenger = self.request_log, self.challenger
         if request_log is None:
             return champion, prediction
-        line = (
+        request_log.write(
             request_id,
             champion.name,
             champion.version,
@@ -140,28 +152,15 @@ class Session:
             prediction.unknown_categories,
             prediction.online.logged() if prediction.online else None,
         )
-        if challenger is None or not shadowed(request_id, self.settings.shadow_share):
-            request_log.write(*line)
-        elif defer is None:
-            request_log.write(*line, shadow=self._shadow(challenger, checked))
-        else:
-            defer(lambda: request_log.write(*line, shadow=self._shadow(challenger, checked)))
+        shadow = self.shadow
+        if challenger is None or shadow is None or not shadowed(request_id, self.settings.shadow_share):
+            return champion, prediction
+        if shadow.add(challenger, request_id, checked):  # a batch is due: score it after the answer
+            if defer is None:
+                shadow.flush()
+            else:
+                defer(shadow.flush)
         return champion, prediction
-
-    def _shadow(self, challenger: Predictor, checked: Checked) -> tuple[str, list[float]] | None:
-        """The challenger's version and probabilities on the champion's checked columns, or None
-        (counted) for a request too large to shadow or one the challenger fails on."""
-        if checked.n_rows > self.settings.shadow_max_rows:
-            self.metrics.shadow("too_many_rows")
-            return None
-        try:
-            scores = challenger.score(checked.columns)
-        except Exception as exc:  # the champion answered; the challenger's failure is only counted
-            self.metrics.shadow("failed")
-            logger.debug("challenger version %s failed on a request: %r", challenger.version, exc)
-            return None
-        self.metrics.shadow("scored")
-        return challenger.version, scores.tolist()
 
     def explain(self, body: object) -> tuple[Predictor, dict]:
         champion = self.served()

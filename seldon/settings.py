@@ -8,6 +8,8 @@ from dataclasses import dataclass, fields
 
 from scoring.explanation import DEFAULT_MAX_ROWS as DEFAULT_EXPLAIN_ROWS
 from scoring.predictor import COMPILED_MAX_ROWS as DEFAULT_COMPILED_MAX_ROWS
+from scoring.shadow import DEFAULT_BATCH_ROWS as DEFAULT_SHADOW_BATCH_ROWS
+from scoring.shadow import DEFAULT_BATCH_SECONDS as DEFAULT_SHADOW_BATCH_SECONDS
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class Settings:
     max_explain_rows: int = DEFAULT_EXPLAIN_ROWS  # explaining costs milliseconds a row
     shadow_max_rows: int = DEFAULT_COMPILED_MAX_ROWS  # larger requests are not shadowed
     shadow_share: float = 0.25  # of requests the challenger scores (docs/serving.md#benchmark)
+    shadow_batch_rows: int = DEFAULT_SHADOW_BATCH_ROWS  # the challenger scores its queue at this many rows
+    shadow_batch_seconds: float = DEFAULT_SHADOW_BATCH_SECONDS  # or when its oldest request is this old
 
     @classmethod
     def from_env(cls) -> Settings:

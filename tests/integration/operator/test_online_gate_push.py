@@ -28,8 +28,8 @@ def _traffic(directory, challenger_noise: float, n: int = 800, seed: int = 3) ->
     log = RequestLog(directory, max_seconds=0)
     body = request_json({"jsonData": {"carrier": "UA"}}, None)
     for i in range(n):
-        shadow = ("2", [float(challenger[i])])
-        log.write(f"t{i}", registry.MODEL_NAME, "1", body, [float(champion[i])], [0], {}, shadow=shadow)
+        log.write(f"t{i}", registry.MODEL_NAME, "1", body, [float(champion[i])], [0], {})
+        log.write_shadow(f"t{i}", "2", [float(challenger[i])])
         log.write_feedback(f"t{i}", [int(truth[i])])
     log.close()
 

@@ -173,17 +173,17 @@ def test_store_down_segments_wait_on_disk_and_ship_on_recovery(cluster):
     assert not closed_segments(r1.log_dir)
 
 
-def test_kill_9_of_a_worker_under_traffic_loses_at_most_the_line_it_was_shadowing(cluster):
-    """A worker serving a shadow challenger is killed with SIGKILL mid-traffic. Each line is
-    flushed as it is written and the dead worker's open segment is adopted by the shipper through
-    its free lock, so what is lost is at most the one answered request whose line (written once
-    the challenger scored it, after the answer) was not written yet; the figure is in
+def test_kill_9_of_a_worker_under_traffic_loses_no_answered_request(cluster):
+    """A worker serving a shadow challenger is killed with SIGKILL mid-traffic. Each prediction's
+    line is written and flushed before its answer, and the dead worker's open segment is adopted
+    by the shipper through its free lock, so no answered request is lost: only the challenger's
+    queued scores can be (they follow in batches, `scoring.shadow`); the figure is in
     docs/deploy.md."""
     import threading
 
     import requests
 
-    from contract.request_log import CHALLENGER_VERSION
+    from contract.request_log import SHADOW
     from seldon.pointer import CHALLENGER_POINTER_FILE, write_pointer
 
     r2 = cluster["r2"]  # one worker, segments closed only at exit: the kill hits an open segment
@@ -191,7 +191,7 @@ def test_kill_9_of_a_worker_under_traffic_loses_at_most_the_line_it_was_shadowin
 
     def shadowing() -> bool:
         r2.send("shadow-on", 1)
-        return any(CHALLENGER_VERSION in line for line in iter_request_lines(r2.log_dir))
+        return any(line.get("kind") == SHADOW for line in iter_request_lines(r2.log_dir))
 
     wait_until(shadowing, what="r2's worker scoring the challenger")
     (worker,) = [int(p.name.split("-")[1].split(".")[0]) for p in open_segments(r2.log_dir)]
@@ -229,7 +229,7 @@ def test_kill_9_of_a_worker_under_traffic_loses_at_most_the_line_it_was_shadowin
     # the figure in docs/deploy.md (pytest --log-cli-level=INFO shows it)
     logging.getLogger(__name__).info("kill -9: %d answered, %d lost", len(answered), len(lost))
     assert len(shipped) == len(set(shipped))  # each line once
-    assert len(lost) <= 1 and lost <= set(answered[max(0, at_kill - 2) : at_kill + 1]), (lost, at_kill)
+    assert not lost, (sorted(lost), at_kill)
     assert len(answered) >= 300
     (r2.server.root / CHALLENGER_POINTER_FILE).unlink()
     r2.server.start()

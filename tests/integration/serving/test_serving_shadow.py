@@ -1,7 +1,8 @@
 """The shadow challenger on a real server: the champion answers alone, the request log carries the
-challenger's probabilities, and a challenger that goes, fails or meets a large request never
-changes an answer (counted). Then the loop: live traffic and its feedback, read back from the
-request log, promote the challenger through monitoring's online gate, or do not."""
+challenger's probabilities (scored in batches, by rows and by age, after the answers), and a
+challenger that goes, fails or meets a large request never changes an answer (counted). Then the
+loop: live traffic and its feedback, read back from the request log, promote the challenger
+through monitoring's online gate, or do not."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from contract.names import CHALLENGER, CHAMPION
 from contract.request_log import (
     CHALLENGER_PROBABILITY,
     CHALLENGER_VERSION,
+    SHADOW,
     iter_request_lines,
     read_feedback,
 )
@@ -27,7 +29,8 @@ from scoring.predictor import Predictor
 from seldon.pointer import CHALLENGER_POINTER_FILE, version_dir, write_pointer
 
 SHADOW_MAX_ROWS = 8
-SHADOW = "flights_shadow_requests_total"
+BATCH_SECONDS = 0.3  # a worker's queue is scored at 4 rows or when its oldest request is this old
+SHADOW_REQUESTS = "flights_shadow_requests_total"
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +46,8 @@ def shadow_server(tmp_path_factory, bundles):
             "REQUEST_LOG_SEGMENT_SECONDS": "0",
             "SHADOW_MAX_ROWS": str(SHADOW_MAX_ROWS),
             "SHADOW_SHARE": "1",  # every request: the tests compare each line
+            "SHADOW_BATCH_ROWS": "4",
+            "SHADOW_BATCH_SECONDS": str(BATCH_SECONDS),
         },
     )
     try:
@@ -59,16 +64,29 @@ def scrape(server: Server) -> dict:
     return parse_metrics(requests.get(server.metrics_url, timeout=5).text)
 
 
-def logged(server: Server, request_ids: set[str], timeout: float = 10) -> dict[str, dict]:
-    """The log lines of these requests, once all are written (the shadow writes after the answer)."""
+def logged(
+    server: Server, request_ids: set[str], timeout: float = 10, scores: bool = False
+) -> dict[str, dict]:
+    """The prediction lines of these requests, each with the challenger's scores from its `shadow`
+    line, once every one is written (with `scores`, once every one's scores are too: they follow
+    in batches; without them after `timeout`)."""
     deadline = time.monotonic() + timeout
     while True:
-        lines = {
-            line["request_id"]: line
-            for line in iter_request_lines(log_dir(server))
-            if line["request_id"] in request_ids and line.get("kind") is None
-        }
-        if len(lines) == len(request_ids) or time.monotonic() > deadline:
+        lines, shadows = {}, {}
+        for line in iter_request_lines(log_dir(server)):
+            if line["request_id"] in request_ids:
+                kind = line.get("kind")
+                if kind is None:
+                    lines[line["request_id"]] = line
+                elif kind == SHADOW:
+                    shadows[line["request_id"]] = line
+        for request_id, shadow in shadows.items():
+            if request_id in lines:
+                line = lines[request_id]
+                line[CHALLENGER_VERSION] = shadow[CHALLENGER_VERSION]
+                line[CHALLENGER_PROBABILITY] = shadow[CHALLENGER_PROBABILITY]
+        complete = len(lines) == len(request_ids) and (not scores or len(shadows) == len(request_ids))
+        if complete or time.monotonic() > deadline:
             return lines
         time.sleep(0.05)
 
@@ -85,9 +103,10 @@ def settle(server: Server) -> None:
 
 
 def shadowed_lines(server: Server, record: dict, n: int = 10) -> list[bool]:
-    """Whether each of `n` answers to `record` was logged with a challenger's scores."""
+    """Whether each of `n` answers to `record` was logged with a challenger's scores (waiting at
+    most long enough for every batch to be due)."""
     answers = predict_each(server, [record] * n)
-    lines = logged(server, {a["meta"]["puid"] for a in answers})
+    lines = logged(server, {a["meta"]["puid"] for a in answers}, timeout=4 * BATCH_SECONDS, scores=True)
     return [CHALLENGER_VERSION in lines[a["meta"]["puid"]] for a in answers]
 
 
@@ -101,7 +120,7 @@ def test_the_champion_answers_alone_and_the_log_carries_the_challengers_scores(
     assert [a["data"] for a in shadowed] == [a["data"] for a in champion_only]
     assert {a["meta"]["tags"]["model_version"] for a in shadowed} == {"1"}
 
-    lines = logged(shadow_server, {a["meta"]["puid"] for a in shadowed})
+    lines = logged(shadow_server, {a["meta"]["puid"] for a in shadowed}, scores=True)
     challenger = Predictor(load_bundle(bundles["2"]))
     expected = challenger.predict({"jsonData": records}).probability
     for answer, probability in zip(shadowed, expected, strict=True):
@@ -113,7 +132,8 @@ def test_the_champion_answers_alone_and_the_log_carries_the_challengers_scores(
     assert max(abs(a - b) for a, b in zip(expected, champion, strict=True)) > 0.01  # two models
 
     after = scrape(shadow_server)
-    assert metric_sum(after, SHADOW, outcome="scored") - metric_sum(before, SHADOW, outcome="scored") == 30
+    scored = metric_sum(after, SHADOW_REQUESTS, outcome="scored")
+    assert scored - metric_sum(before, SHADOW_REQUESTS, outcome="scored") == 30
 
 
 def test_a_request_above_the_shadow_limit_is_answered_and_counted_not_shadowed(shadow_server, july_records):
@@ -121,10 +141,10 @@ def test_a_request_above_the_shadow_limit_is_answered_and_counted_not_shadowed(s
     answer = shadow_server.predict({"jsonData": july_records[: SHADOW_MAX_ROWS + 1]})
     assert answer.status_code == 200
     puid = answer.json()["meta"]["puid"]
-    line = logged(shadow_server, {puid})[puid]
+    line = logged(shadow_server, {puid}, timeout=4 * BATCH_SECONDS, scores=True)[puid]
     assert CHALLENGER_VERSION not in line and line["n_rows"] == SHADOW_MAX_ROWS + 1
-    counted = metric_sum(scrape(shadow_server), SHADOW, outcome="too_many_rows")
-    assert counted - metric_sum(before, SHADOW, outcome="too_many_rows") == 1
+    counted = metric_sum(scrape(shadow_server), SHADOW_REQUESTS, outcome="too_many_rows")
+    assert counted - metric_sum(before, SHADOW_REQUESTS, outcome="too_many_rows") == 1
 
 
 def test_feedback_is_logged_under_the_request_id(shadow_server, july_records):
@@ -163,10 +183,13 @@ def test_a_removed_or_failing_challenger_never_changes_an_answer(shadow_server, 
     settle(shadow_server)
     answers = predict_each(shadow_server, [record] * 10)
     assert [a["data"] for a in answers] == [champion_answer] * 10
-    lines = logged(shadow_server, {a["meta"]["puid"] for a in answers})
+    lines = logged(
+        shadow_server, {a["meta"]["puid"] for a in answers}, timeout=4 * BATCH_SECONDS, scores=True
+    )
     assert not any(CHALLENGER_VERSION in line for line in lines.values())
     after = scrape(shadow_server)
-    assert metric_sum(after, SHADOW, outcome="failed") - metric_sum(before, SHADOW, outcome="failed") == 10
+    failed = metric_sum(after, SHADOW_REQUESTS, outcome="failed")
+    assert failed - metric_sum(before, SHADOW_REQUESTS, outcome="failed") == 10
 
     write_pointer(root, "2", name=CHALLENGER_POINTER_FILE)  # back to the module's challenger
     settle(shadow_server)
@@ -178,7 +201,7 @@ def live_traffic(server: Server, records: list[dict], truth_from: str) -> None:
     `truth_from` (PROBABILITY or CHALLENGER_PROBABILITY) ranks every row right (late when its
     probability is above its median on this traffic)."""
     answers = predict_each(server, records)
-    lines = logged(server, {a["meta"]["puid"] for a in answers})
+    lines = logged(server, {a["meta"]["puid"] for a in answers}, scores=True)
     scores = [lines[a["meta"]["puid"]][truth_from][0] for a in answers]
     median = sorted(scores)[len(scores) // 2]
     for answer, score in zip(answers, scores, strict=True):

@@ -28,8 +28,8 @@ def _traffic(tmp_path, challenger_noise: float, n: int = 1200, truth_for: int | 
             [float(champion[i])],
             [int(champion[i] > 0.35)],
             {},
-            shadow=("4", [float(challenger[i])]),
         )
+        log.write_shadow(f"q{i}", "4", [float(challenger[i])])
     for i in range(n if truth_for is None else truth_for):
         log.write_feedback(f"q{i}", [int(truth[i])])
     log.close()
