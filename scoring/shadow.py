@@ -4,8 +4,9 @@ filled it) or its oldest request is `batch_seconds` old (a thread of its own).
 
 Why batches: the challenger's trees are as large as the champion's, and scoring them after every
 request pushed the champion's trees out of the core's cache, so the next request's own scoring
-took about 1.6x as long (`benchmarks/serving_shadow.py --cache`); a batch brings the challenger in
-once per `batch_rows` rows. The trees' walk itself costs the same per row either way.
+took 1.70x as long, 1.02x with batches of 32 (`benchmarks/serving_shadow.py --cache`,
+docs/serving.md#benchmark): a batch brings the challenger in once per `batch_rows` rows. The
+trees' walk itself costs the same per row either way.
 
 The serving session (`seldon.session`) writes the prediction's log line at once, as without a
 challenger; the challenger's scores follow through `write(request_id, version, probabilities)`

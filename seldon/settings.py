@@ -25,7 +25,7 @@ class Settings:
     online_store_url: str = ""  # redis://host:port/db; empty: none
     max_explain_rows: int = DEFAULT_EXPLAIN_ROWS  # explaining costs milliseconds a row
     shadow_max_rows: int = DEFAULT_COMPILED_MAX_ROWS  # larger requests are not shadowed
-    shadow_share: float = 0.25  # of requests the challenger scores (docs/serving.md#benchmark)
+    shadow_share: float = 1.0  # of requests the challenger scores (docs/serving.md#benchmark)
     shadow_batch_rows: int = DEFAULT_SHADOW_BATCH_ROWS  # the challenger scores its queue at this many rows
     shadow_batch_seconds: float = DEFAULT_SHADOW_BATCH_SECONDS  # or when its oldest request is this old
 
