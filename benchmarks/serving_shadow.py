@@ -24,7 +24,8 @@ environment) times `Session.predict` (check, score, metrics, the request-log lin
 challenger's scores when ROOT has challenger.json) in CPU microseconds a request; the benchmark
 runs it on the champion's root and on the challenger's with every request shadowed, one process
 each, in alternating runs. `--cache ROOT ROWS` times the champion's one-row scoring alone, right
-after the challenger scored a row, and with the challenger scoring 32 rows at a time.
+after the challenger scored a row, and with the challenger scoring a batch
+(`scoring.shadow.DEFAULT_BATCH_ROWS` rows) at a time.
 
 Targets, read at the default share: shadow scoring adds <= 10 % to the median one-row latency, at 1
 connection, and costs <= 15 % of the one-row throughput, at 8 (the 8-connection added median is
@@ -144,12 +145,13 @@ def in_process(root: Path, rows_file: Path, n: int = 3000) -> None:
     print(json.dumps({"us": statistics.median(runs), "shadow": session.challenger is not None}))
 
 
-def cache_effect(root: Path, rows_file: Path, batch_rows: int = 32) -> None:
+def cache_effect(root: Path, rows_file: Path) -> None:
     """Print the champion's median one-row scoring time (wall microseconds, in process) alone,
     right after the challenger scored a row (the trees of a second model in the core's cache), and
     with the challenger scoring every `batch_rows` rows in one call (`scoring.shadow`)."""
     from contract.bundle import load_bundle
     from scoring.predictor import Predictor
+    from scoring.shadow import DEFAULT_BATCH_ROWS as batch_rows
     from scoring.shadow import score_together
     from seldon.pointer import CHALLENGER_POINTER_FILE, pointed_dir, read_pointer
 
@@ -172,7 +174,9 @@ def cache_effect(root: Path, rows_file: Path, batch_rows: int = 32) -> None:
             batched += [timed(c.columns) for c in checked[start : start + batch_rows]]
             score_together(challenger, checked[start : start + batch_rows])
     figures = {"alone": alone, "after_each": after, "batched": batched}
-    print(json.dumps({name: statistics.median(values) for name, values in figures.items()}))
+    print(
+        json.dumps({**{name: statistics.median(v) for name, v in figures.items()}, "batch_rows": batch_rows})
+    )
 
 
 def serving_run(mode: str, root: Path, rows_file: Path) -> dict:
@@ -251,7 +255,8 @@ def main() -> int:
     print(
         f"  the champion's one-row scoring in process: {cache['alone']:.1f} us alone, "
         f"{cache['after_each'] / cache['alone']:.2f}x right after the challenger scored a row, "
-        f"{cache['batched'] / cache['alone']:.2f}x with the challenger scoring 32 rows at a time"
+        f"{cache['batched'] / cache['alone']:.2f}x with the challenger scoring "
+        f"{cache['batch_rows']} rows at a time"
     )
     return 0
 

@@ -56,7 +56,7 @@ from contract.log_segments import (
 from contract.names import PREDICTED, PROBABILITY, TRUTH
 
 ONLINE_FEATURES = "online_features"
-CHALLENGER_VERSION = "challenger_version"  # the shadow challenger's version, on lines it scored
+CHALLENGER_VERSION = "challenger_version"  # the shadow challenger's version, on its `shadow` lines
 CHALLENGER_PROBABILITY = "challenger_probability"  # its probability of each row
 FEEDBACK = "feedback"  # `kind` of a line carrying truth for an earlier request's rows
 SHADOW = "shadow"  # `kind` of a line carrying the challenger's scores of an earlier request's rows
