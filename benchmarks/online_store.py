@@ -5,6 +5,11 @@ looked-up features are checked against the offline ones for every flight of the 
     python benchmarks/online_store.py [--repeats 5]
 
 Target: ingestion >= 5,000 events/s (a whole day in under a second).
+
+It also measures the client's CPU a lookup on its two possible paths, side by side in alternating
+rounds: redis-py's registered Script over the client's pool (what `OnlineStore` used to call) and
+the store's own connection (what it calls), each back to back and with 4 MB read between two
+lookups, as a served request's tree walk reads its trees (the serving benchmark's bundle is 4 MB).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from operational.store import OnlineStore
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_EVENTS_PER_SECOND = 5_000
+BETWEEN_BYTES = 4 * 2**20  # read between two lookups: a served request's trees
 
 
 def _free_port() -> int:
@@ -68,6 +74,33 @@ class _CpuPerCall:
         """(client ms, redis-server ms) per call."""
         client, server = self.began
         return (time.process_time() - client) / calls * 1e3, (self._redis() - server) / calls * 1e3
+
+
+def client_paths(store: OnlineStore, queries: list, rounds: int = 3) -> dict[tuple[str, str], float]:
+    """Client CPU (ms) of one lookup by (path, between), the median of alternating rounds."""
+    trees = np.ones(BETWEEN_BYTES // 8)
+    paths = {
+        "the client's Script and pool": lambda q: store._lookup(*store._lookup_input([q])),  # noqa: SLF001
+        "the store's connection": lambda q: store.features(*q),
+    }
+    betweens = {"back to back": lambda: None, "4 MB read between": trees.sum}
+    results: dict[tuple[str, str], list[float]] = {}
+    for _ in range(rounds):
+        for path, lookup in paths.items():
+            for between, read in betweens.items():
+                began = time.process_time()
+                for query in queries:
+                    lookup(query)
+                    read()
+                results.setdefault((path, between), []).append((time.process_time() - began) / len(queries))
+    read_alone = time.process_time()
+    for _ in queries:
+        trees.sum()
+    read_cost = (time.process_time() - read_alone) / len(queries)
+    return {
+        key: (statistics.median(times) - (read_cost if key[1] != "back to back" else 0.0)) * 1e3
+        for key, times in results.items()
+    }
 
 
 def main() -> None:
@@ -112,6 +145,7 @@ def main() -> None:
             for _ in queries:
                 store.client.ping()
             ping_cpu = cpu.per_call(len(queries))
+            paths = client_paths(store, queries)
         finally:
             process.terminate()
             process.wait(timeout=10)
@@ -136,6 +170,13 @@ def main() -> None:
         f"CPU per lookup: client {lookup_cpu[0]:.3f} ms + redis-server {lookup_cpu[1]:.3f} ms "
         f"(one PING, the floor of a round trip: {ping_cpu[0]:.3f} + {ping_cpu[1]:.3f} ms)"
     )
+    print("client CPU a lookup, by path (median of 3 alternating rounds; the 4 MB read's own CPU taken off):")
+    for between in ("back to back", "4 MB read between"):
+        script, own = paths["the client's Script and pool", between], paths["the store's connection", between]
+        print(
+            f"  {between:18s} Script and pool {script:.3f} ms, "
+            f"store's connection {own:.3f} ms ({own / script:.2f}x)"
+        )
     print(f"online features equal the offline ones for all {len(the_day)} flights: {same}")
 
 

@@ -14,13 +14,17 @@ Key layout (all times whole minutes, `definitions.minutes`; members are unique p
 
 A lookup is one command (EVALSHA of `_LOOKUP`, one round trip for every flight of a request): the
 script reads the five keys of each flight in Redis and answers six integers a flight, so neither
-the members nor their parsing cross the wire. A store that cannot answer (down, or it has no
-watermark at or after t for the origin: empty, or behind) gives every feature missing and says
-why; the caller counts it and the trees route the missing values.
+the members nor their parsing cross the wire. A one-script lookup goes over a connection of the
+store's own: redis-py's pool, retry wrapper and Script object cost about as much client CPU as the
+round trip itself (`make bench-online-store` prints both paths side by side). A store that cannot
+answer (down, or it has no watermark at or after t for the origin: empty, or behind) gives every
+feature missing and says why; the caller counts it and the trees route the missing values.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -116,6 +120,9 @@ class OnlineStore:
         self.retry_after_seconds = retry_after_seconds
         self._down_until = 0.0
         self._lookup = client.register_script(_LOOKUP)
+        self._connection: Any = None  # the lookups' own connection, made by the process using it
+        self._connection_pid = 0
+        self._connection_lock = threading.Lock()  # one command and its reply at a time
 
     @classmethod
     def from_url(cls, url: str, timeout_seconds: float = 0.05, **options: Any) -> OnlineStore:
@@ -193,9 +200,9 @@ class OnlineStore:
 
         chunks = [flights[i : i + LOOKUP_CHUNK] for i in range(0, len(flights), LOOKUP_CHUNK)]
         try:
-            # the Script reloads itself when Redis answers NOSCRIPT (a restarted store)
+            # each path loads the script again when Redis answers NOSCRIPT (a restarted store)
             if len(chunks) == 1:
-                replies = [self._lookup(*self._lookup_input(chunks[0]))]
+                replies = [self._run_lookup(*self._lookup_input(chunks[0]))]
             else:
                 pipe = self.client.pipeline(transaction=False)
                 for chunk in chunks:
@@ -210,6 +217,36 @@ class OnlineStore:
             for reply in replies
             for i in range(len(reply) // width)
         ]
+
+    def _run_lookup(self, keys: list[str], args: list[int]) -> list[int]:
+        """One `_LOOKUP` on the store's own connection (`connection.send_command` and
+        `read_response`: the pool's get and release and the client's retry cost more than the
+        command). A connection closed since the last lookup (a restarted store) is made anew once;
+        a store that lost its scripts gets the script loaded again; a timeout is not retried."""
+        import redis
+
+        reconnected = reloaded = False
+        with self._connection_lock:
+            while True:
+                try:
+                    return self._send_lookup(keys, args)
+                except redis.exceptions.NoScriptError:
+                    if reloaded:
+                        raise
+                    self.client.script_load(_LOOKUP)
+                    reloaded = True
+                except redis.ConnectionError:
+                    if reconnected:
+                        raise
+                    reconnected = True  # it disconnected itself: the next send connects anew
+
+    def _send_lookup(self, keys: list[str], args: list[int]) -> list[int]:
+        if self._connection is None or self._connection_pid != os.getpid():
+            # a forked worker must not share its parent's socket
+            self._connection = self.client.connection_pool.make_connection()
+            self._connection_pid = os.getpid()
+        self._connection.send_command("EVALSHA", self._lookup.sha, len(keys), *keys, *args)
+        return self._connection.read_response()
 
     def _lookup_input(self, flights: Sequence[tuple[str, str | None, int]]) -> tuple[list[str], list[int]]:
         """`_LOOKUP`'s keys and arguments for `flights`."""

@@ -95,6 +95,7 @@ def test_a_lookup_answers_a_few_integers_however_busy_the_airport(store, june_ev
     ]
     tail = next(t for t in evening["tailnum"] if isinstance(t, str))
     flight = ("EWR", tail, int(minutes(pd.Series([DAY + pd.Timedelta(hours=18)]))[0]))
+    store.features(*flight)  # the lookups' connection made (its handshake is not a lookup's)
     store.client.config_resetstat()  # its own "+OK" is the one other reply counted below
     lookup = store.features(*flight)
     sent = store.client.info("stats")["total_net_output_bytes"]
@@ -165,6 +166,52 @@ def test_a_stopped_store_gives_missing_features_at_once_then_recovers(tmp_path, 
         assert store.features("EWR", None, noon).unavailable is None
     finally:
         stop_group(process)
+
+
+def test_a_restarted_store_answers_the_next_lookup(tmp_path, june_events):
+    """The lookups' own connection outlives the server it was made to: the first lookup after a
+    restart makes a new one instead of reporting the store down."""
+    port = _free_port()
+    process = start_redis(tmp_path, port)
+    try:
+        store = OnlineStore.from_url(f"redis://127.0.0.1:{port}/0")
+        store.ingest(june_events, complete_until=DAY + pd.Timedelta(days=1))
+        noon = int(minutes(pd.Series([DAY + pd.Timedelta(hours=12)]))[0])
+        known = store.features("EWR", None, noon)
+        stop_group(process)
+        process = start_redis(tmp_path, port)  # empty, and without the script
+        store.ingest(june_events, complete_until=DAY + pd.Timedelta(days=1))
+        assert store.features("EWR", None, noon) == known and known.unavailable is None
+    finally:
+        stop_group(process)
+
+
+def _lookups_in_a_child(store: OnlineStore, flights: list, answers) -> None:
+    answers.put([store.features(*flight) for flight in flights])
+
+
+def test_a_forked_worker_does_not_share_its_parents_connection(store, june_events):
+    """Gunicorn forks its workers: a child looking up at the same time as its parent gets its
+    own answers, not replies meant for the other process on a shared socket."""
+    import multiprocessing
+
+    store.ingest(june_events, complete_until=DAY + pd.Timedelta(days=1))
+    day = june_events.loc[june_events["sched_dep"].dt.normalize() == DAY].head(300)
+    flights = [
+        (origin, None, int(sched))
+        for origin, sched in zip(day["origin"], minutes(day["sched_dep"]), strict=True)
+    ]
+    expected = [store.features(*flight) for flight in flights]  # the parent's connection made
+    context = multiprocessing.get_context("fork")
+    answers = context.Queue()
+    child = context.Process(target=_lookups_in_a_child, args=(store, flights[::-1], answers))
+    child.start()
+    mine = [store.features(*flight) for flight in flights]
+    theirs = answers.get(timeout=60)
+    child.join(timeout=30)
+    assert child.exitcode == 0
+    assert mine == expected and theirs == expected[::-1]
+    assert len({lookup.values["origin_recent_departures"] for lookup in expected}) > 10
 
 
 def test_the_redis_launcher_binds_loopback_only(redis_server):
