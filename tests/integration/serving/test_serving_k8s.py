@@ -92,7 +92,7 @@ def test_overlay_builds_and_validates(overlay):
     serving = configmaps[model["envFrom"][0]["configMapRef"]["name"]]["data"]  # hashed name resolved
     assert serving["OMP_NUM_THREADS"] == "1" and serving["MODEL_ROOT"] == "/mnt/models"
     assert serving["ONLINE_STORE_URL"] == "redis://flights-online-store:6379/0"  # the Service below
-    assert serving["GUNICORN_WORKERS"] == ("1" if overlay == "dev" else "2")
+    assert serving["GUNICORN_WORKERS"] == ("1" if overlay == "dev" else "3")  # 2 cores + 1
     assert pod_spec["securityContext"]["runAsNonRoot"] is True
     assert predictor["replicas"] == (1 if overlay == "dev" else 3)
     _check_online_store(docs)
