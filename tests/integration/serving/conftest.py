@@ -9,17 +9,36 @@ import pytest
 from serving_support import (
     MAX_BATCH_ROWS,
     MAX_REQUEST_BYTES,
+    BundleTraining,
     Server,
     make_root,
     sample_records,
-    train_bundles,
 )
+
+_TRAINING: BundleTraining | None = None
+
+
+def pytest_collection_finish(session):
+    """Start training the bundles as soon as the run is known to need them: the two trainings
+    (about 30 s) then run on the core that the tests before the serving ones leave idle (the
+    suite keeps about one of two cores busy), not in the first serving test's set-up."""
+    global _TRAINING
+    if _TRAINING is None and any("bundles" in getattr(item, "fixturenames", ()) for item in session.items):
+        _TRAINING = BundleTraining().start()
+
+
+def pytest_sessionfinish(session):
+    if _TRAINING is not None:
+        _TRAINING.stop()
 
 
 @pytest.fixture(scope="session")
-def bundles(tmp_path_factory) -> dict[str, Path]:
+def bundles() -> dict[str, Path]:
     """Versions 1 and 2 as the training workflow registers them (May and October 2013 data)."""
-    return train_bundles(tmp_path_factory.mktemp("bundles"))
+    global _TRAINING
+    if _TRAINING is None:  # a run whose items did not name the fixture when it was collected
+        _TRAINING = BundleTraining().start()
+    return _TRAINING.result()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,8 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -67,6 +69,47 @@ def train_bundles(base: Path) -> dict[str, Path]:
             version: registry.download_bundle(registry.MODEL_NAME, version, base / version)
             for version in ("1", "2")
         }
+
+
+class BundleTraining:
+    """`train_bundles` in a process of its own (`make_bundles.py`), started early and waited for
+    when a test needs the bundles. Its own HOME keeps its Flyte cache apart: a test of the cache
+    running meanwhile sees only its own hits."""
+
+    def __init__(self) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="flights-bundles-"))
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> BundleTraining:
+        (self.base / "home").mkdir()
+        self.log = open(self.base / "training.log", "w")
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("make_bundles.py")), str(self.base)],
+            cwd=REPO,
+            env={
+                **os.environ,
+                "HOME": str(self.base / "home"),
+                "PYTHONPATH": os.pathsep.join([str(REPO), str(Path(__file__).parent)]),
+            },
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def result(self, timeout: float = 900) -> dict[str, Path]:
+        """{version: bundle directory} once the process has ended well, else fail with its log."""
+        assert self.process is not None
+        code = self.process.wait(timeout=timeout)
+        log = (self.base / "training.log").read_text()
+        assert code == 0, f"training the bundles failed ({code}):\n{log[-5000:]}"
+        return {version: self.base / version for version in ("1", "2")}
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_group(self.process, timeout=10)
+            self.log.close()
+        shutil.rmtree(self.base, ignore_errors=True)
 
 
 def sync_in_process(*args: str) -> int:
@@ -137,6 +180,9 @@ class Server:
             "MODEL_ROOT": str(self.root),
             "SERVING_BIND_HOST": "127.0.0.1",
             "MODEL_POLL_SECONDS": "0.5",
+            # the workers' metric files beside the server's log, not in a temp dir of its own
+            # that outlives the test
+            "PROMETHEUS_MULTIPROC_DIR": str(self.root.parent / f"metrics-{self.http_port}"),
             **self.env,
         }
         self.log_path = self.root.parent / f"server-{self.http_port}.log"
