@@ -18,6 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.tiers import tier_of
+
+# Set when pytest loads this file, once a run: a module that imported this file again would make
+# a second session dir, point HOME at it and never remove it (what is shared lives in tests/support).
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="flights-mlops-tests-"))
 os.environ["HOME"] = str(_SESSION_DIR / "home")
 os.environ["MLOPS_DATA_DIR"] = str(_SESSION_DIR / "mlops")
@@ -26,20 +30,6 @@ os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 # The trees' OpenMP threads spin while they wait: on two shared cores a busy neighbour makes a fit
 # burn several times its CPU (docs/performance.md). Passive waiting gives the same models.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-
-
-TESTS_ROOT = Path(__file__).resolve().parent
-TIERS = ("unit", "integration", "e2e")
-
-
-def tier_of(path: Path) -> str:
-    """The tier of a test file: the first folder under tests/."""
-    parts = Path(path).resolve().relative_to(TESTS_ROOT).parts
-    if len(parts) < 2 or parts[0] not in TIERS:
-        raise pytest.UsageError(
-            f"{path}: a test module lives under tests/unit, tests/integration or tests/e2e (its tier)"
-        )
-    return parts[0]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,7 +1,7 @@
 """What every test folder shares: the repository's root, the serving environment's Python and a
 free loopback port here; synthetic tables (`tables`), a small real window and `pyflyte run`
 (`pipeline`), processes started and stopped (`processes`), Debian's Prometheus tools and Redis
-(`system_tools`) in the modules beside it."""
+(`system_tools`), the tier of a test module (`tiers`) in the modules beside it."""
 
 from __future__ import annotations
 

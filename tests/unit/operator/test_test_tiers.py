@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import tomllib
 
 import pytest
 
-from tests.conftest import TESTS_ROOT, tier_of
 from tests.support.system_tools import REPO
+from tests.support.tiers import TESTS_ROOT, tier_of
 
 
 @pytest.mark.parametrize("tier", ["unit", "integration", "e2e"])
@@ -46,3 +48,20 @@ def test_every_run_prints_its_slowest_phases():
     options = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     assert "--durations=15" in options["addopts"].split()
     assert {"unit", "integration", "e2e"} <= {line.split(":")[0] for line in options["markers"]}
+
+
+def test_a_run_removes_the_temp_dir_it_points_home_at(tmp_path):
+    """A run of this very module (which imports the tier rule) leaves no session dir behind: the
+    rule once lived in tests/conftest.py, and importing it again made a second dir, pointed HOME
+    and MLOPS_DATA_DIR at it for the rest of the run, and never removed it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", "of_its_folder"],
+        cwd=REPO,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 passed" in done.stdout
+    assert sorted(path.name for path in tmp_path.glob("flights-mlops-tests-*")) == []
