@@ -18,13 +18,20 @@ from serving_support import (
 _TRAINING: BundleTraining | None = None
 
 
+def _training() -> BundleTraining:
+    """The run's one bundle training, started on first use."""
+    global _TRAINING
+    if _TRAINING is None:
+        _TRAINING = BundleTraining()
+    return _TRAINING
+
+
 def pytest_collection_finish(session):
     """Start training the bundles as soon as the run is known to need them: the two trainings
     (about 30 s) then run on the core that the tests before the serving ones leave idle (the
     suite keeps about one of two cores busy), not in the first serving test's set-up."""
-    global _TRAINING
-    if _TRAINING is None and any("bundles" in getattr(item, "fixturenames", ()) for item in session.items):
-        _TRAINING = BundleTraining().start()
+    if any("bundles" in getattr(item, "fixturenames", ()) for item in session.items):
+        _training()
 
 
 def pytest_sessionfinish(session):
@@ -35,10 +42,7 @@ def pytest_sessionfinish(session):
 @pytest.fixture(scope="session")
 def bundles() -> dict[str, Path]:
     """Versions 1 and 2 as the training workflow registers them (May and October 2013 data)."""
-    global _TRAINING
-    if _TRAINING is None:  # a run whose items did not name the fixture when it was collected
-        _TRAINING = BundleTraining().start()
-    return _TRAINING.result()
+    return _training().result()
 
 
 @pytest.fixture(scope="session")

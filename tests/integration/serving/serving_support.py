@@ -72,43 +72,36 @@ def train_bundles(base: Path) -> dict[str, Path]:
 
 
 class BundleTraining:
-    """`train_bundles` in a process of its own (`make_bundles.py`), started early and waited for
-    when a test needs the bundles. Its own HOME keeps its Flyte cache apart: a test of the cache
-    running meanwhile sees only its own hits."""
+    """`train_bundles` in a process of its own (`make_bundles.py`), started when made and waited
+    for when a test needs the bundles. Its own HOME keeps its Flyte cache apart: a test of the
+    cache running meanwhile sees only its own hits."""
 
     def __init__(self) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="flights-bundles-"))
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> BundleTraining:
         (self.base / "home").mkdir()
-        self.log = open(self.base / "training.log", "w")
-        self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("make_bundles.py")), str(self.base)],
-            cwd=REPO,
-            env={
-                **os.environ,
-                "HOME": str(self.base / "home"),
-                "PYTHONPATH": os.pathsep.join([str(REPO), str(Path(__file__).parent)]),
-            },
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        return self
+        self.log_path = self.base / "training.log"
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, str(Path(__file__).with_name("make_bundles.py")), str(self.base)],
+                cwd=REPO,
+                env={
+                    **os.environ,
+                    "HOME": str(self.base / "home"),
+                    "PYTHONPATH": os.pathsep.join([str(REPO), str(Path(__file__).parent)]),
+                },
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def result(self, timeout: float = 900) -> dict[str, Path]:
         """{version: bundle directory} once the process has ended well, else fail with its log."""
-        assert self.process is not None
         code = self.process.wait(timeout=timeout)
-        log = (self.base / "training.log").read_text()
-        assert code == 0, f"training the bundles failed ({code}):\n{log[-5000:]}"
+        assert code == 0, f"training the bundles failed ({code}):\n{self.log_path.read_text()[-5000:]}"
         return {version: self.base / version for version in ("1", "2")}
 
     def stop(self) -> None:
-        if self.process is not None:
-            stop_group(self.process, timeout=10)
-            self.log.close()
+        stop_group(self.process, timeout=10)
         shutil.rmtree(self.base, ignore_errors=True)
 
 
