@@ -141,7 +141,7 @@ test-fast: $(VENV)/.synced $(SERVING_VENV)/.synced setup-system
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy contract operational scoring core explain tasks workflows launchplans images scripts seldon
+	$(VENV)/bin/mypy usecases contract operational scoring core explain tasks workflows launchplans images scripts seldon
 
 # The serving tests alone (they need promtool, prometheus and both environments).
 test-serving: setup-system $(VENV)/.synced $(SERVING_VENV)/.synced

@@ -1,0 +1,225 @@
+"""What the loop must know about a problem: one typed declaration per use case.
+
+A use case is one package under `usecases/` whose `USE_CASE` is a `UseCase`. Everything outside
+that package (contract, scoring, serving, explanations, tasks, workflows, the generic parts of
+core, alert rules, dashboard, manifests) reads the declaration and names none of its columns,
+its label or its metrics. `UseCase.__post_init__` checks the declaration when the package is
+imported, so a bad one fails before any task runs, naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+# A name becomes a registered model, an experiment, a Prometheus metric prefix and Kubernetes
+# object names: lower-case letters, digits and single hyphens (a DNS label, at most 40 characters
+# so that suffixes such as `-online-store` still fit in 63).
+_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+MAX_NAME_CHARS = 40
+
+
+class UseCaseError(ValueError):
+    """A declaration that cannot work: the message names the use case and the field."""
+
+    def __init__(self, use_case: str, field_name: str, problem: str):
+        super().__init__(f"use case '{use_case}': {field_name}: {problem}")
+        self.use_case = use_case
+        self.field = field_name
+
+
+@dataclass(frozen=True)
+class OnlineKeys:
+    """How a request finds its online features: the entity fields it carries (`entities`, for
+    example a station or a plane) and the field that holds its event time (`time`, local wall
+    clock, ISO 8601 to the minute); the features are as of t = event time - `horizon_minutes`."""
+
+    time: str
+    entities: tuple[str, ...]
+    features: tuple[str, ...]
+    horizon_minutes: int
+
+
+@dataclass(frozen=True)
+class UseCase:
+    """One tabular problem, declared for the loop.
+
+    Data: `load_window(source_dir, start, end)` reads the rows whose event time lies in
+    [start, end) with every time-dependent column as of its prediction time (an empty
+    `source_dir` means the data shipped with the use case); `raw_schema` validates them;
+    `build_features(raw, known_at)` makes the feature table (`feature_schema`): one row per
+    `key`, its event time `timestamp`, the features and the label, missing until known at
+    `known_at` (None: a closed historical record).
+
+    Label: `label` is 1 for `positive_class` and 0 for `negative_class`; the truth of an event is
+    known `label_maturity` after its event time (a flight's within a day, a loan's after a year):
+    windows, the gate and monitoring only judge on labels that old.
+    """
+
+    name: str
+    title: str  # one line: what is predicted, for the README, decks and the server's metadata
+    model_name: str  # the registered model (MLflow); the experiment takes the same name
+    load_window: Callable[[str, datetime, datetime], pd.DataFrame]
+    raw_schema: type
+    feature_schema: type
+    build_features: Callable[[pd.DataFrame, datetime | None], pd.DataFrame]
+    key: str
+    timestamp: str
+    label: str
+    positive_class: str
+    negative_class: str
+    label_maturity: timedelta
+    categorical_features: tuple[str, ...]
+    numeric_features: tuple[str, ...]
+    slices: tuple[str, ...]
+    threshold: float
+    package_dir: Path  # the use case's folder: sample request, fixtures, docs page
+    online: OnlineKeys | None = None
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)  # overrides of core.model's defaults
+    demo_as_of: tuple[datetime, ...] = ()
+    description: Mapping[str, str] = field(default_factory=dict)  # feature -> what it means
+
+    def __post_init__(self) -> None:
+        check(self)
+
+    # Names that follow from `name`.
+    @property
+    def metric_prefix(self) -> str:
+        return self.name.replace("-", "_")
+
+    @property
+    def experiment(self) -> str:
+        return self.model_name
+
+    @property
+    def predicted(self) -> str:
+        """The output flag: 1 when the probability reaches the threshold."""
+        return f"predicted_{self.positive_class.replace(' ', '_')}"
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return (*self.categorical_features, *self.numeric_features)
+
+    @property
+    def sample_request(self) -> Path:
+        return self.package_dir / "sample_request.json"
+
+    @property
+    def fixtures(self) -> Path:
+        return self.package_dir / "fixtures"
+
+
+_REQUIRED_TEXT = (
+    "name",
+    "title",
+    "model_name",
+    "key",
+    "timestamp",
+    "label",
+    "positive_class",
+    "negative_class",
+)
+
+
+def check(case: UseCase) -> None:
+    """Every rule a declaration must meet; the first broken one raises `UseCaseError`."""
+    who = case.name if isinstance(case.name, str) and case.name else "?"
+    for name in _REQUIRED_TEXT:
+        value = getattr(case, name)
+        if not isinstance(value, str) or not value.strip():
+            raise UseCaseError(who, name, "required: a non-empty string")
+    if not _NAME.fullmatch(case.name) or len(case.name) > MAX_NAME_CHARS:
+        raise UseCaseError(
+            who,
+            "name",
+            f"'{case.name}' must be lower-case letters, digits and single hyphens, "
+            f"start with a letter, at most {MAX_NAME_CHARS} characters",
+        )
+    for name in ("load_window", "build_features"):
+        if not callable(getattr(case, name)):
+            raise UseCaseError(who, name, "required: a function")
+    for name in ("raw_schema", "feature_schema"):
+        if not _is_schema(getattr(case, name)):
+            raise UseCaseError(who, name, "required: a pandera DataFrameModel class")
+    if not isinstance(case.label_maturity, timedelta) or case.label_maturity < timedelta(0):
+        raise UseCaseError(who, "label_maturity", "required: a timedelta of zero or more")
+    if not case.numeric_features and not case.categorical_features:
+        raise UseCaseError(who, "features", "declare at least one categorical or numeric feature")
+
+    columns = _columns(case.feature_schema)
+    for name in ("key", "timestamp", "label"):
+        if getattr(case, name) not in columns:
+            raise UseCaseError(who, name, f"'{getattr(case, name)}' is not a column of the feature schema")
+    for group in ("categorical_features", "numeric_features", "slices"):
+        unknown = [c for c in getattr(case, group) if c not in columns]
+        if unknown:
+            raise UseCaseError(who, group, f"{unknown} not in the feature schema")
+    both = set(case.categorical_features) & set(case.numeric_features)
+    if both:
+        raise UseCaseError(who, "features", f"{sorted(both)} declared both categorical and numeric")
+    reserved = {case.key, case.timestamp, case.label} & set(case.features)
+    if reserved:
+        raise UseCaseError(
+            who, "features", f"{sorted(reserved)} is the key, timestamp or label, not a feature"
+        )
+    _check_binary_label(case, who)
+    if not 0.0 < float(case.threshold) < 1.0:
+        raise UseCaseError(who, "threshold", f"{case.threshold} must lie strictly between 0 and 1")
+    if case.online is not None:
+        _check_online(case, who, columns)
+    if not Path(case.package_dir).is_dir():
+        raise UseCaseError(who, "package_dir", f"{case.package_dir} is not a directory")
+    from core.model import Hyperparameters  # the defaults the overrides replace
+
+    known = {f.name for f in fields(Hyperparameters)}
+    unknown_params = sorted(set(case.hyperparameters) - known)
+    if unknown_params:
+        raise UseCaseError(who, "hyperparameters", f"{unknown_params} are not hyperparameters of core.model")
+
+
+def _is_schema(value: object) -> bool:
+    import pandera.pandas as pa
+
+    return isinstance(value, type) and issubclass(value, pa.DataFrameModel)
+
+
+def _columns(schema: Any) -> dict:
+    return dict(schema.to_schema().columns)
+
+
+def _check_binary_label(case: UseCase, who: str) -> None:
+    """The label column must allow exactly 0 and 1 (and be nullable: missing until known)."""
+    column = _columns(case.feature_schema)[case.label]
+    allowed = None
+    for rule in column.checks:
+        if "allowed_values" in rule.statistics:
+            allowed = set(rule.statistics["allowed_values"])
+    if allowed != {0, 1}:
+        raise UseCaseError(
+            who, "label", f"'{case.label}' must be binary: its schema field needs isin=[0, 1] (has {allowed})"
+        )
+    if not column.nullable:
+        raise UseCaseError(who, "label", f"'{case.label}' must be nullable: the truth is missing until known")
+
+
+def _check_online(case: UseCase, who: str, columns: dict) -> None:
+    online = case.online
+    assert online is not None
+    if not online.features:
+        raise UseCaseError(who, "online.features", "declare at least one feature, or leave online None")
+    unknown = [f for f in online.features if f not in case.numeric_features]
+    if unknown:
+        raise UseCaseError(who, "online.features", f"{unknown} are not numeric features of the use case")
+    if not online.entities:
+        raise UseCaseError(who, "online.entities", "declare the request field(s) the store is keyed by")
+    if not 0 <= int(online.horizon_minutes) <= 366 * 24 * 60:
+        raise UseCaseError(who, "online.horizon_minutes", f"{online.horizon_minutes} must be in [0, 1 year]")
+    for name in (online.time, *online.entities):
+        if name not in columns:
+            raise UseCaseError(who, "online", f"request key '{name}' is not a column of the feature schema")
