@@ -51,12 +51,14 @@ HTTP_PORT ?= 9000
 METRICS_PORT ?= 6000
 WORKERS ?= 2
 
-# Prometheus and promtool (alert rule tests, scrape tests), the Pushgateway (monitoring metrics)
-# and redis-server (the online store of the operational features, with the two libraries it
-# links), Debian's binaries unpacked into .tools/system: nothing is installed system-wide, no
-# service is enabled or started. wrk (serving benchmark only) is a Debian package without a service.
+# Prometheus and promtool (alert rule tests, scrape tests), the Pushgateway (monitoring metrics),
+# Alertmanager and amtool (deploy/alertmanager/alertmanager.yml: its checks, route tests and a
+# notification test) and redis-server (the online store of the operational features, with the two
+# libraries it links), Debian's binaries unpacked into .tools/system: nothing is installed
+# system-wide, no service is enabled or started. wrk (serving benchmark only) is a Debian package
+# without a service.
 SYSTEM := $(TOOLS)/system
-SYSTEM_PACKAGES := prometheus prometheus-pushgateway redis-server redis-tools libjemalloc2 liblzf1
+SYSTEM_PACKAGES := prometheus prometheus-pushgateway prometheus-alertmanager redis-server redis-tools libjemalloc2 liblzf1
 # The stamp names the package list: a package added to it is unpacked on the next setup.
 SYSTEM_STAMP := $(SYSTEM)/.unpacked-$(shell echo $(SYSTEM_PACKAGES) | cksum | cut -d' ' -f1)
 

@@ -4,6 +4,7 @@ with the thresholds below; drift or decay runs the training workflow and its pro
 from flytekit import CronSchedule, LaunchPlan
 
 from core.monitoring import MonitoringThresholds
+from launchplans.notifications import on_failure
 from workflows.monitoring import daily_monitoring_workflow
 
 DAILY_MONITORING_CRON = "0 7 * * *"
@@ -19,4 +20,6 @@ daily_monitoring = LaunchPlan.get_or_create(
     schedule=CronSchedule(schedule=DAILY_MONITORING_CRON, kickoff_time_input_arg="kickoff_time"),
     fixed_inputs={"days": MONITORING_DAYS},
     default_inputs={"thresholds": MonitoringThresholds(), "request_log_dir": REQUEST_LOG_DIR},
+    # A failed monitoring run leaves drift unchecked for a day: a person looks this working day.
+    notifications=on_failure("ticket"),
 )

@@ -5,6 +5,7 @@ model the refit on all of them."""
 from flytekit import CronSchedule, LaunchPlan
 
 from core.gate import GateConfig
+from launchplans.notifications import on_failure
 from tasks.data import DataConfig
 from workflows.training import training_workflow
 
@@ -18,4 +19,6 @@ monthly_retrain = LaunchPlan.get_or_create(
     # month to train (the expanding window `benchmarks/fit_windows.py` chose).
     fixed_inputs={"data": DataConfig(train_months=0, holdout_months=1)},
     default_inputs={"gate": GateConfig()},
+    # A failed retrain leaves the champion serving: a person looks this working day.
+    notifications=on_failure("ticket"),
 )

@@ -3,6 +3,7 @@
 from flytekit import CronSchedule, LaunchPlan
 
 from core.registry import MODEL_NAME
+from launchplans.notifications import on_failure
 from workflows.batch_inference import daily_batch_inference_workflow
 
 DAILY_SCORING_CRON = "0 4 * * *"
@@ -15,4 +16,6 @@ daily_scoring = LaunchPlan.get_or_create(
     # a default ("" = champion) an operator may pin when relaunching.
     fixed_inputs={"days": 1, "model_name": MODEL_NAME},
     default_inputs={"model_version": ""},
+    # A failed scoring leaves the day without batch predictions: a person now.
+    notifications=on_failure("page"),
 )

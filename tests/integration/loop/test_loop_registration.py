@@ -88,7 +88,10 @@ def _package(tmp_path: Path, env: dict) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory):
     home = tmp_path_factory.mktemp("package-home")
-    return _package(home, {"HOME": str(home), "FLYTE_TASK_IMAGE": PREBUILT})
+    # registered for production, as CD does: the launch plans notify production's recipients
+    return _package(
+        home, {"HOME": str(home), "FLYTE_TASK_IMAGE": PREBUILT, "MLOPS_ENVIRONMENT": "production"}
+    )
 
 
 def test_every_entity_is_in_the_archive(archive):
@@ -112,6 +115,27 @@ def test_launch_plans_keep_their_schedules(archive):
     assert retrain.workflow_id.name == "workflows.training.training_workflow"
     assert plans["daily_scoring"].spec.fixed_inputs.literals["days"].scalar.primitive.integer == 1
     assert plans["daily_monitoring"].spec.entity_metadata.schedule.cron_schedule.schedule == "0 7 * * *"
+
+
+def test_launch_plans_notify_the_environment_registered_on_failure_and_timeout(archive):
+    from flytekit.models.core.execution import WorkflowExecutionPhase
+
+    from launchplans.notifications import CONFIG_FILE, load
+
+    production = load(CONFIG_FILE, "production")
+    fields = {"email": "email", "slack": "slack", "pagerduty": "pager_duty"}
+    severity = {"monthly_retrain": "ticket", "daily_scoring": "page", "daily_monitoring": "ticket"}
+    for name in severity:
+        found = {}
+        for notification in archive["launch_plan"][name].spec.entity_metadata.notifications:
+            assert list(notification.phases) == [
+                WorkflowExecutionPhase.FAILED,
+                WorkflowExecutionPhase.TIMED_OUT,
+            ]
+            channel = notification.WhichOneof("type")
+            found[channel] = list(getattr(notification, channel).recipients_email)
+        expected = {fields[c]: list(e) for c, e in production[severity[name]].by_channel.items()}
+        assert found == expected, name
 
 
 def test_partitions_fan_out_as_a_cached_array_node(archive):
