@@ -20,7 +20,7 @@ def test_make_test_installs_nothing_system_wide():
 
 
 def test_the_tests_use_the_unpacked_debian_binaries():
-    for name in ("prometheus", "promtool", "prometheus-pushgateway"):
+    for name in ("prometheus", "promtool", "prometheus-pushgateway", "prometheus-alertmanager", "amtool"):
         path = Path(system_binary(name))
         assert path.is_relative_to(SYSTEM), f"{name} resolved to {path}, not under {SYSTEM}"
         version = subprocess.run([str(path), "--version"], capture_output=True, text=True, check=True)
