@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -113,13 +114,16 @@ def register_candidate(
     execution_id: str,
     evaluation_dir: Path,
     refused: RefusedRows,
+    started_at: datetime | None = None,
 ) -> RegisteredVersion:
     """Prove the compiled trees in `bundle_dir` reproduce the Pipeline on the whole holdout (else
     raise: such a bundle never registers), log the MLflow run (params, metrics, dataset digests,
-    the Flyte execution, evaluation figures, bundle) and register the bundle as a model version.
+    the Flyte execution, evaluation figures, bundle) and register the bundle as a model version,
+    tagged with the code's commit and the time since `started_at` (`core.lineage`).
     Idempotent on the model file (`core.registry.log_training_run`)."""
     from contract.bundle import load_bundle
     from core import registry
+    from core.lineage import Lineage, code_version
     from scoring.parity import check_parity
 
     loaded = load_bundle(bundle_dir, require_reference=False)
@@ -142,4 +146,5 @@ def register_candidate(
         holdout=holdout,
         evaluation_dir=evaluation_dir,
         refused=refused,
+        lineage=Lineage(code_version(), started_at),
     )

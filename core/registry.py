@@ -20,6 +20,7 @@ from contract import registry as shared
 from contract.bundle import CATEGORY, METADATA_FILE, Metadata, Schema, read_schema, write_metadata
 from contract.names import MODEL_NAME
 from core import paths
+from core.lineage import MLFLOW_COMMIT_TAG, UNKNOWN, Lineage, code_version
 from core.refusals import RefusedRows
 from core.version_data import version_tag
 
@@ -170,11 +171,13 @@ def log_training_run(
     model_name: str = MODEL_NAME,
     evaluation_dir: Path | None = None,
     refused: RefusedRows | None = None,
+    lineage: Lineage | None = None,
 ) -> RegisteredVersion:
     """One MLflow run: params, metrics, dataset inputs with digests, the evaluation figures, the
     bundle (with an `MLmodel` file holding its input signature); then register the bundle as a new
     version (description and tags for a person browsing the registry) and complete its
-    metadata.json with the version number.
+    metadata.json with the version number. `lineage` (commit, training duration) tags the run and
+    the version.
 
     Idempotent on the model file: a model whose sha256 is already registered is not registered
     again (a cached re-run of the training workflow reuses the version it made the first time).
@@ -199,7 +202,10 @@ def log_training_run(
         write_metadata(bundle_dir, metadata)
         mlflow.log_artifacts(str(bundle_dir), BUNDLE_ARTIFACT_DIR)
         _log_mlmodel(bundle_dir, run.info.run_id)
-        version = _register_bundle(mlflow_client, model_name, run, metadata, metrics, frame_shas)
+        code_and_time = _log_lineage(lineage or Lineage(code_version()))
+        version = _register_bundle(
+            mlflow_client, model_name, run, metadata, metrics, frame_shas, code_and_time
+        )
         # The version number exists only now: complete metadata.json in the registered bundle.
         metadata = replace(metadata, version=version)
         write_metadata(bundle_dir, metadata)
@@ -265,6 +271,17 @@ def _log_run_record(
     return digests
 
 
+def _log_lineage(lineage: Lineage) -> dict[str, str]:
+    """The commit and the training run's duration as tags of the active run (the commit also as
+    MLflow's own, which the run page shows); returns them for the version."""
+    import mlflow
+
+    tags = lineage.tags()
+    known = {MLFLOW_COMMIT_TAG: lineage.code.commit} if lineage.code.commit != UNKNOWN else {}
+    mlflow.set_tags({**tags, **known})
+    return tags
+
+
 def _log_refused(refused: RefusedRows) -> None:
     """The source rows of the window refused at validation: counts as metrics, the tolerance as a
     param, the reasons as a tag and in `data/refused.json`."""
@@ -283,6 +300,7 @@ def _register_bundle(
     metadata: Metadata,
     metrics: dict[str, float],
     frame_shas: dict[str, str],
+    lineage_tags: dict[str, str],
 ) -> str:
     """The run's bundle artifact as a new version of `model_name` (created on first use), with the
     tags and description a person browsing the registry reads; returns the version number."""
@@ -304,6 +322,7 @@ def _register_bundle(
             "flyte_execution_id": metadata.flyte_execution_id,
             # outside the artifact store: what a read of the kept frames is checked against
             **{version_tag(context): sha for context, sha in frame_shas.items()},
+            **lineage_tags,  # the code's commit and the training run's duration
         },
         description=version_description(metadata),
     )

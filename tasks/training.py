@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,8 +33,9 @@ CACHE_VERSION = "4"
 EVALUATE_CACHE_VERSION = "8"
 REFIT_CACHE_VERSION = "1"
 # Bumped when registration's logic changed (version description, tags, signature, figures;
-# 4: it checks the compiled trees' parity; 5: it logs the source rows refused at validation).
-REGISTER_CACHE_VERSION = "5"
+# 4: it checks the compiled trees' parity; 5: it logs the source rows refused at validation;
+# 6: the version records its git commit and the training run's duration, core.lineage).
+REGISTER_CACHE_VERSION = "6"
 TRAIN_RESOURCES = Resources(cpu="2", mem="3Gi")
 
 
@@ -165,7 +167,8 @@ def evaluate_model(
     )
 
 
-@deck_task(REGISTER_CACHE_VERSION)
+# The run's start is not part of what is registered: a re-run of the same inputs is a cache hit.
+@deck_task(REGISTER_CACHE_VERSION, cache_ignore_input_vars=("started_at",))
 def register_model(
     tracking_uri: str,
     bundle: FlyteDirectory,
@@ -176,10 +179,12 @@ def register_model(
     as_of: str,
     figures: FlyteDirectory,
     refused: RefusedRows = NOTHING_REFUSED,
+    started_at: datetime | None = None,
 ) -> RegisteredVersion:
     """Prove the compiled trees reproduce the Pipeline on the whole holdout (else fail), log the
     MLflow run and register the bundle as a model version (`core.candidate.register_candidate`),
-    and render the MLflow deck.
+    and render the MLflow deck. The version records the commit of the code and the time since
+    `started_at` (the workflow's start, `tasks.lineage.workflow_started`).
 
     Cached per tracking URI: a re-run with the same inputs returns the version it registered.
     It is also idempotent on the model file (core.registry.log_training_run), so a cleared
@@ -199,6 +204,7 @@ def register_model(
         execution_label(),
         Path(figures.download()),
         refused,
+        started_at,
     )
     render_mlflow_deck(registered.run_id)
     return registered

@@ -14,6 +14,7 @@ from flytekit import workflow
 from core.gate import GateConfig, GateDecision
 from core.model import Hyperparameters
 from tasks.data import DataConfig
+from tasks.lineage import workflow_started
 from tasks.training import evaluate_model, promotion_gate, refit_model, register_model, train_model
 from tasks.util import date_label, tracking_target
 from workflows.data import data_workflow
@@ -55,6 +56,7 @@ def candidate_nodes(as_of: datetime, hyperparameters: Hyperparameters, data: Dat
     MLflow run + registered version to that workflow. The training workflow adds the gate; the
     replay's unconditional monthly retrain stops here. Nodes, not a sub-workflow: both workflows
     run the same tasks with the same inputs, so a training they share is one cached computation."""
+    started_at = workflow_started()  # first, with no input: the training run's duration starts here
     split = data_workflow(as_of=as_of, config=data)
     # Each call reads the attribute itself: flytekit resolves a promise's attribute path in place,
     # so one promise shared by two tasks fails on the second.
@@ -91,5 +93,6 @@ def candidate_nodes(as_of: datetime, hyperparameters: Hyperparameters, data: Dat
         as_of=date_label(moment=as_of),
         figures=evaluation.figures,
         refused=split.refused,
+        started_at=started_at,
     )
     return CandidateNodes(tracking_uri, registered, evaluation.metrics, split.holdout, trained.model_file)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ from contract.bundle import TRUSTED_TYPES, load_bundle, sha256_file
 from core import registry
 from core.features import build_features, month_window, split_by_time
 from core.model import Hyperparameters, fit, predict_scores, refit
+from core.paths import PROJECT_ROOT
 from core.source import load_window
 from scripts.flyte_log import deck_paths
 from tests.support.pipeline import (
@@ -58,11 +61,21 @@ def run_small(env: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
-    """Two identical `pyflyte run`s against a fresh Flyte cache and MLflow store."""
+def first_run_clock() -> dict[str, datetime]:
+    """When the first run of `two_runs` began and ended (UTC), filled by that fixture."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory, first_run_clock):
+    """Two identical `pyflyte run`s against a fresh Flyte cache and MLflow store, in this checkout
+    (GIT_COMMIT left unset: the commit is read from git)."""
     root = tmp_path_factory.mktemp("training-e2e")
-    env = {"HOME": str(root / "home"), "MLOPS_DATA_DIR": str(root / "mlops")}
-    return env, run_small(env), run_small(env)
+    env = {"HOME": str(root / "home"), "MLOPS_DATA_DIR": str(root / "mlops"), "GIT_COMMIT": ""}
+    first_run_clock["began"] = datetime.now(UTC)
+    first = run_small(env)
+    first_run_clock["ended"] = datetime.now(UTC)
+    return env, first, run_small(env)
 
 
 def test_every_cached_task_is_cached(two_runs):
@@ -151,6 +164,37 @@ def test_mlflow_run_holds_params_metrics_datasets_and_the_flyte_execution(two_ru
             "MLmodel",
         )
     }
+
+
+def test_the_version_records_its_commit_and_the_training_runs_duration(
+    two_runs, first_run_clock, monkeypatch
+):
+    env, _, _ = two_runs
+    monkeypatch.setenv("MLOPS_DATA_DIR", env["MLOPS_DATA_DIR"])
+    mlflow_client = registry.client()
+    version = mlflow_client.get_model_version(registry.MODEL_NAME, "1")
+    tags = version.tags
+    head = subprocess.run(
+        ["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
+    )
+    changes = subprocess.run(
+        ["git", "-C", str(PROJECT_ROOT), "status", "--porcelain"], capture_output=True, text=True
+    )
+    assert (tags["git_commit"], tags["git_commit_source"]) == (head.stdout.strip(), "git")
+    assert tags["git_dirty"] == ("true" if changes.stdout.strip() else "false")
+    run = mlflow_client.get_run(version.run_id)
+    assert run.data.tags["mlflow.source.git.commit"] == tags["git_commit"]  # the run page shows it
+    # from the workflow's first node to the registration, which happened inside the MLflow run
+    started = datetime.fromisoformat(tags["training_started_at"])
+    registered = started + timedelta(seconds=float(tags["training_duration_seconds"]))
+    run_start = datetime.fromtimestamp(run.info.start_time / 1000, UTC)
+    run_end = datetime.fromtimestamp(run.info.end_time / 1000, UTC)
+    slack = timedelta(seconds=1)  # the tags keep whole seconds and tenths
+    assert first_run_clock["began"] - slack <= started < run_start
+    assert run_start - slack <= registered <= run_end + slack
+    assert registered <= first_run_clock["ended"]
+    # every task of the workflow ran after the start: the data, the fits and the evaluation
+    assert (run_start - started).total_seconds() > 1.0
 
 
 DECK_TAB = re.compile(r'<li onclick="handleLinkClick\(this\)">(.*?)</li>')
