@@ -17,7 +17,7 @@ from usecases.visibility.schemas import (
     TIMESTAMP,
     TRENDS,
 )
-from usecases.visibility.source import LOW_VISIBILITY_MILES, OUTCOME_HOURS
+from usecases.visibility.source import LOW_VISIBILITY_MILES, OUTCOME_HOURS, naive
 
 LABEL_MATURITY = pd.Timedelta(hours=OUTCOME_HOURS)
 # Fewer readings than this in the 6 hours after t, none of them low, cannot tell that visibility
@@ -62,9 +62,3 @@ def truth(
         return label
     matured = observed + LABEL_MATURITY <= naive(known_at)
     return label.where(matured.to_numpy(), pd.NA)
-
-
-def naive(moment: datetime) -> pd.Timestamp:
-    """Flyte hands datetimes over in UTC; the readings' times are local wall-clock times."""
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp

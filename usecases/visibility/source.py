@@ -82,7 +82,7 @@ def load_window(source: str, start: datetime, end: datetime) -> pd.DataFrame:
         raise ValueError(f"source table '{TABLE}' is missing column(s) {missing}")
     readings = readings.reindex(columns=[*_KEY, *READINGS]).copy()
     readings[TIMESTAMP] = observation_times(readings)
-    first, last = pd.Timestamp(start), pd.Timestamp(end)
+    first, last = naive(start), naive(end)
     # A row whose date cannot be read (month 13, February 30) is in no window one can tell: every
     # window keeps it and validation refuses it, naming the column and the rule.
     undated = readings[TIMESTAMP].isna()
@@ -98,6 +98,12 @@ def load_window(source: str, start: datetime, end: datetime) -> pd.DataFrame:
     for column in READINGS:
         window[column] = window[column].astype(np.float64)
     return window.reset_index(drop=True)
+
+
+def naive(moment: datetime) -> pd.Timestamp:
+    """Flyte hands datetimes over in UTC; the readings' times are local wall-clock times."""
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
 def observation_times(readings: pd.DataFrame) -> pd.Series:

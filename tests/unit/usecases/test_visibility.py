@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -68,6 +68,12 @@ def test_the_package_window_is_half_open_hourly_per_station_and_validates(packag
     assert observed.max() == pd.Timestamp("2013-02-14 23:51")
     assert sorted(package_window["origin"].unique()) == ["EWR", "JFK", "LGA"]
     assert package_window.groupby("origin").size().between(14 * 24 - 5, 14 * 24).all()
+
+
+def test_a_window_handed_over_in_utc_reads_the_same_wall_clock_window(package_window):
+    """Flyte hands datetimes over as UTC; the readings are local wall-clock times."""
+    aware = source.load_window("", START.replace(tzinfo=UTC), END.replace(tzinfo=UTC))
+    pd.testing.assert_frame_equal(aware, package_window)
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
