@@ -40,9 +40,6 @@ NUMERIC_FEATURES = [
     *OPERATIONAL_FEATURES,  # what had happened at the airport by t: served from the online store
 ]
 FEATURES = CATEGORICAL_FEATURES + NUMERIC_FEATURES
-# Bump when the feature list or a feature's definition changes: the two tasks that compute
-# features carry it in their cache versions, and every task downstream is keyed on their frames.
-FEATURES_VERSION = "1"
 LABEL = "late"
 KEY = "flight_id"
 TIMESTAMP = "sched_dep"

@@ -9,25 +9,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import flytekit
-from flytekit import HashMethod, Resources, task
+from flytekit import HashMethod, Resources
 from flytekit.types.directory import FlyteDirectory
 from pandera.typing import DataFrame
 
 from core.batch import PredictionTable
-from core.schemas import FEATURES_VERSION
-from images import TASK_IMAGE
 from tasks.frames import FeatureFrame, RawFrame, hash_frame
-from tasks.util import deck_task
+from tasks.util import Service, pipeline_task
 
 if TYPE_CHECKING:
     from scoring.predictor import Predictor
 
-CACHE_VERSION = "1"
-# 2: truth missing until known (`known_at`).
-# 3: the operational features, as of each flight's t. Then core.schemas.FEATURES_VERSION.
-FEATURES_CACHE_VERSION = f"3.features{FEATURES_VERSION}"
-# Bumped when scoring changed (the predictor's path, the `predicted_late` column).
-SCORE_CACHE_VERSION = "2"
 SCORE_RESOURCES = Resources(cpu="1", mem="1Gi")
 
 PredictionFrame = Annotated[DataFrame[PredictionTable], HashMethod(hash_frame)]
@@ -49,7 +41,7 @@ class ResolvedModel(NamedTuple):
     bundle: FlyteDirectory
 
 
-@task(container_image=TASK_IMAGE)
+@pipeline_task(cache=False, calls=[Service.TRACKING])
 def resolve_model(tracking_uri: str, model_name: str, version: str) -> ResolvedModel:
     """`version`, or the `champion` alias when it is empty, and its bundle.
 
@@ -77,7 +69,7 @@ def resolve_model(tracking_uri: str, model_name: str, version: str) -> ResolvedM
     return ResolvedModel(model=ref, bundle=FlyteDirectory(str(path)))
 
 
-@task(cache=True, cache_version=FEATURES_CACHE_VERSION, requests=SCORE_RESOURCES, container_image=TASK_IMAGE)
+@pipeline_task(cache=True, requests=SCORE_RESOURCES)
 def period_features(raw: RawFrame, known_at: datetime) -> FeatureFrame:
     """The feature table of the period to score or monitor: the same `build_features` as
     training, truth as known at `known_at`, without the data deck (the batch deck describes the
@@ -87,7 +79,7 @@ def period_features(raw: RawFrame, known_at: datetime) -> FeatureFrame:
     return build_features(raw, known_at)
 
 
-@task(cache=True, cache_version=CACHE_VERSION, container_image=TASK_IMAGE)
+@pipeline_task(cache=True)
 def split_days(table: FeatureFrame, days_per_partition: int) -> list[FeatureFrame]:
     """Partitions of `days_per_partition` calendar days: the unit a map task fans out over."""
     from core.batch import day_partitions
@@ -110,14 +102,12 @@ def _predictor(directory: FlyteDirectory, sha256: str) -> Predictor:
     return _PREDICTORS[sha256]
 
 
-@task(
+@pipeline_task(
     cache=True,
-    cache_version=SCORE_CACHE_VERSION,
     # The bundle's location changes with every resolve; the version and sha256 in `model` say
     # which model it is, so they (and the partition's content hash) key the cache.
-    cache_ignore_input_vars=("bundle",),
+    ignored_inputs=("bundle",),
     requests=SCORE_RESOURCES,
-    container_image=TASK_IMAGE,
 )
 def score_partition(
     partition: FeatureFrame, model: ModelRef, bundle: FlyteDirectory, reasons: bool = False
@@ -142,7 +132,7 @@ def score_partition(
     return scored
 
 
-@deck_task(SCORE_CACHE_VERSION)
+@pipeline_task(cache=True, deck=True)
 def collect_predictions(parts: list[PredictionFrame], model: ModelRef) -> PredictionFrame:
     """All partitions in time order, and the batch deck: volume, score distribution, positive
     rate by day and by carrier."""
@@ -159,7 +149,7 @@ class Period(NamedTuple):
     end: datetime
 
 
-@task(cache=True, cache_version=CACHE_VERSION, container_image=TASK_IMAGE)
+@pipeline_task(cache=True)
 def days_from(kickoff: datetime, days: int, before: bool) -> Period:
     """Whole days: the `days` starting on the kickoff's date, or (`before`) the `days` just
     before it. What a daily schedule works on."""

@@ -6,24 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from flytekit import Resources, task
+from flytekit import Resources
 
 from core import features, source
 from core.refusals import RefusedRows, refuse_invalid_rows, row_account
-from core.schemas import FEATURES_VERSION, LABEL
-from images import TASK_IMAGE
+from core.schemas import LABEL
 from tasks.frames import FeatureFrame, RawFrame
-from tasks.util import deck_task
+from tasks.util import pipeline_task
 
-# 2: weather as of the scheduled departure, truth missing until known. 3: weather as of t =
-# scheduled departure - horizon; the operational features of what had happened by t.
-# 4: rows with an invalid date are kept (and refused by validation), empty side tables refused,
-# refused rows counted under a tolerance and shown in the data deck.
-# 5: the operational features and the tail number enter the feature table.
-CACHE_VERSION = "5"
-# data_window: CACHE_VERSION's history to 5, then 6: train_months 0 is every known month.
-WINDOW_CACHE_VERSION = "6"
-FEATURE_TABLE_CACHE_VERSION = f"{CACHE_VERSION}.features{FEATURES_VERSION}"
 DATA_RESOURCES = Resources(cpu="1", mem="2Gi")
 
 
@@ -53,7 +43,7 @@ class WindowOutputs(NamedTuple):
     end: datetime
 
 
-@task(cache=True, cache_version=WINDOW_CACHE_VERSION, container_image=TASK_IMAGE)
+@pipeline_task(cache=True)
 def data_window(as_of: datetime, config: DataConfig) -> WindowOutputs:
     """Month boundaries: holdout = the months just before `as_of`, training = every month before
     it (expanding) or the last `train_months` (sliding)."""
@@ -66,7 +56,7 @@ class LoadOutputs(NamedTuple):
     refused: RefusedRows
 
 
-@task(cache=True, cache_version=CACHE_VERSION, requests=DATA_RESOURCES, container_image=TASK_IMAGE)
+@pipeline_task(cache=True, requests=DATA_RESOURCES)
 def load_flights(
     source_dir: str, start: datetime, end: datetime, max_refused_share: float = 0.0
 ) -> LoadOutputs:
@@ -82,7 +72,7 @@ def load_flights(
     return LoadOutputs(raw=raw, refused=refused)
 
 
-@deck_task(FEATURE_TABLE_CACHE_VERSION, requests=DATA_RESOURCES)
+@pipeline_task(cache=True, deck=True, requests=DATA_RESOURCES)
 def build_feature_table(raw: RawFrame, known_at: datetime, refused: RefusedRows) -> FeatureFrame:
     """Features known before departure and the late-arrival label as known at `known_at`; a data
     deck profiles them and accounts for every row read (`refused`: the rows the load refused)."""
@@ -98,7 +88,7 @@ class SplitOutputs(NamedTuple):
     holdout: FeatureFrame
 
 
-@task(cache=True, cache_version=CACHE_VERSION, requests=DATA_RESOURCES, container_image=TASK_IMAGE)
+@pipeline_task(cache=True, requests=DATA_RESOURCES)
 def split_train_holdout(table: FeatureFrame, holdout_start: datetime) -> SplitOutputs:
     train, holdout = features.split_by_time(table, holdout_start)
     return SplitOutputs(train=train, holdout=holdout)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flytekit import task
-
-from images import TASK_IMAGE
+from tasks.util import pipeline_task
 
 
-@task(container_image=TASK_IMAGE)
+@pipeline_task(cache=False)
 def workflow_started() -> datetime:
     """Now, in UTC. A workflow calls it first and gives it no input, so on a cluster it starts with
     the execution (its pod's start-up aside) and locally it runs before any other node. Not cached

@@ -8,27 +8,23 @@ from pathlib import Path
 from typing import Annotated, NamedTuple
 
 import pandas as pd
-from flytekit import HashMethod, Resources, task
+from flytekit import HashMethod, Resources
 from flytekit.types.directory import FlyteDirectory
 
 from core.gate import GateConfig, GateDecision
 from core.monitoring import MonitoringReport, MonitoringThresholds
 from core.online_gate import OnlineGateConfig, ShadowJudgement
-from images import TASK_IMAGE
 from tasks.batch import ModelRef, PredictionFrame
 from tasks.frames import FeatureFrame, hash_frame
-from tasks.util import deck_task
+from tasks.util import Service, pipeline_task
 
-# 3: truth read at monitoring time; per-source minimum sample, noise-aware and weighted drift.
-# 4: the request log's rows carry the operational features the online store gave.
-CACHE_VERSION = "4"
 MONITOR_RESOURCES = Resources(cpu="1", mem="2Gi")
 
 OnlineFrame = Annotated[pd.DataFrame, HashMethod(hash_frame)]
 ShadowFrame = Annotated[pd.DataFrame, HashMethod(hash_frame)]
 
 
-@task(container_image=TASK_IMAGE)
+@pipeline_task(cache=False, calls=[Service.OBJECT_STORE])
 def online_requests(request_log_dir: str, start: datetime, end: datetime) -> OnlineFrame:
     """Rows the online server predicted in [start, end). Not cached: the log grows; its content
     hash keys the monitor task's cache instead. Empty when no directory is given or present."""
@@ -37,7 +33,7 @@ def online_requests(request_log_dir: str, start: datetime, end: datetime) -> Onl
     return online_rows(request_log_dir, start, end)
 
 
-@task(container_image=TASK_IMAGE)
+@pipeline_task(cache=False, calls=[Service.OBJECT_STORE])
 def shadow_requests(request_log_dir: str, start: datetime, end: datetime) -> ShadowFrame:
     """Requests of [start, end) the challenger scored in shadow, both probabilities and the
     truth feedback has given them so far (`core.online_gate.shadow_frame`). Not cached: the log
@@ -52,7 +48,7 @@ def shadow_requests(request_log_dir: str, start: datetime, end: datetime) -> Sha
     return shadow_frame([row for row, kept in zip(rows, keep, strict=True) if kept], truth)
 
 
-@task(container_image=TASK_IMAGE, enable_deck=True, deck_fields=[])
+@pipeline_task(cache=False, calls=[Service.TRACKING, Service.PUSHGATEWAY], deck=True)
 def online_gate(
     shadow: ShadowFrame,
     model_name: str,
@@ -72,7 +68,7 @@ def online_gate(
     return judgement
 
 
-@task(container_image=TASK_IMAGE)
+@pipeline_task(cache=False)
 def predictions_version(predictions: PredictionFrame) -> str:
     """The one model version a predictions table was scored with."""
     versions = sorted(predictions["model_version"].astype(str).unique())
@@ -86,7 +82,13 @@ class MonitorOutputs(NamedTuple):
     retrain: bool
 
 
-@deck_task(CACHE_VERSION, cache_ignore_input_vars=("bundle",), requests=MONITOR_RESOURCES)
+@pipeline_task(
+    cache=True,
+    calls=[Service.TRACKING, Service.PUSHGATEWAY],
+    deck=True,
+    ignored_inputs=("bundle",),
+    requests=MONITOR_RESOURCES,
+)
 def monitor(
     tracking_uri: str,
     predictions: PredictionFrame,
@@ -111,7 +113,7 @@ def monitor(
     return MonitorOutputs(report=checked.report, retrain=checked.report.retrain)
 
 
-@task(container_image=TASK_IMAGE)
+@pipeline_task(cache=False)
 def no_retrain(report: MonitoringReport) -> GateDecision:
     """The `ok` branch: nothing trained, the champion stays."""
     return GateDecision(reasons=[f"monitoring decided '{report.decision}': no retrain"])

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import flytekit
-from flytekit import task
 
 from core.reproduce import Reproduction
-from images import TASK_IMAGE
 from tasks.training import TRAIN_RESOURCES
+from tasks.util import Service, pipeline_task
 
 
 class NotReproduced(RuntimeError):
@@ -17,7 +16,7 @@ class NotReproduced(RuntimeError):
 
 
 # Not cached on purpose: a rebuild answered from the cache would prove nothing.
-@task(requests=TRAIN_RESOURCES, container_image=TASK_IMAGE)
+@pipeline_task(cache=False, calls=[Service.TRACKING], requests=TRAIN_RESOURCES)
 def rebuild_version(tracking_uri: str, model_name: str, version: str) -> Reproduction:
     """Fit `version` again from the frames its run keeps (digests checked) and the
     hyperparameters its bundle names; fails unless the model file has the registered sha256."""

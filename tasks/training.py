@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import flytekit
-from flytekit import Resources, task
+from flytekit import Resources
 from flytekit.types.directory import FlyteDirectory
 from flytekit.types.file import FlyteFile
 
@@ -18,24 +18,9 @@ from core.gate import GateConfig, GateDecision
 from core.model import Hyperparameters
 from core.refusals import NOTHING_REFUSED, RefusedRows
 from core.registry import RegisteredVersion
-from images import TASK_IMAGE
 from tasks.frames import FeatureFrame
-from tasks.util import deck_task
+from tasks.util import Service, pipeline_task
 
-# 2: ordinal codes split as numbers (not native categorical splits).
-# 3: the score reference comes from the holdout's scores. 4: optional recency weights.
-CACHE_VERSION = "4"
-# evaluate_model: CACHE_VERSION's history, then 4: the figures for the MLflow run leave as an
-# output; 5: the bundle carries the compiled trees and is written through the typed contract;
-# 6: the drift weights come from the deck's permutation importance (one pass, not two).
-# 7: the schema names the features the online store gives at request time.
-# 8: the bundle holds the refit model and names both windows.
-EVALUATE_CACHE_VERSION = "8"
-REFIT_CACHE_VERSION = "1"
-# Bumped when registration's logic changed (version description, tags, signature, figures;
-# 4: it checks the compiled trees' parity; 5: it logs the source rows refused at validation;
-# 6: the version records its git commit and the training run's duration, core.lineage).
-REGISTER_CACHE_VERSION = "6"
 TRAIN_RESOURCES = Resources(cpu="2", mem="3Gi")
 
 
@@ -60,7 +45,7 @@ class TrainOutputs(NamedTuple):
     fit_cpu_seconds: float  # CPU time of the fit (all threads): what a retrain costs
 
 
-@task(cache=True, cache_version=CACHE_VERSION, requests=TRAIN_RESOURCES, container_image=TASK_IMAGE)
+@pipeline_task(cache=True, requests=TRAIN_RESOURCES)
 def train_model(
     train: FeatureFrame, hyperparameters: Hyperparameters, recency_half_life_months: float = 0.0
 ) -> TrainOutputs:
@@ -74,7 +59,7 @@ def train_model(
     return _timed_fit(lambda: fit(train, hyperparameters, weights), "model")
 
 
-@task(cache=True, cache_version=REFIT_CACHE_VERSION, requests=TRAIN_RESOURCES, container_image=TASK_IMAGE)
+@pipeline_task(cache=True, requests=TRAIN_RESOURCES)
 def refit_model(
     judged_model_file: FlyteFile,
     train: FeatureFrame,
@@ -117,7 +102,7 @@ class EvaluationOutputs(NamedTuple):
     figures: FlyteDirectory
 
 
-@deck_task(EVALUATE_CACHE_VERSION, requests=TRAIN_RESOURCES)
+@pipeline_task(cache=True, deck=True, requests=TRAIN_RESOURCES)
 def evaluate_model(
     model_file: FlyteFile,
     deployed_model_file: FlyteFile,
@@ -168,7 +153,7 @@ def evaluate_model(
 
 
 # The run's start is not part of what is registered: a re-run of the same inputs is a cache hit.
-@deck_task(REGISTER_CACHE_VERSION, cache_ignore_input_vars=("started_at",))
+@pipeline_task(cache=True, calls=[Service.TRACKING], deck=True, ignored_inputs=("started_at",))
 def register_model(
     tracking_uri: str,
     bundle: FlyteDirectory,
@@ -210,12 +195,7 @@ def register_model(
     return registered
 
 
-# 2: paired-bootstrap interval, training-window check, rejected candidates take no alias, deck.
-# 3: the candidate is scored by its judged model (never by the refit, which fit the holdout).
-GATE_CACHE_VERSION = "3"
-
-
-@deck_task(GATE_CACHE_VERSION)
+@pipeline_task(cache=True, calls=[Service.TRACKING, Service.PUSHGATEWAY], deck=True)
 def promotion_gate(
     tracking_uri: str,
     registered: RegisteredVersion,

@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from flytekit import Resources, task
+from flytekit import Resources
 
 from core.model import Hyperparameters
 from core.tuning import TuningGrid
-from images import TASK_IMAGE
 from tasks.frames import FeatureFrame
+from tasks.util import Service, pipeline_task
 
-CACHE_VERSION = "1"
 TUNE_RESOURCES = Resources(cpu="2", mem="3Gi")
 TUNING_EXPERIMENT = "flights-late-arrival-tuning"
 
@@ -23,7 +22,7 @@ class TuningSplit(NamedTuple):
     validation: FeatureFrame
 
 
-@task(cache=True, cache_version=CACHE_VERSION, container_image=TASK_IMAGE)
+@pipeline_task(cache=True)
 def tuning_split(train: FeatureFrame, holdout_start: datetime, validation_months: int) -> TuningSplit:
     """Fit on the training months before the validation month(s), validate on them: all of it
     strictly before the holdout."""
@@ -33,14 +32,14 @@ def tuning_split(train: FeatureFrame, holdout_start: datetime, validation_months
     return TuningSplit(fit=fit, validation=validation)
 
 
-@task(cache=True, cache_version=CACHE_VERSION, container_image=TASK_IMAGE)
+@pipeline_task(cache=True)
 def tuning_grid(base: Hyperparameters, grid: TuningGrid) -> list[Hyperparameters]:
     from core.tuning import candidates
 
     return candidates(base, grid)
 
 
-@task(cache=True, cache_version=CACHE_VERSION, requests=TUNE_RESOURCES, container_image=TASK_IMAGE)
+@pipeline_task(cache=True, requests=TUNE_RESOURCES)
 def score_candidate(hyperparameters: Hyperparameters, fit: FeatureFrame, validation: FeatureFrame) -> float:
     """Validation ROC AUC of one candidate: one element of the map."""
     from sklearn.metrics import roc_auc_score
@@ -59,7 +58,7 @@ class TuningOutputs(NamedTuple):
     mlflow_run_id: str
 
 
-@task(cache=True, cache_version=CACHE_VERSION, container_image=TASK_IMAGE)
+@pipeline_task(cache=True, calls=[Service.TRACKING])
 def pick_best(
     tracking_uri: str, grid: list[Hyperparameters], scores: list[float], as_of: str
 ) -> TuningOutputs:

@@ -1,9 +1,17 @@
-"""Small typed helpers used inside workflows, and the decorator of the tasks that render a deck."""
+"""The decorator every task is made with, and small typed helpers used inside workflows.
+
+`pipeline_task` is the one place that decides how a task runs: its cache version is computed
+from its code (`tasks.cache_policy`), a task that calls a service gets retries, every task a
+timeout (`tasks.retries`), every task the task image. A task says what it is, not the numbers:
+
+    @pipeline_task(cache=True, calls=[Service.TRACKING], deck=True)
+    def register_model(...): ...
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -11,23 +19,43 @@ import flytekit
 from flytekit import task
 
 from images import TASK_IMAGE
+from tasks.cache_policy import code_cache
+from tasks.retries import SERVICE_RETRIES, Service, timeout_for, with_retries
+
+__all__ = ["Service", "pipeline_task"]
 
 
-def deck_task(cache_version: str, **options: Any) -> Any:
-    """`@task` of a cached task that renders its own deck (flytekit's default input and output
-    deck fields left out); `options` are the task's other settings (resources, ignored inputs).
-    The deck opens on what the task made (`own_deck_first`)."""
+def pipeline_task(
+    *,
+    cache: bool,
+    calls: Iterable[Service] = (),
+    deck: bool = False,
+    ignored_inputs: tuple[str, ...] = (),
+    **options: Any,
+) -> Callable[[Callable], Any]:
+    """`@task` with the project's settings. `cache`: deterministic, cached under a version
+    computed from its code (`ignored_inputs` left out of the key); `calls`: the services it
+    calls (it gets `SERVICE_RETRIES`, and its transient errors are retried); `deck`: it renders
+    its own deck (flytekit's default input and output deck fields left out, the task's own tabs
+    first); `options`: the task's other `@task` settings (resources: `requests` marks the long
+    tasks, `tasks.retries.timeout_for`)."""
+    retries = SERVICE_RETRIES if tuple(calls) else 0
+    settings: dict[str, Any] = {
+        "container_image": TASK_IMAGE,
+        "retries": retries,
+        "timeout": timeout_for(options),
+        **options,
+    }
+    if cache:
+        settings["cache"] = code_cache(ignored_inputs)
+    elif ignored_inputs:
+        raise ValueError("ignored_inputs only apply to a cached task")
+    if deck:
+        settings.update(enable_deck=True, deck_fields=[])
 
     def decorate(function: Callable) -> Any:
-        return task(
-            own_deck_first(function),
-            cache=True,
-            cache_version=cache_version,
-            container_image=TASK_IMAGE,
-            enable_deck=True,
-            deck_fields=[],
-            **options,
-        )
+        body = own_deck_first(function) if deck else function
+        return task(with_retries(body, retries), **settings)
 
     return decorate
 
@@ -47,13 +75,13 @@ def own_deck_first(function: Callable) -> Callable:
     return body
 
 
-@task(cache=True, cache_version="1", container_image=TASK_IMAGE)
+@pipeline_task(cache=True)
 def date_label(moment: datetime) -> str:
     """`2013-07-01`: a datetime as the date string used in run names and tags."""
     return f"{moment:%Y-%m-%d}"
 
 
-@task(container_image=TASK_IMAGE)
+@pipeline_task(cache=False)
 def truth_known_at(end: datetime) -> datetime:
     """When a period's truth is read: now, or the period's end if that is earlier (a replay of
     the past reads each period as its end saw it). Not cached on purpose: it is the clock; the
@@ -63,7 +91,7 @@ def truth_known_at(end: datetime) -> datetime:
     return min(naive(end).to_pydatetime(), datetime.now())
 
 
-@task(container_image=TASK_IMAGE)
+@pipeline_task(cache=False)
 def tracking_target() -> str:
     """The MLflow tracking URI this execution writes to. Not cached on purpose: the registry
     tasks take it as an input, so their cache entries belong to one registry, and pointing

@@ -148,9 +148,9 @@ def test_partitions_fan_out_as_a_cached_array_node(archive):
     # Each array element runs score_partition, cached by its partition hash and the model.
     assert template.container.args[-2:] == ["task-name", "score_partition"]
     partition = template.metadata
-    from tasks.batch import SCORE_CACHE_VERSION
+    from tasks.batch import score_partition
 
-    assert partition.discoverable and partition.discovery_version == SCORE_CACHE_VERSION
+    assert partition.discoverable and partition.discovery_version == score_partition.metadata.cache_version
     assert list(partition.cache_ignore_input_vars) == ["bundle"]
 
 

@@ -11,16 +11,16 @@ from pathlib import Path
 from flytekit import Deck, workflow
 
 from scripts.flyte_log import cache_outcomes, deck_paths, written_decks
-from tasks.util import deck_task
+from tasks.util import pipeline_task
 
 
-@deck_task("1")
+@pipeline_task(cache=True, deck=True)
 def first_deck_task(n: int) -> int:
     Deck("First", f"<p>{n} in</p>")
     return n + 1
 
 
-@deck_task("1")
+@pipeline_task(cache=True, deck=True)
 def second_deck_task(n: int) -> int:
     Deck("Second", f"<p>{n} in</p>")
     return n * 2

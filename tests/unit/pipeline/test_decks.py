@@ -8,17 +8,17 @@ import pytest
 from flytekit import Deck, workflow
 
 from tasks.frames import FeatureFrame
-from tasks.util import deck_task
+from tasks.util import pipeline_task
 from tests.support.tables import feature_table
 
 
-@deck_task("1")
+@pipeline_task(cache=True, deck=True)
 def make_table(rows: int) -> FeatureFrame:
     Deck("Made", "<p>the table</p>")
     return feature_table(rows, seed=0)
 
 
-@deck_task("1")
+@pipeline_task(cache=True, deck=True)
 def read_table(table: FeatureFrame) -> int:
     Deck("Read", f"<p>{len(table)} rows</p>")
     return len(table)
