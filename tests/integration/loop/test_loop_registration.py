@@ -175,3 +175,32 @@ def test_image_spec_serializes_offline_without_building(tmp_path):
     # One image for every task: the ImageSpec's name and content tag, not the --image default.
     assert len(images) == 1
     assert images.pop().startswith(f"{registry}/flights-mlops-tasks:")
+
+
+def _function_of(spec) -> object:
+    """The Python function a serialized task runs (a map task's: the mapped task's)."""
+    args = list(spec.template.container.args)
+    module = importlib.import_module(args[args.index("task-module") + 1])
+    return getattr(module, args[args.index("task-name") + 1]).task_function
+
+
+def test_a_task_retries_when_its_code_calls_a_service_and_every_task_has_a_timeout(archive):
+    """Read from the serialized tasks, what a cluster enforces: retries exactly on the tasks whose
+    code reaches a service client (`tests/support/service_reach.py`), a timeout on every task, the
+    long one on those that ask for resources (the heavy work)."""
+    from tasks.retries import LONG_TIMEOUT, SERVICE_RETRIES, SHORT_TIMEOUT
+    from tests.support.service_reach import services_reached
+
+    settings = {}
+    for name, spec in archive["task"].items():
+        metadata, resources = spec.template.metadata, spec.template.container.resources
+        calls = services_reached(_function_of(spec))
+        retries = metadata.retries.retries
+        assert retries == (SERVICE_RETRIES if calls else 0), (name, sorted(calls), retries)
+        long = len(resources.requests) > 0
+        assert metadata.timeout.seconds == (LONG_TIMEOUT if long else SHORT_TIMEOUT).total_seconds(), name
+        settings[name] = (retries, long)
+    assert {"tasks.training.register_model", "tasks.batch.resolve_model"} <= {
+        name for name, (retries, _) in settings.items() if retries
+    }
+    assert "tasks.training.train_model" in {name for name, (_, long) in settings.items() if long}
