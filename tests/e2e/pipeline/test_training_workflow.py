@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -227,3 +228,87 @@ def _tasks_of(workflow):
             yield from _tasks_of(entity)
         elif isinstance(entity, PythonTask):
             yield entity
+
+
+def test_the_model_report_sets_a_change_beside_the_reference(two_runs, tmp_path, monkeypatch):
+    """What CI posts on a pull request (scripts/model_report.py): the first run's store is the
+    reference; a change (fewer trees) trained on the same window, from a tree where only
+    GIT_COMMIT says the code (as on a cluster), is the candidate."""
+    env, _, _ = two_runs
+    candidate_env = {
+        "HOME": str(tmp_path / "home"),
+        "MLOPS_DATA_DIR": str(tmp_path / "candidate"),
+        "GIT_COMMIT": "c0ffee0123456789c0ffee0123456789c0ffee01",
+        "GIT_DIRTY": "false",
+    }
+    changed = pyflyte_run(
+        "workflows/training.py",
+        "training_workflow",
+        "--as_of",
+        f"{SMALL_AS_OF:%Y-%m-%d}",
+        "--data",
+        json.dumps(SMALL_DATA),
+        "--hyperparameters",
+        json.dumps({**SMALL_HYPERPARAMETERS, "max_iter": 30}),
+        env=candidate_env,
+    )
+    assert changed.returncode == 0, changed.stderr[-5000:]
+    output = tmp_path / "report.md"
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scripts.model_report",
+            "--reference-store",
+            env["MLOPS_DATA_DIR"],
+            "--candidate-store",
+            candidate_env["MLOPS_DATA_DIR"],
+            "--output",
+            str(output),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr
+    report = output.read_text()
+    rows = {
+        cells[0]: cells[1:]
+        for line in report.splitlines()
+        if line.startswith("| ") and not line.startswith("| ---")
+        for cells in [[c.strip() for c in line.strip("|").split("|")]]
+    }
+    figures = {}
+    for name, store in (("reference", env["MLOPS_DATA_DIR"]), ("candidate", candidate_env["MLOPS_DATA_DIR"])):
+        monkeypatch.setenv("MLOPS_DATA_DIR", store)
+        figures[name] = registry.version_metadata(registry.MODEL_NAME, "1").metrics
+    for key, label in (("roc_auc", "ROC AUC"), ("log_loss", "log loss"), ("brier", "Brier score")):
+        reference, candidate = figures["reference"][key], figures["candidate"][key]
+        assert rows[label][:2] == [f"{reference:.4f}", f"{candidate:.4f}"], label
+        assert rows[label][2].startswith(f"{candidate - reference:+.4f}")
+    assert figures["reference"]["roc_auc"] != figures["candidate"]["roc_auc"]  # the change shows
+    better = figures["candidate"]["roc_auc"] > figures["reference"]["roc_auc"]
+    assert rows["ROC AUC"][2].endswith("(better)" if better else "(worse)")
+    head = subprocess.run(
+        ["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
+    )
+    assert rows["code"][0].startswith(f"`{head.stdout.strip()[:12]}")
+    assert rows["code"][1] == "`c0ffee012345`"  # GIT_COMMIT, as a cluster run records it
+    assert rows["version"][0] == "v1 (champion)" and rows["version"][1].startswith("v1")
+    # the candidate store's own gate judged it alone (no champion there): its decision is shown
+    monkeypatch.setenv("MLOPS_DATA_DIR", candidate_env["MLOPS_DATA_DIR"])
+    gate = registry.client().get_model_version(registry.MODEL_NAME, "1").tags["gate_decision"]
+    assert f"The candidate store's promotion gate made it `{gate}`." in report
+    assert rows["holdout"][0] == rows["holdout"][1] == "2013-02-01 to 2013-02-28"
+    assert "Both measured on the same holdout (2013-02-01 to 2013-02-28)." in report
+    assert rows["training run"][0].endswith(" s") and rows["training run"][1].endswith(" s")
+    # a version that is not there is named, with the store, and nothing is written
+    missing = subprocess.run(
+        [sys.executable, "-m", "scripts.model_report", "--reference-store", env["MLOPS_DATA_DIR"]]
+        + ["--candidate-store", candidate_env["MLOPS_DATA_DIR"], "--reference", "challenger"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 2 and not missing.stdout
+    assert f"{env['MLOPS_DATA_DIR']}: no version 'challenger' of {registry.MODEL_NAME}" in missing.stderr

@@ -3,6 +3,8 @@ offline) that run the pipeline in the order test -> package -> images -> registe
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,3 +48,41 @@ def test_cd_builds_registers_then_deploys_the_prod_overlay():
     deploy = [s for s in jobs["deploy-serving"]["steps"] if "overlays/prod" in s.get("working-directory", "")]
     assert deploy and (PROJECT_ROOT / deploy[0]["working-directory"] / "kustomization.yaml").exists()
     assert (PROJECT_ROOT / "deploy" / "flyte-config.yaml").exists()
+
+
+def test_ci_posts_the_model_effect_of_a_pull_request():
+    """On a pull request only: the base branch and the change train on the same window, each into
+    its own store, and the report sets the second beside the first, in the job summary and as a
+    comment."""
+    ci = _load("ci.yml")
+    triggers = ci[True] if True in ci else ci["on"]  # YAML 1.1 reads the key `on` as True
+    assert "pull_request" in triggers
+    job = ci["jobs"]["model-report"]
+    assert job["if"] == "github.event_name == 'pull_request'"
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    steps = {step.get("name", ""): step for step in job["steps"]}
+    reference = steps["Reference, the base branch trained on the window"]
+    candidate = steps["Candidate, this pull request trained on the same window"]
+    assert reference["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
+    assert 'git worktree add "$RUNNER_TEMP/base" "$BASE_SHA"' in reference["run"]
+    stores = []
+    for step in (reference, candidate):
+        run = " ".join(step["run"].replace("\\\n", " ").split())
+        assert 'pyflyte run workflows/training.py training_workflow --as_of "$AS_OF" --data "$WINDOW"' in run
+        stores.append(re.search(r'MLOPS_DATA_DIR="([^"]+)"', run).group(1))
+    assert stores[0] != stores[1]  # nothing shared: each store has one version, its own
+    from tasks.data import DataConfig
+
+    assert DataConfig(**json.loads(job["env"]["WINDOW"])).train_months == 1  # a small window
+    report = " ".join(steps["Report, in the job summary"]["run"].replace("\\\n", " ").split())
+    assert f'python -m scripts.model_report --reference-store "{stores[0]}"' in report
+    assert f'--candidate-store "{stores[1]}" --output model-report.md' in report
+    assert 'cat model-report.md >> "$GITHUB_STEP_SUMMARY"' in report
+    comment = steps["Report, as a comment on the pull request (updated on each push)"]
+    assert "gh pr comment" in comment["run"] and "--body-file model-report.md" in comment["run"]
+
+
+def test_cd_registers_with_the_commit_every_version_records():
+    register = " ".join(step.get("run", "") for step in _load("cd.yml")["jobs"]["register"]["steps"])
+    assert '--env "GIT_COMMIT=$(git rev-parse HEAD)"' in register
+    assert '--env "GIT_DIRTY=$(if [ -n "$(git status --porcelain)" ]' in register
