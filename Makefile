@@ -149,10 +149,11 @@ lint: $(VENV)/.synced
 test-serving: setup-system $(VENV)/.synced $(SERVING_VENV)/.synced
 	PYTHONPATH=. $(VENV)/bin/python -m pytest tests/unit/serving tests/integration/serving
 
-# The Grafana dashboard as code -> seldon/k8s/base/grafana-dashboard.json (shipped by kustomize).
-.PHONY: dashboard
-dashboard: $(VENV)/.synced
-	$(VENV)/bin/python seldon/k8s/dashboard.py
+# Each use case's alert and recording rules, Grafana dashboard and kustomize component and
+# overlays, generated from its declaration into seldon/k8s/usecases/<name>/ (committed).
+.PHONY: manifests dashboard
+manifests dashboard: $(VENV)/.synced
+	$(VENV)/bin/python seldon/k8s/generate.py
 
 bench-pipeline: $(VENV)/.synced
 	$(VENV)/bin/python benchmarks/pipeline.py

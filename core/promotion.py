@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+import usecases
 from contract.bundle import Metadata, load_bundle
 from contract.champion import push_champion
 from core import evaluation, registry
@@ -107,7 +108,7 @@ def promote(
     if decision.alias:
         registry.set_alias(name, decision.alias, version)
     if decision.alias == CHAMPION:  # for the alert on a served version that is not the champion
-        push_champion(name, version)
+        push_champion(name, version, usecases.current().metric_prefix)
     _tag_version(name, version, decision)
     registry.log_decision(registered.run_id, {**asdict(decision), "alias": decision.alias or REJECTED})
     logger.info("version %s -> %s: %s", version, decision.alias or REJECTED, "; ".join(reasons))

@@ -79,7 +79,9 @@ def rollback(
     record = {"from": previous, "alias": alias, "at": datetime.now(UTC).isoformat(), "reason": reason}
     client.set_model_version_tag(model_name, version, ROLLBACK_TAG, json.dumps(record))
     if alias == CHAMPION:  # the served-vs-champion alert compares with the pushed champion
-        push_champion(model_name, version)
+        import usecases  # the pipeline's environment, where rollback runs
+
+        push_champion(model_name, version, usecases.current().metric_prefix)
     logger.warning(
         "%s@%s moved from version %s to %s (%s): every sync sidecar follows at its next poll",
         model_name,

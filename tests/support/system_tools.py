@@ -36,9 +36,11 @@ def pushgateway_assets() -> Path:
 
 def start_prometheus(base: Path, scrape_configs: list[dict], address: str) -> subprocess.Popen:
     """Debian's prometheus on `address` (`127.0.0.1:<port>`), ready, its files in `base`: it
-    scrapes `scrape_configs` every second and evaluates the PrometheusRule's groups
-    (seldon/k8s/base/prometheusrule.yaml) every second. Stop it with `stop_group`."""
-    spec = yaml.safe_load((REPO / "seldon/k8s/base/prometheusrule.yaml").read_text())["spec"]
+    scrapes `scrape_configs` every second and evaluates the rules of the use case this process
+    runs (seldon/k8s/usecases/<name>/rules.yaml) every second. Stop it with `stop_group`."""
+    import usecases
+
+    spec = yaml.safe_load((REPO / "seldon/k8s/usecases" / usecases.current().name / "rules.yaml").read_text())
     for group in spec["groups"]:
         group["interval"] = "1s"  # evaluate as often as we scrape, the tests are short
     (base / "rules.yaml").write_text(yaml.safe_dump(spec))

@@ -1,63 +1,47 @@
 """Monitoring results in Prometheus: what a real monitoring run pushed to the real Pushgateway,
 scraped by a real Prometheus, equals the run's own drift table and report; the alert rules pass
-promtool's unit tests and their expressions return the series the run's figures call for."""
+promtool's unit tests (rendered for every use case) and their expressions return the series the
+run's figures call for."""
 
 from __future__ import annotations
 
 import io
 import math
-import shutil
-import subprocess
 
 import pandas as pd
 import pytest
-import yaml
 
+import usecases
 from core import registry
 from core.monitoring import MonitoringReport
-from core.pushgateway import MONITORING_JOB, push_monitoring
+from core.pushgateway import monitoring_job, push_monitoring
+from seldon.k8s import rules
 from tests.integration.mlflow_server import free_port
-from tests.support.system_tools import REPO, query, system_binary, wait_for
+from tests.support import alert_rules
+from tests.support.system_tools import query, wait_for
+from tests.support.use_cases import every
 
-ALERTS_TEST = REPO / "tests" / "data" / "operator" / "monitoring_alerts_test.yaml"
-RULES = REPO / "seldon" / "k8s" / "base" / "prometheusrule.yaml"
-MONITORING_ALERTS = {
-    "FlightsModelDecay",
-    "FlightsScoreDriftSustained",
-    "FlightsMonitoringNotReported",
-    "FlightsMonitoringNeverReported",
-    "FlightsServedVersionNotChampion",
-}
+CASE = usecases.current()  # the use case the loop of this folder runs
+P = CASE.metric_prefix
+MONITORING_ALERTS = ("ModelDecay", "ScoreDriftSustained", "MonitoringNotReported", "MonitoringNeverReported")
 
 
 def alert_expressions() -> dict[str, str]:
-    spec = yaml.safe_load(RULES.read_text())["spec"]
-    return {
-        rule["alert"]: rule["expr"] for group in spec["groups"] for rule in group["rules"] if "alert" in rule
-    }
+    """The expressions of the use case's alerts, by name without the use case's stem."""
+    stem = rules.alert_stem(CASE)
+    return {name.removeprefix(stem): rule["expr"] for name, rule in alert_rules.alerts(CASE).items()}
 
 
-def test_monitoring_alert_rules_pass_promtool_unit_tests(tmp_path):
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(yaml.safe_load(RULES.read_text())["spec"]))
-    shutil.copy(ALERTS_TEST, tmp_path / ALERTS_TEST.name)
-    tested = subprocess.run(
-        [system_binary("promtool"), "test", "rules", ALERTS_TEST.name],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+@pytest.mark.parametrize("case", every(), ids=lambda case: case.name)
+def test_monitoring_alert_rules_pass_promtool_unit_tests(case, tmp_path):
+    tested = alert_rules.promtool_test(alert_rules.MONITORING_TESTS, case, tmp_path)
     assert tested.returncode == 0, tested.stdout + tested.stderr
-    tests = yaml.safe_load(ALERTS_TEST.read_text())["tests"]
-    covered = {case["alertname"] for test in tests for case in test["alert_rule_test"]}
-    monitoring = set(list(alert_expressions())[-len(MONITORING_ALERTS) :])
-    assert monitoring == MONITORING_ALERTS  # the monitoring group closes the rule file
-    assert covered == MONITORING_ALERTS
+    stem = rules.alert_stem(case)
+    monitoring = {rule["alert"] for rule in rules.monitoring_alerts(case)}
+    assert monitoring == {stem + name for name in (*MONITORING_ALERTS, "ServedVersionNotChampion")}
     # every alert is seen firing and seen quiet
-    for name in MONITORING_ALERTS:
-        outcomes = [
-            bool(c["exp_alerts"]) for t in tests for c in t["alert_rule_test"] if c["alertname"] == name
-        ]
-        assert True in outcomes and False in outcomes, name
+    seen = alert_rules.seen(alert_rules.MONITORING_TESTS, case)
+    assert seen == {name: {True, False} for name in monitoring}
 
 
 def test_an_unreachable_pushgateway_fails_the_push_naming_it():
@@ -91,44 +75,44 @@ def test_prometheus_holds_what_the_monitoring_run_decided(loop, prometheus, monk
         features.dropna(subset=["psi"]),
         features.dropna(subset=["ks"]),
     )  # undefined: not pushed
-    psi = wait_for(prometheus, "flights_monitoring_feature_psi", lambda r: len(r) == len(psi_rows))
+    psi = wait_for(prometheus, f"{P}_monitoring_feature_psi", lambda r: len(r) == len(psi_rows))
     assert by_labels(psi, "feature", "source") == pytest.approx(
         {(r.feature, r.source): r.psi for r in psi_rows.itertuples()}
     )
-    assert {s["metric"]["job"] for s in psi} == {MONITORING_JOB}
+    assert {s["metric"]["job"] for s in psi} == {monitoring_job(CASE)}
     assert {s["metric"]["model_version"] for s in psi} == {version}
-    ks = by_labels(query(prometheus, "flights_monitoring_feature_ks"), "feature", "source")
+    ks = by_labels(query(prometheus, f"{P}_monitoring_feature_ks"), "feature", "source")
     assert ks == pytest.approx({(r.feature, r.source): r.ks for r in ks_rows.itertuples()})
-    assert by_labels(query(prometheus, "flights_monitoring_score_psi"), "source") == pytest.approx(
+    assert by_labels(query(prometheus, f"{P}_monitoring_score_psi"), "source") == pytest.approx(
         {(r.source,): r.psi for r in score.dropna(subset=["psi"]).itertuples()}
     )
-    assert by_labels(query(prometheus, "flights_monitoring_score_ks"), "source") == pytest.approx(
+    assert by_labels(query(prometheus, f"{P}_monitoring_score_ks"), "source") == pytest.approx(
         {(r.source,): r.ks for r in score.dropna(subset=["ks"]).itertuples()}
     )
     single = {
-        "flights_monitoring_realized_roc_auc": report.realized_auc,
-        "flights_monitoring_realized_log_loss": report.realized_log_loss,
-        "flights_monitoring_holdout_roc_auc": report.validation_auc,
-        "flights_monitoring_holdout_log_loss": report.validation_log_loss,
-        "flights_monitoring_labelled_rows": report.labelled_rows,
-        "flights_monitoring_retrain": float(report.retrain),
+        f"{P}_monitoring_realized_roc_auc": report.realized_auc,
+        f"{P}_monitoring_realized_log_loss": report.realized_log_loss,
+        f"{P}_monitoring_holdout_roc_auc": report.validation_auc,
+        f"{P}_monitoring_holdout_log_loss": report.validation_log_loss,
+        f"{P}_monitoring_labelled_rows": report.labelled_rows,
+        f"{P}_monitoring_retrain": float(report.retrain),
     }
     for name, expected in single.items():
         assert not math.isnan(expected), name
         assert by_labels(query(prometheus, name), "model_version") == pytest.approx({(version,): expected}), (
             name
         )
-    rows = by_labels(query(prometheus, "flights_monitoring_rows"), "source")
+    rows = by_labels(query(prometheus, f"{P}_monitoring_rows"), "source")
     assert rows == {("batch",): report.n_rows, ("online",): report.n_online_rows}
-    decisions = by_labels(query(prometheus, "flights_monitoring_decision"), "decision")
+    decisions = by_labels(query(prometheus, f"{P}_monitoring_decision"), "decision")
     assert decisions == {(d,): float(d == report.decision) for d in ("ok", "drift", "decay")}
-    info = query(prometheus, "flights_monitoring_model_info")
+    info = query(prometheus, f"{P}_monitoring_model_info")
     assert [(s["metric"]["model_name"], s["metric"]["model_version"]) for s in info] == [
         (registry.MODEL_NAME, version)
     ]
-    end = by_labels(query(prometheus, "flights_monitoring_period_end_timestamp_seconds"), "model_version")
+    end = by_labels(query(prometheus, f"{P}_monitoring_period_end_timestamp_seconds"), "model_version")
     assert end == {(version,): pd.Timestamp(report.period_end, tz="UTC").timestamp()}
-    age = query(prometheus, "time() - flights_monitoring_last_run_timestamp_seconds")
+    age = query(prometheus, f"time() - {P}_monitoring_last_run_timestamp_seconds")
     assert len(age) == 1 and 0 <= float(age[0]["value"][1]) < 3600
 
 
@@ -138,26 +122,26 @@ def test_alert_expressions_return_the_series_the_run_calls_for(loop, served, pro
     report = loop.report
     assert report.decision == "decay"  # the thresholds of this run make any log loss rise decay
 
-    decay = query(prometheus, expressions["FlightsModelDecay"])
+    decay = query(prometheus, expressions["ModelDecay"])
     assert [(s["metric"]["decision"], s["metric"]["model_version"]) for s in decay] == [
         ("decay", report.model_version)
     ]
-    drifting = query(prometheus, expressions["FlightsScoreDriftSustained"])
+    drifting = query(prometheus, expressions["ScoreDriftSustained"])
     expected = {
         (r.source,) for r in drift_of_the_run(loop).itertuples() if r.feature == "score" and r.psi > 0.2
     }
     assert {(s["metric"]["source"],) for s in drifting} == expected
-    assert query(prometheus, expressions["FlightsMonitoringNotReported"]) == []  # it just reported
-    assert query(prometheus, expressions["FlightsMonitoringNeverReported"]) == []
+    assert query(prometheus, expressions["MonitoringNotReported"]) == []  # it just reported
+    assert query(prometheus, expressions["MonitoringNeverReported"]) == []
 
     # the champion pushed when the alias last moved, against the version pinned on the server
     champion = registry.alias_version(registry.MODEL_NAME, "champion")
     assert served.champion == champion != served.version
-    pushed = wait_for(prometheus, "flights_registry_champion_info", lambda r: len(r) == 1)
+    pushed = wait_for(prometheus, f"{P}_registry_champion_info", lambda r: len(r) == 1)
     assert pushed[0]["metric"]["bundle_version"] == champion
     versions = lambda result: {s["metric"]["bundle_version"] for s in result}  # noqa: E731
-    wait_for(prometheus, "flights_model_info == 1", lambda r: versions(r) == {served.version})
-    differs = query(prometheus, expressions["FlightsServedVersionNotChampion"])
+    wait_for(prometheus, f"{P}_model_info == 1", lambda r: versions(r) == {served.version})
+    differs = query(prometheus, expressions["ServedVersionNotChampion"])
     assert [s["metric"]["bundle_version"] for s in differs] == [served.version]
 
 
@@ -169,13 +153,13 @@ def test_a_rollback_to_the_served_version_pushes_the_champion_and_the_alert_clea
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", loop.tracking_uri)
     monkeypatch.setenv("PUSHGATEWAY_URL", pushgateway)
-    expression = alert_expressions()["FlightsServedVersionNotChampion"]
+    expression = alert_expressions()["ServedVersionNotChampion"]
     assert query(prometheus, expression)  # serving a version that is not the champion
     previous = rollback(registry.client(), registry.MODEL_NAME, "champion", served.version, loop.tracking_uri)
     assert previous == served.champion
     wait_for(
         prometheus,
-        "flights_registry_champion_info",
+        f"{P}_registry_champion_info",
         lambda r: [s["metric"]["bundle_version"] for s in r] == [served.version],
     )
     assert query(prometheus, expression) == []

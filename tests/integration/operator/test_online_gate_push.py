@@ -10,12 +10,15 @@ import numpy as np
 import pytest
 import requests
 
+import usecases
 from contract.request_log import RequestLog, request_json
 from core import registry
 from core.gate import GateConfig
 from core.online_gate import OnlineGateConfig
-from core.pushgateway import SHADOW_JOB
+from core.pushgateway import shadow_job
 
+CASE = usecases.current()
+P = CASE.metric_prefix
 PERIOD = {"start": datetime(2020, 1, 1), "end": datetime(2100, 1, 1)}
 
 
@@ -52,7 +55,7 @@ def _pushed(pushgateway: str) -> dict[tuple[str, frozenset], float]:
         (s.name, frozenset((k, v) for k, v in s.labels.items() if k not in ("job", "instance"))): s.value
         for family in text_string_to_metric_families(text)
         for s in family.samples
-        if s.labels.get("job") == SHADOW_JOB and not s.name.startswith("push_")
+        if s.labels.get("job") == shadow_job(CASE) and not s.name.startswith("push_")
     }
 
 
@@ -79,17 +82,17 @@ def test_the_online_gate_judges_live_traffic_pushes_and_shows_it(
     assert registry.alias_version(registry.MODEL_NAME, "champion") == ("2" if promoted else "1")
 
     pushed = _pushed(pushgateway)
-    assert pushed[("flights_shadow_promoted", _labels(challenger_version="2"))] == float(promoted)
-    assert pushed[("flights_shadow_rows", _labels(challenger_version="2", kind="labelled"))] == 800
-    assert pushed[("flights_shadow_rows", _labels(challenger_version="2", kind="scored"))] == 800
-    champion_auc = pushed[("flights_shadow_roc_auc", _labels(model_version="1", role="champion"))]
-    challenger_auc = pushed[("flights_shadow_roc_auc", _labels(model_version="2", role="challenger"))]
+    assert pushed[(f"{P}_shadow_promoted", _labels(challenger_version="2"))] == float(promoted)
+    assert pushed[(f"{P}_shadow_rows", _labels(challenger_version="2", kind="labelled"))] == 800
+    assert pushed[(f"{P}_shadow_rows", _labels(challenger_version="2", kind="scored"))] == 800
+    champion_auc = pushed[(f"{P}_shadow_roc_auc", _labels(model_version="1", role="champion"))]
+    challenger_auc = pushed[(f"{P}_shadow_roc_auc", _labels(model_version="2", role="challenger"))]
     assert champion_auc == pytest.approx(judged.champion_auc) and challenger_auc == pytest.approx(
         judged.challenger_auc
     )
-    low = pushed[("flights_shadow_auc_gain", _labels(bound="low", challenger_version="2"))]
-    high = pushed[("flights_shadow_auc_gain", _labels(bound="high", challenger_version="2"))]
-    assert low <= pushed[("flights_shadow_auc_gain", _labels(bound="point", challenger_version="2"))] <= high
+    low = pushed[(f"{P}_shadow_auc_gain", _labels(bound="low", challenger_version="2"))]
+    high = pushed[(f"{P}_shadow_auc_gain", _labels(bound="high", challenger_version="2"))]
+    assert low <= pushed[(f"{P}_shadow_auc_gain", _labels(bound="point", challenger_version="2"))] <= high
     assert (low > GateConfig().min_auc_gain) is promoted
 
     deck = shadow_deck_html(judged, shadow, GateConfig())

@@ -224,7 +224,7 @@ def test_the_tracking_server_runs_basic_auth_on_postgres_and_the_bucket(overlay)
     endpoint = urlsplit(settings["MLFLOW_S3_ENDPOINT_URL"])
     assert endpoint.port == find(docs, "Service", endpoint.hostname)["spec"]["ports"][0]["port"]
     # the serving base's tracking URI reaches this Service, and MLflow accepts its Host header
-    serving = kustomize(REPO / "seldon" / "k8s" / "overlays" / "dev")
+    serving = kustomize(REPO / "seldon" / "k8s" / "usecases" / "flights" / "dev")
     registry = next(
         d
         for d in serving
@@ -237,7 +237,7 @@ def test_the_tracking_server_runs_basic_auth_on_postgres_and_the_bucket(overlay)
     allowed = settings["MLFLOW_SERVER_ALLOWED_HOSTS"].split(",")
     assert uri.netloc in allowed
     if overlay == "prod":  # from outside: the host the serving prod overlay names, over TLS
-        prod = kustomize(REPO / "seldon" / "k8s" / "overlays" / "prod")
+        prod = kustomize(REPO / "seldon" / "k8s" / "usecases" / "flights" / "prod")
         registry = next(
             d
             for d in prod
@@ -335,7 +335,7 @@ def test_prometheus_and_grafana_select_what_the_project_ships():
     sidecar loads the dashboard ConfigMap."""
     spec = chart_values("kube-prometheus-stack")["prometheus"]["prometheusSpec"]
     assert chart_values("kube-prometheus-stack")["alertmanager"]["enabled"] is False  # ours routes
-    serving = kustomize(REPO / "seldon" / "k8s" / "overlays" / "prod")
+    serving = kustomize(REPO / "seldon" / "k8s" / "usecases" / "flights" / "prod")
     shipped = serving + platform("prod")
     for kind, selector, namespaces, nil_uses_release in (
         (
@@ -380,7 +380,7 @@ def test_prometheus_and_grafana_select_what_the_project_ships():
 
 def test_the_seldon_operator_serves_metrics_where_the_serving_podmonitor_scrapes():
     values = chart_values("seldon-core-operator")
-    serving = kustomize(REPO / "seldon" / "k8s" / "overlays" / "prod")
+    serving = kustomize(REPO / "seldon" / "k8s" / "usecases" / "flights" / "prod")
     monitor = next(d for d in serving if d["kind"] == "PodMonitor")
     model_endpoint = monitor["spec"]["podMetricsEndpoints"][0]
     assert model_endpoint["port"] == values["predictiveUnit"]["metricsPortName"]

@@ -1,11 +1,12 @@
-"""Kubernetes manifests (kustomize overlays), alert rules (promtool), Dockerfile (hadolint)."""
+"""Kubernetes manifests (kustomize overlays of each use case), alert rules (promtool), Dockerfile
+(hadolint)."""
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
+from pathlib import Path
 
 import jsonschema
 import kubernetes_validate
@@ -13,7 +14,11 @@ import pytest
 import yaml
 from serving_support import REPO
 
+from seldon.k8s import generate, rules
+from tests.support import alert_rules
 from tests.support.system_tools import system_binary
+from tests.support.use_cases import every, shipped
+from usecases.spec import UseCase
 
 DATA = REPO / "tests" / "data" / "serving"
 K8S = REPO / "seldon" / "k8s"
@@ -25,11 +30,13 @@ CRD_SCHEMAS = {
     "PrometheusRule": "prometheusrule.json",
 }
 OVERLAYS = ["dev", "prod"]
+CASES = {case.name: case for case in shipped()}
 
 
-def kustomize(overlay: str) -> list[dict]:
+def kustomize(overlay: str, case: str = "flights", k8s: Path = K8S) -> list[dict]:
+    """The built overlay `overlay` of use case `case` (seldon/k8s/usecases/<case>/<overlay>)."""
     built = subprocess.run(
-        [str(BIN / "kubectl"), "kustomize", str(K8S / "overlays" / overlay)],
+        [str(BIN / "kubectl"), "kustomize", str(k8s / "usecases" / case / overlay)],
         capture_output=True,
         text=True,
         check=True,
@@ -37,40 +44,43 @@ def kustomize(overlay: str) -> list[dict]:
     return [doc for doc in yaml.safe_load_all(built.stdout) if doc]
 
 
-def promtool() -> str:
-    return system_binary("promtool")
-
-
-def rules_spec() -> dict:
-    return yaml.safe_load((K8S / "base" / "prometheusrule.yaml").read_text())["spec"]
-
-
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_overlay_builds_and_validates(overlay):
-    docs = kustomize(overlay)
-    kinds = sorted(d["kind"] for d in docs)
-    assert kinds == sorted(
-        [
-            "ConfigMap",
-            "ConfigMap",
-            "ConfigMap",  # the Grafana dashboard
-            "ServiceAccount",
-            "SeldonDeployment",
-            "PodMonitor",
-            "PrometheusRule",
-            "Deployment",  # the online store (Redis), its Service and who may reach it
-            "Service",
-            "NetworkPolicy",
-        ]
-    )
+def validate(docs: list[dict]) -> None:
+    """Core kinds strictly against Kubernetes' schemas, custom resources against ours."""
     for doc in docs:
-        assert doc["metadata"]["namespace"] == f"flights-{overlay}"
         if doc["kind"] in CRD_SCHEMAS:
             schema = json.loads((DATA / "schemas" / CRD_SCHEMAS[doc["kind"]]).read_text())
             jsonschema.validate(doc, schema)
         else:
             kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+def promtool() -> str:
+    return system_binary("promtool")
+
+
+STACK = ["ConfigMap", "ConfigMap", "ServiceAccount", "SeldonDeployment", "PodMonitor"]
+OBSERVED = ["ConfigMap", "PrometheusRule"]  # the Grafana dashboard, the alert rules
+STORE = ["Deployment", "Service", "NetworkPolicy"]  # the online store (Redis), who may reach it
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_overlay_builds_and_validates(overlay, case):
+    docs = kustomize(overlay, case)
+    check_overlay(docs, overlay, CASES[case])
+
+
+def check_overlay(docs: list[dict], overlay: str, case: UseCase) -> None:
+    """What every use case's overlay holds, named after it."""
+    kinds = sorted(d["kind"] for d in docs)
+    assert kinds == sorted(STACK + OBSERVED + (STORE if case.online else []))
+    validate(docs)
+    for doc in docs:
+        assert doc["metadata"]["namespace"] == f"{case.name}-{overlay}"
+        assert doc["metadata"]["name"].startswith(f"{case.name}-")
+        assert doc["metadata"]["labels"]["app.kubernetes.io/part-of"] == f"{case.name}-mlops"
     deployment = next(d for d in docs if d["kind"] == "SeldonDeployment")
+    assert deployment["metadata"]["name"] == case.model_name  # the URL clients call
     predictor = deployment["spec"]["predictors"][0]
     pod_spec = predictor["componentSpecs"][0]["spec"]
     # the pod template inside the CRD is a core PodSpec: validate it as a Pod, strictly
@@ -91,19 +101,28 @@ def test_overlay_builds_and_validates(overlay):
     configmaps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
     serving = configmaps[model["envFrom"][0]["configMapRef"]["name"]]["data"]  # hashed name resolved
     assert serving["OMP_NUM_THREADS"] == "1" and serving["MODEL_ROOT"] == "/mnt/models"
-    assert serving["ONLINE_STORE_URL"] == "redis://flights-online-store:6379/0"  # the Service below
     assert serving["GUNICORN_WORKERS"] == ("1" if overlay == "dev" else "3")  # 2 cores + 1
+    registry = configmaps[sync["envFrom"][0]["configMapRef"]["name"]]["data"]
+    for settings in (serving, registry):  # which use case, model and metric names the pods serve
+        assert settings[generate.USE_CASE_ENV] == case.name
+        assert settings[generate.MODEL_NAME_ENV] == case.model_name
+        assert settings[generate.METRIC_PREFIX_ENV] == case.metric_prefix
     assert pod_spec["securityContext"]["runAsNonRoot"] is True
     assert predictor["replicas"] == (1 if overlay == "dev" else 3)
-    _check_online_store(docs)
+    monitor = next(d for d in docs if d["kind"] == "PodMonitor")
+    assert monitor["spec"]["selector"]["matchLabels"] == {"seldon-deployment-id": case.model_name}
+    if case.online:
+        store = f"{case.name}-online-store"
+        assert serving["ONLINE_STORE_URL"] == f"redis://{store}:6379/0"  # the Service below
+        _check_online_store(docs, store, case)
+    else:
+        assert "ONLINE_STORE_URL" not in serving
 
 
-def _check_online_store(docs: list[dict]) -> None:
-    """Redis for the operational features: not persisted, non-root, reachable only from the
-    project's pods (the model pods among them) on its one port."""
-    store = next(
-        d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "flights-online-store"
-    )
+def _check_online_store(docs: list[dict], name: str, case: UseCase) -> None:
+    """Redis for the online features: not persisted, non-root, reachable only from the use
+    case's pods (the model pods among them) on its one port."""
+    store = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == name)
     pod = store["spec"]["template"]["spec"]
     redis = pod["containers"][0]
     assert redis["image"].startswith("redis:7.0") and redis["args"][:3] == ["redis-server", "--save", ""]
@@ -112,20 +131,23 @@ def _check_online_store(docs: list[dict]) -> None:
     assert service["spec"]["selector"] == store["spec"]["selector"]["matchLabels"]
     policy = next(d for d in docs if d["kind"] == "NetworkPolicy")
     assert policy["spec"]["podSelector"] == store["spec"]["selector"]
+    assert service["metadata"]["name"] == name
     sources = [rule["podSelector"]["matchLabels"] for rule in policy["spec"]["ingress"][0]["from"]]
-    assert {"seldon-deployment-id": "flights-late-arrival"} in sources
+    assert sources == [
+        {"seldon-deployment-id": case.model_name},
+        {"app.kubernetes.io/part-of": f"{case.name}-mlops"},
+    ]
+    template = store["spec"]["template"]["metadata"]
+    assert template["labels"]["app.kubernetes.io/part-of"] == f"{case.name}-mlops"
 
 
 def test_the_shadow_predictor_overlay_serves_the_challenger_on_pods_of_its_own():
     """prod plus Seldon's `shadow: true` predictor: validated like the other overlays; its sync
     follows the challenger alias, its shipper writes beside, not into, the champion's log."""
     docs = kustomize("prod-shadow-predictor")
+    validate(docs)
     for doc in docs:
         assert doc["metadata"]["namespace"] == "flights-prod"
-        if doc["kind"] in CRD_SCHEMAS:
-            jsonschema.validate(doc, json.loads((DATA / "schemas" / CRD_SCHEMAS[doc["kind"]]).read_text()))
-        else:
-            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
     deployment = next(d for d in docs if d["kind"] == "SeldonDeployment")
     champion, challenger = deployment["spec"]["predictors"]
     assert "shadow" not in champion and challenger["shadow"] is True
@@ -164,21 +186,21 @@ def test_schemas_catch_a_broken_resource():
         kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
 
 
-def test_alert_rules_pass_promtool(tmp_path):
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules_spec()))
-    shutil.copy(DATA / "alerts_test.yaml", tmp_path / "alerts_test.yaml")
+@pytest.mark.parametrize("case", every(), ids=lambda case: case.name)
+def test_alert_rules_pass_promtool(case, tmp_path):
+    """The generated rules are valid and pass the serving alerts' unit tests, rendered with the
+    use case's names; every serving alert is seen both firing and quiet."""
+    (tmp_path / "rules.yaml").write_text(generate.rules_file(case))
     checked = subprocess.run(
         [promtool(), "check", "rules", str(tmp_path / "rules.yaml")], capture_output=True, text=True
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    tested = subprocess.run(
-        [promtool(), "test", "rules", "alerts_test.yaml"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+    tested = alert_rules.promtool_test(alert_rules.SERVING_TESTS, case, tmp_path)
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "SUCCESS" in tested.stdout
+    serving = {rule["alert"] for rule in rules.serving_alerts(case)}
+    seen = alert_rules.seen(alert_rules.SERVING_TESTS, case)
+    assert {name: seen.get(name) for name in serving} == {name: {True, False} for name in serving}
 
 
 def test_dockerfile_copies_every_serving_module_and_runs_as_non_root():

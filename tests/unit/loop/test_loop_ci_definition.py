@@ -45,7 +45,7 @@ def test_cd_builds_registers_then_deploys_the_prod_overlay():
     register = " ".join(step.get("run", "") for step in jobs["register"]["steps"])
     assert "pyflyte --config deploy/flyte-config.yaml register" in register
     assert "--activate-launchplans" in register and "workflows launchplans" in register
-    deploy = [s for s in jobs["deploy-serving"]["steps"] if "overlays/prod" in s.get("working-directory", "")]
+    deploy = [s for s in jobs["deploy-serving"]["steps"] if s.get("working-directory", "").endswith("/prod")]
     assert deploy and (PROJECT_ROOT / deploy[0]["working-directory"] / "kustomization.yaml").exists()
     assert (PROJECT_ROOT / "deploy" / "flyte-config.yaml").exists()
 

@@ -52,7 +52,7 @@ def test_daily_monitoring_reads_where_the_serving_pods_ship():
 
     base = Path(__file__).resolve().parents[3] / "seldon" / "k8s" / "base" / "kustomization.yaml"
     generators = yaml.safe_load(base.read_text())["configMapGenerator"]
-    literals = next(g["literals"] for g in generators if g["name"] == "flights-registry")
+    literals = next(g["literals"] for g in generators if g["name"] == "registry")
     assert f"REQUEST_LOG_URI={REQUEST_LOG_DIR}" in literals
     default = daily_monitoring.parameters.parameters["request_log_dir"].default
     assert default.scalar.primitive.string_value == REQUEST_LOG_DIR == "mlflow-artifacts:/request-logs"

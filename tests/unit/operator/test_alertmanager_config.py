@@ -13,7 +13,6 @@ from tests.support import REPO
 from tests.support.system_tools import system_binary
 
 CONFIG = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
-RULES = REPO / "seldon" / "k8s" / "base" / "prometheusrule.yaml"
 SEVERITIES = {"page", "ticket"}
 
 
@@ -29,7 +28,10 @@ def route(*labels: str) -> str:
 
 
 def project_alerts() -> list[dict]:
-    groups = yaml.safe_load(RULES.read_text())["spec"]["groups"]
+    """Every alert of every use case (seldon/k8s/usecases/<name>/rules.yaml)."""
+    rules = sorted((REPO / "seldon" / "k8s" / "usecases").glob("*/rules.yaml"))
+    assert rules
+    groups = [group for path in rules for group in yaml.safe_load(path.read_text())["groups"]]
     return [rule for group in groups for rule in group["rules"] if "alert" in rule]
 
 
