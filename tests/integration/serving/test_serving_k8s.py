@@ -77,7 +77,9 @@ def check_overlay(docs: list[dict], overlay: str, case: UseCase) -> None:
     validate(docs)
     for doc in docs:
         assert doc["metadata"]["namespace"] == f"{case.name}-{overlay}"
-        assert doc["metadata"]["name"].startswith(f"{case.name}-")
+        # the SeldonDeployment, its PodMonitor and rules take the model's name, the rest the use case's
+        named = doc["metadata"]["name"]
+        assert named == case.model_name if doc["kind"] in CRD_SCHEMAS else named.startswith(f"{case.name}-")
         assert doc["metadata"]["labels"]["app.kubernetes.io/part-of"] == f"{case.name}-mlops"
     deployment = next(d for d in docs if d["kind"] == "SeldonDeployment")
     assert deployment["metadata"]["name"] == case.model_name  # the URL clients call
