@@ -11,6 +11,9 @@ export UV_PYTHON_DOWNLOADS := never
 # that the other processes need (docs/performance.md).
 export OMP_WAIT_POLICY ?= passive
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# The use case every target runs (a package under usecases/): make demo USE_CASE=<name>.
+USE_CASE ?= flights
+export MLOPS_USE_CASE := $(USE_CASE)
 
 .PHONY: setup setup-serving setup-system demo serve test test-fast lint bench clean
 
@@ -160,13 +163,14 @@ bench-pipeline: $(VENV)/.synced
 
 # ---- Closing the loop: replay, registration archive, loop benchmark ----------------------------
 .PHONY: replay replay-without-operational package bench-loop
-REPLAY_START ?= 2013-07
+# Empty: the month of the use case's first demo date (flights: 2013-07).
+REPLAY_START ?=
 REPLAY_MONTHS ?= 6
 PACKAGE_IMAGE ?= ghcr.io/example/flights-tasks:dev
 
 # Month by month over 2013: scheduled retrain, batch scoring, monitoring, triggered retrain.
 replay: $(VENV)/.synced
-	$(VENV)/bin/python -m scripts.replay --start $(REPLAY_START) --months $(REPLAY_MONTHS)
+	$(VENV)/bin/python -m scripts.replay $(if $(REPLAY_START),--start $(REPLAY_START)) --months $(REPLAY_MONTHS)
 
 # The same replay with every model without the operational features, in a store and a Flyte cache
 # of its own (a cached task keyed by a version number must not answer for the other store's).
@@ -174,7 +178,7 @@ WITHOUT_OPERATIONAL_DIR ?= .mlops-without-operational
 replay-without-operational: $(VENV)/.synced
 	mkdir -p $(WITHOUT_OPERATIONAL_DIR)/home
 	env -u MLFLOW_TRACKING_URI HOME=$(abspath $(WITHOUT_OPERATIONAL_DIR))/home MLOPS_DATA_DIR=$(abspath $(WITHOUT_OPERATIONAL_DIR)) \
-		$(VENV)/bin/python -m scripts.replay --start $(REPLAY_START) --months $(REPLAY_MONTHS) \
+		$(VENV)/bin/python -m scripts.replay $(if $(REPLAY_START),--start $(REPLAY_START)) --months $(REPLAY_MONTHS) \
 		--without-operational-features
 
 # Every task, workflow and launch plan serialized offline into flyte-package.tgz.

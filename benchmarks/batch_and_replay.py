@@ -45,9 +45,9 @@ def phase_baseline() -> dict:
 
     from contract.bundle import load_bundle
     from core import registry
-    from core.features import build_features
     from core.model import predict_scores
-    from core.source import load_window
+    from usecases.flights.features import build_features
+    from usecases.flights.source import load_window
 
     bundle = load_bundle(registry.download_bundle(registry.MODEL_NAME, "1"))
     began = time.perf_counter()

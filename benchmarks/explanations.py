@@ -37,11 +37,13 @@ def _model(bundle_dir: str | None):
         from contract.bundle import load_bundle
 
         return load_bundle(bundle_dir, require_reference=False).model
-    from core import features, source
+    from core import features
     from core.model import Hyperparameters, fit
+    from usecases.flights import source
+    from usecases.flights.features import build_features
 
     window = features.month_window(datetime(2013, 7, 1), 5, 1)
-    table = features.build_features(source.load_window("", window.train_start, window.holdout_start))
+    table = build_features(source.load_window("", window.train_start, window.holdout_start))
     return fit(table, Hyperparameters())
 
 
@@ -53,10 +55,11 @@ def _per_row_ms(call, rows: int) -> float:
 
 
 def _june_rows(rows: int):
-    from core import features, source
-    from core.schemas import FEATURES
+    from usecases.flights import source
+    from usecases.flights.features import build_features
+    from usecases.flights.schemas import FEATURES
 
-    june = features.build_features(source.load_window("", datetime(2013, 6, 1), datetime(2013, 7, 1)))
+    june = build_features(source.load_window("", datetime(2013, 6, 1), datetime(2013, 7, 1)))
     return june[FEATURES].sample(rows, random_state=0)
 
 

@@ -14,8 +14,8 @@ each row of the table is one way to choose that model (same features, default hy
 - expanding + refit, recency weights: the same refit with rows weighted by age (half-life
   `--half-life` months, `core.features.recency_weights`).
 
-Labels are as known at each fit's cut (`core.features.build_features(known_at=...)`): a flight
-whose outcome was not known yet does not train. Prints ROC AUC per month, the mean, and the fit
+Labels are as known at each fit's cut (`usecases.flights.features.build_features(known_at=...)`):
+a flight whose outcome was not known yet does not train. Prints ROC AUC per month, the mean, and the fit
 seconds each policy spent.
 """
 
@@ -29,16 +29,18 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from core import features, source
+from core import features
 from core.model import Hyperparameters, fit, predict_scores, refit
-from core.schemas import LABEL, TIMESTAMP
+from usecases.flights import source
+from usecases.flights.features import build_features
+from usecases.flights.schemas import LABEL, TIMESTAMP
 
 FIRST_MONTH = datetime(2013, 1, 1)
 
 
 def known_rows(raw: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
     """Flights scheduled in [start, end) whose outcome was known at `end`."""
-    table = features.build_features(raw.loc[_in(raw, start, end)], known_at=end)
+    table = build_features(raw.loc[_in(raw, start, end)], known_at=end)
     return table.loc[table[LABEL].notna()].reset_index(drop=True)
 
 
@@ -58,7 +60,7 @@ def main() -> None:
     first = pd.Timestamp(f"{args.start}-01")
     months = [(first + pd.DateOffset(months=i)).to_pydatetime() for i in range(args.months)]
     raw = source.load_window("", FIRST_MONTH, months[-1] + pd.DateOffset(months=1))
-    scored = features.build_features(raw)  # the closed record: every outcome final
+    scored = build_features(raw)  # the closed record: every outcome final
     policies = [
         "fixed Jan-May",
         "sliding 5, known at the 1st",

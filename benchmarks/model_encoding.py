@@ -22,9 +22,11 @@ from datetime import datetime
 import numpy as np
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
-from core import features, source
+from core import features
 from core.model import Hyperparameters, build_pipeline
-from core.schemas import FEATURES, LABEL
+from usecases.flights import source
+from usecases.flights.features import build_features
+from usecases.flights.schemas import FEATURES, LABEL
 
 TRAIN_MONTHS, HOLDOUT_MONTHS = 5, 1
 
@@ -72,7 +74,7 @@ def main() -> None:
     print(header)
     for as_of in args.as_of:
         window = features.month_window(datetime.fromisoformat(as_of), TRAIN_MONTHS, HOLDOUT_MONTHS)
-        table = features.build_features(source.load_window("", window.train_start, window.end))
+        table = build_features(source.load_window("", window.train_start, window.end))
         train, holdout = features.split_by_time(table, window.holdout_start)
         sample = holdout.sample(min(args.rows, len(holdout)), random_state=0)[FEATURES]
         for native in (True, False):

@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.source import default_source, read_table
-from operational.definitions import OPERATIONAL_FEATURES, minutes
-from operational.offline import departure_events, operational_features
+from operational.definitions import minutes
 from operational.store import OnlineStore
+from usecases.flights.operational import OPERATIONAL_FEATURES, departure_events, operational_features
+from usecases.flights.source import default_source, read_table
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_EVENTS_PER_SECOND = 5_000

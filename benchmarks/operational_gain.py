@@ -19,9 +19,11 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
-from core import features, model, source
-from core.schemas import LABEL
-from operational.definitions import OPERATIONAL_FEATURES
+from core import features, model
+from usecases.flights import source
+from usecases.flights.features import build_features
+from usecases.flights.operational import OPERATIONAL_FEATURES
+from usecases.flights.schemas import LABEL
 
 
 def scored(month: int, table, hp: model.Hyperparameters) -> dict[str, dict[str, float]]:
@@ -50,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     last = max(args.months)
     raw = source.load_window("", datetime(2013, 1, 1), datetime(2013 + last // 12, last % 12 + 1, 1))
-    table = features.build_features(raw)
+    table = build_features(raw)
     hp = model.Hyperparameters()
     print("month    AUC without  AUC with   gain   log loss without/with  Brier without/with")
     gains = []

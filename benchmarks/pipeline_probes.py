@@ -22,12 +22,13 @@ from contract.bundle import Metadata, load_bundle
 from core import registry
 from core.bundle import build_reference, build_schema, write_bundle
 from core.evaluation import evaluate, slice_table
-from core.features import build_features, month_window, split_by_time
+from core.features import month_window, split_by_time
 from core.model import Hyperparameters, fit, predict_scores, refit
 from core.reports import evaluation_figure, feature_importance
-from core.schemas import LABEL
-from core.source import load_window
 from scoring.parity import check_parity
+from usecases.flights.features import build_features
+from usecases.flights.schemas import LABEL
+from usecases.flights.source import load_window
 
 
 def mlflow_overhead(repeats: int = 3) -> dict:
@@ -201,8 +202,8 @@ def cost_parts() -> dict[str, float]:
     `make demo`'s first window and the default model (run it with OMP_NUM_THREADS=1: CPU time
     on one thread is what a loaded machine moves least)."""
     from core import drift, explanations
-    from core.schemas import FeatureTable, RawFlights
     from tasks.frames import hash_frame
+    from usecases.flights.schemas import FeatureTable, RawFlights
 
     parts: dict[str, float] = {}
 

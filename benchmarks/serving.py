@@ -89,10 +89,11 @@ def free_port() -> int:
 def build(workdir: Path) -> tuple[Path, list[dict]]:
     from contract.bundle import Metadata
     from core.bundle import build_reference, build_schema, write_bundle
-    from core.features import build_features, split_by_time
+    from core.features import split_by_time
     from core.model import Hyperparameters, fit, predict_scores
-    from core.schemas import FEATURES, TIMESTAMP
-    from core.source import load_window
+    from usecases.flights.features import build_features
+    from usecases.flights.schemas import FEATURES, TIMESTAMP
+    from usecases.flights.source import load_window
 
     table = build_features(load_window("", datetime(2013, 5, 1), datetime(2013, 8, 1)))
     train, later = split_by_time(table, datetime(2013, 7, 1))

@@ -61,8 +61,8 @@ def _redis(workdir: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
     process = start_redis(str(workdir), port)
     store = OnlineStore.from_url(f"redis://127.0.0.1:{port}/0", timeout_seconds=1)
-    from core.source import default_source, read_table
-    from operational.offline import departure_events
+    from usecases.flights.operational import departure_events
+    from usecases.flights.source import default_source, read_table
 
     flights = read_table(default_source(), "flights")
     month = flights[(flights["month"] == 7) | ((flights["month"] == 6) & (flights["day"] == 30))]

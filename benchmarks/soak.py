@@ -38,11 +38,11 @@ RSS_GOAL = 0.05
 
 def build(workdir: Path) -> tuple[Path, list[bytes]]:
     from core.bundle import build_reference, build_schema, write_bundle
-    from core.features import build_features
     from core.model import Hyperparameters, fit, predict_scores
-    from core.schemas import FEATURES
-    from core.source import load_window
     from seldon.pointer import version_dir, write_pointer
+    from usecases.flights.features import build_features
+    from usecases.flights.schemas import FEATURES
+    from usecases.flights.source import load_window
 
     root = workdir / "model-root"
     rows_file = workdir / "rows.json"

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+import usecases
 from contract.bundle import (
     CATEGORY,
     COMPILED_FILE,
@@ -33,25 +35,50 @@ from contract.bundle import (
     write_reference,
     write_schema,
 )
-from core.schemas import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, feature_ranges
-from operational.definitions import HORIZON_MINUTES, OPERATIONAL_FEATURES
+
+if TYPE_CHECKING:
+    from usecases import UseCase
 
 REFERENCE_BINS = 10
+
+
+def feature_ranges(case: UseCase | None = None) -> dict[str, dict]:
+    """Per feature of the use case (the current one by default): nullable flag and the
+    [min, max] rule of its feature schema, for `schema.json`."""
+    case = case or usecases.current()
+    columns = case.feature_schema.to_schema().columns
+    ranges: dict[str, dict] = {}
+    for name in case.features:
+        column = columns[name]
+        rule: dict = {"nullable": bool(column.nullable)}
+        for check in column.checks:
+            stats = check.statistics
+            if "min_value" in stats:
+                rule["min"] = float(stats["min_value"])
+                if check.name == "greater_than":
+                    rule["min_exclusive"] = True
+            if "max_value" in stats:
+                rule["max"] = float(stats["max_value"])
+        ranges[name] = rule
+    return ranges
 
 
 def build_schema(train: pd.DataFrame, threshold: float) -> Schema:
     """Features in model order with kind, nullability, allowed range and (for categories) the
     values seen in training, sorted: the OrdinalEncoder's codes. Unknown categories are scored
     (the trees route them as missing)."""
-    ranges = feature_ranges()
+    case = usecases.current()
+    ranges = feature_ranges(case)
     features = []
-    for name in FEATURES:
-        if name in CATEGORICAL_FEATURES:
+    for name in case.features:
+        if name in case.categorical_features:
             categories = tuple(sorted(train[name].dropna().unique().tolist()))
             features.append(FeatureSpec(name=name, kind=CATEGORY, categories=categories, **ranges[name]))
         else:
             features.append(FeatureSpec(name=name, kind=NUMBER, **ranges[name]))
-    online = OnlineStoreSpec(features=tuple(OPERATIONAL_FEATURES), horizon_minutes=HORIZON_MINUTES)
+    online = None
+    if case.online is not None:
+        online = OnlineStoreSpec(features=case.online.features, horizon_minutes=case.online.horizon_minutes)
     return Schema(
         features=tuple(features), output=OutputSpec(threshold=float(threshold)), online_store=online
     )
@@ -82,10 +109,11 @@ def _categorical_reference(values: pd.Series) -> CategoryReference:
 
 def build_reference(train: pd.DataFrame, scores: np.ndarray, label_rate: float) -> Reference:
     """Binned training distribution of each feature and of the score: the drift baseline."""
+    case = usecases.current()
     features: dict[str, NumericReference | CategoryReference] = {
-        name: _numeric_reference(train[name]) for name in NUMERIC_FEATURES
+        name: _numeric_reference(train[name]) for name in case.numeric_features
     }
-    features.update({name: _categorical_reference(train[name]) for name in CATEGORICAL_FEATURES})
+    features.update({name: _categorical_reference(train[name]) for name in case.categorical_features})
     return Reference(int(len(train)), float(label_rate), features, _numeric_reference(pd.Series(scores)))
 
 

@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import usecases
 from contract.bundle import Metadata, TrainingWindow
 from core.evaluation import EvaluationMetrics
 from core.model import Hyperparameters
 from core.refusals import RefusedRows
 from core.registry import RegisteredVersion
-from core.schemas import LABEL, TIMESTAMP
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,9 @@ def evaluate_candidate(
     from core import bundle, drift, evaluation, reports
     from core.model import predict_scores
 
+    label = usecases.current().label
     scores = predict_scores(judged, holdout)
-    metrics = evaluation.evaluate(holdout[LABEL].to_numpy(), scores, hyperparameters.threshold)
+    metrics = evaluation.evaluate(holdout[label].to_numpy(), scores, hyperparameters.threshold)
     slices = evaluation.slice_table(holdout, scores)
     # one permutation pass, the costliest part after the explanations: the deck shows it, the
     # bundle weighs drift by it
@@ -75,7 +76,7 @@ def evaluate_candidate(
         bundle_dir,
         deployed,
         bundle.build_schema(fitted, hyperparameters.threshold),
-        bundle.build_reference(fitted, scores, float(fitted[LABEL].mean())),
+        bundle.build_reference(fitted, scores, float(fitted[label].mean())),
         Metadata(
             training_window=training_window(train, holdout, fitted, recency_half_life_months),
             metrics=metrics.as_dict(),
@@ -93,13 +94,14 @@ def training_window(
     train: pd.DataFrame, holdout: pd.DataFrame, fitted: pd.DataFrame, recency_half_life_months: float
 ) -> TrainingWindow:
     """The dates the judged model fit, the holdout it was judged on, and what the refit fit."""
+    time = usecases.current().timestamp
     return TrainingWindow(
-        train_start=f"{train[TIMESTAMP].min():%Y-%m-%d}",
-        train_end=f"{train[TIMESTAMP].max():%Y-%m-%d}",
-        holdout_start=f"{holdout[TIMESTAMP].min():%Y-%m-%d}",
-        holdout_end=f"{holdout[TIMESTAMP].max():%Y-%m-%d}",
-        fit_start=f"{fitted[TIMESTAMP].min():%Y-%m-%d}",
-        fit_end=f"{fitted[TIMESTAMP].max():%Y-%m-%d}",
+        train_start=f"{train[time].min():%Y-%m-%d}",
+        train_end=f"{train[time].max():%Y-%m-%d}",
+        holdout_start=f"{holdout[time].min():%Y-%m-%d}",
+        holdout_end=f"{holdout[time].max():%Y-%m-%d}",
+        fit_start=f"{fitted[time].min():%Y-%m-%d}",
+        fit_end=f"{fitted[time].max():%Y-%m-%d}",
         recency_half_life_months=recency_half_life_months,
     )
 

@@ -182,7 +182,7 @@ def importance_weights(importance: pd.DataFrame) -> dict[str, float]:
     """What the model uses, for weighing drift: each feature's permutation importance (ROC AUC
     drop when it is shuffled; `core.reports.feature_importance`, the evaluation deck's own),
     clipped at 0 and normalised to sum to 1."""
-    from core.schemas import FEATURES
+    import usecases
 
     drops = dict(zip(importance["feature"], np.maximum(importance["auc_drop"], 0.0).tolist(), strict=True))
-    return {k: round(v, 6) for k, v in feature_weights(FEATURES, drops).items()}
+    return {k: round(v, 6) for k, v in feature_weights(list(usecases.current().features), drops).items()}

@@ -9,7 +9,7 @@ import weakref
 import numpy as np
 import pandas as pd
 
-from core.schemas import CATEGORICAL_FEATURES, FEATURES
+import usecases
 from explain import Explanation, TreeExplainer
 
 TOP_REASONS = 3
@@ -27,8 +27,9 @@ def explainer_for(model) -> TreeExplainer:
 
 
 def explain_table(model, table: pd.DataFrame) -> Explanation:
-    """Contributions of every row of `table` (its FEATURES columns) to the model's raw score."""
-    return explainer_for(model).explain(table[FEATURES])
+    """Contributions of every row of `table` (the use case's feature columns) to the model's raw
+    score."""
+    return explainer_for(model).explain(table[list(usecases.current().features)])
 
 
 def contributions_frame(model, table: pd.DataFrame) -> tuple[pd.DataFrame, float]:
@@ -58,7 +59,8 @@ def with_top_reasons(predictions: pd.DataFrame, model, table: pd.DataFrame, k: i
     if len(predictions) != len(table):
         raise ValueError(f"{len(predictions)} predictions for {len(table)} feature rows")
     if table.empty:  # nothing to explain (the Pipeline refuses zero rows)
-        contributions = pd.DataFrame(np.empty((0, len(FEATURES))), columns=FEATURES)
+        features = list(usecases.current().features)
+        contributions = pd.DataFrame(np.empty((0, len(features))), columns=features)
     else:
         contributions, _ = contributions_frame(model, table)
     reasons = top_reasons(contributions, k)
@@ -98,7 +100,8 @@ def contribution_spread(
     a number (missing values apart), the rows, and the 10th, 50th and 90th percentile of the
     contribution."""
     values = table.loc[contributions.index, feature]
-    if feature in CATEGORICAL_FEATURES:
+    categorical = feature in usecases.current().categorical_features
+    if categorical:
         groups = values.astype(str)
     else:
         binned = pd.qcut(values, q=bins, duplicates="drop")
@@ -108,7 +111,7 @@ def contribution_spread(
     spread = grouped.describe(percentiles=[0.1, 0.5, 0.9])[["count", "10%", "50%", "90%"]]
     spread = spread.rename(columns={"count": "rows", "10%": "p10", "50%": "median", "90%": "p90"})
     spread["rows"] = spread["rows"].astype(int)
-    if feature in CATEGORICAL_FEATURES:
+    if categorical:
         spread = spread.sort_values("median", ascending=False)
     else:
         order = {label: position for position, label in enumerate(labels.values())}

@@ -106,8 +106,8 @@ def paired_mean_auc_gain(
     seed: int = 0,
 ) -> GainInterval:
     """Mean over months of AUC(a) - AUC(b), each month `(labels, a, b)` scored by both policies on
-    the same flights, with a paired bootstrap interval: each resample redraws every month's
-    flights once (within the month, so each month keeps its size) and scores both on them."""
+    the same rows, with a paired bootstrap interval: each resample redraws every month's
+    rows once (within the month, so each month keeps its size) and scores both on them."""
     rng = np.random.default_rng(seed)
     gains, spread = [], np.zeros(resamples)
     for labels, a, b in months:
@@ -191,13 +191,13 @@ class FitOnHoldoutError(ValueError):
 
 
 def require_unseen(fit_end: str, holdout_start: str, model: str) -> None:
-    """Raise unless the model `model` fit only flights before the holdout: the gate judges a
+    """Raise unless the model `model` fit only rows before the holdout: the gate judges a
     model on rows it never fit, or not at all."""
     if not fit_end or not holdout_start:
         raise FitOnHoldoutError(f"the {model}'s fit window or the holdout start is unknown: not judged")
     if fit_end >= holdout_start:
         raise FitOnHoldoutError(
-            f"the {model} fit flights up to {fit_end}, inside the holdout from {holdout_start}: "
+            f"the {model} fit rows up to {fit_end}, inside the holdout from {holdout_start}: "
             "a model is never judged on rows it was fit on"
         )
 
@@ -212,7 +212,7 @@ def window_overlap(
     reaches_in = champion_fit_end and candidate_holdout_start and champion_fit_end >= candidate_holdout_start
     if reaches_in and unseen_rows < min_rows:
         return (
-            f"the champion trained on flights up to {champion_fit_end}, inside the candidate's "
+            f"the champion trained on rows up to {champion_fit_end}, inside the candidate's "
             f"holdout from {candidate_holdout_start}: not a fair comparison (models trained out of "
             "order), the champion stays"
         )

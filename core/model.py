@@ -1,43 +1,33 @@
-"""The model: one scikit-learn Pipeline (preprocessing inside), hyperparameters as one dataclass."""
+"""The model: one scikit-learn Pipeline (preprocessing inside), hyperparameters as one dataclass
+(`usecases.hyperparameters`, re-exported here).
+
+The columns come from the use case (`usecases.current()`): its categorical and numeric features
+and its label."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from core.schemas import CATEGORICAL_FEATURES, FEATURES, LABEL, NUMERIC_FEATURES
-from operational.definitions import OPERATIONAL_FEATURES
+import usecases
+from usecases.hyperparameters import Hyperparameters
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
+    from usecases import UseCase
 
-@dataclass
-class Hyperparameters:
-    """Gradient-boosted trees on ordinal category codes. The defaults are set by hand;
-    `workflows/tuning.py` searches a grid on a validation month before the holdout."""
+__all__ = ["Hyperparameters", "build_pipeline", "fit", "predict_scores", "refit", "use_case_hyperparameters"]
 
-    learning_rate: float = 0.06
-    max_iter: int = 400
-    max_leaf_nodes: int = 63
-    min_samples_leaf: int = 80
-    l2_regularization: float = 1.0
-    max_bins: int = 255
-    early_stopping: bool = True
-    validation_fraction: float = 0.1
-    n_iter_no_change: int = 30
-    threshold: float = 0.35  # a flight scoring at or above this is flagged late
-    random_state: int = 42
-    # False: the model without the operational features, for comparison (`scripts.replay
-    # --without-operational-features`): their columns are held constant in the fit, so no tree
-    # splits on them and whatever the store gives at scoring time changes nothing.
-    operational_features: bool = True
 
-    def as_params(self) -> dict:
-        return asdict(self)
+def use_case_hyperparameters(case: UseCase | None = None) -> Hyperparameters:
+    """The defaults for a use case (the current one by default): its threshold and its declared
+    overrides of `Hyperparameters`' defaults."""
+    case = case or usecases.current()
+    return replace(Hyperparameters(threshold=float(case.threshold)), **dict(case.hyperparameters))
 
 
 def build_pipeline(hp: Hyperparameters, native_categories: bool = False) -> Pipeline:
@@ -56,6 +46,8 @@ def build_pipeline(hp: Hyperparameters, native_categories: bool = False) -> Pipe
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OrdinalEncoder
 
+    case = usecases.current()
+    categorical = list(case.categorical_features)
     encode = ColumnTransformer(
         [
             (
@@ -66,9 +58,9 @@ def build_pipeline(hp: Hyperparameters, native_categories: bool = False) -> Pipe
                     encoded_missing_value=np.nan,
                     dtype=np.float64,
                 ),
-                CATEGORICAL_FEATURES,
+                categorical,
             ),
-            ("numbers", "passthrough", NUMERIC_FEATURES),
+            ("numbers", "passthrough", list(case.numeric_features)),
         ],
         verbose_feature_names_out=False,
     )
@@ -82,17 +74,20 @@ def build_pipeline(hp: Hyperparameters, native_categories: bool = False) -> Pipe
         early_stopping=hp.early_stopping,
         validation_fraction=hp.validation_fraction,
         n_iter_no_change=hp.n_iter_no_change,
-        categorical_features=list(range(len(CATEGORICAL_FEATURES))) if native_categories else None,
+        categorical_features=list(range(len(categorical))) if native_categories else None,
         random_state=hp.random_state,
     )
     return Pipeline([("encode", encode), ("classify", classifier)])
 
 
 def fit(train: pd.DataFrame, hp: Hyperparameters, sample_weight: np.ndarray | None = None) -> Pipeline:
-    if not hp.operational_features:
-        train = train.assign(**dict.fromkeys(OPERATIONAL_FEATURES, 0.0))
+    case = usecases.current()
+    if not hp.operational_features and case.online is not None:
+        train = train.assign(**dict.fromkeys(case.online.features, 0.0))
     pipeline = build_pipeline(hp)
-    pipeline.fit(train[FEATURES], train[LABEL].to_numpy(), classify__sample_weight=sample_weight)
+    pipeline.fit(
+        train[list(case.features)], train[case.label].to_numpy(), classify__sample_weight=sample_weight
+    )
     return pipeline
 
 
@@ -112,5 +107,5 @@ def refit(
 
 
 def predict_scores(model, table: pd.DataFrame) -> np.ndarray:
-    """Probability of a late arrival for each row."""
-    return model.predict_proba(table[FEATURES])[:, 1]
+    """Probability of the positive class for each row."""
+    return model.predict_proba(table[list(usecases.current().features)])[:, 1]

@@ -11,16 +11,20 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+import usecases
 from contract.bundle import Reference
 from core import drift
 from core.features import naive
-from core.schemas import FEATURES, KEY, LABEL
 
 logger = logging.getLogger(__name__)
 
 OK, DRIFT, DECAY = "ok", "drift", "decay"
-MONITORING_EXPERIMENT = "flights-late-arrival-monitoring"
 SOURCE_BATCH, SOURCE_ONLINE = "batch", "online"
+
+
+def monitoring_experiment() -> str:
+    """The MLflow experiment of the use case's monitoring runs."""
+    return f"{usecases.current().experiment}-monitoring"
 
 
 @dataclass
@@ -82,8 +86,9 @@ def realized_performance(predictions: pd.DataFrame) -> tuple[float, float, int]:
     """(ROC AUC, log loss, labelled rows) over rows whose truth is known; NaN when undefined."""
     from sklearn.metrics import log_loss, roc_auc_score
 
-    known = predictions.loc[predictions[LABEL].notna()]
-    labels = known[LABEL].astype(np.int64).to_numpy()
+    label = usecases.current().label
+    known = predictions.loc[predictions[label].notna()]
+    labels = known[label].astype(np.int64).to_numpy()
     if len(known) == 0 or len(np.unique(labels)) < 2:
         return math.nan, math.nan, int(len(known))
     scores = known["score"].to_numpy(dtype=np.float64)
@@ -97,9 +102,10 @@ def realized_performance(predictions: pd.DataFrame) -> tuple[float, float, int]:
 def with_truth(predictions: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
     """`predictions` with the truth known now (from the period's feature table, read at monitoring
     time) in place of the truth it carried when scored; missing where still unknown."""
-    known = features.set_index(KEY)[LABEL].astype("Int64")
-    truth = predictions[KEY].map(known).astype("Int64")
-    return predictions.assign(**{LABEL: truth})
+    case = usecases.current()
+    known = features.set_index(case.key)[case.label].astype("Int64")
+    truth = predictions[case.key].map(known).astype("Int64")
+    return predictions.assign(**{case.label: truth})
 
 
 def online_rows(request_log_dir: str, start: datetime, end: datetime) -> pd.DataFrame:
@@ -108,16 +114,17 @@ def online_rows(request_log_dir: str, start: datetime, end: datetime) -> pd.Data
     (`core.request_logs`). Empty when there is no log: monitoring works without the server."""
     from core.request_logs import read_location
 
+    features = list(usecases.current().features)
     rows = pd.DataFrame(read_location(request_log_dir, start)[0])
     if rows.empty:
-        return pd.DataFrame(columns=[*FEATURES, "score"])
+        return pd.DataFrame(columns=[*features, "score"])
     stamps = pd.to_datetime(rows["ts"], utc=True, format="ISO8601").dt.tz_localize(None)
     keep = (stamps >= naive(start)) & (stamps < naive(end))
     rows = rows.loc[keep].rename(columns={"probability": "score"})
-    for name in FEATURES:
+    for name in features:
         if name not in rows:
             rows[name] = np.nan
-    return rows[[*FEATURES, "score"]].reset_index(drop=True)
+    return rows[[*features, "score"]].reset_index(drop=True)
 
 
 def drift_tables(
@@ -284,7 +291,7 @@ def log_to_mlflow(report: MonitoringReport, table: pd.DataFrame, thresholds: Mon
     from core import registry
 
     registry.client()
-    experiment = registry.experiment_id(MONITORING_EXPERIMENT)
+    experiment = registry.experiment_id(monitoring_experiment())
     name = f"monitor-{report.period_start}-{report.period_end}-v{report.model_version}"
     with mlflow.start_run(experiment_id=experiment, run_name=name) as run:
         mlflow.log_params({k: str(v) for k, v in asdict(thresholds).items()})

@@ -38,7 +38,6 @@ from core.gate import (
 )
 from core.gate import sanity_failures as failed_checks
 from core.model import predict_scores
-from core.schemas import LABEL, TIMESTAMP
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +76,9 @@ def promote(
     name, version = registered.model_name, registered.version
     current = registry.alias_version(name, CHAMPION)
     decision = GateDecision(model_name=name, version=version, candidate_auc=candidate.roc_auc)
-    labels = holdout[LABEL].to_numpy(dtype=np.int64)
-    holdout_start = f"{holdout[TIMESTAMP].min():%Y-%m-%d}"
+    case = usecases.current()
+    labels = holdout[case.label].to_numpy(dtype=np.int64)
+    holdout_start = f"{holdout[case.timestamp].min():%Y-%m-%d}"
     window = registry.version_metadata(name, version).training_window
     require_unseen(window.train_end, holdout_start, "candidate's judged model")
     candidate_scores = predict_scores(judged_model, holdout)
@@ -126,13 +126,14 @@ def _judge_against_champion(
     """Score champion `current` beside the candidate on the holdout rows neither model fit, filling
     `comparison` and `decision`; (champion's metrics, paired interval, why not compared)."""
     name = decision.model_name
-    labels = holdout[LABEL].to_numpy(dtype=np.int64)
+    case = usecases.current()
+    labels = holdout[case.label].to_numpy(dtype=np.int64)
     decision.previous_champion = current
     champion_window = registry.version_metadata(name, current).training_window
     comparison.champion_fit_end = champion_window.deployed_fit_end
     # Judged only on rows neither model fit: the holdout after the champion's last fit day
     # (all of it when the champion was refit before the holdout began).
-    unseen = holdout[TIMESTAMP] >= pd.Timestamp(comparison.champion_fit_end) + pd.Timedelta(days=1)
+    unseen = holdout[case.timestamp] >= pd.Timestamp(comparison.champion_fit_end) + pd.Timedelta(days=1)
     not_compared = (
         window_overlap(
             comparison.champion_fit_end,
@@ -145,7 +146,7 @@ def _judge_against_champion(
     if not_compared:
         return None, None, not_compared
     compared = holdout.loc[unseen.to_numpy()]
-    comparison.compared_start = f"{compared[TIMESTAMP].min():%Y-%m-%d}"
+    comparison.compared_start = f"{compared[case.timestamp].min():%Y-%m-%d}"
     require_unseen(comparison.champion_fit_end, comparison.compared_start, "champion")
     labels, candidate_scores = labels[unseen.to_numpy()], candidate_scores[unseen.to_numpy()]
     comparison.labels, comparison.candidate = labels, candidate_scores

@@ -79,13 +79,13 @@ def _reason(case) -> str:
 
 def row_account(refused: RefusedRows, raw_rows: int, table: pd.DataFrame, label: str) -> pd.DataFrame:
     """Where each row of the window went: refused (then each rule broken, a row may break
-    several), a repeated flight key (the first row kept), kept with its truth known or not yet.
+    several), a repeated key (the first row kept), kept with its truth known or not yet.
     Refused, dropped and the two kept counts add up to the rows read."""
     known = int(table[label].notna().sum())
     rows = [("read for the window", refused.rows_read), ("refused", refused.refused)]
     rows += [(f"refused for {reason}", count) for reason, count in refused.reasons.items()]
     rows += [
-        ("dropped: same flight number, day and origin as an earlier row", raw_rows - len(table)),
+        ("dropped: same key as an earlier row", raw_rows - len(table)),
         ("kept, truth known", known),
         ("kept, truth not yet known", len(table) - known),
     ]

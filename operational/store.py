@@ -1,6 +1,6 @@
 """The online store: departure events kept in Redis, read back as the operational features of a
-flight as of its t, the same values `offline.operational_features` computes (a parity test
-replays a real 2013 day and compares every flight).
+flight as of its t, the same values `usecases.flights.operational.operational_features` computes
+(a parity test replays a real 2013 day and compares every flight).
 
 Key layout (all times whole minutes, `definitions.minutes`; members are unique per event):
 
@@ -34,21 +34,29 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from operational.definitions import (
-    HORIZON_MINUTES,
-    OPERATIONAL_FEATURES,
-    ORIGIN_BACKLOG,
-    ORIGIN_RECENT_DEP_DELAY,
-    ORIGIN_RECENT_DEPARTURES,
-    RECENT_MINUTES,
-    TAIL_PREV_DEP_DELAY,
-    TAIL_PREV_DEP_MINUTES,
-    check_horizon,
-    minutes,
-)
+from operational.definitions import check_horizon, minutes
 
 if TYPE_CHECKING:
     import redis
+
+# The store serves flights' five operational features (`usecases.flights.operational`): its key
+# layout and lookup script compute exactly those, until the store is derived from declarations.
+# The serving image holds this package but no use case, so the names and windows are repeated
+# here; tests/unit/operational/test_store_layout.py checks they equal the use case's.
+HORIZON_MINUTES = 60
+RECENT_MINUTES = 120
+ORIGIN_RECENT_DEPARTURES = "origin_recent_departures"
+ORIGIN_RECENT_DEP_DELAY = "origin_recent_dep_delay"
+ORIGIN_BACKLOG = "origin_backlog"
+TAIL_PREV_DEP_DELAY = "tail_prev_dep_delay"
+TAIL_PREV_DEP_MINUTES = "tail_prev_dep_minutes"
+OPERATIONAL_FEATURES = (
+    ORIGIN_RECENT_DEPARTURES,
+    ORIGIN_RECENT_DEP_DELAY,
+    ORIGIN_BACKLOG,
+    TAIL_PREV_DEP_DELAY,
+    TAIL_PREV_DEP_MINUTES,
+)
 
 PREFIX = "ops"
 DAY_MINUTES = 24 * 60
@@ -135,7 +143,7 @@ class OnlineStore:
 
     # ---- ingestion ------------------------------------------------------------------------
     def ingest(self, events: pd.DataFrame, complete_until: pd.Timestamp | None = None) -> int:
-        """Write departure events (`definitions.EVENT_COLUMNS`; `actual_dep` missing for a
+        """Write departure events (`usecases.flights.operational.EVENT_COLUMNS`; `actual_dep` missing for a
         timetable entry or a cancelled flight). Idempotent: an event written twice is one event.
         Each origin's watermark moves to `complete_until` (default: its newest event time).
         Returns the number of events written."""
@@ -266,7 +274,8 @@ _BEHIND, _KNOWN, _KNOWN_WITH_TAIL = 0, 1, 2  # state
 
 
 def _features_from(reply: Sequence[int]) -> Lookup:
-    """One flight's six integers from `_LOOKUP` -> its features (the definitions of `offline`)."""
+    """One flight's six integers from `_LOOKUP` -> its features (the definitions of
+    `usecases.flights.operational`)."""
     state, count, total, backlog, tail_delay, tail_minutes = reply
     if state == _BEHIND:
         return Lookup(dict(_NOTHING), STORE_BEHIND)
@@ -283,7 +292,8 @@ def _features_from(reply: Sequence[int]) -> Lookup:
 
 
 # The lookup, run in Redis: for each flight (ARGV after the window: t, its own scheduled minute,
-# whether a tail key follows its four origin keys), the definitions of `offline` as of t:
+# whether a tail key follows its four origin keys), the definitions of
+# `usecases.flights.operational` as of t:
 #   - behind: no watermark at or after t for the origin;
 #   - departures in (t - window, t] scheduled before the flight: their count and total delay
 #     (members "{sched}|{delay}|{flight_id}");

@@ -1,5 +1,7 @@
-"""The main command (`make demo`): train on the real 2013 flights twice, as a user would.
+"""The main command (`make demo`): train the use case twice on its real data, as a user would.
 
+The use case is `usecases.current()` (`MLOPS_USE_CASE`, `make demo USE_CASE=<name>`); the dates
+are its `demo_as_of` (flights: 2013-07-01 and 2013-08-01).
 Runs `pyflyte run workflows/training.py training_workflow --as_of <date>` for each date, keeps
 each task's deck under `<data dir>/reports/<date>/`, and prints what happened: versions,
 holdout metrics, the gate's decisions, where the decks are, how to open the MLflow UI.
@@ -20,11 +22,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+import usecases
 from core import paths, registry
 from scripts.flyte_log import PLAIN_INFO_LOGS, cache_outcomes, deck_paths
 from scripts.progress import PROGRESS_FD_ENV
 
-DEFAULT_DATES = ["2013-07-01", "2013-08-01"]
 DECISION_LINE = re.compile(r"^GateDecision\(.*\)$", re.MULTILINE)
 
 
@@ -74,12 +76,18 @@ def keep_decks(as_of: str, decks: dict[str, str]) -> Path:
     return target
 
 
+def demo_dates() -> list[str]:
+    """The use case's demo dates, `YYYY-MM-DD`."""
+    return [f"{moment:%Y-%m-%d}" for moment in usecases.current().demo_as_of]
+
+
 def summary_table(dates: list[str]) -> Table:
+    model_name = usecases.current().model_name
     mlflow_client = registry.client()
-    table = Table(title=f"Model registry: {registry.MODEL_NAME}")
+    table = Table(title=f"Model registry: {model_name}")
     for column in ("as_of", "version", "alias", "holdout ROC AUC", "log loss", "Brier", "decision"):
         table.add_column(column)
-    versions = mlflow_client.search_model_versions(f"name = '{registry.MODEL_NAME}'")
+    versions = mlflow_client.search_model_versions(f"name = '{model_name}'")
     by_as_of: dict[str, tuple] = {}
     for version in versions:
         run = mlflow_client.get_run(version.run_id)
@@ -90,7 +98,7 @@ def summary_table(dates: list[str]) -> Table:
         version, run = by_as_of[as_of]
         metrics = run.data.metrics
         reasons = json.loads(run.data.tags.get("promotion_reasons", "[]"))
-        aliases = mlflow_client.get_model_version(registry.MODEL_NAME, version.version).aliases
+        aliases = mlflow_client.get_model_version(model_name, version.version).aliases
         table.add_row(
             as_of,
             str(version.version),
@@ -105,9 +113,13 @@ def summary_table(dates: list[str]) -> Table:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--as-of", nargs="+", default=DEFAULT_DATES, help="training cut-off dates")
+    parser.add_argument("--as-of", nargs="+", help="training cut-off dates (default: the use case's)")
     args = parser.parse_args()
+    args.as_of = args.as_of or demo_dates()
+    if not args.as_of:
+        raise SystemExit(f"use case '{usecases.current().name}' declares no demo_as_of: pass --as-of")
     console = Console(width=160)
+    console.print(f"Use case: {usecases.current().name} ({usecases.current().title})")
     console.print(f"MLflow tracking URI: {paths.tracking_uri()}")
     total = 0.0
     report_dirs = []

@@ -30,11 +30,13 @@ def _model(bundle: str | None, version: str | None):
 
         directory = registry.download_bundle(registry.MODEL_NAME, version, Path(tempfile.mkdtemp()))
         return load_bundle(directory, require_reference=False).model, f"registered version {version}"
-    from core import features, source
+    from core import features
     from core.model import Hyperparameters, fit
+    from usecases.flights import source
+    from usecases.flights.features import build_features
 
     window = features.month_window(datetime(2013, 7, 1), 5, 1)
-    table = features.build_features(source.load_window("", window.train_start, window.holdout_start))
+    table = build_features(source.load_window("", window.train_start, window.holdout_start))
     return fit(table, Hyperparameters()), "the default model as of 2013-07-01, fitted in process"
 
 
@@ -46,11 +48,13 @@ def main() -> None:
     which.add_argument("--version")
     args = parser.parse_args()
 
-    from core import explanations, features, source
+    from core import explanations
     from core.model import Hyperparameters
-    from core.schemas import FEATURES, KEY
+    from usecases.flights import source
+    from usecases.flights.features import build_features
+    from usecases.flights.schemas import FEATURES, KEY
 
-    june = features.build_features(source.load_window("", datetime(2013, 6, 1), datetime(2013, 7, 1)))
+    june = build_features(source.load_window("", datetime(2013, 6, 1), datetime(2013, 7, 1)))
     flight = june.loc[june[KEY] == args.flight_id]
     if flight.empty:
         raise SystemExit(f"no flight {args.flight_id!r} in June 2013 (ids look like {june[KEY].iloc[0]!r})")

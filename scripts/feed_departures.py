@@ -15,9 +15,9 @@ import time
 
 import pandas as pd
 
-from core.source import default_source, read_table
-from operational.offline import departure_events
 from operational.store import OnlineStore
+from usecases.flights.operational import departure_events
+from usecases.flights.source import default_source, read_table
 
 LOG = logging.getLogger("feed_departures")
 

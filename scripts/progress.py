@@ -6,7 +6,7 @@ or whether it failed (the exception itself still propagates, untouched):
 
     → tasks.training.train_model
     ✓ tasks.training.train_model  41.2 s
-    ✓ tasks.data.load_flights  0.1 s (cached)
+    ✓ tasks.data.load_source  0.1 s (cached)
     ✗ tasks.training.evaluate_model  failed after 3.0 s: ValueError: ...
 
 It wraps `Task.local_execute` (one call per task node of a local execution) and

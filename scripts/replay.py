@@ -1,5 +1,5 @@
-"""Replay the closed loop month by month over 2013 and compare it with two baselines, on the same
-flights:
+"""Replay the closed loop month by month over the use case's history and compare it with two
+baselines, on the same events:
 
 - **never**: the first model (trained as of the first month) scores every month;
 - **monthly**: a model retrained as of the 1st of each month scores that month, unconditionally;
@@ -8,8 +8,8 @@ flights:
   gate decides whether the new version serves the next month.
 
 Beside the loop, what the online gate would have done: the registry's `challenger` of the month
-(what the server scores in shadow) scores the month's flights too, and `core.online_gate`'s
-judgement of it against the champion on those flights (the gate's paired bootstrap and margin)
+(what the server scores in shadow) scores the month's events too, and `core.online_gate`'s
+judgement of it against the champion on those events (the gate's paired bootstrap and margin)
 is shown; the replay does not act on it.
 
 Every step is the real workflow, executed locally. A training the policies share (the monthly
@@ -18,6 +18,9 @@ the second asks the Flyte cache. Scoring a month with a version another policy a
 cache hit too.
 
     python -m scripts.replay --start 2013-07 --months 6     (make replay)
+
+The use case is `usecases.current()` (`MLOPS_USE_CASE`); `--start` defaults to the month of its
+first demo date.
 
 Prints the table and writes `<data dir>/reports/replay.html`, with each month's monitoring, gate
 and batch decks copied next to it and linked.
@@ -30,15 +33,16 @@ import logging
 import math
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+import usecases
 from core.gate import GateConfig
-from core.model import Hyperparameters
+from core.model import Hyperparameters, use_case_hyperparameters
 from core.monitoring import MonitoringThresholds
 from core.online_gate import ShadowJudgement, judge_shadow
 from scripts.flyte_log import written_decks
@@ -53,13 +57,21 @@ CHALLENGER_COLUMN = "challenger"  # the month's challenger's scores, beside the 
 DECK_TASKS = ("monitor", "promotion_gate", "collect_predictions")
 
 
+def default_start() -> str:
+    """The month of the use case's first demo date (`YYYY-MM`)."""
+    dates = usecases.current().demo_as_of
+    if not dates:
+        raise SystemExit(f"use case '{usecases.current().name}' declares no demo_as_of: pass --start")
+    return f"{dates[0]:%Y-%m}"
+
+
 @dataclass
 class ReplayConfig:
-    start: str = "2013-07"
+    start: str = field(default_factory=default_start)
     months: int = 6
     thresholds: MonitoringThresholds = field(default_factory=MonitoringThresholds)
     data: DataConfig = field(default_factory=DataConfig)
-    hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)
+    hyperparameters: Hyperparameters = field(default_factory=use_case_hyperparameters)
     gate: GateConfig = field(default_factory=GateConfig)
 
 
@@ -89,7 +101,7 @@ def _fit_cpu_seconds(model_name: str, version: str) -> float:
 class _Policies:
     """The replay's state: the first model (what never retraining serves), the loop's champion,
     the versions each policy trained, and each month's truth and scores of every policy on the
-    same flights (for the paired comparison of the policies)."""
+    same events (for the paired comparison of the policies)."""
 
     base: str
     champion: str
@@ -197,12 +209,12 @@ def _score_and_monitor(
         scored[version] = batch_inference_workflow(start=start, end=end, model_version=version, data=data)
         realized[version] = monitoring.realized_performance(scored[version])[0]
     month = f"{start:%Y-%m}"
-    policies.scored.append(_same_flights(month, {p: scored[v] for p, v in serving.items()}))
+    policies.scored.append(_same_events(month, {p: scored[v] for p, v in serving.items()}))
     online = "-"
     if challenger:
         pair = {LOOP: scored[policies.champion], CHALLENGER_COLUMN: scored[challenger]}
         online = online_gate_text(
-            judge_month(_same_flights(month, pair), policies.champion, challenger, config.gate)
+            judge_month(_same_events(month, pair), policies.champion, challenger, config.gate)
         )
     outcome = monitor_predictions_workflow(
         predictions=scored[policies.champion],
@@ -222,17 +234,18 @@ def _shadowed_challenger(champion: str) -> str | None:
     from contract.names import CHALLENGER
     from core import registry
 
-    challenger = registry.alias_version(registry.MODEL_NAME, CHALLENGER)
+    challenger = registry.alias_version(usecases.current().model_name, CHALLENGER)
     return challenger if challenger and challenger != champion else None
 
 
 def judge_month(table: pd.DataFrame, champion: str, challenger: str, gate: GateConfig) -> ShadowJudgement:
     """The online gate's judgement (`core.online_gate.judge_shadow`) of the challenger against the
-    champion on a month's flights: `table` holds their truth (LABEL) and the two models' scores
-    (columns LOOP and CHALLENGER_COLUMN), as `_same_flights` joins them."""
+    champion on a month's events: `table` holds their truth (the use case's label) and the two
+    models' scores (columns LOOP and CHALLENGER_COLUMN), as `_same_events` joins them."""
     from contract.names import PROBABILITY, TRUTH
     from contract.request_log import CHALLENGER_PROBABILITY, CHALLENGER_VERSION
-    from core.schemas import LABEL
+
+    label = usecases.current().label
 
     shadow = pd.DataFrame(
         {
@@ -240,7 +253,7 @@ def judge_month(table: pd.DataFrame, champion: str, challenger: str, gate: GateC
             CHALLENGER_VERSION: challenger,
             PROBABILITY: table[LOOP].to_numpy(),
             CHALLENGER_PROBABILITY: table[CHALLENGER_COLUMN].to_numpy(),
-            TRUTH: pd.array(table[LABEL].to_numpy(), dtype="Int64"),
+            TRUTH: pd.array(table[label].to_numpy(), dtype="Int64"),
         }
     )
     return judge_shadow(shadow, gate)
@@ -258,13 +271,13 @@ def online_gate_text(judgement: ShadowJudgement) -> str:
     )
 
 
-def _same_flights(month: str, predictions: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One month's flights with known truth and each policy's score of them, side by side."""
-    from core.schemas import KEY, LABEL
-
-    keyed = {p: frame.loc[frame[LABEL].notna()].set_index(KEY) for p, frame in predictions.items()}
+def _same_events(month: str, predictions: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One month's events with known truth and each policy's score of them, side by side."""
+    case = usecases.current()
+    label = case.label
+    keyed = {p: frame.loc[frame[label].notna()].set_index(case.key) for p, frame in predictions.items()}
     first = next(iter(keyed.values()))
-    table = pd.DataFrame({"month": month, LABEL: first[LABEL].astype("int64")}, index=first.index)
+    table = pd.DataFrame({"month": month, label: first[label].astype("int64")}, index=first.index)
     for policy, frame in keyed.items():
         table[policy] = frame["score"].reindex(table.index)
     return table.dropna().reset_index()
@@ -272,13 +285,13 @@ def _same_flights(month: str, predictions: dict[str, pd.DataFrame]) -> pd.DataFr
 
 def policy_gains(scored: list[pd.DataFrame], gate: GateConfig) -> dict[str, Any]:
     """Mean realized AUC of the loop minus each baseline, with the 90 % paired-bootstrap interval
-    over the replayed months' flights (every month resampled within itself)."""
+    over the replayed months' events (every month resampled within itself)."""
     from core.gate import paired_mean_auc_gain
-    from core.schemas import LABEL
 
+    label = usecases.current().label
     return {
         baseline: paired_mean_auc_gain(
-            [(m[LABEL].to_numpy(), m[LOOP].to_numpy(), m[baseline].to_numpy()) for m in scored],
+            [(m[label].to_numpy(), m[LOOP].to_numpy(), m[baseline].to_numpy()) for m in scored],
             gate.bootstrap_resamples,
             gate.confidence,
             gate.seed,
@@ -288,10 +301,10 @@ def policy_gains(scored: list[pd.DataFrame], gate: GateConfig) -> dict[str, Any]
 
 
 def _fit_window(version: str) -> str:
-    """`01-01..06-30`: the flights a version's deployed model fit (metadata.json)."""
+    """`01-01..06-30`: the days a version's deployed model fit (metadata.json)."""
     from core import registry
 
-    window = registry.version_metadata(registry.MODEL_NAME, version).training_window
+    window = registry.version_metadata(usecases.current().model_name, version).training_window
     start, end = window.fit_start or window.train_start, window.deployed_fit_end
     return f"{start[5:]}..{end[5:]}"
 
@@ -317,14 +330,13 @@ def _log_month(row: dict) -> None:
 
 def _with_costs(rows: list[dict], policies: _Policies) -> pd.DataFrame:
     """The replay's table, with each policy's retrain cost as `attrs["costs"]`."""
-    from core import registry
     from core.replay_report import as_frame, costs_table
 
     frame = as_frame(rows)
     frame.attrs["costs"] = costs_table(
         frame,
         {policy: sorted(versions, key=int) for policy, versions in policies.trained.items()},
-        lambda version: _fit_cpu_seconds(registry.MODEL_NAME, version),
+        lambda version: _fit_cpu_seconds(usecases.current().model_name, version),
     )
     return frame
 
@@ -338,12 +350,12 @@ def _notes(
         f"Generated {datetime.now():%Y-%m-%d %H:%M} in {seconds:.0f} s; months "
         f"{rows[0]['month']} to {rows[-1]['month']}; every policy starts from v{base} "
         f"(trained as of {first:%Y-%m-%d}).",
-        "Features: every model reads the operational features (what had happened at the airport "
-        "by t, from the online store)."
+        "Features: every model reads the use case's online features (what had happened by its "
+        "prediction time, from the online store)."
         if config.hyperparameters.operational_features
         else "Features: every model without the operational features (their columns held constant "
         "in each fit: no tree splits on them).",
-        "Realized AUC: the policy's model on the month's flights, with their true labels.",
+        "Realized AUC: the policy's model on the month's events, with their true labels.",
         f"Loop decisions. decay: realized ROC AUC more than {t.max_auc_drop} below the champion's "
         f"holdout AUC, or log loss more than {t.max_log_loss_rise} above it. drift: "
         f"importance-weighted PSI above {t.max_weighted_psi} (features above {t.max_feature_psi} "
@@ -360,7 +372,9 @@ def _notes(
 def config_of(argv: list[str] | None = None) -> ReplayConfig:
     """The replay the command line asks for."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--start", default="2013-07", help="first month, YYYY-MM")
+    parser.add_argument(
+        "--start", default=None, help="first month, YYYY-MM (default: the use case's first demo month)"
+    )
     parser.add_argument("--months", type=int, default=6)
     parser.add_argument(
         "--train-months",
@@ -368,7 +382,8 @@ def config_of(argv: list[str] | None = None) -> ReplayConfig:
         default=DataConfig().train_months,
         help="0 (the default): every known month; N: the last N months",
     )
-    parser.add_argument("--max-iter", type=int, default=Hyperparameters().max_iter, help="trees per model")
+    defaults = use_case_hyperparameters()
+    parser.add_argument("--max-iter", type=int, default=defaults.max_iter, help="trees per model")
     parser.add_argument(
         "--without-operational-features",
         action="store_true",
@@ -378,11 +393,11 @@ def config_of(argv: list[str] | None = None) -> ReplayConfig:
     )
     args = parser.parse_args(argv)
     return ReplayConfig(
-        args.start,
+        args.start or default_start(),
         args.months,
         data=DataConfig(train_months=args.train_months),
-        hyperparameters=Hyperparameters(
-            max_iter=args.max_iter, operational_features=not args.without_operational_features
+        hyperparameters=replace(
+            defaults, max_iter=args.max_iter, operational_features=not args.without_operational_features
         ),
     )
 

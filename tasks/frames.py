@@ -1,8 +1,14 @@
-"""Typed dataframe annotations shared by the tasks.
+"""Typed dataframe annotations shared by the tasks, from the use case this process runs.
 
-Each table is a pandera-typed DataFrame (validated at every task boundary by
-flytekitplugins-pandera) carrying a `HashMethod`, so a cached task downstream of it hits the cache
-when the content is the same.
+Each table is a pandera-typed DataFrame of the use case's schemas (validated at every task
+boundary by flytekitplugins-pandera) carrying a `HashMethod`, so a cached task downstream of it
+hits the cache when the content is the same.
+
+The use case (`usecases.current()`, set by `MLOPS_USE_CASE`) is resolved once, when this module
+loads: a task's signature is fixed when it is defined, and a process runs one use case. A test of
+another use case runs `pyflyte run` in a process of its own with `MLOPS_USE_CASE` set. On a
+cluster the task image carries the same setting (`images.task_image`), so a pod resolves the use
+case its tasks were registered with.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from flytekitplugins.pandera import pandas_transformer
 from flytekitplugins.pandera.pandas_renderer import FAILURE_CASE_LIMIT, PandasReportRenderer
 from pandera.typing import DataFrame
 
-from core.schemas import FeatureTable, RawFlights
+import usecases
+
+USE_CASE = usecases.current()
 
 
 def hash_frame(frame: pd.DataFrame) -> str:
@@ -64,5 +72,5 @@ class OfflinePanderaReport(PandasReportRenderer):
 # The plugin's transformer makes its report through this module-level name.
 pandas_transformer.PandasReportRenderer = OfflinePanderaReport  # type: ignore[misc]
 
-RawFrame = Annotated[DataFrame[RawFlights], HashMethod(hash_frame)]
-FeatureFrame = Annotated[DataFrame[FeatureTable], HashMethod(hash_frame)]
+RawFrame = Annotated[DataFrame[USE_CASE.raw_schema], HashMethod(hash_frame)]  # type: ignore[name-defined]
+FeatureFrame = Annotated[DataFrame[USE_CASE.feature_schema], HashMethod(hash_frame)]  # type: ignore[name-defined]

@@ -18,7 +18,7 @@ from core.gate import GateConfig, GateDecision
 from core.model import Hyperparameters
 from core.refusals import NOTHING_REFUSED, RefusedRows
 from core.registry import RegisteredVersion
-from tasks.frames import FeatureFrame
+from tasks.frames import USE_CASE, FeatureFrame
 from tasks.util import Service, pipeline_task
 
 TRAIN_RESOURCES = Resources(cpu="2", mem="3Gi")
@@ -53,9 +53,8 @@ def train_model(
     judge on rows it never fit. It leaves the task as a skops file."""
     from core.features import recency_weights
     from core.model import fit
-    from core.schemas import TIMESTAMP
 
-    weights = recency_weights(train[TIMESTAMP], recency_half_life_months)
+    weights = recency_weights(train[USE_CASE.timestamp], recency_half_life_months)
     return _timed_fit(lambda: fit(train, hyperparameters, weights), "model")
 
 
@@ -75,11 +74,10 @@ def refit_model(
     from contract.bundle import load_model
     from core.features import recency_weights
     from core.model import refit
-    from core.schemas import TIMESTAMP
 
     judged = load_model(judged_model_file.download())
     known = pd.concat([train, holdout], ignore_index=True)
-    weights = recency_weights(known[TIMESTAMP], recency_half_life_months)
+    weights = recency_weights(known[USE_CASE.timestamp], recency_half_life_months)
     return _timed_fit(lambda: refit(known, hyperparameters, judged, weights), "refit")
 
 

@@ -10,11 +10,11 @@ from flytekit import Resources
 
 from core.model import Hyperparameters
 from core.tuning import TuningGrid
-from tasks.frames import FeatureFrame
+from tasks.frames import USE_CASE, FeatureFrame
 from tasks.util import Service, pipeline_task
 
 TUNE_RESOURCES = Resources(cpu="2", mem="3Gi")
-TUNING_EXPERIMENT = "flights-late-arrival-tuning"
+TUNING_EXPERIMENT = f"{USE_CASE.experiment}-tuning"
 
 
 class TuningSplit(NamedTuple):
@@ -46,10 +46,10 @@ def score_candidate(hyperparameters: Hyperparameters, fit: FeatureFrame, validat
 
     from core.model import fit as fit_model
     from core.model import predict_scores
-    from core.schemas import LABEL
 
     model = fit_model(fit, hyperparameters)
-    return float(roc_auc_score(validation[LABEL].to_numpy(dtype=int), predict_scores(model, validation)))
+    labels = validation[USE_CASE.label].to_numpy(dtype=int)
+    return float(roc_auc_score(labels, predict_scores(model, validation)))
 
 
 class TuningOutputs(NamedTuple):

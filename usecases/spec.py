@@ -14,9 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 # A name becomes a registered model, an experiment, a Prometheus metric prefix and Kubernetes
 # object names: lower-case letters, digits and single hyphens (a DNS label, at most 40 characters
@@ -66,8 +69,8 @@ class UseCase:
     title: str  # one line: what is predicted, for the README, decks and the server's metadata
     model_name: str  # the registered model (MLflow); the experiment takes the same name
     load_window: Callable[[str, datetime, datetime], pd.DataFrame]
-    raw_schema: type
-    feature_schema: type
+    raw_schema: type[pa.DataFrameModel]
+    feature_schema: type[pa.DataFrameModel]
     build_features: Callable[[pd.DataFrame, datetime | None], pd.DataFrame]
     key: str
     timestamp: str
@@ -81,7 +84,7 @@ class UseCase:
     threshold: float
     package_dir: Path  # the use case's folder: sample request, fixtures, docs page
     online: OnlineKeys | None = None
-    hyperparameters: Mapping[str, Any] = field(default_factory=dict)  # overrides of core.model's defaults
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)  # overrides of Hyperparameters' defaults
     demo_as_of: tuple[datetime, ...] = ()
     description: Mapping[str, str] = field(default_factory=dict)  # feature -> what it means
 
@@ -175,12 +178,14 @@ def check(case: UseCase) -> None:
         _check_online(case, who, columns)
     if not Path(case.package_dir).is_dir():
         raise UseCaseError(who, "package_dir", f"{case.package_dir} is not a directory")
-    from core.model import Hyperparameters  # the defaults the overrides replace
+    from usecases.hyperparameters import Hyperparameters  # the defaults the overrides replace
 
     known = {f.name for f in fields(Hyperparameters)}
     unknown_params = sorted(set(case.hyperparameters) - known)
     if unknown_params:
-        raise UseCaseError(who, "hyperparameters", f"{unknown_params} are not hyperparameters of core.model")
+        raise UseCaseError(
+            who, "hyperparameters", f"{unknown_params} are not hyperparameters of core.hyperparameters"
+        )
 
 
 def _is_schema(value: object) -> bool:

@@ -1,4 +1,4 @@
-"""Batch inference workflow: score the flights of [start, end) (whole days) with the champion,
+"""Batch inference workflow: score the events of [start, end) (whole days) with the champion,
 or a given version, one mapped task per day.
 
     pyflyte run workflows/batch_inference.py batch_inference_workflow \
@@ -12,7 +12,6 @@ from functools import partial
 
 from flytekit import map_task, workflow
 
-from core.registry import MODEL_NAME
 from tasks.batch import (
     PredictionFrame,
     collect_predictions,
@@ -22,7 +21,8 @@ from tasks.batch import (
     score_partition,
     split_days,
 )
-from tasks.data import DataConfig, load_flights
+from tasks.data import DataConfig, load_source
+from tasks.frames import USE_CASE
 from tasks.util import tracking_target, truth_known_at
 
 # Concurrency bounds the pods a cluster runs at once; locally the days run one after another.
@@ -34,22 +34,22 @@ def batch_inference_workflow(
     start: datetime,
     end: datetime,
     model_version: str = "",
-    model_name: str = MODEL_NAME,
+    model_name: str = USE_CASE.model_name,
     data: DataConfig = DataConfig(),
     days_per_partition: int = 7,
     reasons: bool = False,
 ) -> PredictionFrame:
-    """Predictions (flight, time, carrier, origin, score, flag, truth, version, run id), by time.
+    """Predictions (key, time, slices, score, flag, truth, version, run id), by time.
 
     Partitions are weeks by default: each `predict_proba` call has a fixed cost that ~930-row days
     pay 184 times over half a year (by day and by week: docs/performance.md); a cluster still fans
     the weeks out. `days_per_partition=1` scores (and caches) by day.
 
-    `reasons=True` adds each flight's top three reasons (reason_1 .. reason_3: the feature, and
+    `reasons=True` adds each row's top three reasons (reason_1 .. reason_3: the feature, and
     reason_k_contribution: how far it moved the log-odds from the model's base value); it costs a
-    few milliseconds a flight (docs/explanations.md)."""
+    few milliseconds a row (docs/explanations.md)."""
     resolved = resolve_model(tracking_uri=tracking_target(), model_name=model_name, version=model_version)
-    loaded = load_flights(source_dir=data.source_dir, start=start, end=end)
+    loaded = load_source(source_dir=data.source_dir, start=start, end=end)
     table = period_features(raw=loaded.raw, known_at=truth_known_at(end=end))
     days = split_days(table=table, days_per_partition=days_per_partition)
     scored = map_task(
@@ -64,10 +64,10 @@ def daily_batch_inference_workflow(
     kickoff_time: datetime,
     days: int = 1,
     model_version: str = "",
-    model_name: str = MODEL_NAME,
+    model_name: str = USE_CASE.model_name,
     data: DataConfig = DataConfig(),
 ) -> PredictionFrame:
-    """Score the flights scheduled on the kickoff's date (and the `days - 1` after it)."""
+    """Score the events of the kickoff's date (and of the `days - 1` after it)."""
     period = days_from(kickoff=kickoff_time, days=days, before=False)
     return batch_inference_workflow(
         start=period.start,

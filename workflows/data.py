@@ -15,7 +15,7 @@ from tasks.data import (
     DataConfig,
     build_feature_table,
     data_window,
-    load_flights,
+    load_source,
     split_train_holdout,
 )
 from tasks.frames import FeatureFrame
@@ -32,7 +32,7 @@ def data_workflow(as_of: datetime, config: DataConfig = DataConfig()) -> DataOut
     """Hold out the `holdout_months` before `as_of`; train on every month before the holdout
     (`train_months` 0, the default) or on the last `train_months` of them."""
     window = data_window(as_of=as_of, config=config)
-    loaded = load_flights(
+    loaded = load_source(
         source_dir=config.source_dir,
         start=window.train_start,
         end=window.end,

@@ -19,12 +19,12 @@ from typing import NamedTuple
 from flytekit import conditional, workflow
 
 from core.gate import GateConfig, GateDecision
-from core.model import Hyperparameters
+from core.model import Hyperparameters, use_case_hyperparameters
 from core.monitoring import MonitoringReport, MonitoringThresholds
 from core.online_gate import OnlineGateConfig
-from core.registry import MODEL_NAME
 from tasks.batch import PredictionFrame, days_from, period_features, resolve_model
-from tasks.data import DataConfig, load_flights
+from tasks.data import DataConfig, load_source
+from tasks.frames import USE_CASE
 from tasks.monitoring import (
     monitor,
     no_retrain,
@@ -50,9 +50,9 @@ def monitor_predictions_workflow(
     end: datetime,
     request_log_dir: str = "",
     thresholds: MonitoringThresholds = MonitoringThresholds(),
-    model_name: str = MODEL_NAME,
+    model_name: str = USE_CASE.model_name,
     data: DataConfig = DataConfig(),
-    hyperparameters: Hyperparameters = Hyperparameters(),
+    hyperparameters: Hyperparameters = use_case_hyperparameters(),
     gate: GateConfig = GateConfig(),
     shadow_gate: OnlineGateConfig = OnlineGateConfig(),
 ) -> MonitoringOutputs:
@@ -63,7 +63,7 @@ def monitor_predictions_workflow(
         model_name=model_name,
         version=predictions_version(predictions=predictions),
     )
-    loaded = load_flights(source_dir=data.source_dir, start=start, end=end)
+    loaded = load_source(source_dir=data.source_dir, start=start, end=end)
     table = period_features(raw=loaded.raw, known_at=truth_known_at(end=end))
     shadow = online_gate(
         shadow=shadow_requests(request_log_dir=request_log_dir, start=start, end=end),
@@ -100,9 +100,9 @@ def monitoring_workflow(
     model_version: str = "",
     request_log_dir: str = "",
     thresholds: MonitoringThresholds = MonitoringThresholds(),
-    model_name: str = MODEL_NAME,
+    model_name: str = USE_CASE.model_name,
     data: DataConfig = DataConfig(),
-    hyperparameters: Hyperparameters = Hyperparameters(),
+    hyperparameters: Hyperparameters = use_case_hyperparameters(),
     gate: GateConfig = GateConfig(),
 ) -> MonitoringOutputs:
     """Score [start, end) with the champion (or `model_version`), then monitor and act."""
@@ -128,9 +128,9 @@ def daily_monitoring_workflow(
     days: int = 7,
     request_log_dir: str = "",
     thresholds: MonitoringThresholds = MonitoringThresholds(),
-    model_name: str = MODEL_NAME,
+    model_name: str = USE_CASE.model_name,
     data: DataConfig = DataConfig(),
-    hyperparameters: Hyperparameters = Hyperparameters(),
+    hyperparameters: Hyperparameters = use_case_hyperparameters(),
     gate: GateConfig = GateConfig(),
 ) -> MonitoringOutputs:
     """Monitor the `days` whole days before the kickoff's date with the current champion."""

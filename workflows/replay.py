@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flytekit import workflow
 
-from core.model import Hyperparameters
+from core.model import Hyperparameters, use_case_hyperparameters
 from core.registry import RegisteredVersion
 from tasks.data import DataConfig
 from workflows.training import candidate_nodes
@@ -16,7 +16,7 @@ from workflows.training import candidate_nodes
 @workflow
 def candidate_workflow(
     as_of: datetime,
-    hyperparameters: Hyperparameters = Hyperparameters(),
+    hyperparameters: Hyperparameters = use_case_hyperparameters(),
     data: DataConfig = DataConfig(),
 ) -> RegisteredVersion:
     """The training workflow without its gate: what an unconditional monthly retrain deploys.

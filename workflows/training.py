@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from flytekit import workflow
 
 from core.gate import GateConfig, GateDecision
-from core.model import Hyperparameters
+from core.model import Hyperparameters, use_case_hyperparameters
 from tasks.data import DataConfig
 from tasks.lineage import workflow_started
 from tasks.training import evaluate_model, promotion_gate, refit_model, register_model, train_model
@@ -23,7 +23,7 @@ from workflows.data import data_workflow
 @workflow
 def training_workflow(
     as_of: datetime,
-    hyperparameters: Hyperparameters = Hyperparameters(),
+    hyperparameters: Hyperparameters = use_case_hyperparameters(),
     data: DataConfig = DataConfig(),
     gate: GateConfig = GateConfig(),
 ) -> GateDecision:

@@ -1,7 +1,7 @@
 """Tuning workflow: a grid of hyperparameters as a map task, each candidate fitted on the training
 months before a validation month and scored on it; the validation month ends strictly before the
 holdout of `as_of` (which the promotion gate judges on), so the holdout never picks the winner.
-Cached, tracked in MLflow (`flights-late-arrival-tuning`: a parent run, a child run each).
+Cached, tracked in MLflow (`<experiment>-tuning`: a parent run, a child run each).
 
     pyflyte run workflows/tuning.py tuning_workflow --as_of 2013-07-01
 
@@ -15,7 +15,7 @@ from functools import partial
 
 from flytekit import map_task, workflow
 
-from core.model import Hyperparameters
+from core.model import Hyperparameters, use_case_hyperparameters
 from core.tuning import TuningGrid
 from tasks.data import DataConfig, data_window
 from tasks.tuning import TuningOutputs, pick_best, score_candidate, tuning_grid, tuning_split
@@ -28,7 +28,7 @@ TUNE_CONCURRENCY = 6
 @workflow
 def tuning_workflow(
     as_of: datetime,
-    base: Hyperparameters = Hyperparameters(),
+    base: Hyperparameters = use_case_hyperparameters(),
     grid: TuningGrid = TuningGrid(),
     data: DataConfig = DataConfig(),
 ) -> TuningOutputs:

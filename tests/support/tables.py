@@ -6,15 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.schemas import (
-    CATEGORICAL_FEATURES,
-    KEY,
-    LABEL,
-    NUMERIC_FEATURES,
-    TAILNUM,
-    TIMESTAMP,
-    feature_ranges,
-)
+from core.bundle import feature_ranges
+from usecases.flights.schemas import CATEGORICAL_FEATURES, KEY, LABEL, NUMERIC_FEATURES, TAILNUM, TIMESTAMP
 
 
 def feature_table(n: int, seed: int) -> pd.DataFrame:

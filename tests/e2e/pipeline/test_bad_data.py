@@ -11,8 +11,8 @@ import pytest
 
 from core import registry
 from core.model import Hyperparameters
-from core.source import default_source, read_table
 from tasks.data import DataConfig
+from usecases.flights.source import default_source, read_table
 from workflows.training import training_workflow
 
 pytestmark = pytest.mark.slow

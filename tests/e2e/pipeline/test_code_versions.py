@@ -25,7 +25,7 @@ WORKFLOW = Path("tests/data/pipeline/features_then_fit.py")
 # workflow's cached tasks -> (module, function): the versions the copy's policy computes
 TASKS = {
     "tasks.data.data_window": ("tasks.data", "data_window"),
-    "tasks.data.load_flights": ("tasks.data", "load_flights"),
+    "tasks.data.load_source": ("tasks.data", "load_source"),
     "tasks.data.build_feature_table": ("tasks.data", "build_feature_table"),
     "tasks.data.split_train_holdout": ("tasks.data", "split_train_holdout"),
     "tasks.training.train_model": ("tasks.training", "train_model"),

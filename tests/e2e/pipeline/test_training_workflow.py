@@ -15,10 +15,9 @@ import pytest
 
 from contract.bundle import TRUSTED_TYPES, load_bundle, sha256_file
 from core import registry
-from core.features import build_features, month_window, split_by_time
+from core.features import month_window, split_by_time
 from core.model import Hyperparameters, fit, predict_scores, refit
 from core.paths import PROJECT_ROOT
-from core.source import load_window
 from scripts.flyte_log import deck_paths
 from tests.support.pipeline import (
     SMALL_AS_OF,
@@ -27,13 +26,15 @@ from tests.support.pipeline import (
     cache_outcomes,
     pyflyte_run,
 )
+from usecases.flights.features import build_features
+from usecases.flights.source import load_window
 from workflows.training import training_workflow
 
 pytestmark = pytest.mark.slow
 
 CACHED_TASKS = {
     "tasks.data.data_window",
-    "tasks.data.load_flights",
+    "tasks.data.load_source",
     "tasks.data.build_feature_table",
     "tasks.data.split_train_holdout",
     "tasks.training.train_model",

@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.source import default_source, read_table
-from operational.definitions import OPERATIONAL_FEATURES, minutes
-from operational.offline import departure_events, operational_features
+from operational.definitions import minutes
 from operational.store import STORE_BEHIND, STORE_DOWN, OnlineStore
 from tests.support.processes import stop_group
 from tests.support.system_tools import start_redis
+from usecases.flights.operational import OPERATIONAL_FEATURES, departure_events, operational_features
+from usecases.flights.source import default_source, read_table
 
 DAY = pd.Timestamp("2013-06-14")
 

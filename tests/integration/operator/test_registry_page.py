@@ -13,8 +13,8 @@ import requests
 import yaml
 
 from core import registry
-from core.schemas import FEATURES
 from tests.integration.operator.conftest import AS_OF
+from usecases.flights.schemas import FEATURES
 
 pytestmark = pytest.mark.slow
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -93,7 +93,7 @@ def test_gate_sequence_on_a_real_tracking_server(server, monkeypatch):
     assert (window.holdout_start, window.holdout_end) == ("2013-03-01", "2013-03-31")
     assert (window.fit_start, window.fit_end) == ("2013-02-01", "2013-03-31")
     description = mlflow_client.get_model_version(name, better.version).description
-    assert "fit on flights 2013-02-01 to 2013-03-31" in description
+    assert "as of 2013-04-01: fit on 2013-02-01 to 2013-03-31" in description
     assert "fit on 2013-02-01 to 2013-02-28 and held out on 2013-03-01 to 2013-03-31" in description
 
     # out of order: a candidate judged on February against the champion refit up to March is
@@ -101,7 +101,7 @@ def test_gate_sequence_on_a_real_tracking_server(server, monkeypatch):
     late = train(replace(WEAK, random_state=7), SMALL_AS_OF)
     assert (late.alias, late.promoted, late.previous_champion) == ("challenger", False, better.version)
     assert late.reasons == [
-        "the champion trained on flights up to 2013-03-31, inside the candidate's holdout from "
+        "the champion trained on rows up to 2013-03-31, inside the candidate's holdout from "
         "2013-02-01: not a fair comparison (models trained out of order), the champion stays"
     ]
     assert late.champion_auc == 0.0  # never scored on rows it fit

@@ -9,12 +9,13 @@ import pandas as pd
 import pytest
 
 from core import registry
-from core.features import build_features, month_window, split_by_time
+from core.features import month_window, split_by_time
 from core.model import Hyperparameters
-from core.source import default_source, load_window, read_table
 from core.version_data import VersionDataError, artifact_path, load_version_frames
 from tasks.data import DataConfig
 from tests.support.pipeline import SMALL_AS_OF
+from usecases.flights.features import build_features
+from usecases.flights.source import default_source, load_window, read_table
 from workflows.reproduce import reproduce_workflow
 from workflows.training import training_workflow
 

@@ -116,8 +116,8 @@ def sync_in_process(*args: str) -> int:
 
 
 def sample_records(start: datetime, end: datetime, n: int) -> list[dict]:
-    from core.features import build_features
-    from core.source import load_window
+    from usecases.flights.features import build_features
+    from usecases.flights.source import load_window
 
     return request_records(build_features(load_window("", start, end)).head(n))
 
@@ -125,8 +125,8 @@ def sample_records(start: datetime, end: datetime, n: int) -> list[dict]:
 def request_records(table) -> list[dict]:
     """The request a caller sends for each flight of a feature table: every feature but those
     the online store gives, and the flight's scheduled departure and tail number to find them."""
-    from core.schemas import FEATURES, TAILNUM, TIMESTAMP
-    from operational.definitions import OPERATIONAL_FEATURES
+    from usecases.flights.operational import OPERATIONAL_FEATURES
+    from usecases.flights.schemas import FEATURES, TAILNUM, TIMESTAMP
 
     sent = [name for name in FEATURES if name not in OPERATIONAL_FEATURES]
     # every float as Python writes it (exact), not to_json's 10 digits: the served row is the batch row

@@ -21,9 +21,9 @@ HELPER = REPO / "tests" / "integration" / "serving" / "explain_rows.py"
 @pytest.fixture(scope="module")
 def june_rows(tmp_path_factory):
     """1,200 flights of June 2013: the holdout month of bundle version 1 (trained on May)."""
-    from core.features import build_features
-    from core.schemas import FEATURES
-    from core.source import load_window
+    from usecases.flights.features import build_features
+    from usecases.flights.schemas import FEATURES
+    from usecases.flights.source import load_window
 
     table = build_features(load_window("", datetime(2013, 6, 1), datetime(2013, 7, 1)))
     rows = table[FEATURES].sample(ROWS, random_state=0)

@@ -17,11 +17,7 @@ from contract.bundle import load_bundle
 from contract.request_log import RequestLog, request_json
 from core import explanations
 from core.monitoring import SOURCE_BATCH, SOURCE_ONLINE, drift_tables, online_rows
-from operational.definitions import (
-    OPERATIONAL_FEATURES,
-    ORIGIN_BACKLOG,
-    ORIGIN_RECENT_DEP_DELAY,
-)
+from usecases.flights.operational import OPERATIONAL_FEATURES, ORIGIN_BACKLOG, ORIGIN_RECENT_DEP_DELAY
 
 pytestmark = pytest.mark.slow
 
@@ -29,8 +25,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def june_day() -> pd.DataFrame:
     """The feature table of 2013-06-14 (the bundles' version 1 was judged on June)."""
-    from core.features import build_features
-    from core.source import load_window
+    from usecases.flights.features import build_features
+    from usecases.flights.source import load_window
 
     return build_features(load_window("", datetime(2013, 6, 14), datetime(2013, 6, 15))).reset_index(
         drop=True

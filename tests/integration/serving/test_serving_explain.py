@@ -41,7 +41,7 @@ def _logit(p: float) -> float:
 def _as_scored(record: dict) -> dict:
     """The features a request's row is scored with on a server without an online store: the
     record's, less the store's keys, and the operational features missing."""
-    from operational.definitions import OPERATIONAL_FEATURES
+    from usecases.flights.operational import OPERATIONAL_FEATURES
 
     row = {k: v for k, v in record.items() if k not in ("sched_dep", "tailnum")}
     return {**row, **dict.fromkeys(OPERATIONAL_FEATURES)}

@@ -14,12 +14,11 @@ import requests
 from serving_support import Server, make_root, metric_sum, parse_metrics, request_records
 
 from contract.request_log import read_request_log
-from core.source import default_source, read_table
-from operational.definitions import OPERATIONAL_FEATURES
-from operational.offline import departure_events
 from operational.store import OnlineStore
 from tests.support.processes import stop_group
 from tests.support.system_tools import start_redis
+from usecases.flights.operational import OPERATIONAL_FEATURES, departure_events
+from usecases.flights.source import default_source, read_table
 
 DAY = datetime(2013, 6, 14)
 MISSING = "flights_online_features_missing_total"
@@ -27,8 +26,8 @@ MISSING = "flights_online_features_missing_total"
 
 @pytest.fixture(scope="module")
 def day_table():
-    from core.features import build_features
-    from core.source import load_window
+    from usecases.flights.features import build_features
+    from usecases.flights.source import load_window
 
     return build_features(load_window("", DAY, datetime(2013, 6, 15)))
 

@@ -18,7 +18,7 @@ class _HalfModel:
 
 
 def _table() -> pd.DataFrame:
-    from core.schemas import FEATURES
+    from usecases.flights.schemas import FEATURES
 
     stamps = pd.to_datetime(["2013-07-01 06:00", "2013-07-01 20:00", "2013-07-02 12:00"])
     frame = pd.DataFrame({name: 1.0 for name in FEATURES}, index=range(3))

@@ -73,7 +73,7 @@ def test_table_is_worst_first_and_names_a_missing_feature(numbers):
 
 def test_drift_weights_are_the_permutation_importance_clipped_and_normalised():
     from core.drift import importance_weights
-    from core.schemas import FEATURES
+    from usecases.flights.schemas import FEATURES
 
     first, second, third = FEATURES[:3]
     importance = pd.DataFrame(

@@ -14,9 +14,10 @@ import skops.io as sio
 from sklearn.metrics import roc_auc_score
 
 from core.bundle import build_reference
-from core.features import build_features, split_by_time
+from core.features import split_by_time
 from core.model import Hyperparameters, fit, predict_scores, refit
-from core.source import load_window
+from usecases.flights.features import build_features
+from usecases.flights.source import load_window
 
 
 @pytest.fixture(scope="module")

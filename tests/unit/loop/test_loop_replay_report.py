@@ -94,8 +94,8 @@ def _month(champion_noise: float, challenger_noise: float, n: int = 4000, seed: 
     scores, each model seeing the truth through noise of its own."""
     import numpy as np
 
-    from core.schemas import KEY, LABEL
     from scripts.replay import CHALLENGER_COLUMN, LOOP
+    from usecases.flights.schemas import KEY, LABEL
 
     rng = np.random.default_rng(seed)
     truth = rng.random(n) < 0.25

@@ -7,9 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.source import default_source, read_table
-from operational.definitions import OPERATIONAL_FEATURES
-from operational.offline import departure_events, operational_features
+from usecases.flights.operational import OPERATIONAL_FEATURES, departure_events, operational_features
+from usecases.flights.source import default_source, read_table
 
 DAY = pd.Timestamp("2013-06-14")
 

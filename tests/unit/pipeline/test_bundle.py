@@ -24,7 +24,7 @@ from contract.bundle import (
 )
 from core.bundle import build_reference, build_schema, write_bundle
 from core.model import Hyperparameters, fit, predict_scores
-from core.schemas import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
+from usecases.flights.schemas import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ from contract.bundle import COMPILED_FILE, Metadata, read_metadata, sha256_file,
 from core.bundle import build_reference, build_schema, write_bundle
 from core.evaluation import EvaluationMetrics
 from core.model import Hyperparameters, fit, predict_scores
-from core.schemas import LABEL
 from scoring.compiled import write_compiled
 from scoring.parity import CompiledParityError, check_parity
 from tests.support.tables import feature_table
+from usecases.flights.schemas import LABEL
 
 HP = Hyperparameters(max_iter=15, max_leaf_nodes=15, min_samples_leaf=20, early_stopping=False)
 

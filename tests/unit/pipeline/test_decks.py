@@ -68,8 +68,8 @@ def test_a_schema_error_on_every_row_is_one_line_of_the_report_with_its_count_an
     data-level table, with the count and the first cases."""
     import pandera.errors
 
-    from core.schemas import FeatureTable
     from tasks.frames import OfflinePanderaReport, schema_failures
+    from usecases.flights.schemas import FeatureTable
 
     table = feature_table(3000, seed=0)
     table["temp"] = "at " + table["temp"].round().astype(str)

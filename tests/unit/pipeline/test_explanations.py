@@ -11,7 +11,7 @@ import pytest
 
 from core import explanations
 from core.model import Hyperparameters, fit
-from core.schemas import CATEGORICAL_FEATURES, FEATURES, LABEL, NUMERIC_FEATURES
+from usecases.flights.schemas import CATEGORICAL_FEATURES, FEATURES, LABEL, NUMERIC_FEATURES
 
 
 @pytest.fixture(scope="module")

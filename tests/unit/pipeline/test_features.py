@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.features import build_features, month_window, split_by_time
-from core.schemas import FEATURES, FeatureTable, RawFlights
+from core.features import month_window, split_by_time
 from tests.support.tables import raw_rows
+from usecases.flights.features import build_features
+from usecases.flights.schemas import FEATURES, FeatureTable, RawFlights
 
 POST_DEPARTURE = {"dep_delay", "dep_time", "arr_time", "air_time", "arr_delay"}
 

@@ -54,7 +54,7 @@ def test_champion_that_trained_on_the_candidates_holdout_is_not_compared():
     promoted, reasons = decide(SANE, None, GateConfig(), None, not_compared)
     assert not promoted
     assert reasons == [
-        "the champion trained on flights up to 2013-09-30, inside the candidate's holdout from "
+        "the champion trained on rows up to 2013-09-30, inside the candidate's holdout from "
         "2013-08-01: not a fair comparison (models trained out of order), the champion stays"
     ]
 
@@ -70,8 +70,8 @@ def test_a_champion_refit_into_the_holdout_is_compared_on_the_rows_after_its_fit
 @pytest.mark.parametrize(
     ("fit_end", "message"),
     [
-        ("2013-08-01", "fit flights up to 2013-08-01, inside the holdout from 2013-08-01"),
-        ("2013-08-31", "fit flights up to 2013-08-31, inside the holdout from 2013-08-01"),
+        ("2013-08-01", "fit rows up to 2013-08-01, inside the holdout from 2013-08-01"),
+        ("2013-08-31", "fit rows up to 2013-08-31, inside the holdout from 2013-08-01"),
         ("", "fit window or the holdout start is unknown"),
     ],
 )

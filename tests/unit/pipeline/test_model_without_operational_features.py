@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from core import model
-from operational.definitions import OPERATIONAL_FEATURES, ORIGIN_RECENT_DEP_DELAY
 from scripts.replay import config_of
 from tests.support.tables import feature_table
+from usecases.flights.operational import OPERATIONAL_FEATURES, ORIGIN_RECENT_DEP_DELAY
 
 
 def _table(seed: int):

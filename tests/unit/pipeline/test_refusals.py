@@ -12,9 +12,9 @@ import pytest
 from pandera.errors import SchemaErrors
 
 from core.refusals import RefusedRows, TooManyRefusedRows, refuse_invalid_rows, row_account
-from core.schemas import LABEL, WEATHER_FEATURES, RawFlights
-from tasks.data import build_feature_table, load_flights
+from tasks.data import build_feature_table, load_source
 from tests.support.tables import raw_rows
+from usecases.flights.schemas import LABEL, WEATHER_FEATURES, RawFlights
 
 MONTH_RULE = "column 'month': in_range(1, 12)"
 DATE_RULE = "year, month and day must form a calendar date"
@@ -64,7 +64,7 @@ def test_a_table_level_failure_is_never_refused_away():
 
 
 def test_the_row_account_adds_up_to_the_rows_read():
-    from core.features import build_features
+    from usecases.flights.features import build_features
 
     kept, refused = refuse_invalid_rows(bad_rows(), RawFlights, max_share=0.3)
     repeated = kept.iloc[[0]].assign(arr_delay=99.0)  # the same flight again: its first row stays
@@ -78,11 +78,11 @@ def test_the_row_account_adds_up_to_the_rows_read():
         f"refused for {DATE_RULE}": 2,
         f"refused for {MONTH_RULE}": 1,
         "refused for column 'minute': in_range(0, 59)": 1,
-        "dropped: same flight number, day and origin as an earlier row": 1,
+        "dropped: same key as an earlier row": 1,
         "kept, truth known": 3,
         "kept, truth not yet known": 4,
     }
-    parts = ["refused", "dropped: same flight number, day and origin as an earlier row"]
+    parts = ["refused", "dropped: same key as an earlier row"]
     parts += ["kept, truth known", "kept, truth not yet known"]
     assert sum(account[part] for part in parts) == account["read for the window"]
 
@@ -114,7 +114,7 @@ def deck_files():
 
 
 def test_the_tasks_refuse_under_the_tolerance_and_the_data_deck_shows_it(tmp_path, deck_files):
-    """`load_flights` with a tolerance returns the valid rows and the account; the data deck of
+    """`load_source` with a tolerance returns the valid rows and the account; the data deck of
     `build_feature_table` shows each rule and its count."""
     bad_rows().drop(columns=["plane_year", "seats", *WEATHER_FEATURES]).assign(
         dep_time=np.nan, dep_delay=np.nan, arr_time=np.nan, air_time=np.nan
@@ -125,7 +125,7 @@ def test_the_tasks_refuse_under_the_tolerance_and_the_data_deck_shows_it(tmp_pat
         tmp_path / "planes.parquet", index=False
     )
 
-    loaded = load_flights(
+    loaded = load_source(
         source_dir=str(tmp_path), start=datetime(2013, 6, 1), end=datetime(2013, 7, 1), max_refused_share=0.3
     )
     assert (len(loaded.raw), loaded.refused.refused, loaded.refused.reasons[MONTH_RULE]) == (7, 3, 1)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from pandera.errors import SchemaErrors
 
-from core.schemas import RawFlights
-from core.source import default_source, load_window, read_table
+from usecases.flights.schemas import RawFlights
+from usecases.flights.source import default_source, load_window, read_table
 
 START, END = datetime(2013, 2, 1), datetime(2013, 2, 8)
 

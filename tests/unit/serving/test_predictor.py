@@ -13,11 +13,11 @@ from contract.bundle import Metadata, load_bundle
 from core import batch
 from core.bundle import build_reference, build_schema, write_bundle
 from core.model import Hyperparameters, build_pipeline, predict_scores
-from core.schemas import FEATURES, LABEL
 from scoring.parity import check_parity
 from scoring.predictor import Predictor
 from scoring.validation import RequestError
 from tests.support.tables import feature_table
+from usecases.flights.schemas import FEATURES, LABEL
 
 PARITY = 1e-9
 

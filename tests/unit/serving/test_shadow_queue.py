@@ -13,10 +13,10 @@ import pytest
 from contract.bundle import Metadata, load_bundle
 from core.bundle import build_reference, build_schema, write_bundle
 from core.model import Hyperparameters, build_pipeline, predict_scores
-from core.schemas import FEATURES, LABEL
 from scoring.predictor import Predictor
 from scoring.shadow import ShadowQueue
 from tests.support.tables import feature_table
+from usecases.flights.schemas import FEATURES, LABEL
 
 
 def _predictor(directory, version: str, seed: int) -> Predictor:

