@@ -132,6 +132,17 @@ bench-serving: setup-system setup-wrk $(VENV)/.synced $(SERVING_VENV)/.synced $(
 	PYTHONPATH=. $(VENV)/bin/python benchmarks/serving_shadow.py
 
 # The main command: train with as_of 2013-07-01 then 2013-08-01 and print the outcome.
+# A new use case from one table (docs/new-use-case.md): writes usecases/<NAME>/, which the whole
+# loop runs as it is; every choice made for you is marked REVIEW: in its files.
+.PHONY: new-use-case
+new-use-case: $(VENV)/.synced
+	@test -n "$(NAME)" -a -n "$(CSV)" -a -n "$(TIME)" -a -n "$(LABEL)" || { echo "usage: make new-use-case \
+	NAME=<name> CSV=<table.csv|.parquet> TIME=<event time column> LABEL=<outcome column> \
+	[POSITIVE=<positive label value>] [KEY=<event id column>] [ENTITY=<column>] [MATURITY_HOURS=<h>]"; exit 2; }
+	$(VENV)/bin/python -m scripts.new_use_case --name "$(NAME)" --csv "$(CSV)" --time "$(TIME)" \
+		--label "$(LABEL)" $(if $(POSITIVE),--positive "$(POSITIVE)") $(if $(KEY),--key "$(KEY)") \
+		$(if $(ENTITY),--entity "$(ENTITY)") --maturity-hours "$(or $(MATURITY_HOURS),0)"
+
 demo: $(VENV)/.synced
 	$(VENV)/bin/python -m scripts.demo
 

@@ -11,7 +11,6 @@ import importlib
 import os
 import pkgutil
 from functools import cache
-from pathlib import Path
 
 from usecases.spec import OnlineKeys, UseCase, UseCaseError
 
@@ -19,19 +18,20 @@ __all__ = ["DEFAULT", "ENV", "OnlineKeys", "UseCase", "UseCaseError", "available
 
 ENV = "MLOPS_USE_CASE"
 DEFAULT = "flights"
-_HERE = Path(__file__).resolve().parent
 
 
 def available() -> list[str]:
-    """The use cases this checkout holds: every sub-package of `usecases`."""
-    return sorted(m.name for m in pkgutil.iter_modules([str(_HERE)]) if m.ispkg)
+    """The use cases this checkout holds: every sub-package of `usecases` (a use case `rain-next`
+    lives in the folder `rain_next`: names take hyphens, Python packages underscores)."""
+    folders = pkgutil.iter_modules(list(__path__))
+    return sorted(m.name.replace("_", "-") for m in folders if m.ispkg and not m.name.startswith("_"))
 
 
 @cache
 def load(name: str) -> UseCase:
     """The declaration of use case `name` (its package's `USE_CASE`), checked on import."""
     folder = name.replace("-", "_")
-    if folder not in available():
+    if name not in available():
         raise UseCaseError(name, ENV, f"no package usecases/{folder} (have: {', '.join(available())})")
     module = importlib.import_module(f"usecases.{folder}")
     declared = getattr(module, "USE_CASE", None)
