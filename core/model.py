@@ -84,6 +84,13 @@ def fit(train: pd.DataFrame, hp: Hyperparameters, sample_weight: np.ndarray | No
     case = usecases.current()
     if not hp.operational_features and case.online is not None:
         train = train.assign(**dict.fromkeys(case.online.features, 0.0))
+    # scikit-learn fails such a fit with "window shape cannot be larger than input array shape"
+    empty = [name for name in case.features if not train[name].notna().any()]
+    if empty:
+        raise ValueError(
+            f"feature(s) {empty} have no value in the {len(train):,} rows to fit on: the trees cannot "
+            "bin a feature without one (a wider window, or a source that has them)"
+        )
     pipeline = build_pipeline(hp)
     pipeline.fit(
         train[list(case.features)], train[case.label].to_numpy(), classify__sample_weight=sample_weight

@@ -67,6 +67,10 @@ def test_the_feature_builder_output_validates_and_can_train_and_hold_out(name):
     assert months.nunique() >= 2, f"{name}: the fixtures' labels cover {months.nunique()} month(s)"
     for month, labels in labelled.groupby(months)[case.label]:
         assert set(labels) == {0, 1}, f"{name}: fixtures of {month} hold only {set(labels)}"
+    # the trees cannot bin a feature with no value in the rows they fit on
+    present = labelled.groupby(months)[list(case.numeric_features)].count()
+    empty = [(str(month), f) for month, row in present.iterrows() for f, n in row.items() if n == 0]
+    assert not empty, f"{name}: features with no value in a month of the fixtures: {empty}"
 
 
 @pytest.mark.parametrize("name", CASES)

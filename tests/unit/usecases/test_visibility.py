@@ -210,3 +210,37 @@ def test_a_missing_column_and_an_empty_window_name_what_is_wrong(tmp_path):
         schemas.StationReadings.validate(empty)
     with pytest.raises(FileNotFoundError, match=r"has no table 'weather' \(.parquet, .csv or .csv.zip\)"):
         source.load_window(str(tmp_path / "nowhere"), datetime(2013, 3, 1), datetime(2013, 3, 2))
+
+
+def test_the_baseline_scores_each_month_with_a_model_of_the_months_before(monkeypatch):
+    """`baseline.py` (the figures of the README) on the fixtures: February and March held out."""
+    from usecases.visibility import baseline
+
+    monkeypatch.setenv(usecases.ENV, "visibility")
+    raw = CASE.load_window(str(CASE.fixtures), datetime(2013, 1, 1), datetime(2013, 4, 1))
+    table = CASE.build_features(raw, None).dropna(subset=[CASE.label])
+    months, scored = baseline.monthly_holdouts(table)
+    assert months["month"].tolist() == ["2013-02", "2013-03"]
+    month = table["observed"].dt.month
+    assert months["training rows"].tolist() == [(month < 2).sum(), (month < 3).sum()]
+    assert months["holdout rows"].tolist() == [(month == 2).sum(), (month == 3).sum()]
+    assert len(scored) == months["holdout rows"].sum() and months["ROC AUC"].between(0.5, 1).all()
+    thresholds = baseline.threshold_table(scored.assign(month=4))
+    truth = scored["truth"] == 1
+    for row in thresholds.itertuples():
+        flagged = scored["score"] >= row.threshold
+        assert row.flagged == round(flagged.mean(), 3)
+        assert row.recall == round((flagged & truth).sum() / truth.sum(), 3)
+
+
+def test_a_window_where_a_feature_has_no_value_fails_the_fit_naming_it(monkeypatch):
+    """A month in which no station reported a gust: scikit-learn's own error says nothing of it."""
+    from core.model import Hyperparameters, fit
+
+    monkeypatch.setenv(usecases.ENV, "visibility")
+    raw = CASE.load_window(str(CASE.fixtures), datetime(2013, 1, 1), datetime(2013, 2, 1))
+    table = CASE.build_features(raw, None).dropna(subset=[CASE.label]).assign(wind_gust=np.nan)
+    with pytest.raises(
+        ValueError, match=r"feature\(s\) \['wind_gust'\] have no value in the 204 rows to fit on"
+    ):
+        fit(table, Hyperparameters(max_iter=5))
