@@ -1,16 +1,18 @@
-"""Time windows of the loop, for any use case: month windows around `as_of`, the time split,
-recency weights. Plain pandas; a use case's own feature builder lives in its package
+"""Time windows of the loop, for any use case: the feature table with the truth as known, month
+windows around `as_of` that hold out the most recent labelled month, the time split, recency
+weights. Plain pandas; a use case's own feature builder lives in its package
 (`usecases.current().build_features`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 import usecases
+from usecases.spec import labelled_until, span, unlabelled_window
 
 if TYPE_CHECKING:
     from usecases import UseCase
@@ -22,9 +24,26 @@ def naive(moment: datetime) -> pd.Timestamp:
     return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
+def feature_table(case: UseCase, raw: pd.DataFrame, known_at: datetime | None) -> pd.DataFrame:
+    """`case.build_features(raw, known_at)` with the truth of every event younger than
+    `case.label_maturity` at `known_at` missing: it is not known yet. A use case whose label rule
+    tells some outcomes sooner (`label_known_early`) decides that itself; `known_at` None reads a
+    closed historical record, every outcome final."""
+    table = case.build_features(raw, known_at)
+    if known_at is None or case.label_known_early:
+        return table
+    young = (table[case.timestamp] + pd.Timedelta(case.label_maturity) > naive(known_at)).to_numpy()
+    return table.assign(**{case.label: table[case.label].where(~young, pd.NA)})
+
+
 class Window(NamedTuple):
+    """Training is [train_start, holdout_start), the holdout [holdout_start, holdout_end): the most
+    recent labelled months at `end` (`as_of`'s date). Events of [holdout_end, end) are read, their
+    truth still pending."""
+
     train_start: datetime
     holdout_start: datetime
+    holdout_end: datetime
     end: datetime
 
 
@@ -32,23 +51,42 @@ class Window(NamedTuple):
 EVERY_KNOWN_MONTH = datetime(1900, 1, 1)
 
 
-def month_window(as_of: datetime, train_months: int, holdout_months: int) -> Window:
-    """Holdout: the `holdout_months` before `as_of`'s date; training: the `train_months` before
-    that (a sliding window), or every month the source holds before the holdout when
-    `train_months` is 0 (an expanding window). A mid-month `as_of` (a retrain monitoring
-    triggered) cuts mid-month: the data up to that day, not the months before the 1st."""
+def month_window(
+    as_of: datetime,
+    train_months: int,
+    holdout_months: int,
+    label_maturity: timedelta = timedelta(0),
+    data_start: datetime | None = None,
+) -> Window:
+    """Holdout: the `holdout_months` most recent labelled months at `as_of` (`labelled_until`:
+    the months before `as_of`'s date for a maturity under half a month, earlier for a longer
+    one); training: the `train_months` before the holdout (a sliding window), or every month the
+    source holds before it when `train_months` is 0 (an expanding window). A mid-month `as_of` (a
+    retrain monitoring triggered) cuts mid-month: the data up to that day, not the months before
+    the 1st. When the maturity moves the holdout back so far that no month is left to train on
+    after `data_start`, this fails naming `label_maturity`, before any data is read."""
     if train_months < 0 or holdout_months < 1:
         raise ValueError(
             f"train_months must be 0 (every known month) or more, holdout_months 1 or more: "
             f"got {train_months} and {holdout_months}"
         )
     end = naive(as_of).normalize()
-    holdout_start = end - pd.DateOffset(months=holdout_months)
+    holdout_end = labelled_until(end, label_maturity)
+    if data_start is not None and holdout_end < end:
+        problem = unlabelled_window(end, label_maturity, data_start)
+        if problem:
+            raise ValueError(f"label_maturity {problem}")
+    holdout_start = holdout_end - pd.DateOffset(months=holdout_months)
     if train_months == 0:
         train_start = pd.Timestamp(EVERY_KNOWN_MONTH)
     else:
         train_start = holdout_start - pd.DateOffset(months=train_months)
-    return Window(train_start.to_pydatetime(), holdout_start.to_pydatetime(), end.to_pydatetime())
+    return Window(
+        train_start.to_pydatetime(),
+        holdout_start.to_pydatetime(),
+        holdout_end.to_pydatetime(),
+        end.to_pydatetime(),
+    )
 
 
 def recency_weights(event_times: pd.Series, half_life_months: float) -> np.ndarray | None:
@@ -62,16 +100,34 @@ def recency_weights(event_times: pd.Series, half_life_months: float) -> np.ndarr
 
 
 def split_by_time(
-    table: pd.DataFrame, holdout_start: datetime, case: UseCase | None = None
+    table: pd.DataFrame,
+    holdout_start: datetime,
+    holdout_end: datetime | None = None,
+    case: UseCase | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rows before `holdout_start` train; rows from it on are the holdout; only rows whose truth
-    (`case.label`, the current use case's by default) is known enter either. Both must be
-    non-empty."""
+    """Rows before `holdout_start` train; rows from it up to `holdout_end` (no end: every later
+    row) are the holdout; only rows whose truth (`case.label`, the current use case's by default)
+    is known enter either. Both must be non-empty: an empty one is refused saying whether it had
+    no rows or only rows whose truth is pending (`label_maturity`)."""
     case = case or usecases.current()
-    table = table.loc[table[case.label].notna()]
-    is_holdout = table[case.timestamp] >= naive(holdout_start)
-    train, holdout = table.loc[~is_holdout], table.loc[is_holdout]
-    for name, part in (("train", train), ("holdout", holdout)):
-        if part.empty:
-            raise ValueError(f"the {name} split is empty: holdout starts {holdout_start:%Y-%m-%d}")
+    stamps = table[case.timestamp]
+    is_holdout = stamps >= naive(holdout_start)
+    if holdout_end is not None:
+        in_window = stamps < naive(holdout_end)
+        is_holdout &= in_window
+    else:
+        in_window = pd.Series(True, index=table.index)
+    labelled = table[case.label].notna()
+    parts = {"train": ~is_holdout & in_window, "holdout": is_holdout}
+    for name, rows in parts.items():
+        if not (rows & labelled).any():
+            pending = int(rows.sum())
+            why = (
+                f"; it holds {pending} rows, none labelled yet: the truth of an event is known "
+                f"{span(case.label_maturity)} after it (label_maturity)"
+                if pending
+                else ""
+            )
+            raise ValueError(f"the {name} split is empty: holdout starts {holdout_start:%Y-%m-%d}{why}")
+    train, holdout = table.loc[parts["train"] & labelled], table.loc[parts["holdout"] & labelled]
     return train.reset_index(drop=True), holdout.reset_index(drop=True)

@@ -39,7 +39,8 @@ class MonitoringThresholds:
     and above what sampling noise gives at that n) above this is drift. The weights are the
     champion's permutation importances (metadata.json), equal when it has none.
     `min_rows`: a source (batch, online) with fewer rows is not judged (too noisy); with no
-    source judged, nothing is decided.
+    source judged, nothing is decided. While labels are pending (`label_maturity`), decay is
+    judged only on at least this many labelled rows: until then the decision rests on drift.
     `min_category_share`: training categories rarer than this are pooled into one bin.
     """
 
@@ -76,6 +77,7 @@ class MonitoringReport:
     validation_auc: float = math.nan
     validation_log_loss: float = math.nan
     labelled_rows: int = 0
+    labels_pending: int = 0  # rows of the period whose truth has not arrived yet
     mlflow_run_id: str = ""
 
     def as_dict(self) -> dict:
@@ -195,7 +197,8 @@ def decide(
         report.reasons = [*notes, "too few to judge, no action"]
         return report
 
-    decay = _decay_reasons(report, thresholds)
+    pending = _pending_note(report, thresholds)
+    decay = [] if _waiting_for_labels(report, thresholds) else _decay_reasons(report, thresholds)
     shifted = _drift_reasons(report, judged, thresholds)
     report.drift_alarm, report.decayed = bool(shifted), bool(decay)
     if decay:
@@ -207,9 +210,32 @@ def decide(
     report.retrain = report.decision != OK
     report.reasons = decay + shifted or [_no_alarm_summary(report, thresholds)]
     report.reasons += notes
-    if not decay and math.isnan(report.realized_auc):
+    if pending:
+        report.reasons.append(pending)
+    elif not decay and math.isnan(report.realized_auc):
         report.reasons.append("no labels in the period: decay not measured")
     return report
+
+
+def _waiting_for_labels(report: MonitoringReport, thresholds: MonitoringThresholds) -> bool:
+    """Labels are pending and too few have arrived to judge decay on (the oldest events first:
+    not a sample of the period)."""
+    return report.labels_pending > 0 and report.labelled_rows < thresholds.min_rows
+
+
+def _pending_note(report: MonitoringReport, thresholds: MonitoringThresholds) -> str:
+    """What the pending labels mean for this decision; empty when none are pending."""
+    if report.labels_pending <= 0:
+        return ""
+    head = f"labels pending: {report.labels_pending:,} of {report.n_rows:,} rows"
+    if report.labelled_rows == 0:
+        return f"{head}: decay not measured, decided on drift"
+    if _waiting_for_labels(report, thresholds):
+        return (
+            f"{head}: decay not judged on {report.labelled_rows:,} labelled rows "
+            f"(< {thresholds.min_rows}), decided on drift"
+        )
+    return f"{head}: decay measured on the {report.labelled_rows:,} labelled"
 
 
 def _record_worst_drift(

@@ -63,6 +63,7 @@ def monitor_period(
         realized_auc=auc,
         realized_log_loss=loss,
         labelled_rows=labelled,
+        labels_pending=len(scored) - labelled,
         validation_auc=float(holdout["roc_auc"]),
         validation_log_loss=float(holdout["log_loss"]),
     )

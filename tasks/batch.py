@@ -74,7 +74,9 @@ def period_features(raw: RawFrame, known_at: datetime) -> FeatureFrame:
     """The feature table of the period to score or monitor: the same `build_features` as
     training, truth as known at `known_at`, without the data deck (the batch deck describes the
     period)."""
-    return USE_CASE.build_features(raw, known_at)
+    from core.features import feature_table
+
+    return feature_table(USE_CASE, raw, known_at)
 
 
 @pipeline_task(cache=True)

@@ -39,14 +39,20 @@ class DataConfig:
 class WindowOutputs(NamedTuple):
     train_start: datetime
     holdout_start: datetime
+    holdout_end: datetime
     end: datetime
 
 
 @pipeline_task(cache=True)
 def data_window(as_of: datetime, config: DataConfig) -> WindowOutputs:
-    """Month boundaries: holdout = the months just before `as_of`, training = every month before
-    it (expanding) or the last `train_months` (sliding)."""
-    window = features.month_window(as_of, config.train_months, config.holdout_months)
+    """Month boundaries: holdout = the most recent labelled months at `as_of` (the months just
+    before it unless the use case's `label_maturity` moves them back), training = every month
+    before the holdout (expanding) or the last `train_months` (sliding). On the data shipped with
+    the use case, a maturity that leaves no month to train on fails here, before any data is read."""
+    data_start = None if config.source_dir else USE_CASE.data_start
+    window = features.month_window(
+        as_of, config.train_months, config.holdout_months, USE_CASE.label_maturity, data_start
+    )
     return WindowOutputs(*window)
 
 
@@ -71,11 +77,12 @@ def load_source(
 
 @pipeline_task(cache=True, deck=True, requests=DATA_RESOURCES)
 def build_feature_table(raw: RawFrame, known_at: datetime, refused: RefusedRows) -> FeatureFrame:
-    """The use case's features and its label as known at `known_at`; a data deck profiles them
-    and accounts for every row read (`refused`: the rows the load refused)."""
+    """The use case's features and its label as known at `known_at` (`core.features.feature_table`);
+    a data deck profiles them and accounts for every row read (`refused`: the rows the load
+    refused)."""
     from tasks.data_deck import render_data_deck
 
-    table = USE_CASE.build_features(raw, known_at)
+    table = features.feature_table(USE_CASE, raw, known_at)
     render_data_deck(table, row_account(refused, len(raw), table, USE_CASE.label))
     return table
 
@@ -86,6 +93,7 @@ class SplitOutputs(NamedTuple):
 
 
 @pipeline_task(cache=True, requests=DATA_RESOURCES)
-def split_train_holdout(table: FeatureFrame, holdout_start: datetime) -> SplitOutputs:
-    train, holdout = features.split_by_time(table, holdout_start)
+def split_train_holdout(table: FeatureFrame, holdout_start: datetime, holdout_end: datetime) -> SplitOutputs:
+    """Training before `holdout_start`, the holdout up to `holdout_end`: labelled rows only."""
+    train, holdout = features.split_by_time(table, holdout_start, holdout_end)
     return SplitOutputs(train=train, holdout=holdout)

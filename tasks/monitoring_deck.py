@@ -21,6 +21,7 @@ def render_monitoring_deck(report: MonitoringReport, drift: pd.DataFrame) -> Non
                     "n_rows",
                     "n_online_rows",
                     "labelled_rows",
+                    "labels_pending",
                     "realized_auc",
                     "validation_auc",
                     "realized_log_loss",

@@ -61,8 +61,14 @@ class UseCase:
     `known_at` (None: a closed historical record).
 
     Label: `label` is 1 for `positive_class` and 0 for `negative_class`; the truth of an event is
-    known `label_maturity` after its event time (a flight's within a day, a loan's after a year):
-    windows, the gate and monitoring only judge on labels that old.
+    known `label_maturity` after its event time (a flight's within a day, a loan's after a year).
+    The loop leaves the truth of a younger event missing (`core.features.feature_table`), unless
+    `label_known_early`: then the label rule itself says which outcomes are known at `known_at`
+    (a flight that has landed is known at once; the maturity bounds the wait for one that never
+    lands). The holdout is the most recent labelled month at `as_of` (`labelled_until`), and
+    monitoring counts the labels pending and decides on drift until they arrive.
+    `data_start`: when the data shipped with the use case begins; a maturity that leaves no
+    labelled month to train on at a demo date fails at load.
     """
 
     name: str
@@ -87,6 +93,8 @@ class UseCase:
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)  # overrides of Hyperparameters' defaults
     demo_as_of: tuple[datetime, ...] = ()
     description: Mapping[str, str] = field(default_factory=dict)  # feature -> what it means
+    label_known_early: bool = False
+    data_start: datetime | None = None
 
     def __post_init__(self) -> None:
         check(self)
@@ -152,6 +160,15 @@ def check(case: UseCase) -> None:
             raise UseCaseError(who, name, "required: a pandera DataFrameModel class")
     if not isinstance(case.label_maturity, timedelta) or case.label_maturity < timedelta(0):
         raise UseCaseError(who, "label_maturity", "required: a timedelta of zero or more")
+    if not isinstance(case.label_known_early, bool):
+        raise UseCaseError(who, "label_known_early", "True or False")
+    if case.data_start is not None and not isinstance(case.data_start, datetime):
+        raise UseCaseError(who, "data_start", "a datetime, or None")
+    if case.data_start is not None:
+        for as_of in case.demo_as_of:
+            problem = unlabelled_window(as_of, case.label_maturity, case.data_start)
+            if problem:
+                raise UseCaseError(who, "label_maturity", problem)
     if not case.numeric_features and not case.categorical_features:
         raise UseCaseError(who, "features", "declare at least one categorical or numeric feature")
 
@@ -183,9 +200,48 @@ def check(case: UseCase) -> None:
     known = {f.name for f in fields(Hyperparameters)}
     unknown_params = sorted(set(case.hyperparameters) - known)
     if unknown_params:
-        raise UseCaseError(
-            who, "hyperparameters", f"{unknown_params} are not hyperparameters of core.hyperparameters"
-        )
+        raise UseCaseError(who, "hyperparameters", f"{unknown_params} are not hyperparameters of the model")
+
+
+def labelled_until(as_of: datetime, label_maturity: timedelta) -> pd.Timestamp:
+    """The end of the most recent labelled month at `as_of`: the month boundary, counted back from
+    `as_of`'s date in whole months, whose month before it is at least half older than
+    `label_maturity` (its younger events have no truth yet and are left out). A maturity of a day
+    keeps `as_of` itself; 45 days at 2013-07-01 gives 2013-06-01 (May, labelled up to the 17th)."""
+    end = pd.Timestamp(as_of)
+    end = (end.tz_localize(None) if end.tzinfo is not None else end).normalize()
+    horizon = end - pd.Timedelta(label_maturity)
+    months = 0
+    while True:
+        boundary = end - pd.DateOffset(months=months)
+        previous = end - pd.DateOffset(months=months + 1)
+        if horizon >= previous + (boundary - previous) / 2:
+            return boundary
+        months += 1
+
+
+def span(duration: timedelta) -> str:
+    """`45 days`, `24 hours`, `90 minutes`: a maturity as a person says it."""
+    seconds = int(duration.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return str(duration)
+
+
+def unlabelled_window(as_of: datetime, label_maturity: timedelta, data_start: datetime) -> str:
+    """Why `label_maturity` leaves no labelled month to hold out and at least one before it to
+    train on at `as_of`, when the data begins at `data_start`; empty when it does not."""
+    holdout_end = labelled_until(as_of, label_maturity)
+    holdout_start = holdout_end - pd.DateOffset(months=1)
+    if holdout_start - pd.DateOffset(months=1) >= pd.Timestamp(data_start):
+        return ""
+    return (
+        f"{span(label_maturity)} leaves no labelled month to train on at as_of {as_of:%Y-%m-%d}: "
+        f"the holdout would be {holdout_start:%Y-%m-%d} to {holdout_end:%Y-%m-%d} and the data "
+        f"starts {data_start:%Y-%m-%d}"
+    )
 
 
 def _is_schema(value: object) -> bool:

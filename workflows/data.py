@@ -29,8 +29,10 @@ class DataOutputs(NamedTuple):
 
 @workflow
 def data_workflow(as_of: datetime, config: DataConfig = DataConfig()) -> DataOutputs:
-    """Hold out the `holdout_months` before `as_of`; train on every month before the holdout
-    (`train_months` 0, the default) or on the last `train_months` of them."""
+    """Hold out the `holdout_months` most recent labelled months at `as_of` (the months before it,
+    unless the use case's label maturity moves them back); train on every month before the
+    holdout (`train_months` 0, the default) or on the last `train_months` of them. Every event up
+    to `as_of` is read with its truth as known then."""
     window = data_window(as_of=as_of, config=config)
     loaded = load_source(
         source_dir=config.source_dir,
@@ -39,5 +41,7 @@ def data_workflow(as_of: datetime, config: DataConfig = DataConfig()) -> DataOut
         max_refused_share=config.max_refused_share,
     )
     table = build_feature_table(raw=loaded.raw, known_at=window.end, refused=loaded.refused)
-    split = split_train_holdout(table=table, holdout_start=window.holdout_start)
+    split = split_train_holdout(
+        table=table, holdout_start=window.holdout_start, holdout_end=window.holdout_end
+    )
     return DataOutputs(train=split.train, holdout=split.holdout, refused=loaded.refused)

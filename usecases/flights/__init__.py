@@ -26,8 +26,10 @@ USE_CASE = UseCase(
     label=schemas.LABEL,
     positive_class="late",
     negative_class="on time",
-    # A missing arrival a day after the scheduled departure means cancelled or diverted.
+    # A missing arrival a day after the scheduled departure means cancelled or diverted; a flight
+    # that has landed is known at once (the label rule says which: `features.truth`).
     label_maturity=features.OUTCOME_KNOWN_AFTER.to_pytimedelta(),
+    label_known_early=True,
     categorical_features=tuple(schemas.CATEGORICAL_FEATURES),
     numeric_features=tuple(schemas.NUMERIC_FEATURES),
     slices=("carrier", "origin"),
@@ -40,5 +42,6 @@ USE_CASE = UseCase(
         horizon_minutes=operational.HORIZON_MINUTES,
     ),
     demo_as_of=(datetime(2013, 7, 1), datetime(2013, 8, 1)),
+    data_start=datetime(2013, 1, 1),
     description=dict(operational.DESCRIPTIONS),
 )

@@ -39,7 +39,7 @@ def test_schedule_derived_features():
 
 def test_month_window_matches_the_documented_cut():
     window = month_window(datetime(2013, 7, 1), train_months=5, holdout_months=1)
-    assert window == (datetime(2013, 1, 1), datetime(2013, 6, 1), datetime(2013, 7, 1))
+    assert window == (datetime(2013, 1, 1), datetime(2013, 6, 1), datetime(2013, 7, 1), datetime(2013, 7, 1))
     # Flyte hands over timezone-aware UTC datetimes: same window
     assert month_window(datetime(2013, 7, 1, tzinfo=UTC), 5, 1) == window
 
@@ -48,7 +48,12 @@ def test_mid_month_window_ends_on_its_date():
     """A retrain monitoring triggers on the 15th trains on data up to the 15th: never a copy (or
     a cache hit) of the model the monthly schedule made on the 1st."""
     window = month_window(datetime(2013, 7, 15, 6, 30, tzinfo=UTC), train_months=5, holdout_months=1)
-    assert window == (datetime(2013, 1, 15), datetime(2013, 6, 15), datetime(2013, 7, 15))
+    assert window == (
+        datetime(2013, 1, 15),
+        datetime(2013, 6, 15),
+        datetime(2013, 7, 15),
+        datetime(2013, 7, 15),
+    )
 
 
 def test_split_by_time_refuses_an_empty_part():

@@ -53,6 +53,12 @@ def test_an_unknown_use_case_names_the_setting_and_what_exists(monkeypatch):
         ({"slices": ("airline",)}, r"slices: \['airline'\] not in the feature schema"),
         ({"categorical_features": ("carrier", "distance")}, r"features: \['distance'\] declared both"),
         ({"label_maturity": timedelta(hours=-1)}, r"label_maturity: required: a timedelta of zero or more"),
+        ({"label_known_early": "yes"}, r"label_known_early: True or False"),
+        ({"data_start": "2013-01-01"}, r"data_start: a datetime, or None"),
+        (
+            {"label_maturity": timedelta(days=400), "label_known_early": False},
+            r"label_maturity: 400 days leaves no labelled month to train on at as_of 2013-07-01",
+        ),
         ({"threshold": 1.0}, r"threshold: 1.0 must lie strictly between 0 and 1"),
         ({"hyperparameters": {"max_depth": 3}}, r"hyperparameters: \['max_depth'\] are not hyperparameters"),
         (
