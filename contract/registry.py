@@ -22,6 +22,29 @@ class NoVersionForAlias(LookupError):
     """No version of the registered model holds the alias (or the model does not exist)."""
 
 
+class RegistryAccessDenied(PermissionError):
+    """The tracking server refused the client: no or wrong credentials (401), or a user without
+    the right to read the model (403). Says which, never the password."""
+
+
+def _access_denied(exc: Exception, model_name: str, alias: str, uri: str) -> RegistryAccessDenied | None:
+    status = exc.get_http_status_code() if hasattr(exc, "get_http_status_code") else None
+    if status == 401:
+        user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+        who = f"the password of user '{user}' was refused" if user else "no credentials were sent"
+        return RegistryAccessDenied(
+            f"registry {uri} answered 401 reading alias '{alias}' of '{model_name}': {who}; set "
+            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (a reader's, from its Secret)"
+        )
+    if status == 403:
+        user = os.environ.get("MLFLOW_TRACKING_USERNAME", "")
+        return RegistryAccessDenied(
+            f"registry {uri} answered 403 reading alias '{alias}' of '{model_name}': user '{user}' "
+            "may not read it (grant it READ on the registered model)"
+        )
+    return None
+
+
 def data_dir() -> Path:
     """Local state (MLflow store, request logs, reports): `MLOPS_DATA_DIR` or `<repo>/.mlops`."""
     path = Path(os.environ.get(DATA_DIR_ENV, PROJECT_ROOT / ".mlops"))
@@ -44,6 +67,9 @@ def resolve_alias(client: Any, model_name: str, alias: str) -> str:
     try:
         return str(client.get_model_version_by_alias(model_name, alias).version)
     except MlflowException as exc:
+        denied = _access_denied(exc, model_name, alias, client.tracking_uri)
+        if denied is not None:
+            raise denied from exc
         raise NoVersionForAlias(
             f"no version of registered model '{model_name}' has alias '{alias}' "
             f"(registry {client.tracking_uri}): run `make demo` first to train and promote a model"

@@ -21,7 +21,8 @@ holds the alias, or when it names the champion's version (nothing to compare).
 
 It acts on alias *moves* only (remembered in `DIR/sync.json`), so an admin rollback of the
 pointer holds until the registry promotes another version. Exit code 2 with --once: no version
-holds the alias yet (run `make demo` first).
+holds the alias yet (run `make demo` first); 3: the tracking server refused the credentials
+(MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD from the environment: a reader's).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from pathlib import Path
 
 from contract.bundle import MODEL_FILE, BundleError, load_bundle, sha256_file
 from contract.names import CHAMPION, MODEL_NAME
-from contract.registry import NoVersionForAlias, download_version, resolve_alias
+from contract.registry import NoVersionForAlias, RegistryAccessDenied, download_version, resolve_alias
 from contract.registry import tracking_uri as default_tracking_uri
 from seldon.pointer import (
     CHALLENGER_POINTER_FILE,
@@ -52,6 +53,7 @@ from seldon.sync_metrics import SyncMetrics
 ALIAS = CHAMPION
 STATE_FILE = "sync.json"
 NO_CHAMPION_EXIT = 2
+ACCESS_DENIED_EXIT = 3
 
 logger = logging.getLogger("seldon.sync")
 
@@ -215,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         except NoVersionForAlias as exc:
             logger.error("%s", exc)
             return NO_CHAMPION_EXIT
+        except RegistryAccessDenied as exc:
+            logger.error("%s", exc)
+            return ACCESS_DENIED_EXIT
         if args.shadow_alias:
             sync_shadow(args.root, client, args.model_name, args.shadow_alias, tracking_uri)
         return 0

@@ -133,6 +133,11 @@ def component(case: UseCase) -> dict:
             "fieldPaths": ["metadata.name", "spec.selector.matchLabels.seldon-deployment-id"],
         },
         {"select": {"kind": "PrometheusRule"}, "fieldPaths": ["metadata.name"]},
+        # prod's gateway policies (seldon/k8s/environments/prod/gateway-auth.yaml)
+        *(
+            {"select": {"kind": kind}, "fieldPaths": ["spec.selector.matchLabels.seldon-deployment-id"]}
+            for kind in ("RequestAuthentication", "AuthorizationPolicy")
+        ),
     ]
     if case.online is not None:
         targets.append(

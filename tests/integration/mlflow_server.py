@@ -16,9 +16,16 @@ from tests.support.processes import stop_group
 
 
 @contextmanager
-def mlflow_server(directory: Path, startup_timeout: float = 120.0, port: int | None = None):
+def mlflow_server(
+    directory: Path,
+    startup_timeout: float = 120.0,
+    port: int | None = None,
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+):
     """Start `mlflow server` (SQLite backend, proxied artifacts) and yield its URI; stop it after.
-    The same `directory` and `port` again restart the same registry (an outage and its end)."""
+    The same `directory` and `port` again restart the same registry (an outage and its end).
+    `args` go to the command line (`--app-name basic-auth`), `env` to its environment."""
     port = port or free_port()
     seed(directory / "mlflow.db")  # a new store starts migrated; a restart finds its own
     command = [
@@ -34,12 +41,13 @@ def mlflow_server(directory: Path, startup_timeout: float = 120.0, port: int | N
         f"sqlite:///{directory / 'mlflow.db'}",
         "--artifacts-destination",
         str(directory / "artifacts"),
+        *args,
     ]
     log = open(directory / "server.log", "w")
     # The project runs no MLflow job (GenAI scorers, trace roll-ups): without job execution the
     # server starts no huey consumer, one more process importing mlflow beside it (18 s -> 11 s
     # to healthy here).
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **(env or {})}
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     uri = f"http://127.0.0.1:{port}"
     try:

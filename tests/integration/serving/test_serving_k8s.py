@@ -28,6 +28,8 @@ CRD_SCHEMAS = {
     "SeldonDeployment": "seldondeployment.json",
     "PodMonitor": "podmonitor.json",
     "PrometheusRule": "prometheusrule.json",
+    "RequestAuthentication": "requestauthentication.json",  # prod: the gateway's authentication
+    "AuthorizationPolicy": "authorizationpolicy.json",
 }
 OVERLAYS = ["dev", "prod"]
 CASES = {case.name: case for case in shipped()}
@@ -61,6 +63,8 @@ def promtool() -> str:
 STACK = ["ConfigMap", "ConfigMap", "ServiceAccount", "SeldonDeployment", "PodMonitor"]
 OBSERVED = ["ConfigMap", "PrometheusRule"]  # the Grafana dashboard, the alert rules
 STORE = ["Deployment", "Service", "NetworkPolicy"]  # the online store (Redis), who may reach it
+# prod: predictions, explanations and feedback need a token (test_gateway_auth.py)
+GATEWAY = ["RequestAuthentication", "AuthorizationPolicy"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -73,13 +77,15 @@ def test_overlay_builds_and_validates(overlay, case):
 def check_overlay(docs: list[dict], overlay: str, case: UseCase) -> None:
     """What every use case's overlay holds, named after it."""
     kinds = sorted(d["kind"] for d in docs)
-    assert kinds == sorted(STACK + OBSERVED + (STORE if case.online else []))
+    gateway = GATEWAY if overlay.startswith("prod") else []
+    assert kinds == sorted(STACK + OBSERVED + (STORE if case.online else []) + gateway)
     validate(docs)
     for doc in docs:
         assert doc["metadata"]["namespace"] == f"{case.name}-{overlay}"
         # the SeldonDeployment, its PodMonitor and rules take the model's name, the rest the use case's
         named = doc["metadata"]["name"]
-        assert named == case.model_name if doc["kind"] in CRD_SCHEMAS else named.startswith(f"{case.name}-")
+        after_model = doc["kind"] in CRD_SCHEMAS and doc["kind"] not in GATEWAY
+        assert named == case.model_name if after_model else named.startswith(f"{case.name}-")
         assert doc["metadata"]["labels"]["app.kubernetes.io/part-of"] == f"{case.name}-mlops"
     deployment = next(d for d in docs if d["kind"] == "SeldonDeployment")
     assert deployment["metadata"]["name"] == case.model_name  # the URL clients call

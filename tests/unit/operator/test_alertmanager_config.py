@@ -89,3 +89,17 @@ def test_the_docs_show_the_routing_tree():
     assert tree.returncode == 0, tree.stderr
     docs = (REPO / "docs" / "observability.md").read_text()
     assert tree.stdout.strip() in docs, "docs/observability.md: paste `amtool config routes show` output"
+
+
+def test_every_alert_names_its_component_and_each_serving_has_an_outage():
+    """The labels the inhibition reads: without an outage alert a serving outage would page once
+    for each of its symptoms."""
+    alerts = project_alerts()
+    assert all(a["labels"].get("component") for a in alerts), [a["alert"] for a in alerts]
+    use_cases = {a["labels"]["use_case"] for a in alerts}
+    outages = {
+        (a["labels"]["use_case"], a["labels"]["component"])
+        for a in alerts
+        if a["labels"].get("impact") == "outage"
+    }
+    assert {(use_case, "serving") for use_case in use_cases} <= outages
