@@ -244,3 +244,18 @@ def test_a_window_where_a_feature_has_no_value_fails_the_fit_naming_it(monkeypat
         ValueError, match=r"feature\(s\) \['wind_gust'\] have no value in the 204 rows to fit on"
     ):
         fit(table, Hyperparameters(max_iter=5))
+
+
+def test_partial_hyperparameters_keep_the_use_case_threshold(monkeypatch):
+    """`pyflyte run ... --hyperparameters '{"max_iter": 60}'` fills the other fields with the use
+    case's defaults, not flights': the bundle's threshold stays the declared one."""
+    from flytekit.interaction.click_types import JsonParamType
+
+    from core.model import Hyperparameters, use_case_hyperparameters
+
+    monkeypatch.setenv(usecases.ENV, "visibility")
+    given = JsonParamType(Hyperparameters).convert('{"max_iter": 60}', None, None)
+    assert (given.max_iter, given.threshold) == (60, CASE.threshold) != (60, 0.35)
+    assert Hyperparameters() == use_case_hyperparameters(CASE)
+    monkeypatch.setenv(usecases.ENV, "flights")
+    assert Hyperparameters().threshold == usecases.load("flights").threshold == 0.35
