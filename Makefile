@@ -174,7 +174,7 @@ bench-pipeline: $(VENV)/.synced
 
 # ---- Closing the loop: replay, registration archive, loop benchmark ----------------------------
 .PHONY: replay replay-without-operational package bench-loop
-# Empty: the month of the use case's first demo date (flights: 2013-07).
+# Empty: the month of the use case's first demo date.
 REPLAY_START ?=
 REPLAY_MONTHS ?= 6
 PACKAGE_IMAGE ?= ghcr.io/example/flights-tasks:dev

@@ -1,7 +1,7 @@
 """The current use case's column names, for the modules that still import them from here.
 
 Transitional: read `usecases.current()` (`.label`, `.key`, `.timestamp`, `.features`, ...)
-instead; a use case's schemas live in its package (flights: `usecases.flights.schemas`).
+instead; a use case's schemas live in its package (`usecases/<name>/`).
 Resolved when a name is read, never at import.
 """
 

@@ -3,7 +3,7 @@
 A use case's time-dependent features are as of one prediction time t = event time - horizon;
 only events at or before t are known then. Times are whole minutes since 1970-01-01 of the
 data's wall clock (the source's local times), so that offline and online compare the same
-integers. A use case's own features live in its package (flights: `usecases.flights.operational`).
+integers. A use case's own features live in its package (`usecases/<name>/`).
 """
 
 from __future__ import annotations

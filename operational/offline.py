@@ -1,5 +1,5 @@
 """Point-in-time gathers over sorted event times: the vectorized pieces a use case's offline
-operational features are computed with (for flights: `usecases.flights.operational`).
+operational features are computed with (for example `usecases.flights.operational`).
 
 Events are sorted by a composite key, group * SPAN + minute; a row's window of events is found
 with two `searchsorted` calls and gathered in padded chunks (`windows`), so no Python loop runs

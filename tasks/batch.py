@@ -135,7 +135,7 @@ def score_partition(
 @pipeline_task(cache=True, deck=True)
 def collect_predictions(parts: list[PredictionFrame], model: ModelRef) -> PredictionFrame:
     """All partitions in time order, and the batch deck: volume, score distribution, positive
-    rate by day and by carrier."""
+    rate by day and by slice."""
     from core.batch import combine
     from tasks.batch_deck import render_batch_deck
 
