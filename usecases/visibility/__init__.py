@@ -31,5 +31,6 @@ USE_CASE = UseCase(
     threshold=0.2,
     package_dir=Path(__file__).resolve().parent,
     demo_as_of=(datetime(2013, 7, 1), datetime(2013, 8, 1)),
+    data_start=datetime(2013, 1, 1),
     description=dict(schemas.DESCRIPTIONS),
 )

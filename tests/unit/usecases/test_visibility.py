@@ -76,6 +76,13 @@ def test_a_window_handed_over_in_utc_reads_the_same_wall_clock_window(package_wi
     pd.testing.assert_frame_equal(aware, package_window)
 
 
+def test_the_shipped_data_starts_at_the_declared_data_start():
+    day = timedelta(days=1)
+    assert len(source.load_window("", CASE.data_start - day, CASE.data_start)) == 0
+    first = source.load_window("", CASE.data_start, CASE.data_start + day)
+    assert sorted(first["origin"].unique()) == ["EWR", "JFK", "LGA"]
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_a_directory_of_the_same_table_loads_the_same_window(package_window, tmp_path, fmt):
     weather = source.read_table(source.default_source(), "weather")
