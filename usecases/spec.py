@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+from usecases.model_defaults import BASE_HYPERPARAMETERS
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -195,10 +197,7 @@ def check(case: UseCase) -> None:
         _check_online(case, who, columns)
     if not Path(case.package_dir).is_dir():
         raise UseCaseError(who, "package_dir", f"{case.package_dir} is not a directory")
-    from usecases.hyperparameters import Hyperparameters  # the defaults the overrides replace
-
-    known = {f.name for f in fields(Hyperparameters)}
-    unknown_params = sorted(set(case.hyperparameters) - known)
+    unknown_params = sorted(set(case.hyperparameters) - set(BASE_HYPERPARAMETERS))
     if unknown_params:
         raise UseCaseError(who, "hyperparameters", f"{unknown_params} are not hyperparameters of the model")
 

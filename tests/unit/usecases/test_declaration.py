@@ -102,3 +102,12 @@ def test_a_label_that_is_not_binary_is_refused():
             slices=(),
             online=None,
         )
+
+
+def test_the_base_defaults_name_every_hyperparameter_and_nothing_else():
+    from dataclasses import fields
+
+    from usecases.hyperparameters import Hyperparameters
+    from usecases.model_defaults import BASE_HYPERPARAMETERS
+
+    assert [f.name for f in fields(Hyperparameters)] == list(BASE_HYPERPARAMETERS)

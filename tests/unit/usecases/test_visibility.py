@@ -220,8 +220,8 @@ def test_a_missing_column_and_an_empty_window_name_what_is_wrong(tmp_path):
 
 
 def test_the_baseline_scores_each_month_with_a_model_of_the_months_before(monkeypatch):
-    """`baseline.py` (the figures of the README) on the fixtures: February and March held out."""
-    from usecases.visibility import baseline
+    """`benchmarks/visibility_baseline.py` (the figures of the README) on the fixtures: February and March held out."""
+    from benchmarks import visibility_baseline as baseline
 
     monkeypatch.setenv(usecases.ENV, "visibility")
     raw = CASE.load_window(str(CASE.fixtures), datetime(2013, 1, 1), datetime(2013, 4, 1))

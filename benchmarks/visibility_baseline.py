@@ -3,7 +3,7 @@ by the loop's model (`core.model`, the use case's default hyperparameters) fit o
 before it, beside persistence (the current visibility alone as the score), and the threshold
 table of April-June on which the declared threshold was chosen.
 
-    MLOPS_USE_CASE=visibility .venv/bin/python -m usecases.visibility.baseline
+    MLOPS_USE_CASE=visibility .venv/bin/python -m benchmarks.visibility_baseline
 """
 
 from __future__ import annotations
