@@ -220,7 +220,7 @@ def test_a_missing_column_and_an_empty_window_name_what_is_wrong(tmp_path):
 
 
 def test_the_baseline_scores_each_month_with_a_model_of_the_months_before(monkeypatch):
-    """`benchmarks/visibility_baseline.py` (the figures of the README) on the fixtures: February and March held out."""
+    """`benchmarks/visibility_baseline.py` (the README's figures) on the fixtures: Feb. and March held out."""
     from benchmarks import visibility_baseline as baseline
 
     monkeypatch.setenv(usecases.ENV, "visibility")
