@@ -11,10 +11,13 @@ RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-deps --requirement /tmp/requirements.txt
 
 FROM python:3.11-slim-bookworm
+# OMP_NUM_THREADS=1: one thread per gunicorn worker (docs/serving.md); GOMP_SPINCOUNT: the trees'
+# thread policy of images/threads.env, held to it by tests/unit/pipeline/test_thread_policy.py.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     OMP_NUM_THREADS=1 \
+    GOMP_SPINCOUNT=1000 \
     GUNICORN_WORKERS=2 \
     GRPC_WORKERS=0 \
     MODEL_ROOT=/mnt/models \

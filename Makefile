@@ -7,9 +7,10 @@ UV_VERSION := 0.13.8
 VENV := .venv
 SERVING_VENV := .venv-serving
 export UV_PYTHON_DOWNLOADS := never
-# OpenMP threads (the trees' fit and predict) wait passively: spinning on shared cores burns CPU
-# that the other processes need (docs/performance.md).
-export OMP_WAIT_POLICY ?= passive
+# The trees' OpenMP thread policy, one file for the Makefile, the tests and both images
+# (docs/performance.md, "Thread policy"); `make VAR=value` overrides it.
+include images/threads.env
+export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' images/threads.env)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 # The use case every target runs (a package under usecases/): make demo USE_CASE=<name>.
 USE_CASE ?= flights
@@ -171,6 +172,15 @@ manifests dashboard: $(VENV)/.synced
 
 bench-pipeline: $(VENV)/.synced
 	$(VENV)/bin/python benchmarks/pipeline.py
+
+# The trees' thread policy candidates side by side on train_model's fit, alone and under load.
+.PHONY: bench-threads bench-scale
+bench-threads: $(VENV)/.synced
+	$(VENV)/bin/python benchmarks/thread_policy.py
+
+# The data workflow, a cold training and a month's batch scoring at 1x, 2x, 4x and 8x the rows.
+bench-scale: $(VENV)/.synced
+	$(VENV)/bin/python benchmarks/scale.py
 
 # ---- Closing the loop: replay, registration archive, loop benchmark ----------------------------
 .PHONY: replay replay-without-operational package bench-loop

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from images.threads import thread_policy
 from tests.support.tiers import tier_of
 
 # Set when pytest loads this file, once a run: a module that imported this file again would make
@@ -27,9 +28,10 @@ os.environ["HOME"] = str(_SESSION_DIR / "home")
 os.environ["MLOPS_DATA_DIR"] = str(_SESSION_DIR / "mlops")
 os.environ.pop("MLFLOW_TRACKING_URI", None)
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-# The trees' OpenMP threads spin while they wait: on two shared cores a busy neighbour makes a fit
-# burn several times its CPU (docs/performance.md). Passive waiting gives the same models.
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+# The trees' OpenMP thread policy (images/threads.env, docs/performance.md), set before any test
+# module imports scikit-learn: libgomp reads it once, when it loads.
+for _name, _value in thread_policy().items():
+    os.environ.setdefault(_name, _value)
 
 
 def pytest_collection_modifyitems(config, items):
