@@ -90,13 +90,27 @@ def replicate(tables: dict[str, pd.DataFrame], factor: int, months: int) -> dict
 
 @dataclass
 class Run:
-    """One `pyflyte run`: wall seconds, each task's seconds and peak MiB, the run's peak MiB."""
+    """One `pyflyte run`: wall and CPU seconds and peak MiB of the run, and of each task that ran
+    (not served by the cache): {task: (wall s, CPU s, peak MiB)}."""
 
     name: str
     wall: float = 0.0
+    cpu: float = 0.0
     peak_mib: float = 0.0
-    tasks: dict[str, tuple[float, float]] = field(default_factory=dict)
+    tasks: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     machine: Interval | None = None
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process, all its threads (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14 and 15 of stat)
 
 
 def rss_mib(pid: int) -> tuple[float, float]:
@@ -115,6 +129,8 @@ def pyflyte_run(name: str, arguments: list[str], env: dict) -> Run:
     run = Run(name)
     current: list[str] = []  # the running tasks, innermost last
     peaks: dict[str, float] = {}
+    cpu_at_start: dict[str, float] = {}
+    last_cpu = [0.0]
     lines: list[str] = []
     with Watch() as watch:
         started = time.perf_counter()
@@ -130,11 +146,13 @@ def pyflyte_run(name: str, arguments: list[str], env: dict) -> Run:
                 if text.startswith(TASK_START):
                     current.append(text[len(TASK_START) :])
                     peaks[current[-1]] = 0.0
+                    cpu_at_start[current[-1]] = cpu_seconds(process.pid)
                 elif text.startswith(TASK_END) and current:
                     task, _, rest = text[len(TASK_END) :].partition("  ")
                     seconds = float(rest.split()[0])
+                    used = cpu_seconds(process.pid) - cpu_at_start.get(task, 0.0)
                     if "(cached)" not in rest:
-                        run.tasks[task] = (seconds, peaks.get(task, 0.0))
+                        run.tasks[task] = (seconds, used, peaks.get(task, 0.0))
                     if task in current:
                         current.remove(task)
 
@@ -144,6 +162,7 @@ def pyflyte_run(name: str, arguments: list[str], env: dict) -> Run:
         while process.poll() is None:
             rss, hwm = rss_mib(process.pid)
             high_water = max(high_water, hwm)
+            last_cpu[0] = max(last_cpu[0], cpu_seconds(process.pid))
             for task in current:
                 peaks[task] = max(peaks.get(task, 0.0), rss)
             time.sleep(SAMPLE_SECONDS)
@@ -151,6 +170,7 @@ def pyflyte_run(name: str, arguments: list[str], env: dict) -> Run:
         reader.join()
         run.wall = time.perf_counter() - started
     run.peak_mib = high_water
+    run.cpu = last_cpu[0]  # the last sample before the process ended (up to 0.1 s short)
     run.machine = watch.interval
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(arguments)} failed:\n{stdout[-2000:]}\n{''.join(lines)[-5000:]}")
@@ -217,26 +237,40 @@ def runs_at(factor: int, source: Path, root: Path, as_of: datetime) -> tuple[lis
 
 
 def report(results: dict[int, tuple[list[Run], dict[str, int]]]) -> list[str]:
-    base_factor = min(results)
-    base_runs, base_rows = results[base_factor]
+    """Per run and task: wall s, CPU s, peak MiB at each factor, and the cost per row relative to
+    the smallest factor (wall / CPU)."""
+    base_runs, base_rows = results[min(results)]
     lines = []
-    header = f"  {'':<44}" + "".join(f" {f'{factor}x s':>9} {'MiB':>6} {'/row':>5}" for factor in results)
+    header = f"  {'':<40}" + "".join(
+        f" | {f'{factor}x wall':>9} {'CPU':>6} {'MiB':>6} {'/row wall, CPU':>14}" for factor in results
+    )
     for index, base in enumerate(base_runs):
-        lines.append(f"{base.name} ({', '.join(f'{results[f][1][base.name]:,}' for f in results)} rows)")
+        lines.append(
+            f"{base.name} ({', '.join(f'{rows[base.name]:,}' for _, rows in results.values())} rows)"
+        )
         lines.append(header)
-        names = list(base.tasks)
-        for name in [*names, "(whole run)"]:
+        for name in [*base.tasks, "(whole run)"]:
             cells = []
             for runs, rows in results.values():
                 run = runs[index]
                 if name == "(whole run)":
-                    seconds, mib, base_seconds = run.wall, run.peak_mib, base.wall
+                    figures, base_figures = (
+                        (run.wall, run.cpu, run.peak_mib),
+                        (base.wall, base.cpu, base.peak_mib),
+                    )
                 else:
-                    seconds, mib = run.tasks.get(name, (float("nan"), float("nan")))
-                    base_seconds = base.tasks[name][0]
-                per_row = (seconds / rows[run.name]) / (base_seconds / base_rows[base.name])
-                cells.append(f" {seconds:>9.1f} {mib:>6.0f} {per_row:>5.2f}")
-            lines.append(f"  {name:<44}" + "".join(cells))
+                    nan = float("nan")
+                    figures, base_figures = run.tasks.get(name, (nan, nan, nan)), base.tasks[name]
+                scale = base_rows[base.name] / rows[run.name]
+                per_row = [
+                    figure * scale / base_figure
+                    for figure, base_figure in zip(figures[:2], base_figures[:2], strict=True)
+                ]
+                cells.append(
+                    f" | {figures[0]:>9.1f} {figures[1]:>6.1f} {figures[2]:>6.0f} "
+                    f"{per_row[0]:>6.2f}, {per_row[1]:>5.2f}"
+                )
+            lines.append(f"  {name:<40}" + "".join(cells))
         loads = "; ".join(
             f"{factor}x {runs[index].machine.describe()}" for factor, (runs, _) in results.items()
         )
@@ -266,8 +300,8 @@ def main() -> None:
             results[factor] = runs_at(factor, source, Path(tmp) / f"runs-{factor}x", as_of)
             for run in results[factor][0]:
                 print(
-                    f"  {factor}x {run.name}: {run.wall:.1f} s, peak {run.peak_mib:.0f} MiB, "
-                    f"{run.machine.describe()}",
+                    f"  {factor}x {run.name}: {run.wall:.1f} s, CPU {run.cpu:.1f} s, "
+                    f"peak {run.peak_mib:.0f} MiB, {run.machine.describe()}",
                     flush=True,
                 )
     print("\n".join(report(results)))
