@@ -34,15 +34,16 @@ def main() -> None:
     from scipy.stats import spearmanr
 
     from core import explanations, reports
-    from core.features import build_features, month_window, split_by_time
-    from core.model import Hyperparameters, fit
-    from core.source import load_window
+    from core.features import month_window, split_by_time
+    from core.model import fit, use_case_hyperparameters
+    from usecases.flights.features import build_features
+    from usecases.flights.source import load_window
 
     window = month_window(datetime(2013, 7, 1), 0, 1)
     train, holdout = split_by_time(
         build_features(load_window("", window.train_start, window.end)), window.holdout_start
     )
-    model = fit(train, Hyperparameters())
+    model = fit(train, use_case_hyperparameters())
     started = time.process_time()
     contributions, _ = explanations.contributions_frame(
         model, holdout.sample(args.reference, random_state=123)

@@ -61,7 +61,7 @@ PER_ROW_TARGET = 1.25
 
 
 def source_tables() -> dict[str, pd.DataFrame]:
-    from core.source import default_source, read_table
+    from usecases.flights.source import default_source, read_table
 
     source = default_source()
     return {name: read_table(source, name) for name in ("flights", "weather", "planes")}

@@ -3,10 +3,11 @@ fit, alone and under load, in one run.
 
     make bench-threads     (or: .venv/bin/python benchmarks/thread_policy.py [--rounds 3] [--max-iter N])
 
-The fit is `train_model`'s: `core.model.fit` with `Hyperparameters()` on the training frame of
-the training workflow at as_of 2013-07-01 (every month before June 2013, 137,915 flights),
-built once and read from a parquet file by each fit. `--max-iter N` fits N trees without early
-stopping instead (the same trees, fewer of them: quicker to repeat on a busy machine).
+The fit is `train_model`'s: `core.model.fit` with the use case's hyperparameters
+(`use_case_hyperparameters()`) on the training frame of the training workflow at as_of
+2013-07-01 (every month before June 2013, 137,915 flights), built once and read from a parquet
+file by each fit. `--max-iter N` fits N trees without early stopping instead (the same trees,
+fewer of them: quicker to repeat on a busy machine).
 
 Each fit runs in a fresh interpreter, since libgomp reads its environment once, at start:
 
@@ -70,8 +71,9 @@ FIT_MARGIN = 1.10  # within 10 % of the fastest alone
 
 def training_frame(path: Path) -> int:
     """Write the training workflow's training frame as of AS_OF to `path`; its row count."""
-    from core.features import build_features, month_window, split_by_time
-    from core.source import load_window
+    from core.features import month_window, split_by_time
+    from usecases.flights.features import build_features
+    from usecases.flights.source import load_window
 
     window = month_window(AS_OF, 0, 1)
     train, _ = split_by_time(
@@ -88,10 +90,10 @@ def fit_once(frame: Path, max_iter: int, limit_threads: bool) -> dict:
     import pandas as pd
     from threadpoolctl import threadpool_limits
 
-    from core.model import Hyperparameters, fit
+    from core.model import fit, use_case_hyperparameters
 
     train = pd.read_parquet(frame)
-    hyperparameters = Hyperparameters()
+    hyperparameters = use_case_hyperparameters()
     if max_iter:
         hyperparameters = replace(hyperparameters, max_iter=max_iter, early_stopping=False)
     threads = max(1, round(idle_cores())) if limit_threads else None
@@ -108,8 +110,8 @@ def fit_once(frame: Path, max_iter: int, limit_threads: bool) -> dict:
 
 def neighbour_loop() -> None:
     """A one-core neighbour: the data workflow's feature table of June 2013, over and over."""
-    from core.features import build_features
-    from core.source import load_window
+    from usecases.flights.features import build_features
+    from usecases.flights.source import load_window
 
     while True:
         build_features(load_window("", datetime(2013, 6, 1), datetime(2013, 7, 1)))
