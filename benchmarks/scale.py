@@ -17,8 +17,8 @@ own), one after the other, each a `pyflyte run` as a user types it:
 
 1. `workflows/data.py data_workflow --as_of <as_of>`;
 2. `workflows/training.py training_workflow --as_of <as_of>` (cold: a cache of its own), with a
-   fixed tree count (`early_stopping` off, so the replicas, which the validation split would
-   also hold, cannot change how many trees a size grows);
+   fixed tree count, `--max-iter` (100 by default; `early_stopping` off, so the replicas, which
+   the validation split would also hold, cannot change how many trees a size grows);
 3. `workflows/batch_inference.py batch_inference_workflow` on the month from `as_of`, with the
    model the training registered.
 
@@ -177,7 +177,9 @@ def pyflyte_run(name: str, arguments: list[str], env: dict) -> Run:
     return run
 
 
-def runs_at(factor: int, source: Path, root: Path, as_of: datetime) -> tuple[list[Run], dict[str, int]]:
+def runs_at(
+    factor: int, source: Path, root: Path, as_of: datetime, max_iter: int
+) -> tuple[list[Run], dict[str, int]]:
     """The three runs of one size, each from an empty cache; the rows each one read."""
     data = json.dumps({"source_dir": str(source)})
     month_end = (pd.Timestamp(as_of) + pd.offsets.MonthBegin(1)).strftime("%Y-%m-%d")
@@ -191,7 +193,7 @@ def runs_at(factor: int, source: Path, root: Path, as_of: datetime) -> tuple[lis
             "PYTHONPATH": str(ROOT),
         }
 
-    hyperparameters = json.dumps({"early_stopping": False})
+    hyperparameters = json.dumps({"early_stopping": False, "max_iter": max_iter})
     runs = [
         pyflyte_run(
             "data workflow",
@@ -282,14 +284,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factors", default="1,2,4,8")
     parser.add_argument("--as-of", default="2013-03-01")
+    parser.add_argument("--max-iter", type=int, default=100, help="trees of every fit")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     as_of = datetime.fromisoformat(args.as_of)
     factors = [int(factor) for factor in args.factors.split(",")]
     tables = source_tables()
     results: dict[int, tuple[list[Run], dict[str, int]]] = {}
+    policy = ", ".join(
+        f"{name}={os.environ.get(name, '(unset)')}" for name in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")
+    )
     print(
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores; as_of {as_of:%Y-%m-%d}", flush=True
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores; as_of {as_of:%Y-%m-%d}, "
+        f"{args.max_iter} trees a fit; {policy}",
+        flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp, Watch() as whole:
         for factor in factors:
@@ -297,7 +305,7 @@ def main() -> None:
             source.mkdir()
             for name, frame in replicate(tables, factor, as_of.month).items():
                 frame.to_parquet(source / f"{name}.parquet", index=False)
-            results[factor] = runs_at(factor, source, Path(tmp) / f"runs-{factor}x", as_of)
+            results[factor] = runs_at(factor, source, Path(tmp) / f"runs-{factor}x", as_of, args.max_iter)
             for run in results[factor][0]:
                 print(
                     f"  {factor}x {run.name}: {run.wall:.1f} s, CPU {run.cpu:.1f} s, "
