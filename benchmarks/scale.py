@@ -265,7 +265,7 @@ def report(results: dict[int, tuple[list[Run], dict[str, int]]]) -> list[str]:
                     figures, base_figures = run.tasks.get(name, (nan, nan, nan)), base.tasks[name]
                 scale = base_rows[base.name] / rows[run.name]
                 per_row = [
-                    figure * scale / base_figure
+                    figure * scale / base_figure if base_figure else float("nan")
                     for figure, base_figure in zip(figures[:2], base_figures[:2], strict=True)
                 ]
                 cells.append(
@@ -312,8 +312,6 @@ def main() -> None:
                     f"peak {run.peak_mib:.0f} MiB, {run.machine.describe()}",
                     flush=True,
                 )
-    print("\n".join(report(results)))
-    print(f"whole run {whole.interval.seconds / 60:.1f} min, {whole.interval.describe()}")
     if args.json:
         args.json.write_text(
             json.dumps(
@@ -321,7 +319,13 @@ def main() -> None:
                     str(factor): {
                         "rows": rows,
                         "runs": [
-                            {"name": r.name, "wall": r.wall, "peak_mib": r.peak_mib, "tasks": r.tasks}
+                            {
+                                "name": r.name,
+                                "wall": r.wall,
+                                "cpu": r.cpu,
+                                "peak_mib": r.peak_mib,
+                                "tasks": r.tasks,
+                            }
                             for r in runs
                         ],
                     }
@@ -330,6 +334,8 @@ def main() -> None:
                 indent=1,
             )
         )
+    print("\n".join(report(results)))
+    print(f"whole run {whole.interval.seconds / 60:.1f} min, {whole.interval.describe()}")
 
 
 if __name__ == "__main__":
