@@ -1,4 +1,5 @@
-"""Holdout evaluation: threshold-free scores, calibration, and slices by carrier and origin.
+"""Holdout evaluation: threshold-free scores, calibration, and slices by the use case's slice
+columns (`UseCase.slices`).
 
 scikit-learn is imported inside the functions: `EvaluationMetrics` is a task output type, and
 reading a workflow's signature should not cost scikit-learn's import time."""
@@ -10,9 +11,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from core.schemas import LABEL
+import usecases
+from usecases.spec import UseCase
 
-SLICE_COLUMNS = ("carrier", "origin")
 CALIBRATION_BINS = 10
 
 
@@ -26,7 +27,7 @@ class EvaluationMetrics:
     calibration_error: float = 0.0  # expected calibration error over equal-width bins
     label_rate: float = 0.0
     mean_score: float = 0.0
-    flagged_rate: float = 0.0  # share of flights at or above the threshold
+    flagged_rate: float = 0.0  # share of rows at or above the threshold
     precision: float = 0.0
     recall: float = 0.0
     f1: float = 0.0
@@ -77,26 +78,35 @@ def evaluate(labels: np.ndarray, scores: np.ndarray, threshold: float) -> Evalua
     )
 
 
-def slice_table(holdout: pd.DataFrame, scores: np.ndarray) -> pd.DataFrame:
-    """Per carrier and per origin: volume, label rate, mean score and ROC AUC (when both classes)."""
+SLICE_TABLE_COLUMNS = ["slice", "value", "n", "label_rate", "mean_score", "roc_auc"]
+
+
+def slice_table(holdout: pd.DataFrame, scores: np.ndarray, case: UseCase | None = None) -> pd.DataFrame:
+    """Per value of each of the use case's slice columns (the process's use case unless one is
+    given): volume, label rate, mean score and ROC AUC (when both classes)."""
     from sklearn.metrics import roc_auc_score
 
+    case = case or usecases.current()
+    missing = [column for column in case.slices if column not in holdout.columns]
+    if missing:
+        raise ValueError(f"the holdout has no slice column(s) {missing} (use case '{case.name}', slices)")
     frame = holdout.assign(score=scores)
+    label = case.label
     rows = []
-    for column in SLICE_COLUMNS:
-        for value, group in frame.groupby(column, sort=True):
-            both = group[LABEL].nunique() == 2
+    for column in case.slices:
+        for value, group in frame.groupby(column, sort=True, observed=True):
+            both = group[label].nunique() == 2
             rows.append(
                 {
                     "slice": column,
                     "value": value,
                     "n": len(group),
-                    "label_rate": group[LABEL].mean(),
+                    "label_rate": group[label].mean(),
                     "mean_score": group["score"].mean(),
-                    "roc_auc": roc_auc_score(group[LABEL], group["score"]) if both else np.nan,
+                    "roc_auc": roc_auc_score(group[label], group["score"]) if both else np.nan,
                 }
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=SLICE_TABLE_COLUMNS)
 
 
 def calibration_points(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,6 @@
-"""Figures and tables for the decks. Plain matplotlib and pandas: the tasks/*_deck.py modules render them."""
+"""Figures and tables for the decks. Plain matplotlib and pandas: the tasks/*_deck.py modules render them.
+
+Columns, classes and slices are the use case's (`usecases.current()` unless one is given)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ import pandas as pd  # noqa: E402
 from sklearn.inspection import permutation_importance  # noqa: E402
 from sklearn.metrics import confusion_matrix, roc_curve  # noqa: E402
 
+import usecases  # noqa: E402
 from core.evaluation import calibration_points  # noqa: E402
-from core.schemas import FEATURES, LABEL, NUMERIC_FEATURES, TIMESTAMP  # noqa: E402
+from usecases.spec import UseCase  # noqa: E402
 
 IMPORTANCE_SAMPLE = 3000
 
@@ -26,36 +29,49 @@ def png(figure) -> bytes:
     return buffer.getvalue()
 
 
-def feature_profile(table: pd.DataFrame) -> pd.DataFrame:
+def feature_profile(table: pd.DataFrame, case: UseCase | None = None) -> pd.DataFrame:
     """Per feature: type, missing share, distinct values, and quantiles for numbers."""
+    case = case or usecases.current()
     rows = []
-    for name in FEATURES:
+    for name in case.features:
         column = table[name]
+        numeric = name in case.numeric_features
         row = {
             "feature": name,
-            "kind": "number" if name in NUMERIC_FEATURES else "category",
+            "kind": "number" if numeric else "category",
             "missing": round(float(column.isna().mean()), 4),
             "distinct": int(column.nunique()),
         }
-        if name in NUMERIC_FEATURES:
+        if numeric:
             q = column.quantile([0.0, 0.5, 1.0])
             row.update({"min": q.iloc[0], "median": q.iloc[1], "max": q.iloc[2], "mean": column.mean()})
         rows.append(row)
     return pd.DataFrame(rows).round(3)
 
 
-def label_rate_figure(table: pd.DataFrame) -> bytes:
-    """Late-arrival rate by month and by carrier, with volumes."""
-    month = table[TIMESTAMP].dt.to_period("M").astype(str)
-    by_month = table.groupby(month)[LABEL].agg(["mean", "size"])
-    by_carrier = table.groupby("carrier")[LABEL].agg(["mean", "size"]).sort_values("mean")
-    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+MAX_SLICE_VALUES = 25  # the most frequent values of a slice shown in the label-rate figure
+
+
+def label_rate_figure(table: pd.DataFrame, case: UseCase | None = None) -> bytes:
+    """The label's rate (the positive class's share among the known labels) by month, with
+    volumes, and by the values of each slice column (the most frequent ones)."""
+    case = case or usecases.current()
+    positive, label = case.positive_class, case.label
+    month = table[case.timestamp].dt.to_period("M").astype(str)
+    by_month = table.groupby(month)[label].agg(["mean", "size"])
+    figure, axes = plt.subplots(
+        1, 1 + len(case.slices), figsize=(6 * (1 + len(case.slices)), 4), squeeze=False
+    )
+    left, *rights = axes[0]
     left.bar(by_month.index, by_month["mean"], color="#4C72B0")
-    left.set(title="Late-arrival rate by month", ylabel="share late (label = 1)")
+    left.set(title=f"Rate of {positive} by month", ylabel=f"share {positive} ({label} = 1)")
     for x, (rate, n) in enumerate(zip(by_month["mean"], by_month["size"], strict=True)):
         left.annotate(f"{n:,}", (x, rate), ha="center", va="bottom", fontsize=8)
-    right.barh(by_carrier.index, by_carrier["mean"], color="#DD8452")
-    right.set(title="Late-arrival rate by carrier", xlabel="share late")
+    for axis, column in zip(rights, case.slices, strict=True):
+        by_value = table.groupby(table[column].astype(str))[label].agg(["mean", "size"])
+        shown = by_value.nlargest(MAX_SLICE_VALUES, "size").sort_values("mean")
+        axis.barh(shown.index, shown["mean"], color="#DD8452")
+        axis.set(title=f"Rate of {positive} by {column}", xlabel=f"share {positive}")
     return png(figure)
 
 
@@ -67,8 +83,12 @@ def numeric_histograms(table: pd.DataFrame, columns: list[str]) -> bytes:
     return png(figure)
 
 
-def evaluation_figure(labels: np.ndarray, scores: np.ndarray, threshold: float) -> bytes:
-    """ROC curve, reliability curve, confusion matrix at the threshold."""
+def evaluation_figure(
+    labels: np.ndarray, scores: np.ndarray, threshold: float, case: UseCase | None = None
+) -> bytes:
+    """ROC curve, reliability curve, confusion matrix at the threshold (classes named as the use
+    case names them)."""
+    case = case or usecases.current()
     fpr, tpr, _ = roc_curve(labels, scores)
     predicted, observed = calibration_points(labels, scores)
     matrix = confusion_matrix(labels, (scores >= threshold).astype(int), labels=[0, 1])
@@ -87,21 +107,25 @@ def evaluation_figure(labels: np.ndarray, scores: np.ndarray, threshold: float) 
         title=f"Confusion matrix at threshold {threshold:.2f}",
         xticks=[0, 1],
         yticks=[0, 1],
-        xticklabels=["on time", "late"],
-        yticklabels=["on time", "late"],
+        xticklabels=[case.negative_class, case.positive_class],
+        yticklabels=[case.negative_class, case.positive_class],
         xlabel="predicted",
         ylabel="actual",
     )
     return png(figure)
 
 
-def feature_importance(model, holdout: pd.DataFrame, random_state: int = 0) -> pd.DataFrame:
+def feature_importance(
+    model, holdout: pd.DataFrame, random_state: int = 0, case: UseCase | None = None
+) -> pd.DataFrame:
     """Permutation importance (drop in ROC AUC) on a sample of the holdout."""
+    case = case or usecases.current()
+    features = list(case.features)
     sample = holdout.sample(min(IMPORTANCE_SAMPLE, len(holdout)), random_state=random_state)
     result = permutation_importance(
         model,
-        sample[FEATURES],
-        sample[LABEL],
+        sample[features],
+        sample[case.label],
         scoring="roc_auc",
         n_repeats=2,
         random_state=random_state,
@@ -109,7 +133,7 @@ def feature_importance(model, holdout: pd.DataFrame, random_state: int = 0) -> p
     return (
         pd.DataFrame(
             {
-                "feature": FEATURES,
+                "feature": features,
                 "auc_drop": result.importances_mean,
                 "std": result.importances_std,
             }
@@ -135,8 +159,8 @@ def global_explanation_figure(importance: pd.DataFrame, mean_abs: pd.DataFrame) 
 def contribution_spread_figure(
     table: pd.DataFrame, contributions: pd.DataFrame, features: list[str]
 ) -> bytes:
-    """For each feature: its contribution against its value, one point per flight (categories
-    as columns of points, ordered by median contribution)."""
+    """For each feature: its contribution against its value, one point per row (categories as
+    columns of points, ordered by median contribution)."""
     figure, axes = plt.subplots(1, len(features), figsize=(4.2 * len(features), 4), squeeze=False)
     for axis, feature in zip(axes[0], features, strict=True):
         values = table.loc[contributions.index, feature]

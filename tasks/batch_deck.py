@@ -1,30 +1,35 @@
-"""The batch scoring deck: scores by day and by carrier, and their distribution."""
+"""The batch scoring deck: scores by day and by each of the use case's slices, and their
+distribution."""
 
 from __future__ import annotations
+
+import html
 
 import pandas as pd
 from flytekit import Deck
 
+import usecases
 from core import batch
 from tasks.deck_html import table_html
 
 
 def render_batch_deck(predictions: pd.DataFrame, version: str) -> None:
+    Deck("Batch", batch_deck_html(predictions, version))
+
+
+def batch_deck_html(predictions: pd.DataFrame, version: str) -> str:
+    case = usecases.current()
     days = batch.summary_by(predictions, "day")
-    carriers = batch.summary_by(predictions, "carrier").sort_values("flights", ascending=False)
-    head = (
-        f"<h3>Batch scores: {len(predictions):,} flights, {len(days)} days, "
-        f"model version {version}</h3>"
-        f"<p>mean score {predictions['score'].mean():.3f}, positive (flagged) rate "
-        f"{predictions['predicted_late'].mean():.3f}</p>"
-    )
-    Deck(
-        "Batch",
-        head
-        + "<h4>Score distribution</h4>"
+    body = (
+        f"<h3>Batch scores: {len(predictions):,} rows, {len(days)} days, model version "
+        f"{html.escape(version)}</h3><p>mean score {predictions[batch.SCORE].mean():.3f}, positive "
+        f"({html.escape(case.positive_class)}) rate {predictions[case.predicted].mean():.3f}</p>"
+        "<h4>Score distribution</h4>"
         + table_html(batch.score_histogram(predictions).round(3))
         + "<h4>By day</h4>"
         + table_html(days.round(4))
-        + "<h4>By carrier</h4>"
-        + table_html(carriers.round(4)),
     )
+    for column in case.slices:
+        by_value = batch.summary_by(predictions, column).sort_values("rows", ascending=False)
+        body += f"<h4>By {html.escape(column)}</h4>" + table_html(by_value.round(4))
+    return body

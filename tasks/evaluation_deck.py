@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from flytekit import Deck
 
+import usecases
 from core import reports
 from core.evaluation import EvaluationMetrics
 from tasks.deck_html import image_html, table_html
@@ -21,12 +22,13 @@ def render_evaluation_deck(
 ) -> dict[str, bytes]:
     """The Evaluation deck (`importance`: `core.reports.feature_importance` of the model on the
     holdout); returns its figures by file name, which the MLflow run keeps too."""
-    labels = holdout["late"].to_numpy()
+    case = usecases.current()
+    labels = holdout[case.label].to_numpy()
     figures = pd.DataFrame([metrics.as_dict()]).round(4)
     images = {"evaluation.png": reports.evaluation_figure(labels, scores, threshold)}
     Deck(
         "Evaluation",
-        f"<h3>Holdout: {len(holdout):,} flights from {holdout['sched_dep'].min():%Y-%m-%d}</h3>"
+        f"<h3>Holdout: {len(holdout):,} rows from {holdout[case.timestamp].min():%Y-%m-%d}</h3>"
         + table_html(figures)
         + image_html(images["evaluation.png"])
         + global_explanations_html(model, holdout, importance)
@@ -45,6 +47,7 @@ def global_explanations_html(model, holdout: pd.DataFrame, importance: pd.DataFr
     of the holdout."""
     from core import explanations
 
+    positive = usecases.current().positive_class
     sample = holdout.sample(min(explanations.GLOBAL_SAMPLE, len(holdout)), random_state=0)
     contributions, base_value = explanations.contributions_frame(model, sample)
     mean_abs = explanations.mean_abs_contribution(contributions)
@@ -58,12 +61,12 @@ def global_explanations_html(model, holdout: pd.DataFrame, importance: pd.DataFr
     )
     return (
         "<h3>What the model relies on</h3>"
-        f"<p>Contributions are exact TreeSHAP values on {len(sample):,} holdout flights: each one is "
-        "how far a feature moves that flight's log-odds of a late arrival away from the base value "
+        f"<p>Contributions are exact TreeSHAP values on {len(sample):,} holdout rows: each one is "
+        f"how far a feature moves that row's log-odds of {positive} away from the base value "
         f"({base_value:+.3f}, the training average), and they add up to the model's score. "
         "Mean |contribution| says how much a feature moves the model's predictions; permutation "
         "importance says how much ROC AUC the model loses when the feature's values are shuffled "
-        "across flights, i.e. how much its accuracy depends on it. A feature can move predictions a "
+        "across rows, i.e. how much its accuracy depends on it. A feature can move predictions a "
         "lot and add little accuracy (another feature carries the same information), or the other "
         "way round.</p>"
         + image_html(reports.global_explanation_figure(importance, mean_abs))

@@ -9,7 +9,7 @@ import pandas as pd
 from flytekit import Deck
 
 from core.gate import GateConfig
-from core.online_gate import ShadowJudgement
+from core.online_gate import TRUTH, ShadowJudgement
 from tasks.deck_html import image_html, table_html
 
 
@@ -42,12 +42,12 @@ def shadow_deck_html(judgement: ShadowJudgement, frame: pd.DataFrame, gate: Gate
         f"<h3>Shadow challenger: {'PROMOTED' if judgement.promote else 'not promoted'}</h3><ul>{reasons}</ul>"
     )
     body += table_html(figures)
-    known = frame.loc[frame["late"].notna()] if len(frame) else frame
+    known = frame.loc[frame[TRUTH].notna()] if len(frame) else frame
     if not math.isnan(judgement.auc_gain):
         body += "<p>In the curves, the candidate is the challenger, on the live requests.</p>"
         body += image_html(
             comparison_figure(
-                known["late"].astype(int).to_numpy(),
+                known[TRUTH].astype(int).to_numpy(),
                 known["challenger_probability"].to_numpy(),
                 known["probability"].to_numpy(),
             )

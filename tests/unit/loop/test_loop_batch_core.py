@@ -6,8 +6,9 @@ import pandas as pd
 import pandera.errors
 import pytest
 
+import usecases
 from core import batch
-from core.batch import PREDICTION_COLUMNS, PredictionTable
+from core.batch import PredictionTable, prediction_columns
 
 
 class _HalfModel:
@@ -45,7 +46,12 @@ def test_day_partitions_cut_by_calendar_day():
 
 def test_scored_partition_carries_lineage_and_validates():
     scored = batch.score_partition(_HalfModel(), _table(), threshold=0.5, version="7", run_id="r1")
-    assert list(scored.columns) == PREDICTION_COLUMNS
+    assert list(scored.columns) == prediction_columns()
+    # flights' predictions table keeps its columns
+    assert prediction_columns(usecases.load("flights")) == [
+        *("flight_id", "sched_dep", "carrier", "origin", "score", "predicted_late", "late"),
+        *("model_version", "run_id"),
+    ]
     assert scored["predicted_late"].tolist() == [0, 1, 1]
     assert scored["score"].tolist() == pytest.approx([0.25, 20 / 24, 0.5])
     assert set(scored["model_version"]) == {"7"} and set(scored["run_id"]) == {"r1"}
@@ -66,10 +72,10 @@ def test_truth_is_optional_but_columns_are_not():
 def test_summaries_by_day_and_carrier():
     scored = batch.combine([batch.score_partition(_HalfModel(), _table(), 0.5, "1", "r")])
     days = batch.summary_by(scored, "day")
-    assert days["flights"].tolist() == [2, 1]
+    assert days["rows"].tolist() == [2, 1]
     assert days["positive_rate"].tolist() == [0.5, 1.0]
     carriers = batch.summary_by(scored, "carrier").set_index("carrier")
-    assert carriers.loc["UA", "late_rate"] == pytest.approx(0.5)
-    assert batch.score_histogram(scored)["flights"].sum() == 3
-    with pytest.raises(ValueError, match="period holds no flights"):
+    assert carriers.loc["UA", "label_rate"] == pytest.approx(0.5)
+    assert batch.score_histogram(scored)["rows"].sum() == 3
+    with pytest.raises(ValueError, match="period holds no rows"):
         batch.combine([])
