@@ -1,7 +1,7 @@
 """The Prometheus recording and alert rules of one use case, as code.
 
-Every metric is `{case.metric_prefix}_X` (flights: `flights_X`), every recording rule
-`{prefix}:...`, every alert `{Name}...` (flights: `Flights...`). Each alert carries `severity`
+Every metric is `{case.metric_prefix}_X` (use case `bike-share`: `bike_share_X`), every
+recording rule `{prefix}:...`, every alert `{Name}...` (`BikeShare...`). Each alert carries `severity`
 (`page` or `ticket`), `component` (what is broken: serving, model, online-store, registry,
 monitoring) and `use_case`, and one that means its component is down (not a symptom) carries
 `impact: outage`, so that Alertmanager (deploy/alertmanager/alertmanager.yml) routes by severity
@@ -30,7 +30,7 @@ NOT_KNOWN = "not_known"
 
 
 def alert_stem(case: UseCase) -> str:
-    """`flights` -> `Flights`, `bike-rentals` -> `BikeRentals`."""
+    """`weather` -> `Weather`, `bike-rentals` -> `BikeRentals`."""
     return "".join(part.capitalize() for part in case.name.split("-"))
 
 

@@ -71,9 +71,6 @@ NOT_YET_GENERIC: set[str] = {
     "contract/bundle.py",
     "contract/names.py",
     "contract/request_log.py",
-    "core/batch.py",
-    "core/evaluation.py",
-    "core/reports.py",
     "operational/store.py",
     "scoring/explanation.py",
     "scoring/predictor.py",
@@ -81,7 +78,6 @@ NOT_YET_GENERIC: set[str] = {
     "scoring/validation.py",
     "scripts/explain_flight.py",
     "scripts/feed_departures.py",
-    "seldon/k8s/rules.py",
     "seldon/metrics.py",
     "seldon/model.py",
     "seldon/openapi.json",
@@ -92,9 +88,6 @@ NOT_YET_GENERIC: set[str] = {
     "seldon/ship.py",
     "seldon/sync_metrics.py",
     "seldon/wrapper_changes.py",
-    "tasks/batch_deck.py",
-    "tasks/data_deck.py",
-    "tasks/evaluation_deck.py",
 }
 
 
