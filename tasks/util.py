@@ -18,6 +18,7 @@ from typing import Any
 import flytekit
 from flytekit import task
 
+import usecases
 from images import TASK_IMAGE
 from tasks.cache_policy import code_cache
 from tasks.retries import SERVICE_RETRIES, Service, timeout_for, with_retries
@@ -42,6 +43,9 @@ def pipeline_task(
     retries = SERVICE_RETRIES if tuple(calls) else 0
     settings: dict[str, Any] = {
         "container_image": TASK_IMAGE,
+        # The pod resolves the use case the task was registered with (its signature carries that
+        # use case's schemas, `tasks.frames`), whatever image it runs in, a prebuilt one included.
+        "environment": {usecases.ENV: usecases.current().name},
         "retries": retries,
         "timeout": timeout_for(options),
         **options,
