@@ -60,6 +60,11 @@ def tracking_uri() -> str:
     return f"sqlite:///{data_dir() / 'mlflow.db'}"
 
 
+# MLflow's error codes for an alias or a model that does not exist (any other error is raised:
+# taken for "no champion", an outage would let the gate promote a candidate unchallenged).
+ABSENT = frozenset({"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"})
+
+
 def resolve_alias(client: Any, model_name: str, alias: str) -> str:
     """The version `alias` names, or NoVersionForAlias saying how to get one."""
     from mlflow.exceptions import MlflowException
@@ -70,6 +75,8 @@ def resolve_alias(client: Any, model_name: str, alias: str) -> str:
         denied = _access_denied(exc, model_name, alias, client.tracking_uri)
         if denied is not None:
             raise denied from exc
+        if exc.error_code not in ABSENT:  # a registry that did not answer is not an empty one
+            raise
         raise NoVersionForAlias(
             f"no version of registered model '{model_name}' has alias '{alias}' "
             f"(registry {client.tracking_uri}): run `make demo` first to train and promote a model"

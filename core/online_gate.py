@@ -128,7 +128,9 @@ def apply_online_gate(judgement: ShadowJudgement, model_name: str) -> ShadowJudg
     if not judgement.promote:
         return judgement
     now = (registry.alias_version(model_name, CHAMPION), registry.alias_version(model_name, CHALLENGER))
-    if now != (judgement.champion_version, judgement.challenger_version):
+    # A retried attempt finds the champion already moved to the challenger: it finishes the move.
+    moved = now[0] == judgement.challenger_version and now[1] in (None, judgement.challenger_version)
+    if now != (judgement.champion_version, judgement.challenger_version) and not moved:
         judgement.promote = False
         judgement.reasons.append(
             f"the registry's champion and challenger are now v{now[0]} and v{now[1]}, not the judged "
@@ -136,8 +138,11 @@ def apply_online_gate(judgement: ShadowJudgement, model_name: str) -> ShadowJudg
         )
         return judgement
     mlflow_client = registry.client()
-    mlflow_client.delete_registered_model_alias(model_name, CHALLENGER)
+    # The champion moves first: an attempt stopped between the two steps leaves the new champion
+    # serving, and the retry drops the challenger alias.
     registry.set_alias(model_name, CHAMPION, judgement.challenger_version)
+    if registry.alias_version(model_name, CHALLENGER) == judgement.challenger_version:
+        mlflow_client.delete_registered_model_alias(model_name, CHALLENGER)
     mlflow_client.set_model_version_tag(model_name, judgement.challenger_version, "promotion", "online")
     mlflow_client.set_model_version_tag(
         model_name, judgement.challenger_version, "promotion_reasons", "; ".join(judgement.reasons)[:5000]

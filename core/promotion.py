@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -87,6 +87,12 @@ def promote(
     )
 
     if current == version:
+        # A retry of the gate that made it champion (the task stopped after moving the alias)
+        # returns that decision and finishes what followed; else the version was champion before.
+        recorded = _recorded_decision(registered.run_id)
+        if recorded is not None and recorded.alias == CHAMPION:
+            push_champion(name, version, usecases.current().metric_prefix)
+            return recorded, comparison
         decision.alias, decision.promoted, decision.previous_champion = CHAMPION, True, current
         decision.champion_auc = candidate.roc_auc
         decision.reasons = [f"version {version} is already the champion"]
@@ -105,12 +111,14 @@ def promote(
         decision.alias = CHAMPION
     elif not decision.sanity_failures:
         decision.alias = CHALLENGER
+    # Recorded before the alias moves, so that a retry after a failure past this point (the task
+    # calls a service: it retries) finds the decision it made.
+    _tag_version(name, version, decision)
+    registry.log_decision(registered.run_id, {**asdict(decision), "alias": decision.alias or REJECTED})
     if decision.alias:
         registry.set_alias(name, decision.alias, version)
     if decision.alias == CHAMPION:  # for the alert on a served version that is not the champion
         push_champion(name, version, usecases.current().metric_prefix)
-    _tag_version(name, version, decision)
-    registry.log_decision(registered.run_id, {**asdict(decision), "alias": decision.alias or REJECTED})
     logger.info("version %s -> %s: %s", version, decision.alias or REJECTED, "; ".join(reasons))
     return decision, comparison
 
@@ -159,6 +167,15 @@ def _judge_against_champion(
     )
     decision.auc_gain, decision.gain_low, decision.gain_high = interval.gain, interval.low, interval.high
     return champion, interval, ""
+
+
+def _recorded_decision(run_id: str) -> GateDecision | None:
+    """The decision the gate logged on the candidate's run, if any."""
+    recorded = registry.recorded_decision(run_id)
+    if recorded is None:
+        return None
+    known = {f.name for f in fields(GateDecision)}
+    return GateDecision(**{k: v for k, v in recorded.items() if k in known})
 
 
 def _tag_version(name: str, version: str, decision: GateDecision) -> None:

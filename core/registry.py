@@ -31,6 +31,7 @@ BUNDLE_ARTIFACT_DIR = "bundle"
 EVALUATION_ARTIFACT_DIR = "evaluation"
 TRACKING_URI_ENV = shared.TRACKING_URI_ENV
 MLMODEL_FILE = "MLmodel"
+DECISION_FILE = "promotion/decision.json"
 
 
 def __getattr__(name: str) -> Any:
@@ -90,13 +91,17 @@ def find_version_by_sha(name: str, sha256: str) -> str | None:
 
 
 def _registered_model_exists(name: str) -> bool:
+    """Whether the registry holds model `name`; a registry that did not answer raises (taken for
+    "no such model", it would let a retried registration register the same model file again)."""
     from mlflow.exceptions import MlflowException
 
     try:
         client().get_registered_model(name)
         return True
-    except MlflowException:
-        return False
+    except MlflowException as error:
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return False
+        raise
 
 
 def alias_version(name: str, alias: str) -> str | None:
@@ -219,6 +224,7 @@ def log_training_run(
         version = _register_bundle(
             mlflow_client, model_name, run, metadata, metrics, frame_shas, code_and_time
         )
+        version = _one_version_of_the_run(mlflow_client, model_name, sha, run.info.run_id, version)
         # The version number exists only now: complete metadata.json in the registered bundle.
         metadata = replace(metadata, version=version)
         write_metadata(bundle_dir, metadata)
@@ -233,7 +239,36 @@ def _registered_version_of(model_name: str, sha: str) -> RegisteredVersion | Non
         return None
     run_id = client().get_model_version(model_name, existing).run_id
     logger.info("model %s already registered as version %s", sha[:12], existing)
+    _complete_metadata(model_name, existing, run_id)
     return RegisteredVersion(model_name, existing, run_id, sha, reused=True)
+
+
+def _one_version_of_the_run(mlflow_client, model_name: str, sha: str, run_id: str, made: str) -> str:
+    """The version `run_id` registered for this model file. MLflow's client sends a request again
+    when its answer is lost (a 5xx from a proxy after the server had committed), so one
+    `create_model_version` can make two versions of the same file: the first is kept, the others
+    (seconds old, no alias yet) are deleted."""
+    found = mlflow_client.search_model_versions(f"name = '{model_name}' and tag.model_sha256 = '{sha}'")
+    numbers = sorted(int(v.version) for v in found if v.run_id == run_id) or [int(made)]
+    for extra in numbers[1:]:
+        logger.warning("version %s repeats version %s of run %s: deleted", extra, numbers[0], run_id)
+        mlflow_client.delete_model_version(model_name, str(extra))
+    return str(numbers[0])
+
+
+def _complete_metadata(model_name: str, version: str, run_id: str) -> None:
+    """Finish a registration that stopped after its version was made (the last upload failed and
+    the task was retried): its bundle's metadata.json gets the version number and its run ends
+    FINISHED, as an uninterrupted registration leaves them."""
+    metadata = version_metadata(model_name, version)
+    if metadata.version == version:
+        return
+    mlflow_client = client()
+    with tempfile.TemporaryDirectory(prefix=f"metadata-{version}-") as tmp:
+        write_metadata(Path(tmp), replace(metadata, version=version))
+        mlflow_client.log_artifact(run_id, str(Path(tmp) / METADATA_FILE), BUNDLE_ARTIFACT_DIR)
+    mlflow_client.set_terminated(run_id, "FINISHED")
+    logger.info("version %s: registration completed (metadata.json names the version)", version)
 
 
 def _keep_frames(train: pd.DataFrame, holdout: pd.DataFrame) -> dict[str, str]:
@@ -359,7 +394,7 @@ def log_decision(run_id: str, decision: dict) -> None:
     """The gate's decision and reasons, on the candidate's run and on its registered version
     (tag `gate_decision`, and a line appended to the version's description)."""
     mlflow_client = client()
-    mlflow_client.log_dict(run_id, decision, "promotion/decision.json")
+    mlflow_client.log_dict(run_id, decision, DECISION_FILE)
     mlflow_client.set_tag(run_id, "promotion", decision["alias"])
     mlflow_client.set_tag(run_id, "promotion_reasons", json.dumps(decision["reasons"])[:5000])
     name, version = decision.get("model_name"), decision.get("version")
@@ -371,6 +406,22 @@ def log_decision(run_id: str, decision: dict) -> None:
     gate_line = f"Promotion gate: {decision['alias']} ({'; '.join(decision['reasons'])})."
     if gate_line not in current:
         mlflow_client.update_model_version(name, version, description=f"{current}\n\n{gate_line}".strip())
+
+
+def recorded_decision(run_id: str) -> dict | None:
+    """The gate's decision `log_decision` put on a run, or None when there is none."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client()
+    with tempfile.TemporaryDirectory(prefix="decision-") as tmp:
+        try:
+            path = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=DECISION_FILE, dst_path=tmp
+            )
+        except (MlflowException, OSError):
+            return None
+        return json.loads(Path(path).read_text())
 
 
 def ui_command() -> str:

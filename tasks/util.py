@@ -25,6 +25,11 @@ from tasks.retries import SERVICE_RETRIES, Service, timeout_for, with_retries
 
 __all__ = ["Service", "pipeline_task"]
 
+# `@task` settings a task does not pass itself: they follow from what it says it is.
+DECIDED_HERE = frozenset(
+    {"cache", "cache_version", "cache_ignore_input_vars", "retries", "timeout", "container_image"}
+)
+
 
 def pipeline_task(
     *,
@@ -40,6 +45,9 @@ def pipeline_task(
     its own deck (flytekit's default input and output deck fields left out, the task's own tabs
     first); `options`: the task's other `@task` settings (resources: `requests` marks the long
     tasks, `tasks.retries.timeout_for`)."""
+    decided_here = DECIDED_HERE & set(options)
+    if decided_here:
+        raise ValueError(f"{sorted(decided_here)} are decided by pipeline_task, not by a task")
     retries = SERVICE_RETRIES if tuple(calls) else 0
     settings: dict[str, Any] = {
         "container_image": TASK_IMAGE,

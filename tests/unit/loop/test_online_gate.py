@@ -117,6 +117,23 @@ def test_a_promotion_moves_champion_and_drops_challenger(tmp_path, fresh_store):
     assert client.get_model_version("m", "4").tags["promotion"] == "online"
 
 
+def test_a_promotion_retried_after_the_champion_moved_finishes_it(tmp_path, fresh_store):
+    """The task retries after a transient error: an attempt that stopped once the champion had
+    moved leaves the retry to drop the challenger alias; a second full attempt changes nothing."""
+    from core import registry
+    from core.online_gate import apply_online_gate
+
+    client = _registry_with("3", "4")
+    client.set_registered_model_alias("m", "champion", "4")  # the first attempt got this far
+    traffic = _traffic(tmp_path, challenger_noise=0.6)
+    for _ in range(2):
+        judged = apply_online_gate(judge_shadow(traffic), "m")
+        assert judged.promote, judged.reasons
+        aliases = (registry.alias_version("m", "champion"), registry.alias_version("m", "challenger"))
+        assert aliases == ("4", None)
+    assert client.get_model_version("m", "4").tags["promotion"] == "online"
+
+
 def test_aliases_moved_since_the_traffic_move_nothing(tmp_path, fresh_store):
     from core import registry
     from core.online_gate import apply_online_gate

@@ -271,3 +271,22 @@ def test_the_tasks_that_compute_features_follow_the_use_cases_feature_builder():
     builder = inspect.unwrap(usecases.current().build_features)
     for computing in (build_feature_table, period_features):
         assert builder.__module__ in task_code(computing.task_function).modules, computing.name
+
+
+def test_the_scan_of_imports_finds_every_import_the_parser_finds_in_the_repository():
+    """A dependency's imports are found by a scan of its text, not a parse (the cost of computing
+    versions at import): it must miss none of the project's imports, in any module."""
+    from tasks.cache_policy import project
+
+    tree = project()
+    checked = 0
+    for package in sorted(tree.packages):
+        for path in sorted((tree.root / package).rglob("*.py")):
+            relative = path.relative_to(tree.root).with_suffix("")
+            name = ".".join(relative.parts[:-1] if relative.name == "__init__" else relative.parts)
+            module = tree.module(name)
+            parsed = tree._ours(module.imports_within(module.tree))
+            scanned = tree._ours(module.imports_scanned())
+            assert parsed <= scanned, (name, sorted(parsed - scanned))
+            checked += 1
+    assert checked > 100
