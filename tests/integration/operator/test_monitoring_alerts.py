@@ -19,7 +19,7 @@ from seldon.k8s import rules
 from tests.integration.mlflow_server import free_port
 from tests.support import alert_rules
 from tests.support.system_tools import query, wait_for
-from tests.support.use_cases import every
+from tests.support.use_cases import shipped
 
 CASE = usecases.current()  # the use case the loop of this folder runs
 P = CASE.metric_prefix
@@ -32,7 +32,7 @@ def alert_expressions() -> dict[str, str]:
     return {name.removeprefix(stem): rule["expr"] for name, rule in alert_rules.alerts(CASE).items()}
 
 
-@pytest.mark.parametrize("case", every(), ids=lambda case: case.name)
+@pytest.mark.parametrize("case", shipped(), ids=lambda case: case.name)
 def test_monitoring_alert_rules_pass_promtool_unit_tests(case, tmp_path):
     tested = alert_rules.promtool_test(alert_rules.MONITORING_TESTS, case, tmp_path)
     assert tested.returncode == 0, tested.stdout + tested.stderr
