@@ -41,6 +41,10 @@ from core.model import predict_scores
 
 logger = logging.getLogger(__name__)
 
+# A version's tag while its decision is recorded but its alias not yet moved, and after.
+GATE_STATE = "gate_state"
+PENDING, APPLIED = "pending", "applied"
+
 
 @dataclass
 class Comparison:
@@ -86,13 +90,15 @@ def promote(
         labels, candidate_scores, None, "", holdout_start, window.train_end, window.deployed_fit_end
     )
 
+    recorded = _recorded_decision(registered.run_id)
+    if recorded is not None:
+        # Judged once: a retry of the gate, or a re-run of an old execution whose cache missed
+        # (its code changed), returns the decision made then. It moves an alias only when that
+        # decision was recorded but never applied (an attempt stopped in between).
+        if registry.client().get_model_version(name, version).tags.get(GATE_STATE) == PENDING:
+            _apply(recorded, name, version)
+        return recorded, comparison
     if current == version:
-        # A retry of the gate that made it champion (the task stopped after moving the alias)
-        # returns that decision and finishes what followed; else the version was champion before.
-        recorded = _recorded_decision(registered.run_id)
-        if recorded is not None and recorded.alias == CHAMPION:
-            push_champion(name, version, usecases.current().metric_prefix)
-            return recorded, comparison
         decision.alias, decision.promoted, decision.previous_champion = CHAMPION, True, current
         decision.champion_auc = candidate.roc_auc
         decision.reasons = [f"version {version} is already the champion"]
@@ -112,13 +118,11 @@ def promote(
     elif not decision.sanity_failures:
         decision.alias = CHALLENGER
     # Recorded before the alias moves, so that a retry after a failure past this point (the task
-    # calls a service: it retries) finds the decision it made.
+    # calls a service: it retries) finds the decision it made, and applies it if it was not.
+    registry.client().set_model_version_tag(name, version, GATE_STATE, PENDING)
     _tag_version(name, version, decision)
     registry.log_decision(registered.run_id, {**asdict(decision), "alias": decision.alias or REJECTED})
-    if decision.alias:
-        registry.set_alias(name, decision.alias, version)
-    if decision.alias == CHAMPION:  # for the alert on a served version that is not the champion
-        push_champion(name, version, usecases.current().metric_prefix)
+    _apply(decision, name, version)
     logger.info("version %s -> %s: %s", version, decision.alias or REJECTED, "; ".join(reasons))
     return decision, comparison
 
@@ -169,13 +173,24 @@ def _judge_against_champion(
     return champion, interval, ""
 
 
+def _apply(decision: GateDecision, name: str, version: str) -> None:
+    """Move the alias the decision gives, push a new champion, and mark the decision applied."""
+    if decision.alias:
+        registry.set_alias(name, decision.alias, version)
+    if decision.alias == CHAMPION:  # for the alert on a served version that is not the champion
+        push_champion(name, version, usecases.current().metric_prefix)
+    registry.client().set_model_version_tag(name, version, GATE_STATE, APPLIED)
+
+
 def _recorded_decision(run_id: str) -> GateDecision | None:
     """The decision the gate logged on the candidate's run, if any."""
     recorded = registry.recorded_decision(run_id)
     if recorded is None:
         return None
     known = {f.name for f in fields(GateDecision)}
-    return GateDecision(**{k: v for k, v in recorded.items() if k in known})
+    decision = GateDecision(**{k: v for k, v in recorded.items() if k in known})
+    decision.alias = "" if decision.alias == REJECTED else decision.alias  # logged as `rejected`
+    return decision
 
 
 def _tag_version(name: str, version: str, decision: GateDecision) -> None:

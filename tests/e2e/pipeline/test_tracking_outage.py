@@ -99,9 +99,11 @@ def test_the_retried_registration_completed_the_version(outage_run, tracking, tm
 
 def test_the_retried_gate_returns_the_decision_it_made(outage_run, tracking):
     proxy, log = outage_run
-    assert proxy.answered("POST", ALIAS) == [503, 503]  # it moved (twice), unheard; the retry read it
+    # the first attempt moved it (twice), unheard; the retry found its decision, not yet marked
+    # applied, and applied it again
+    assert proxy.answered("POST", ALIAS) == [503, 503, 200]
     tags = tracking.get_model_version(registry.MODEL_NAME, "1").tags
-    assert tags["promotion"] == "champion"
+    assert (tags["promotion"], tags["gate_state"]) == ("champion", "applied")
     assert json.loads(tags["promotion_reasons"]) == ["no champion yet and every sanity check passed"]
     assert "no champion yet" in log and "already the champion" not in log
 

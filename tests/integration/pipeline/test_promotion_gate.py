@@ -106,3 +106,13 @@ def test_gate_sequence_on_a_real_tracking_server(server, monkeypatch):
     ]
     assert late.champion_auc == 0.0  # never scored on rows it fit
     assert registry.alias_version(name, "champion") == better.version
+
+    # judged once: the first training run again with its cache gone (as when the gate's code
+    # changed) reuses its version and returns the decision made then; no alias moves
+    from flytekit.core.local_cache import LocalTaskCache
+
+    LocalTaskCache.clear()
+    again = train(WEAK, SMALL_AS_OF)
+    assert again == first
+    assert registry.alias_version(name, "champion") == better.version
+    assert registry.alias_version(name, "challenger") == late.version
