@@ -225,13 +225,36 @@ class CategoryReference:
 
 
 @dataclass(frozen=True)
+class Calibration:
+    """The score's calibration on the holdout (rows the judged model never fit): the calibrated
+    probability of a score is `probabilities` interpolated at it over `scores` (an isotonic map,
+    clipped at its ends), or the score itself (`method` identity: the map did not help).
+    Monitoring estimates performance without labels from it (`core.estimation`)."""
+
+    method: Literal["isotonic", "identity"]
+    rows: int
+    scores: list[float] = field(default_factory=list)
+    probabilities: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.method not in ("isotonic", "identity"):
+            raise BundleError(f"{REFERENCE_FILE} calibration method {self.method!r}: isotonic or identity")
+        if len(self.scores) != len(self.probabilities):
+            raise BundleError(f"{REFERENCE_FILE} calibration: scores and probabilities differ in length")
+        if self.method == "isotonic" and not self.scores:
+            raise BundleError(f"{REFERENCE_FILE} calibration: an isotonic map needs its points")
+
+
+@dataclass(frozen=True)
 class Reference:
-    """reference.json: the training distribution of each feature and of the score (drift baseline)."""
+    """reference.json: the training distribution of each feature and of the score (drift
+    baseline), and the score's calibration on the holdout (none in a bundle made before it)."""
 
     n_rows: int
     label_rate: float
     features: dict[str, NumericReference | CategoryReference]
     score: NumericReference
+    calibration: Calibration | None = None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -245,7 +268,10 @@ class Reference:
             typed = CategoryReference if kind == CATEGORY else NumericReference
             features[name] = _from_dict(typed, entry, f"{REFERENCE_FILE} feature '{name}'")
         score = _from_dict(NumericReference, raw.score, f"{REFERENCE_FILE} score")
-        return cls(int(raw.n_rows), float(raw.label_rate), features, score)
+        calibration = raw.calibration
+        if calibration is not None:
+            calibration = _from_dict(Calibration, calibration, f"{REFERENCE_FILE} calibration")
+        return cls(int(raw.n_rows), float(raw.label_rate), features, score, calibration)
 
 
 @dataclass(frozen=True)

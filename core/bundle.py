@@ -20,6 +20,7 @@ from contract.bundle import (
     COMPILED_FILE,
     MODEL_FILE,
     NUMBER,
+    Calibration,
     CategoryReference,
     CompiledForm,
     FeatureSpec,
@@ -107,14 +108,19 @@ def _categorical_reference(values: pd.Series) -> CategoryReference:
     )
 
 
-def build_reference(train: pd.DataFrame, scores: np.ndarray, label_rate: float) -> Reference:
-    """Binned training distribution of each feature and of the score: the drift baseline."""
+def build_reference(
+    train: pd.DataFrame, scores: np.ndarray, label_rate: float, calibration: Calibration | None = None
+) -> Reference:
+    """Binned training distribution of each feature and of the score: the drift baseline; with
+    the score's holdout calibration (`core.estimation.fit_calibration`), what monitoring
+    estimates performance without labels from."""
     case = usecases.current()
     features: dict[str, NumericReference | CategoryReference] = {
         name: _numeric_reference(train[name]) for name in case.numeric_features
     }
     features.update({name: _categorical_reference(train[name]) for name in case.categorical_features})
-    return Reference(int(len(train)), float(label_rate), features, _numeric_reference(pd.Series(scores)))
+    score = _numeric_reference(pd.Series(scores))
+    return Reference(int(len(train)), float(label_rate), features, score, calibration)
 
 
 def write_bundle(

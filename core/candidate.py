@@ -60,11 +60,15 @@ def evaluate_candidate(
     holdout) into `bundle_dir`: model.skops, trees.treelite, schema.json, reference.json,
     metadata.json without registry fields yet."""
     from core import bundle, drift, evaluation, reports
+    from core.estimation import fit_calibration
     from core.model import predict_scores
 
     label = usecases.current().label
     scores = predict_scores(judged, holdout)
     metrics = evaluation.evaluate(holdout[label].to_numpy(), scores, hyperparameters.threshold)
+    # What monitoring estimates performance without labels from: the score's calibration on rows
+    # the judged model never fit.
+    calibration = fit_calibration(holdout[label].to_numpy(), scores)
     slices = evaluation.slice_table(holdout, scores)
     # one permutation pass, the costliest part after the explanations: the deck shows it, the
     # bundle weighs drift by it
@@ -76,7 +80,7 @@ def evaluate_candidate(
         bundle_dir,
         deployed,
         bundle.build_schema(fitted, hyperparameters.threshold),
-        bundle.build_reference(fitted, scores, float(fitted[label].mean())),
+        bundle.build_reference(fitted, scores, float(fitted[label].mean()), calibration),
         Metadata(
             training_window=training_window(train, holdout, fitted, recency_half_life_months),
             metrics=metrics.as_dict(),

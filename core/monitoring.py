@@ -42,16 +42,32 @@ class MonitoringThresholds:
     source judged, nothing is decided. While labels are pending (`label_maturity`), decay is
     judged only on at least this many labelled rows: until then the decision rests on drift.
     `min_category_share`: training categories rarer than this are pooled into one bin.
+    `max_estimated_auc_drop`: the ROC AUC estimated without labels (`core.estimation`, from the
+    champion's calibrated scores) more than this below the holdout AUC is decay, seen before
+    the labels.
+    `min_performance_rows`: realized performance is judged on at least this many labelled rows,
+    and the estimate on at least this many rows, of those the champion never fit.
+    `min_new_days`: drift or decay asks for a retrain only when the champion's last fit day is at
+    least this many days before the period's end: a retrain learns from the labels since then,
+    and a champion fit a few days ago has nothing new to learn from (a retrain would only repeat
+    it, daily, while the alarm lasts).
     """
 
     max_auc_drop: float = 0.03
     max_log_loss_rise: float = 0.05
     max_feature_psi: float = 0.2
-    max_score_psi: float = 0.2
-    max_weighted_psi: float = 0.2
+    # The three label-free thresholds below were chosen by the daily replay on March-June 2013
+    # (`make replay-thresholds`: the most decays caught within a week at no more than one false
+    # alarm day a month, on the models of never retraining and of retraining monthly), never on
+    # the months the replay judges them on (docs/operations.md, "Choosing the thresholds").
+    max_score_psi: float = 0.3
+    max_weighted_psi: float = 0.5
     min_rows: int = 500
     min_category_share: float = 0.01
     ignore_features: list[str] = field(default_factory=list)
+    max_estimated_auc_drop: float = 0.05
+    min_performance_rows: int = 2000
+    min_new_days: int = 7
 
 
 @dataclass
@@ -72,12 +88,24 @@ class MonitoringReport:
     feature_alarm: bool = False  # the plain rule: any feature's PSI above max_feature_psi
     drift_alarm: bool = False  # this rule: weighted input drift or score drift (needs no labels)
     decayed: bool = False  # the labels say the model got worse
+    estimated_decayed: bool = False  # the estimate says so, before the labels
     realized_auc: float = math.nan
     realized_log_loss: float = math.nan
     validation_auc: float = math.nan
     validation_log_loss: float = math.nan
-    labelled_rows: int = 0
+    labelled_rows: int = 0  # rows the champion never fit whose truth is known
     labels_pending: int = 0  # rows of the period whose truth has not arrived yet
+    unseen_rows: int = 0  # rows of the period after the champion's last fit day: what is judged
+    last_fit_day: str = ""  # the champion's deployed model fit every row up to this day
+    # Estimated without labels on the unseen rows (core.estimation): ROC AUC, and the confusion
+    # matrix at the threshold as shares of the rows, with its precision and recall.
+    estimated_auc: float = math.nan
+    estimated_true_positive: float = math.nan
+    estimated_false_positive: float = math.nan
+    estimated_true_negative: float = math.nan
+    estimated_false_negative: float = math.nan
+    estimated_precision: float = math.nan
+    estimated_recall: float = math.nan
     mlflow_run_id: str = ""
 
     def as_dict(self) -> dict:
@@ -198,9 +226,12 @@ def decide(
         return report
 
     pending = _pending_note(report, thresholds)
-    decay = [] if _waiting_for_labels(report, thresholds) else _decay_reasons(report, thresholds)
+    decay = _decay_reasons(report, thresholds)
+    estimated = _estimated_decay_reasons(report, thresholds)
     shifted = _drift_reasons(report, judged, thresholds)
     report.drift_alarm, report.decayed = bool(shifted), bool(decay)
+    report.estimated_decayed = bool(estimated)
+    decay += estimated
     if decay:
         report.decision = DECAY
     elif shifted:
@@ -209,18 +240,36 @@ def decide(
         report.decision = OK
     report.retrain = report.decision != OK
     report.reasons = decay + shifted or [_no_alarm_summary(report, thresholds)]
+    new_days = _new_days(report)
+    if report.retrain and new_days < thresholds.min_new_days:
+        report.retrain = False
+        report.reasons.append(
+            f"no retrain: the champion fit every label to {report.last_fit_day}, {new_days} day(s) "
+            f"before the period's end (< {thresholds.min_new_days}): nothing new to learn from yet"
+        )
     report.reasons += notes
     if pending:
         report.reasons.append(pending)
-    elif not decay and math.isnan(report.realized_auc):
-        report.reasons.append("no labels in the period: decay not measured")
+    elif not report.decayed and report.labelled_rows < thresholds.min_performance_rows:
+        report.reasons.append(
+            f"{report.labelled_rows} labelled rows the champion never fit "
+            f"(< {thresholds.min_performance_rows}): realized decay not judged"
+        )
     return report
+
+
+def _new_days(report: MonitoringReport) -> int:
+    """Whole days between the champion's last fit day and the period's end (what a retrain now
+    would learn from that the champion did not); unbounded when either is unknown."""
+    if not report.last_fit_day or not report.period_end:
+        return 10**6
+    return (pd.Timestamp(report.period_end) - pd.Timestamp(report.last_fit_day)).days - 1
 
 
 def _waiting_for_labels(report: MonitoringReport, thresholds: MonitoringThresholds) -> bool:
     """Labels are pending and too few have arrived to judge decay on (the oldest events first:
     not a sample of the period)."""
-    return report.labels_pending > 0 and report.labelled_rows < thresholds.min_rows
+    return report.labels_pending > 0 and report.labelled_rows < thresholds.min_performance_rows
 
 
 def _pending_note(report: MonitoringReport, thresholds: MonitoringThresholds) -> str:
@@ -233,7 +282,7 @@ def _pending_note(report: MonitoringReport, thresholds: MonitoringThresholds) ->
     if _waiting_for_labels(report, thresholds):
         return (
             f"{head}: decay not judged on {report.labelled_rows:,} labelled rows "
-            f"(< {thresholds.min_rows}), decided on drift"
+            f"(< {thresholds.min_performance_rows}), decided on drift"
         )
     return f"{head}: decay measured on the {report.labelled_rows:,} labelled"
 
@@ -265,8 +314,11 @@ def _unjudged_notes(table: pd.DataFrame, thresholds: MonitoringThresholds) -> li
 
 
 def _decay_reasons(report: MonitoringReport, thresholds: MonitoringThresholds) -> list[str]:
-    """Realized AUC fallen or log loss risen past their limits against the holdout's."""
-    decay = []
+    """Realized AUC fallen or log loss risen past their limits against the holdout's, on enough
+    labelled rows the champion never fit."""
+    decay: list[str] = []
+    if report.labelled_rows < thresholds.min_performance_rows:
+        return decay
     if not math.isnan(report.realized_auc) and not math.isnan(report.validation_auc):
         drop = report.validation_auc - report.realized_auc
         if drop > thresholds.max_auc_drop:
@@ -283,6 +335,22 @@ def _decay_reasons(report: MonitoringReport, thresholds: MonitoringThresholds) -
                 f"(limit {thresholds.max_log_loss_rise:.3f})"
             )
     return decay
+
+
+def _estimated_decay_reasons(report: MonitoringReport, thresholds: MonitoringThresholds) -> list[str]:
+    """The ROC AUC estimated without labels fallen past its limit against the holdout's, on
+    enough rows the champion never fit."""
+    if report.unseen_rows < thresholds.min_performance_rows:
+        return []
+    if math.isnan(report.estimated_auc) or math.isnan(report.validation_auc):
+        return []
+    drop = report.validation_auc - report.estimated_auc
+    if drop <= thresholds.max_estimated_auc_drop:
+        return []
+    return [
+        f"estimated ROC AUC {report.estimated_auc:.4f} (without labels) is {drop:.4f} below the "
+        f"holdout's {report.validation_auc:.4f} (limit {thresholds.max_estimated_auc_drop:.3f})"
+    ]
 
 
 def _drift_reasons(
@@ -305,7 +373,8 @@ def _no_alarm_summary(report: MonitoringReport, thresholds: MonitoringThresholds
         f"importance-weighted PSI {report.weighted_psi:.3f} (limit {thresholds.max_weighted_psi:.2f}; "
         f"largest: {', '.join(report.top_drift) or 'none above noise'}); worst feature PSI "
         f"{report.worst_psi:.3f} ({report.worst_feature}), score PSI {report.score_psi:.3f}; "
-        f"realized AUC {report.realized_auc:.4f} vs holdout {report.validation_auc:.4f}"
+        f"realized AUC {report.realized_auc:.4f}, estimated {report.estimated_auc:.4f}, "
+        f"vs holdout {report.validation_auc:.4f}"
     )
 
 

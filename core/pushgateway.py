@@ -13,6 +13,8 @@ holds the last run. `<prefix>` is the use case's metric prefix (`flights` for fl
     <prefix>_monitoring_realized_log_loss{model_version}
     <prefix>_monitoring_holdout_roc_auc{model_version}                the judged model's holdout figures
     <prefix>_monitoring_holdout_log_loss{model_version}
+    <prefix>_monitoring_estimated_roc_auc{model_version}              estimated without labels (CBPE)
+    <prefix>_monitoring_estimated_confusion{cell, model_version}      expected share of rows: tp fp tn fn
     <prefix>_monitoring_rows{source, model_version}                   rows monitored per source
     <prefix>_monitoring_labelled_rows{model_version}                  rows whose truth is known
     <prefix>_monitoring_decision{decision, model_version}             1 for the decision taken, else 0
@@ -150,10 +152,32 @@ def _add_figures(registry: _Registry, version: str, report: Any) -> None:
         "holdout_roc_auc": ("ROC AUC of the judged model on its holdout", report.validation_auc),
         "holdout_log_loss": ("log loss of the judged model on its holdout", report.validation_log_loss),
         "labelled_rows": ("rows of the period whose truth is known", report.labelled_rows),
+        "estimated_roc_auc": (
+            "ROC AUC estimated without labels from the calibrated scores of the rows the model never fit",
+            getattr(report, "estimated_auc", math.nan),
+        ),
     }
     for name, (documentation, value) in figures.items():
         if _finite(value):
             _gauge(registry, name, documentation).labels(version).set(float(value))
+    cells = {
+        cell: getattr(report, f"estimated_{field}", math.nan)
+        for cell, field in (
+            ("tp", "true_positive"),
+            ("fp", "false_positive"),
+            ("tn", "true_negative"),
+            ("fn", "false_negative"),
+        )
+    }
+    if all(_finite(value) for value in cells.values()):
+        confusion = _gauge(
+            registry,
+            "estimated_confusion",
+            "confusion matrix at the threshold estimated without labels, as shares of the rows",
+            ("cell",),
+        )
+        for cell, value in cells.items():
+            confusion.labels(version, cell).set(float(value))
 
 
 def _add_rows_and_decision(registry: _Registry, version: str, report: Any) -> None:

@@ -30,6 +30,8 @@ def _table(psi: dict[str, float], n: int = 10_000) -> pd.DataFrame:
 def _report(**figures) -> MonitoringReport:
     base = dict(
         n_rows=10_000,
+        unseen_rows=10_000,
+        labelled_rows=9_000,
         validation_auc=0.76,
         validation_log_loss=0.55,
         realized_auc=0.755,
@@ -58,8 +60,10 @@ def test_log_loss_rise_is_decay():
 
 
 def test_feature_or_score_psi_over_the_line_is_drift():
-    assert decide(_report(), _table({"temp": 0.25}), MonitoringThresholds()).decision == DRIFT
-    assert decide(_report(), _table({"temp": 0.0, "score": 0.3}), MonitoringThresholds()).decision == DRIFT
+    lines = MonitoringThresholds(max_weighted_psi=0.2, max_score_psi=0.2)
+    assert decide(_report(), _table({"temp": 0.25}), lines).decision == DRIFT
+    assert decide(_report(), _table({"temp": 0.0, "score": 0.3}), lines).decision == DRIFT
+    assert decide(_report(), _table({"temp": 0.15, "score": 0.1}), lines).decision == OK
 
 
 def test_ignored_features_do_not_count():
@@ -80,9 +84,60 @@ def test_too_few_rows_decide_nothing():
 
 def test_no_labels_means_decay_is_not_measured():
     report = decide(
-        _report(realized_auc=math.nan, realized_log_loss=math.nan),
+        _report(realized_auc=math.nan, realized_log_loss=math.nan, labelled_rows=0),
         _table({"temp": 0.0}),
         MonitoringThresholds(),
     )
     assert report.decision == OK
-    assert "no labels in the period" in report.reasons[-1]
+    assert "0 labelled rows the champion never fit (< 2000): realized decay not judged" in report.reasons[-1]
+
+
+def test_realized_decay_waits_for_enough_labelled_rows():
+    """Right after a retrain the champion has fit almost every row of the window: a realized AUC
+    on the few hundred rows left is noise, not decay."""
+    few = _report(realized_auc=0.60, labelled_rows=1_999)
+    assert decide(few, _table({"temp": 0.0}), MonitoringThresholds()).decision == OK
+    enough = _report(realized_auc=0.60, labelled_rows=2_000)
+    assert decide(enough, _table({"temp": 0.0}), MonitoringThresholds()).decision == DECAY
+
+
+def test_estimated_decay_is_decay_seen_before_the_labels():
+    report = decide(
+        _report(realized_auc=math.nan, realized_log_loss=math.nan, labelled_rows=0, estimated_auc=0.70),
+        _table({"temp": 0.0}),
+        MonitoringThresholds(max_estimated_auc_drop=0.03),
+    )
+    assert (report.decision, report.retrain, report.estimated_decayed, report.decayed) == (
+        DECAY,
+        True,
+        True,
+        False,
+    )
+    assert report.reasons[0] == (
+        "estimated ROC AUC 0.7000 (without labels) is 0.0600 below the holdout's 0.7600 (limit 0.030)"
+    )
+
+
+def test_an_estimate_within_the_limit_or_on_too_few_rows_decides_nothing():
+    within = _report(estimated_auc=0.74)
+    assert (
+        decide(within, _table({"temp": 0.0}), MonitoringThresholds(max_estimated_auc_drop=0.03)).decision
+        == OK
+    )
+    few = _report(estimated_auc=0.60, unseen_rows=1_500, labelled_rows=1_000)
+    report = decide(few, _table({"temp": 0.0}), MonitoringThresholds(max_estimated_auc_drop=0.03))
+    assert (report.decision, report.estimated_decayed) == (OK, False)
+
+
+def test_no_retrain_until_the_champion_has_new_days_to_learn_from():
+    """A champion retrained three days ago fit every label but those three days: drift or decay
+    still show (the decision says so) but a retrain would only repeat it."""
+    fresh = _report(realized_auc=0.60, period_end="2013-07-08", last_fit_day="2013-07-04")
+    report = decide(fresh, _table({"temp": 0.0}), MonitoringThresholds(min_new_days=7))
+    assert (report.decision, report.retrain) == (DECAY, False)
+    assert report.reasons[-1] == (
+        "no retrain: the champion fit every label to 2013-07-04, 3 day(s) before the period's end "
+        "(< 7): nothing new to learn from yet"
+    )
+    stale = _report(realized_auc=0.60, period_end="2013-07-08", last_fit_day="2013-06-30")
+    assert decide(stale, _table({"temp": 0.0}), MonitoringThresholds(min_new_days=7)).retrain

@@ -108,3 +108,24 @@ def test_the_metrics_follow_the_use_case():
     assert got and {name.split("_monitoring_")[0] for name, _ in got} == {case.metric_prefix}
     info = [dict(k) for (n, k) in got if n.endswith("_monitoring_model_info")]
     assert info == [{"model_name": case.model_name, "model_version": "4"}]
+
+
+def test_the_estimate_without_labels_is_pushed_beside_drift():
+    from dataclasses import replace
+
+    estimated = replace(
+        REPORT,
+        estimated_auc=0.71,
+        estimated_true_positive=0.12,
+        estimated_false_positive=0.15,
+        estimated_true_negative=0.6,
+        estimated_false_negative=0.13,
+    )
+    got = samples(monitoring_registry(estimated, DRIFT))
+    v4 = labels(model_version="4")
+    assert got[(f"{P}_monitoring_estimated_roc_auc", v4)] == 0.71
+    cells = {dict(k)["cell"]: v for (n, k), v in got.items() if n == f"{P}_monitoring_estimated_confusion"}
+    assert cells == {"tp": 0.12, "fp": 0.15, "tn": 0.6, "fn": 0.13}
+    # no estimate (no calibration in the bundle, nothing unseen): nothing pushed, not NaN
+    names = {name for name, _ in samples(monitoring_registry(REPORT, DRIFT))}
+    assert not names & {f"{P}_monitoring_estimated_roc_auc", f"{P}_monitoring_estimated_confusion"}

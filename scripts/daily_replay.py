@@ -1,0 +1,376 @@
+"""Replay the loop at production's cadence: day by day, as the `daily_monitoring` launch plan
+runs it, beside never retraining and retraining on the 1st of each month, on the same events.
+
+- **never**: the model trained as of the first day serves every day;
+- **monthly**: a model retrained as of the 1st of each month serves that month, unconditionally
+  (`candidate_workflow`: the training workflow without its gate);
+- **loop**: each day, monitoring judges the champion on the `window_days` days before (truth as
+  known that day: a label once it is `label_maturity` old; only rows the champion never fit;
+  drift, realized and estimated performance, `core.monitoring_window`); on drift or decay the
+  training workflow runs as of that day, and its gate decides whether the new version serves
+  from that day on.
+
+Trainings are the real workflows, executed locally (a training two policies share is one cached
+computation); the daily monitoring is the monitor task's own functions on the same rows, without
+its MLflow run and push. Every alarm (drift, estimated decay, realized decay) is then judged
+against the decay the final labels show (`core.alarms`), and the estimate against the realized
+ROC AUC of the same rows.
+
+    python -m scripts.daily_replay --start 2013-07 --months 6              (make replay)
+    python -m scripts.daily_replay --start 2013-03 --months 4 --choose     (make replay-thresholds)
+
+`--choose` judges a grid of thresholds on the never and monthly policies' models (the loop's
+own models depend on the thresholds) and prints the choice: the months it runs on are the months
+the thresholds are chosen on, and never those they are judged on.
+
+Prints the tables and writes `<data dir>/reports/daily-replay.html` (the chart, every table, the
+day-by-day rows). Scores and measured windows are kept under `<data dir>/replay-cache/`, keyed by
+the model's sha256, the table's content and the code that measures: a re-run recomputes nothing
+that did not change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import inspect
+import logging
+import math
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import usecases
+from contract.bundle import Bundle, Metadata
+from core.daily_replay import LOOP, MONTHLY, NEVER, DailyReplay, MeasureStore, Replay, Training
+from core.gate import GateConfig
+from core.model import Hyperparameters, use_case_hyperparameters
+from core.monitoring import MonitoringThresholds
+from tasks.data import DataConfig
+
+logger = logging.getLogger(__name__)
+
+REPORT_FILE = "daily-replay.html"
+CACHE_DIR = "replay-cache"
+# What the choice of thresholds tries (`--choose`).
+GRID_ESTIMATED_DROP = (0.01, 0.015, 0.02, 0.025, 0.03, 0.035, 0.04, 0.05)
+GRID_WEIGHTED_PSI = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5)
+GRID_SCORE_PSI = (0.1, 0.2, 0.3, math.inf)
+
+
+@dataclass
+class DailyReplayConfig:
+    start: str = "2013-07"
+    months: int = 6
+    window_days: int = 7
+    thresholds: MonitoringThresholds = field(default_factory=MonitoringThresholds)
+    data: DataConfig = field(default_factory=DataConfig)
+    hyperparameters: Hyperparameters = field(default_factory=use_case_hyperparameters)
+    gate: GateConfig = field(default_factory=GateConfig)
+    choose: bool = False
+
+    @property
+    def days(self) -> list[pd.Timestamp]:
+        first = pd.Timestamp(f"{self.start}-01")
+        return list(pd.date_range(first, first + pd.DateOffset(months=self.months), inclusive="left"))
+
+
+# ---- the pipeline behind the replay ---------------------------------------------------------
+def _code_digest(*modules: object) -> str:
+    """A short hash of the source of the modules a measure depends on."""
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update(inspect.getsource(module).encode())  # type: ignore[arg-type]
+    return digest.hexdigest()[:12]
+
+
+def table_digest(table: pd.DataFrame) -> str:
+    """A short hash of the table's content (what every score and measure was computed on)."""
+    hashed = pd.util.hash_pandas_object(table, index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()[:12]
+
+
+class PipelineModels:
+    """`core.daily_replay.Models` by the real pipeline: the training workflows (local execution,
+    the Flyte cache), the registry's bundles, and scores by the serving predictor (what the batch
+    task scores with), kept on disk per model sha256 and table."""
+
+    def __init__(self, config: DailyReplayConfig, table: pd.DataFrame, cache: Path):
+        self.config = config
+        self.table = table
+        self.cache = cache
+        self.digest = table_digest(table)
+        self._bundles: dict[str, Bundle] = {}
+        self._metadata: dict[str, Metadata] = {}
+        self._scores: dict[str, np.ndarray] = {}
+        self.model_name = usecases.current().model_name
+
+    def directory(self, version: str) -> Path:
+        """The version's bundle, downloaded once into the cache."""
+        from core import registry
+
+        directory = self.cache / "bundles" / f"v{version}"
+        found = sorted(p.parent for p in directory.rglob("metadata.json")) if directory.exists() else []
+        if found:
+            return found[0]
+        return registry.download_bundle(self.model_name, version, directory)
+
+    def metadata(self, version: str) -> Metadata:
+        if version not in self._metadata:
+            from contract.bundle import read_metadata
+
+            self._metadata[version] = read_metadata(self.directory(version))
+        return self._metadata[version]
+
+    def bundle(self, version: str) -> Bundle:
+        if version not in self._bundles:
+            from contract.bundle import load_bundle
+
+            self._bundles[version] = load_bundle(self.directory(version), require_reference=True)
+        return self._bundles[version]
+
+    def scores(self, version: str) -> np.ndarray:
+        """Every row from the version's first window (its as_of minus the window) on; NaN before."""
+        if version not in self._scores:
+            path = self.cache / "scores" / f"{self.metadata(version).model_sha256[:16]}-{self.digest}.npy"
+            if path.exists():
+                self._scores[version] = np.load(path)
+            else:
+                self._scores[version] = self._score(self.bundle(version))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.save(path, self._scores[version])
+        return self._scores[version]
+
+    def _score(self, bundle: Bundle) -> np.ndarray:
+        from scoring.predictor import Predictor
+
+        timestamp = usecases.current().timestamp
+        as_of = pd.Timestamp(bundle.metadata.training_window.as_of or self.table[timestamp].min())
+        first = as_of.normalize() - pd.Timedelta(days=self.config.window_days)
+        wanted = (self.table[timestamp] >= first).to_numpy()
+        scores = np.full(len(self.table), np.nan)
+        scores[wanted] = Predictor(bundle).score_frame(self.table.loc[wanted])
+        return scores
+
+    def train(self, as_of: pd.Timestamp, gated: bool, champion: str) -> Training:
+        """The training workflow as of `as_of` facing `champion` (the registry's alias is put
+        back on it first: the store may hold another run's last champion), or the candidate
+        workflow (no gate)."""
+        from contract.names import CHAMPION
+        from core import registry
+        from workflows.replay import candidate_workflow
+        from workflows.training import training_workflow
+
+        config, moment = self.config, as_of.to_pydatetime()
+        if not gated:
+            registered = candidate_workflow(
+                as_of=moment, hyperparameters=config.hyperparameters, data=config.data
+            )
+            return Training(
+                MONTHLY, as_of, registered.version, fit_cpu_seconds=self._fit_cpu(registered.version)
+            )
+        if champion and registry.alias_version(self.model_name, CHAMPION) != champion:
+            registry.set_alias(self.model_name, CHAMPION, champion)
+        decision = training_workflow(
+            as_of=moment, hyperparameters=config.hyperparameters, data=config.data, gate=config.gate
+        )
+        gain = (
+            f"{decision.auc_gain:+.4f} [{decision.gain_low:+.4f}, {decision.gain_high:+.4f}]"
+            if decision.previous_champion
+            else ""
+        )
+        return Training(
+            LOOP,
+            as_of,
+            decision.version,
+            alias=decision.alias or "rejected",
+            reasons=tuple(decision.reasons),
+            gain=gain,
+            fit_cpu_seconds=self._fit_cpu(decision.version),
+        )
+
+    def _fit_cpu(self, version: str) -> float:
+        return float(self.metadata(version).training_cost.get("fit_cpu_seconds", math.nan))
+
+
+def replay_table(config: DailyReplayConfig) -> pd.DataFrame:
+    """The period's feature rows (and the window before its first day), every label final."""
+    from workflows.replay import replay_table_workflow
+
+    days = config.days
+    start = days[0] - pd.Timedelta(days=config.window_days)
+    end = days[-1] + pd.Timedelta(days=1)
+    known_at = end + usecases.current().label_maturity
+    table = replay_table_workflow(
+        start=start.to_pydatetime(),
+        end=end.to_pydatetime(),
+        known_at=known_at.to_pydatetime(),
+        data=config.data,
+    )
+    return pd.DataFrame(table)
+
+
+def measure_store(config: DailyReplayConfig, models: PipelineModels, cache: Path) -> MeasureStore:
+    from core import drift, estimation, monitoring, monitoring_window
+
+    code = _code_digest(monitoring_window, monitoring, drift, estimation)
+    t = config.thresholds
+    shape = f"{config.window_days}-{t.min_rows}-{t.min_category_share}-{','.join(t.ignore_features)}"
+
+    def key(version: str) -> str:
+        sha = models.metadata(version).model_sha256[:16]
+        return hashlib.sha256(f"{sha}-{models.digest}-{shape}-{code}".encode()).hexdigest()[:16]
+
+    return MeasureStore(cache / "measures", key)
+
+
+# ---- the replay ---------------------------------------------------------------------------------
+def run(config: DailyReplayConfig) -> DailyReplay:
+    from core import daily_replay, paths
+
+    began = time.perf_counter()
+    days = config.days
+    cache = paths.data_dir() / CACHE_DIR
+    table = replay_table(config)
+    logger.info("table of %d rows after %.0f s", len(table), time.perf_counter() - began)
+    models = PipelineModels(config, table, cache)
+    store = measure_store(config, models, cache)
+    replay = Replay(table, models, config.thresholds, config.window_days, store)
+
+    base = models.train(days[0], gated=True, champion="")
+    base = replace(base, policy=NEVER, trigger="first model")
+    logger.info("first model v%s (as of %s, %s)", base.version, f"{days[0]:%Y-%m-%d}", base.alias)
+    monthly: dict[pd.Timestamp, str] = {days[0]: base.version}
+    trainings = [base]
+    for month in daily_replay.month_starts(days)[1:]:
+        trained = models.train(month, gated=False, champion="")
+        trainings.append(replace(trained, trigger="1st of the month"))
+        monthly[month] = trained.version
+        logger.info("monthly model v%s (as of %s)", trained.version, f"{month:%Y-%m-%d}")
+    serving = {
+        NEVER: dict.fromkeys(days, base.version),
+        MONTHLY: daily_replay.serving_monthly(days, monthly),
+    }
+    judged = {NEVER: serving[NEVER], MONTHLY: serving[MONTHLY]}
+    if not config.choose:
+        loop = replay.run_loop(days, base.version)
+        for trained in loop.trainings:
+            logger.info(
+                "loop retrained as of %s: v%s -> %s %s",
+                f"{trained.day:%Y-%m-%d}",
+                trained.version,
+                trained.alias,
+                trained.gain,
+            )
+        serving[LOOP], judged[LOOP] = loop.serving, loop.judged
+        trainings += loop.trainings
+    store.flush()
+    logger.info("trainings and the loop done after %.0f s", time.perf_counter() - began)
+    signals = {
+        policy: daily_replay.signals_frame(replay, seen, config.thresholds) for policy, seen in judged.items()
+    }
+    frame = daily_replay.daily_frame(replay, serving)
+    result = DailyReplay(config.thresholds, config.months, config.window_days, frame, trainings, signals)
+    if config.choose:
+        result.choice = choose_thresholds(signals, config.months, config.thresholds)
+    store.flush()
+    result.seconds = time.perf_counter() - began
+    return result
+
+
+def choose_thresholds(
+    signals: dict[str, pd.DataFrame], months: int, base: MonitoringThresholds
+) -> pd.DataFrame:
+    """Each label-free signal's alarms under each candidate threshold, judged against the decays
+    on the never and monthly policies' models together; the chosen row of each signal flagged
+    (`core.alarms.choose`: the most decays caught within a week, at most one false alarm a
+    month)."""
+    from core import alarms
+    from core.daily_replay import label_free_alarms
+
+    grids: dict[str, dict[tuple[float, ...], MonitoringThresholds]] = {
+        "estimated decay": {
+            (drop,): replace(base, max_estimated_auc_drop=drop) for drop in GRID_ESTIMATED_DROP
+        },
+        "drift": {
+            (w, s): replace(base, max_weighted_psi=w, max_score_psi=s)
+            for w in GRID_WEIGHTED_PSI
+            for s in GRID_SCORE_PSI
+        },
+    }
+    rows = []
+    for signal, grid in grids.items():
+        results = {
+            values: alarms.combine(
+                alarms.judge(
+                    frame.set_index("day")["decayed"],
+                    label_free_alarms(frame, thresholds).set_index(frame["day"])[signal],
+                    months,
+                )
+                for frame in signals.values()
+            )
+            for values, thresholds in grid.items()
+        }
+        chosen = alarms.choose(dict(enumerate(results.values())))
+        for index, (values, judgement) in enumerate(results.items()):
+            rows.append(
+                {
+                    "signal": signal,
+                    "thresholds": ", ".join(f"{v:g}" for v in values),
+                    **judgement.summary(),
+                    "chosen": index == chosen,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+# ---- command line -------------------------------------------------------------------------------
+def config_of(argv: list[str] | None = None) -> DailyReplayConfig:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--start", default="2013-07", help="first month, YYYY-MM")
+    parser.add_argument("--months", type=int, default=6)
+    parser.add_argument(
+        "--window-days", type=int, default=7, help="days monitoring looks back (the launch plan's)"
+    )
+    parser.add_argument(
+        "--train-months",
+        type=int,
+        default=DataConfig().train_months,
+        help="0 (the default): every known month; N: the last N months",
+    )
+    parser.add_argument("--max-iter", type=int, default=use_case_hyperparameters().max_iter, help="trees per model")
+    parser.add_argument(
+        "--choose",
+        action="store_true",
+        help="judge a grid of thresholds on the never and monthly policies (no loop) and print the choice",
+    )
+    args = parser.parse_args(argv)
+    return DailyReplayConfig(
+        start=args.start,
+        months=args.months,
+        window_days=args.window_days,
+        data=DataConfig(train_months=args.train_months),
+        hyperparameters=replace(use_case_hyperparameters(), max_iter=args.max_iter),
+        choose=args.choose,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    from core import paths
+    from core.daily_replay_report import text_report, write_html
+    from scripts.progress import task_progress
+
+    config = config_of(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    with task_progress():
+        result = run(config)
+    print(text_report(result))
+    path = write_html(result, paths.data_dir() / "reports" / REPORT_FILE)
+    print(f"\nreplayed {len(result.daily)} days in {result.seconds:.1f} s; report: {path}")
+
+
+if __name__ == "__main__":
+    main()
