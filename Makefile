@@ -183,14 +183,28 @@ bench-scale: $(VENV)/.synced
 	$(VENV)/bin/python benchmarks/scale.py
 
 # ---- Closing the loop: replay, registration archive, loop benchmark ----------------------------
-.PHONY: replay replay-without-operational package bench-loop
+.PHONY: replay replay-thresholds replay-monthly replay-without-operational package bench-loop
 # Empty: the month of the use case's first demo date.
 REPLAY_START ?=
 REPLAY_MONTHS ?= 6
 PACKAGE_IMAGE ?= ghcr.io/example/flights-tasks:dev
 
-# Month by month over 2013: scheduled retrain, batch scoring, monitoring, triggered retrain.
+# Day by day, as the daily monitoring launch plan runs the loop, beside never retraining and the
+# monthly schedule (scripts/daily_replay.py): tables + <data dir>/reports/daily-replay.html.
 replay: $(VENV)/.synced
+	$(VENV)/bin/python -m scripts.daily_replay $(if $(REPLAY_START),--start $(REPLAY_START)) --months $(REPLAY_MONTHS)
+
+# The label-free thresholds chosen on the THRESHOLD_MONTHS before the replay's first month (never
+# on the months it judges), in a store and a Flyte cache of their own.
+THRESHOLD_MONTHS ?= 4
+THRESHOLDS_DIR ?= .mlops-thresholds
+replay-thresholds: $(VENV)/.synced
+	mkdir -p $(THRESHOLDS_DIR)/home
+	env -u MLFLOW_TRACKING_URI HOME=$(abspath $(THRESHOLDS_DIR))/home MLOPS_DATA_DIR=$(abspath $(THRESHOLDS_DIR)) \
+		$(VENV)/bin/python -m scripts.daily_replay --choose --months $(THRESHOLD_MONTHS)
+
+# The earlier replay: the loop decides once a month, on the month's truth.
+replay-monthly: $(VENV)/.synced
 	$(VENV)/bin/python -m scripts.replay $(if $(REPLAY_START),--start $(REPLAY_START)) --months $(REPLAY_MONTHS)
 
 # The same replay with every model without the operational features, in a store and a Flyte cache

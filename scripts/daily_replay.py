@@ -16,8 +16,8 @@ its MLflow run and push. Every alarm (drift, estimated decay, realized decay) is
 against the decay the final labels show (`core.alarms`), and the estimate against the realized
 ROC AUC of the same rows.
 
-    python -m scripts.daily_replay --start 2013-07 --months 6              (make replay)
-    python -m scripts.daily_replay --start 2013-03 --months 4 --choose     (make replay-thresholds)
+    python -m scripts.daily_replay --months 6               (make replay: flights, July-December 2013)
+    python -m scripts.daily_replay --choose --months 4      (make replay-thresholds: March-June 2013)
 
 `--choose` judges a grid of thresholds on the never and monthly policies' models (the loop's
 own models depend on the thresholds) and prints the choice: the months it runs on are the months
@@ -61,9 +61,19 @@ GRID_WEIGHTED_PSI = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5)
 GRID_SCORE_PSI = (0.1, 0.2, 0.3, math.inf)
 
 
+def default_start(choose: bool = False, months: int = 6) -> str:
+    """The month of the use case's first demo date (`YYYY-MM`); when choosing thresholds, the
+    `months` before it: thresholds are chosen on months before those the replay judges."""
+    dates = usecases.current().demo_as_of
+    if not dates:
+        raise SystemExit(f"use case '{usecases.current().name}' declares no demo_as_of: pass --start")
+    first = pd.Timestamp(dates[0]).replace(day=1)
+    return f"{first - pd.DateOffset(months=months) if choose else first:%Y-%m}"
+
+
 @dataclass
 class DailyReplayConfig:
-    start: str = "2013-07"
+    start: str = field(default_factory=default_start)
     months: int = 6
     window_days: int = 7
     thresholds: MonitoringThresholds = field(default_factory=MonitoringThresholds)
@@ -330,7 +340,12 @@ def choose_thresholds(
 # ---- command line -------------------------------------------------------------------------------
 def config_of(argv: list[str] | None = None) -> DailyReplayConfig:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--start", default="2013-07", help="first month, YYYY-MM")
+    parser.add_argument(
+        "--start",
+        default="",
+        help="first month, YYYY-MM (default: the use case's first demo month; with --choose, "
+        "--months before it)",
+    )
     parser.add_argument("--months", type=int, default=6)
     parser.add_argument(
         "--window-days", type=int, default=7, help="days monitoring looks back (the launch plan's)"
@@ -341,7 +356,9 @@ def config_of(argv: list[str] | None = None) -> DailyReplayConfig:
         default=DataConfig().train_months,
         help="0 (the default): every known month; N: the last N months",
     )
-    parser.add_argument("--max-iter", type=int, default=use_case_hyperparameters().max_iter, help="trees per model")
+    parser.add_argument(
+        "--max-iter", type=int, default=use_case_hyperparameters().max_iter, help="trees per model"
+    )
     parser.add_argument(
         "--choose",
         action="store_true",
@@ -349,7 +366,7 @@ def config_of(argv: list[str] | None = None) -> DailyReplayConfig:
     )
     args = parser.parse_args(argv)
     return DailyReplayConfig(
-        start=args.start,
+        start=args.start or default_start(args.choose, args.months),
         months=args.months,
         window_days=args.window_days,
         data=DataConfig(train_months=args.train_months),

@@ -27,6 +27,10 @@ IMPACT, OUTAGE = "impact", "outage"  # deploy/alertmanager/alertmanager.yml inhi
 # Why a row's online features are missing (scoring.online): `not_known` is normal (the store
 # answered, nothing to tell); the other reasons make every online feature of the row missing.
 NOT_KNOWN = "not_known"
+# The estimated ROC AUC's fall below the holdout's that monitoring calls decay: the default of
+# core.monitoring.MonitoringThresholds.max_estimated_auc_drop (a test holds them equal; seldon/
+# imports nothing of core).
+ESTIMATED_AUC_DROP = 0.05
 
 
 def alert_stem(case: UseCase) -> str:
@@ -274,6 +278,20 @@ def monitoring_alerts(case: UseCase) -> list[dict]:
             "Realized ROC AUC or log loss on labelled rows moved past the thresholds against the "
             "holdout figures. The monitoring workflow retrains; check the gate's decision and the "
             "monitoring deck.",
+        ),
+        # the estimate, before the labels: its own alert, so a person sees which signal spoke
+        _alert(
+            case,
+            "EstimatedPerformanceDrop",
+            f"{p}_monitoring_holdout_roc_auc - {p}_monitoring_estimated_roc_auc > {ESTIMATED_AUC_DROP}",
+            "ticket",
+            MODEL,
+            "The ROC AUC of version {{ $labels.model_version }} estimated without labels fell below "
+            "its holdout's",
+            'Estimated {{ $value | printf "%.3f" }} below the holdout ROC AUC, from the calibrated '
+            "scores of the traffic the model never fit, before the labels arrive (confidence-based "
+            "performance estimation: blind to a change in how the features relate to the outcome). "
+            f"Compare {p}_monitoring_realized_roc_auc as the labels come in, and the monitoring deck.",
         ),
         # three daily runs in a row (two days apart at least) with the score's PSI above 0.2
         _alert(

@@ -23,7 +23,13 @@ from tests.support.use_cases import shipped
 
 CASE = usecases.current()  # the use case the loop of this folder runs
 P = CASE.metric_prefix
-MONITORING_ALERTS = ("ModelDecay", "ScoreDriftSustained", "MonitoringNotReported", "MonitoringNeverReported")
+MONITORING_ALERTS = (
+    "ModelDecay",
+    "EstimatedPerformanceDrop",
+    "ScoreDriftSustained",
+    "MonitoringNotReported",
+    "MonitoringNeverReported",
+)
 
 
 def alert_expressions() -> dict[str, str]:
@@ -163,3 +169,13 @@ def test_a_rollback_to_the_served_version_pushes_the_champion_and_the_alert_clea
         lambda r: [s["metric"]["bundle_version"] for s in r] == [served.version],
     )
     assert query(prometheus, expression) == []
+
+
+def test_the_estimate_alert_uses_monitoring_s_own_limit():
+    from core.monitoring import MonitoringThresholds
+
+    assert rules.ESTIMATED_AUC_DROP == MonitoringThresholds().max_estimated_auc_drop
+    assert (
+        f"> {MonitoringThresholds().max_estimated_auc_drop}"
+        in alert_expressions()["EstimatedPerformanceDrop"]
+    )

@@ -168,7 +168,7 @@ def test_monitoring_counts_the_labels_pending_and_decides_on_drift_until_they_ar
 
 def test_a_few_labels_among_many_pending_do_not_decide_decay():
     """Labels arrive first for the oldest events of the period: 100 labelled rows (fewer than
-    `min_rows`) with a realized AUC far below the holdout's are no decay yet."""
+    `min_performance_rows`) with a realized AUC far below the holdout's are no decay yet."""
     report = MonitoringReport(
         n_rows=10_000,
         labelled_rows=100,
@@ -182,7 +182,7 @@ def test_a_few_labels_among_many_pending_do_not_decide_decay():
     decided = decide(report, quiet, MonitoringThresholds())
     assert (decided.decision, decided.decayed) == (OK, False)
     assert decided.reasons[-1] == (
-        "labels pending: 9,900 of 10,000 rows: decay not judged on 100 labelled rows (< 500), "
+        "labels pending: 9,900 of 10,000 rows: decay not judged on 100 labelled rows (< 2000), "
         "decided on drift"
     )
     # once they have arrived, the same figures are decay
