@@ -311,7 +311,11 @@ def chart_png(result: DailyReplay) -> bytes:
 
 
 def write_html(result: DailyReplay, path: Path, title: str = "Daily replay: three policies") -> Path:
-    chart = base64.b64encode(chart_png(result)).decode()
+    """The page (`path`), and its chart beside it as a PNG of the same name."""
+    image = chart_png(result)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".png").write_bytes(image)
+    chart = base64.b64encode(image).decode()
     body = "".join(
         f"<h2>{html.escape(name)}</h2>" + frame.to_html(index=False, na_rep="", float_format=_cell)
         for name, frame in sections(result)

@@ -1,0 +1,170 @@
+"""The daily replay's loop (core.daily_replay) on a constructed period and fake models: the
+champion judged day by day on the week before, a retrain as of the day its decay shows, the new
+version serving from that day, and what is measured kept on disk and read back unchanged."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+import usecases
+from contract.bundle import Bundle, Metadata, TrainingWindow
+from core.bundle import build_reference, build_schema
+from core.daily_replay import (
+    LOOP,
+    MeasureStore,
+    Replay,
+    Training,
+    daily_frame,
+    judge_alarms,
+    label_free_alarms,
+    serving_monthly,
+    signals_frame,
+)
+from core.estimation import fit_calibration
+from core.monitoring import MonitoringThresholds
+
+CASE = usecases.current()
+FIRST = pd.Timestamp("2013-07-01")
+DAYS = list(pd.date_range(FIRST, periods=28))
+BREAK = pd.Timestamp("2013-07-10")  # from this day on, version 1 scores at random
+PER_DAY = 400
+# judged on 2,000 rows, retrain at once: only realized decay can speak here
+THRESHOLDS = MonitoringThresholds(
+    max_weighted_psi=1e9, max_score_psi=1e9, max_estimated_auc_drop=1.0, min_new_days=0
+)
+
+
+def period() -> pd.DataFrame:
+    """Four weeks and the week before: features drawn once, a probability per row, its truth."""
+    rng = np.random.default_rng(0)
+    n = (len(DAYS) + 7) * PER_DAY
+    frame = pd.DataFrame({name: rng.uniform(1, 20, n) for name in CASE.numeric_features})
+    for name in CASE.categorical_features:
+        frame[name] = rng.choice(["A", "B", "C"], n)
+    seconds = np.arange(n) * (86400 // PER_DAY)
+    frame[CASE.timestamp] = FIRST - pd.Timedelta(days=7) + pd.to_timedelta(seconds, unit="s")
+    frame[CASE.key] = [f"row{i}" for i in range(n)]
+    frame["p"] = rng.beta(2, 5, n)
+    frame[CASE.label] = pd.array((rng.uniform(size=n) < frame["p"]).astype(int), dtype="Int64")
+    return frame
+
+
+class FakeModels:
+    """Version 1 (fit to June 30) knows the truth until BREAK and guesses after it; a version
+    trained as of day d knows it again. Every training is counted."""
+
+    def __init__(self, table: pd.DataFrame):
+        self.table = table
+        self.trained: list[pd.Timestamp] = []
+        self.as_of = {"1": FIRST}
+        self._bundles: dict[str, Bundle] = {}
+
+    def bundle(self, version: str) -> Bundle:
+        if version not in self._bundles:
+            fit_end = self.as_of[version] - pd.Timedelta(days=1)
+            holdout = self.table.loc[self.table[CASE.timestamp] < FIRST]
+            labels = holdout[CASE.label].astype(int).to_numpy()
+            scores = holdout["p"].to_numpy()
+            self._bundles[version] = Bundle(
+                model=None,
+                schema=build_schema(self.table, threshold=0.35),
+                reference=build_reference(
+                    self.table, scores, float(labels.mean()), fit_calibration(labels, scores)
+                ),
+                metadata=Metadata(
+                    version=version,
+                    training_window=TrainingWindow(fit_start="2013-01-01", fit_end=f"{fit_end:%Y-%m-%d}"),
+                    metrics={"roc_auc": float(roc_auc_score(labels, scores)), "log_loss": 0.5},
+                ),
+                path=Path("."),
+            )
+        return self._bundles[version]
+
+    def scores(self, version: str) -> np.ndarray:
+        p = self.table["p"].to_numpy().copy()
+        if version == "1":
+            late = (self.table[CASE.timestamp] >= BREAK).to_numpy()
+            p[late] = np.random.default_rng(1).permutation(p[late])  # no longer ranks anything
+        return p
+
+    def train(self, as_of: pd.Timestamp, gated: bool, champion: str) -> Training:
+        self.trained.append(as_of)
+        version = str(len(self.as_of) + 1)
+        self.as_of[version] = as_of
+        return Training(LOOP, as_of, version, alias="champion", fit_cpu_seconds=1.0)
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return period()
+
+
+def test_the_loop_retrains_as_of_the_day_decay_shows_and_the_new_version_serves_from_then(table, tmp_path):
+    models = FakeModels(table)
+    replay = Replay(table, models, THRESHOLDS, window_days=7)
+    run = replay.run_loop(DAYS, base="1")
+    (retrain,) = run.trainings
+    # the labels of the days after BREAK must be mature and many enough to show it
+    assert BREAK < retrain.day <= BREAK + pd.Timedelta(days=7)
+    assert retrain.trigger == "decay" and any("realized ROC AUC" in r for r in retrain.reasons)
+    assert {d: v for d, v in run.serving.items() if d < retrain.day} == dict.fromkeys(
+        [d for d in DAYS if d < retrain.day], "1"
+    )
+    assert all(run.serving[d] == "2" for d in DAYS if d >= retrain.day)
+    assert run.judged[retrain.day] == "1" and run.judged[retrain.day + pd.Timedelta(days=1)] == "2"
+    # the day before the retrain was judged ok: the decay had not shown in the known labels yet
+    assert not run.reports[retrain.day - pd.Timedelta(days=1)].retrain
+    # the new version is not judged on the rows it fit: the day after its retrain, one day of
+    # unseen rows, none of them a day old yet (but the first, at midnight)
+    after = run.reports[retrain.day + pd.Timedelta(days=1)]
+    assert (after.unseen_rows, after.labelled_rows) == (PER_DAY, 1) and not after.decayed
+
+
+def test_each_policy_s_daily_auc_is_its_version_on_the_day_s_rows(table):
+    models = FakeModels(table)
+    replay = Replay(table, models, THRESHOLDS, window_days=7)
+    never = dict.fromkeys(DAYS, "1")
+    monthly = serving_monthly(DAYS, {FIRST: "1"})
+    frame = daily_frame(replay, {"never": never, "monthly": monthly})
+    day = DAYS[3]
+    rows = table.loc[table[CASE.timestamp].dt.normalize() == day]
+    expected = roc_auc_score(rows[CASE.label].astype(int), models.scores("1")[rows.index])
+    assert frame.set_index("day").loc[day, "auc_never"] == pytest.approx(expected)
+    assert (frame["version_monthly"] == "1").all()
+
+
+def test_the_truth_of_the_alarms_and_the_label_free_alarms_agree_with_decide(table):
+    replay = Replay(table, FakeModels(table), THRESHOLDS, window_days=7)
+    signals = signals_frame(replay, dict.fromkeys(DAYS, "1"), THRESHOLDS)  # checks decide's own alarms
+    assert signals.loc[signals["day"] < BREAK, "decayed"].sum() == 0
+    assert signals.loc[signals["day"] >= BREAK + pd.Timedelta(days=4), "decayed"].all()
+    judged = judge_alarms(signals, months=1)
+    assert judged["realized decay"].count("caught") == 1 and judged["realized decay"].false_alarm_days == 0
+    lower = replace(THRESHOLDS, max_weighted_psi=0.0)  # any weighted drift at all
+    assert (
+        label_free_alarms(signals, lower)["drift"].sum()
+        >= label_free_alarms(signals, THRESHOLDS)["drift"].sum()
+    )
+
+
+def test_measures_kept_on_disk_are_read_back_unchanged(table, tmp_path):
+    models = FakeModels(table)
+    first = Replay(table, models, THRESHOLDS, 7, MeasureStore(tmp_path, lambda version: "key"))
+    measured = first.measure("1", DAYS[12])
+    first.store.flush()
+    again = Replay(table, models, THRESHOLDS, 7, MeasureStore(tmp_path, lambda version: "key"))
+    read = again.measure("1", DAYS[12])
+    figures = {k: v for k, v in measured.report.as_dict().items() if not isinstance(v, list)}
+    assert {k: read.report.as_dict()[k] for k in figures} == pytest.approx(figures, nan_ok=True)
+    assert (read.truth_auc, read.truth_rows) == (measured.truth_auc, measured.truth_rows)
+    pd.testing.assert_frame_equal(
+        read.drift.reset_index(drop=True), measured.drift.reset_index(drop=True), check_dtype=False
+    )
+    assert not math.isnan(read.report.realized_auc)
