@@ -377,7 +377,7 @@ REVIEW: what this use case predicts, for whom, and what acting on it means.
 - Features: categorical {", ".join(categorical) or "none"}; numeric {", ".join(numeric) or "none"}.
   REVIEW: each must be known at `{time}`.
 
-Run it: `make demo USE_CASE={name}`; serve it: `make serve USE_CASE={name}`.
+Run it: `make demo USE_CASE={name}`.
 """
 
 
