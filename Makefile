@@ -156,6 +156,9 @@ test-fast: $(VENV)/.synced $(SERVING_VENV)/.synced setup-system
 	$(VENV)/bin/python -m pytest -q -m unit
 
 lint: $(VENV)/.synced
+	@# The tools and the serving environment are made on each machine: a commit that tracks them
+	@# (a worktree's links) replaces a checkout's real directories on merge.
+	@test -z "$$(git ls-files $(TOOLS) $(SERVING_VENV) $(VENV))" || { echo "tracked: $$(git ls-files $(TOOLS) $(SERVING_VENV) $(VENV))"; exit 1; }
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy usecases contract operational scoring core explain tasks workflows launchplans images scripts seldon
