@@ -172,12 +172,17 @@ class Replay:
         auc, loss, labelled = monitoring.realized_performance(unseen(final, last_fit_day(bundle)))
         return Measured(measured.report, measured.drift, auc, loss, labelled)
 
-    def judge(self, version: str, day: pd.Timestamp, thresholds: MonitoringThresholds) -> MonitoringReport:
-        """Monitoring's decision on the window before `day` under `thresholds` (on a copy)."""
+    def judge(
+        self, version: str, day: pd.Timestamp, thresholds: MonitoringThresholds, last_trained_day: str = ""
+    ) -> MonitoringReport:
+        """Monitoring's decision on the window before `day` under `thresholds` (on a copy);
+        `last_trained_day`: what a later training the gate kept out learnt, as production reads
+        it from the registry's challenger."""
         from core.monitoring import decide
 
         measured = self.measure(version, day)
-        return decide(replace(measured.report, reasons=[], top_drift=[]), measured.drift, thresholds)
+        report = replace(measured.report, reasons=[], top_drift=[], last_trained_day=last_trained_day)
+        return decide(report, measured.drift, thresholds)
 
     def decayed(self, version: str, day: pd.Timestamp, thresholds: MonitoringThresholds) -> bool:
         """The truth: the window's final labels show decay, by monitoring's own rule (realized
@@ -203,9 +208,9 @@ class Replay:
     def run_loop(self, days: Iterable[pd.Timestamp], base: str) -> LoopRun:
         """Day by day: monitor the champion's window, retrain as of the day on drift or decay,
         and let the gate decide who serves from that day on."""
-        run, champion = LoopRun(), base
+        run, champion, kept_out = LoopRun(), base, ""
         for day in days:
-            report = self.judge(champion, day, self.thresholds)
+            report = self.judge(champion, day, self.thresholds, kept_out)
             run.judged[day], run.reports[day] = champion, report
             if report.retrain:
                 trained = self.models.train(day, gated=True, champion=champion)
@@ -214,7 +219,9 @@ class Replay:
                 )
                 run.trainings.append(trained)
                 if trained.alias == CHAMPION:
-                    champion = trained.version
+                    champion, kept_out = trained.version, ""
+                else:  # the registry's challenger now: what it learnt counts as trained
+                    kept_out = f"{day - pd.Timedelta(days=1):%Y-%m-%d}"
             run.serving[day] = champion
         return run
 

@@ -47,10 +47,11 @@ class MonitoringThresholds:
     the labels.
     `min_performance_rows`: realized performance is judged on at least this many labelled rows,
     and the estimate on at least this many rows, of those the champion never fit.
-    `min_new_days`: drift or decay asks for a retrain only when the champion's last fit day is at
-    least this many days before the period's end: a retrain learns from the labels since then,
-    and a champion fit a few days ago has nothing new to learn from (a retrain would only repeat
-    it, daily, while the alarm lasts).
+    `min_new_days`: drift or decay asks for a retrain only when the last training (the champion's,
+    or a later candidate the gate kept out: the registry's challenger) learnt every label up to a
+    day at least this many days before the period's end: a retrain learns from the labels since
+    then, and a training a few days old has nothing new to learn from (a retrain would only
+    repeat it, daily, while the alarm lasts).
     """
 
     max_auc_drop: float = 0.03
@@ -97,6 +98,8 @@ class MonitoringReport:
     labels_pending: int = 0  # rows of the period whose truth has not arrived yet
     unseen_rows: int = 0  # rows of the period after the champion's last fit day: what is judged
     last_fit_day: str = ""  # the champion's deployed model fit every row up to this day
+    # the last training's knowledge (the champion's, or a later candidate's the gate kept out)
+    last_trained_day: str = ""
     # Estimated without labels on the unseen rows (core.estimation): ROC AUC, and the confusion
     # matrix at the threshold as shares of the rows, with its precision and recall.
     estimated_auc: float = math.nan
@@ -244,8 +247,9 @@ def decide(
     if report.retrain and new_days < thresholds.min_new_days:
         report.retrain = False
         report.reasons.append(
-            f"no retrain: the champion fit every label to {report.last_fit_day}, {new_days} day(s) "
-            f"before the period's end (< {thresholds.min_new_days}): nothing new to learn from yet"
+            f"no retrain: the last training learnt every label to {_trained_until(report)}, "
+            f"{new_days} day(s) before the period's end (< {thresholds.min_new_days}): nothing new "
+            "to learn from yet"
         )
     report.reasons += notes
     if pending:
@@ -261,9 +265,15 @@ def decide(
 def _new_days(report: MonitoringReport) -> int:
     """Whole days between the champion's last fit day and the period's end (what a retrain now
     would learn from that the champion did not); unbounded when either is unknown."""
-    if not report.last_fit_day or not report.period_end:
+    trained = _trained_until(report)
+    if not trained or not report.period_end:
         return 10**6
-    return (pd.Timestamp(report.period_end) - pd.Timestamp(report.last_fit_day)).days - 1
+    return (pd.Timestamp(report.period_end) - pd.Timestamp(trained)).days - 1
+
+
+def _trained_until(report: MonitoringReport) -> str:
+    """The later of the champion's last fit day and the last training's (ISO dates)."""
+    return max(report.last_fit_day, report.last_trained_day)
 
 
 def _waiting_for_labels(report: MonitoringReport, thresholds: MonitoringThresholds) -> bool:

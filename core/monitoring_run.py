@@ -15,6 +15,18 @@ from core.monitoring_window import PeriodMonitoring, judge_window
 VALIDATION_METRICS = ("roc_auc", "log_loss")
 
 
+def _challenger_trained_until() -> str:
+    """The last day of labels the registry's challenger learnt (a later training the gate kept
+    out), empty when there is none: a retrain as of the next days would repeat it."""
+    import usecases
+    from contract.names import CHALLENGER
+    from core import registry
+
+    name = usecases.current().model_name
+    version = registry.alias_version(name, CHALLENGER)
+    return registry.version_metadata(name, version).training_window.deployed_fit_end if version else ""
+
+
 def monitor_period(
     bundle_dir: Path,
     version: str,
@@ -49,7 +61,9 @@ def monitor_period(
     for name in VALIDATION_METRICS:
         if name not in holdout:
             raise ValueError(f"bundle {version} metadata.json has no validation metric '{name}'")
-    checked = judge_window(loaded, scored, features, online, start, end, thresholds)
+    checked = judge_window(
+        loaded, scored, features, online, start, end, thresholds, _challenger_trained_until()
+    )
     checked.report.mlflow_run_id = monitoring.log_to_mlflow(checked.report, checked.drift, thresholds)
     push_monitoring(checked.report, checked.drift)
     return checked

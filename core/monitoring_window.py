@@ -65,15 +65,18 @@ def judge_window(
     start: datetime,
     end: datetime,
     thresholds: MonitoringThresholds,
+    last_trained_day: str = "",
 ) -> PeriodMonitoring:
     """Judge the champion (`bundle`) on one window [start, end): `scored` are its predictions of
     the window with the truth known now, `features` the window's feature rows, `online` the rows
-    its servers predicted. The figures (`measure_window`) and the decision
+    its servers predicted; `last_trained_day`, the last day of labels a later training (the
+    registry's challenger) learnt, when there is one. The figures (`measure_window`) and the decision
     on them (`core.monitoring.decide`), with notes on what was left out. Logs nothing: the caller
     does."""
     from core.monitoring import decide
 
     measured = measure_window(bundle, scored, features, online, start, end, thresholds)
+    measured.report.last_trained_day = last_trained_day
     report = decide(measured.report, measured.drift, thresholds)
     fit_day = last_fit_day(bundle)
     if fit_day is not None and report.unseen_rows < report.n_rows:

@@ -136,8 +136,13 @@ def test_no_retrain_until_the_champion_has_new_days_to_learn_from():
     report = decide(fresh, _table({"temp": 0.0}), MonitoringThresholds(min_new_days=7))
     assert (report.decision, report.retrain) == (DECAY, False)
     assert report.reasons[-1] == (
-        "no retrain: the champion fit every label to 2013-07-04, 3 day(s) before the period's end "
-        "(< 7): nothing new to learn from yet"
+        "no retrain: the last training learnt every label to 2013-07-04, 3 day(s) before the "
+        "period's end (< 7): nothing new to learn from yet"
     )
     stale = _report(realized_auc=0.60, period_end="2013-07-08", last_fit_day="2013-06-30")
     assert decide(stale, _table({"temp": 0.0}), MonitoringThresholds(min_new_days=7)).retrain
+    # a candidate the gate kept out three days ago learnt what a retrain now would: no retrain
+    tried = _report(
+        realized_auc=0.60, period_end="2013-07-08", last_fit_day="2013-06-30", last_trained_day="2013-07-04"
+    )
+    assert not decide(tried, _table({"temp": 0.0}), MonitoringThresholds(min_new_days=7)).retrain
