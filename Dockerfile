@@ -1,7 +1,7 @@
-# Serving image: the Seldon v1 Python wrapper running seldon.model.FlightsLateModel.
+# Serving image: the Seldon v1 Python wrapper running seldon.model.BundleModel.
 # Only the serving pins (seldon/requirements.txt) and the contract/, scoring/ and seldon/ packages
 # go in; mlflow does not (the registry-sync sidecar runs from the pipeline image).
-# Build: docker build -t flights-serving .
+# Build: docker build -t model-serving .  (the use case comes with the bundle and METRIC_PREFIX)
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
@@ -27,8 +27,8 @@ RUN groupadd --gid 10001 seldon \
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 # the bundle contract and the predictor, shared with the pipeline (neither imports seldon/)
-COPY contract/__init__.py contract/bundle.py contract/log_segments.py contract/names.py \
-     contract/registry.py contract/request_log.py /app/contract/
+COPY contract/__init__.py contract/bundle.py contract/deployment.py contract/log_segments.py \
+     contract/names.py contract/registry.py contract/request_log.py /app/contract/
 COPY scoring/__init__.py scoring/compiled.py scoring/explanation.py scoring/online.py scoring/parity.py \
      scoring/predictor.py scoring/shadow.py scoring/validation.py /app/scoring/
 # the operational features' definitions and online store, shared with the pipeline
@@ -41,4 +41,4 @@ COPY seldon/__init__.py seldon/metrics.py seldon/model.py seldon/openapi.json se
 USER 10001:10001
 EXPOSE 9000 6000
 # The operator sets the ports through PREDICTIVE_UNIT_* variables; the wrapper reads them.
-CMD ["python", "-m", "seldon.serve", "seldon.model.FlightsLateModel", "--service-type", "MODEL"]
+CMD ["python", "-m", "seldon.serve", "seldon.model.BundleModel", "--service-type", "MODEL"]

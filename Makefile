@@ -85,19 +85,25 @@ $(MLSERVER_VENV)/.synced: $(UV)
 
 setup-mlserver: $(MLSERVER_VENV)/.synced
 
-# Resolve the champion in the registry, keep following it, serve it on 127.0.0.1, with the
-# online store (redis-server on 127.0.0.1:$(REDIS_PORT), nothing persisted) beside it.
+# What a deployment of USE_CASE tells the serving processes, from its declaration
+# (contract/deployment.py): `export $$($(DEPLOYMENT_NAMES))` in a recipe.
+DEPLOYMENT_NAMES = PYTHONPATH=. $(VENV)/bin/python -c 'import usecases; c = usecases.current(); \
+	print(f"REGISTERED_MODEL={c.model_name} METRIC_PREFIX={c.metric_prefix}")'
+
+# Resolve the use case's champion in the registry, keep following it, serve it on 127.0.0.1, with
+# the online store (redis-server on 127.0.0.1:$(REDIS_PORT), nothing persisted) beside it.
 REDIS_PORT ?= 6379
 serve: $(VENV)/.synced $(SERVING_VENV)/.synced setup-system
-	@PYTHONPATH=. $(VENV)/bin/python -m seldon.sync --root $(SERVE_DIR) --once
-	@mkdir -p $(SERVE_DIR)/redis; scripts/redis_server.sh $(REDIS_PORT) $(SERVE_DIR)/redis & redis_pid=$$!; \
+	@set -e; names=$$($(DEPLOYMENT_NAMES)); export $$names; \
+	PYTHONPATH=. $(VENV)/bin/python -m seldon.sync --root $(SERVE_DIR) --once; \
+	mkdir -p $(SERVE_DIR)/redis; scripts/redis_server.sh $(REDIS_PORT) $(SERVE_DIR)/redis & redis_pid=$$!; \
 	PYTHONPATH=. $(VENV)/bin/python -m seldon.sync --root $(SERVE_DIR) & sync_pid=$$!; \
 	PYTHONPATH=. $(VENV)/bin/python -m seldon.ship --dir $(SERVE_DIR)/request-log & ship_pid=$$!; \
 	trap 'kill $$sync_pid $$redis_pid $$ship_pid 2>/dev/null' EXIT INT TERM; \
 	PYTHONPATH=. OMP_NUM_THREADS=1 MODEL_ROOT=$(SERVE_DIR) REQUEST_LOG_DIR=$(SERVE_DIR)/request-log \
 	ONLINE_STORE_URL=redis://127.0.0.1:$(REDIS_PORT)/0 \
 	REQUEST_LOG_SEGMENT_SECONDS=60 REQUEST_LOG_KEEP_SEGMENTS=0 \
-	SERVING_BIND_HOST=127.0.0.1 $(SERVING_VENV)/bin/python -m seldon.serve seldon.model.FlightsLateModel \
+	SERVING_BIND_HOST=127.0.0.1 $(SERVING_VENV)/bin/python -m seldon.serve seldon.model.BundleModel \
 		--workers $(WORKERS) --grpc-workers 0 --http-port $(HTTP_PORT) --metrics-port $(METRICS_PORT)
 
 # Feed the online store `make serve` started with the departure events of a 2013 day.
@@ -119,6 +125,7 @@ bench-soak: $(VENV)/.synced $(SERVING_VENV)/.synced
 .PHONY: rollback
 rollback: $(VENV)/.synced
 	@test -n "$(VERSION)" || { echo "usage: make rollback VERSION=<registry version> [REASON=...]"; exit 2; }
+	@set -e; names=$$($(DEPLOYMENT_NAMES)); export $$names; \
 	PYTHONPATH=. $(VENV)/bin/python -m seldon.rollback --to "$(VERSION)" --reason "$(REASON)"
 
 # Rebuild a registered version from the frames and hyperparameters it records: same sha256 or fail.

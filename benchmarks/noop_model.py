@@ -4,7 +4,7 @@
     python -m seldon.serve benchmarks.noop_model.GuardedNoopModel --workers 2 ...
 
 Same entry point (`seldon.serve`: gunicorn, the stock Seldon v1 wrapper, the metrics server), the
-same JSON provider (orjson) and the same response shape as `seldon.model.FlightsLateModel`; no
+same JSON provider (orjson) and the same response shape as `seldon.model.BundleModel`; no
 validation, no model, no request log, no metrics. What the real server reaches against this is
 the share of the wrapper's throughput left after the work a prediction needs.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from seldon.model import FlightsLateModel
+from seldon.model import BundleModel
 from seldon.wrapper_changes import json_provider
 
 ANSWER = {"data": {"names": ["probability", "predicted_late"], "ndarray": [[0.0, 0]]}, "meta": {}}
@@ -21,7 +21,7 @@ ANSWER = {"data": {"names": ["probability", "predicted_late"], "ndarray": [[0.0,
 
 class NoopModel:
     """The stock wrapper and the project's JSON provider (`seldon.wrapper_changes` installs the
-    rest for FlightsLateModel only)."""
+    rest for BundleModel only)."""
 
     def __init__(self, **parameters) -> None:
         blueprint = Blueprint("noop", __name__)
@@ -42,7 +42,7 @@ class NoopModel:
         return ANSWER
 
 
-class GuardedNoopModel(FlightsLateModel):
+class GuardedNoopModel(BundleModel):
     """The same no-op behind this project's changes to the wrapper (`seldon/wrapper_changes.py`):
     the request guard, the body decoded once with its nesting check, JSON errors, the counting
     hook (with no session, nothing counted). No validation, model, request log or metrics.

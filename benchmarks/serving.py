@@ -66,7 +66,7 @@ CONNECTIONS = 8
 BATCH_ROWS = 1000
 SELDON_PATH = "/api/v1.0/predictions"
 MLSERVER_PATH = "/v2/models/flights/infer"
-MODEL_CLASS = "seldon.model.FlightsLateModel"
+MODEL_CLASS = "seldon.model.BundleModel"
 NOOP_CLASS = "benchmarks.noop_model.NoopModel"
 GUARDED_NOOP_CLASS = "benchmarks.noop_model.GuardedNoopModel"
 TARGETS = {
@@ -148,7 +148,11 @@ def model_root(bundle: Path, workdir: Path) -> Path:
 
 
 def serving_env(**extra: str) -> dict:
-    return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", **extra}
+    from contract.deployment import METRIC_PREFIX_ENV
+    from usecases import current
+
+    prefix = {METRIC_PREFIX_ENV: current().metric_prefix}  # what a deployment of the use case sets
+    return {**os.environ, **prefix, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", **extra}
 
 
 class Floor:

@@ -133,7 +133,9 @@ def in_process(root: Path, rows_file: Path, n: int = 3000) -> None:
 
     rows = json.loads(rows_file.read_text())
     log_dir = str(root.parent / "log-in-process")
-    session = Session(Settings(model_root=str(root), request_log_dir=log_dir, shadow_share=1.0))
+    session = Session(
+        Settings(model_root=str(root), request_log_dir=log_dir, shadow_share=1.0, metric_prefix="bench")
+    )
     session.start()
     bodies = [{"jsonData": seldon_row(row)} for row in rows[:200]]
     runs = []

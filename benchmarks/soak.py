@@ -37,6 +37,7 @@ RSS_GOAL = 0.05
 
 
 def build(workdir: Path) -> tuple[Path, list[bytes]]:
+    from contract.bundle import Metadata
     from core.bundle import build_reference, build_schema, write_bundle
     from core.model import Hyperparameters, fit, predict_scores
     from seldon.pointer import version_dir, write_pointer
@@ -58,7 +59,7 @@ def build(workdir: Path) -> tuple[Path, list[bytes]]:
             model,
             build_schema(train, hp.threshold),
             build_reference(train, predict_scores(model, train), train.late.mean()),
-            {"name": "flights-late-arrival", "version": version, "run_id": f"soak-{version}"},
+            Metadata(version=version, run_id=f"soak-{version}"),
         )
     write_pointer(root, "1")
     later = build_features(load_window("", datetime(2013, 7, 1), datetime(2013, 7, 15)))
@@ -76,7 +77,7 @@ def start_server(root: Path, workdir: Path):
             str(SERVING_PY),
             "-m",
             "seldon.serve",
-            "seldon.model.FlightsLateModel",
+            "seldon.model.BundleModel",
             "--workers",
             str(WORKERS),
             "--grpc-workers",

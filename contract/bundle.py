@@ -3,16 +3,20 @@
   model.skops      the fitted scikit-learn Pipeline (skops format, never pickle)
   trees.treelite   optional: the same trees compiled for the one-row path (treelite checkpoint,
                    not pickle), parity-checked against model.skops at registration
-  schema.json      `Schema`: input features (kind, nullable, range, categories), outputs, and
-                   which features the online store gives at request time
+  schema.json      `Schema`: input features (kind, nullable, range, categories), the outputs'
+                   and the truth's names, the classes, and which features the online store gives
+                   at request time and the request fields that find them
   reference.json   `Reference`: training distribution of each feature and of the score
   metadata.json    `Metadata`: name, version, run id, Flyte execution id, window, dataset
                    digests, metrics, the sha256 of model.skops (and of trees.treelite)
 
 The JSON files are read into frozen dataclasses: a field that one side writes and the other reads
 under another name is a type error, not a silent null. Unknown keys are refused when a file is
-read. The model's input matrix is the schema's features in order, a category as its index in the
-feature's `categories` list, an unknown category or a missing value as NaN.
+read, and so is a file that lacks a field, naming it. Everything the server names after the use
+case (the predicted flag, the truth, the classes, the online store's request fields, the model's
+name) is read from these files when a bundle loads: the serving code names no use case. The
+model's input matrix is the schema's features in order, a category as its index in the feature's
+`categories` list, an unknown category or a missing value as NaN.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from contract.names import MODEL_NAME, OUTPUT_NAMES
+from contract.names import PROBABILITY, metric_label
 
 MODEL_FILE = "model.skops"
 COMPILED_FILE = "trees.treelite"
@@ -61,17 +65,18 @@ def _from_dict(cls, data: Mapping, where: str):
     if not isinstance(data, Mapping):
         raise BundleError(f"{where} must be a JSON object, got {type(data).__name__}")
     names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise BundleError(f"{where} has unknown field(s) {unknown}: not part of the bundle contract")
     required = {
         f.name
         for f in dataclasses.fields(cls)
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
     }
+    # missing first: a bundle written before a field was added says which field it lacks
     missing = sorted(required - set(data))
     if missing:
         raise BundleError(f"{where} lacks required field(s) {missing}")
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise BundleError(f"{where} has unknown field(s) {unknown}: not part of the bundle contract")
     return cls(**data)
 
 
@@ -107,41 +112,122 @@ class FeatureSpec:
         return data
 
 
+def _text(value: object, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise BundleError(f"{where} must be a non-empty string, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class OutputSpec:
-    """What the model answers: `names` of the two outputs and the flag's threshold."""
+    """What the model answers and what its truth is called: `names` are the probability of the
+    positive class and the 0/1 flag (`predicted`, 1 when the probability reaches `threshold`);
+    `truth` is the name the truth goes by (the feedback route's column); the flag's 1 stands for
+    `positive_class`, its 0 for `negative_class` (the metrics' row labels)."""
 
     threshold: float
-    names: tuple[str, ...] = OUTPUT_NAMES
+    names: tuple[str, ...]
+    truth: str
+    positive_class: str
+    negative_class: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "names", tuple(self.names))
         if not 0.0 <= float(self.threshold) <= 1.0:
             raise BundleError(f"output threshold {self.threshold} must lie in [0, 1]")
+        names = tuple(self.names) if isinstance(self.names, list | tuple) else ()
+        if len(names) != 2 or names[0] != PROBABILITY:
+            raise BundleError(
+                f"{SCHEMA_FILE} output.names must be ['{PROBABILITY}', <the predicted flag>], "
+                f"got {self.names!r}"
+            )
+        object.__setattr__(self, "names", names)
+        _text(names[1], f"{SCHEMA_FILE} output.names[1] (the predicted flag)")
+        _text(self.truth, f"{SCHEMA_FILE} output.truth")
+        if self.truth in names:
+            raise BundleError(f"{SCHEMA_FILE} output.truth '{self.truth}' must differ from output.names")
+        for name in ("positive_class", "negative_class"):
+            _text(getattr(self, name), f"{SCHEMA_FILE} output.{name}")
+        if metric_label(self.positive_class) == metric_label(self.negative_class):
+            raise BundleError(
+                f"{SCHEMA_FILE} output.positive_class '{self.positive_class}' and negative_class "
+                f"'{self.negative_class}' must differ as metric labels"
+            )
+
+    @property
+    def predicted(self) -> str:
+        """The 0/1 flag's name."""
+        return self.names[1]
+
+    @property
+    def row_labels(self) -> tuple[str, str]:
+        """The metric label of a row flagged 0 and of one flagged 1 (`contract.names.metric_label`)."""
+        return metric_label(self.negative_class), metric_label(self.positive_class)
 
     def to_dict(self) -> dict:
-        return {"names": list(self.names), "threshold": float(self.threshold)}
+        return {
+            "names": list(self.names),
+            "threshold": float(self.threshold),
+            "truth": self.truth,
+            "positive_class": self.positive_class,
+            "negative_class": self.negative_class,
+        }
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """A request field the online store is keyed by. One that is also a feature of the model is
+    checked as that feature; any other is a string (or null, when `nullable`)."""
+
+    name: str
+    nullable: bool = False
+
+    def __post_init__(self) -> None:
+        _text(self.name, f"{SCHEMA_FILE} online_store entity name")
 
 
 @dataclass(frozen=True)
 class OnlineStoreSpec:
-    """The features served from the online store at request time (never sent by the caller),
-    as of t = `sched_dep` - `horizon_minutes`, and the request fields that find them: the
-    flight's scheduled departure (local time, ISO 8601 to the minute) and tail number."""
+    """The features served from the online store at request time (never sent by the caller), as
+    of t = the request's `time` - `horizon_minutes`, and the request fields that find them: `time`,
+    the field holding the event time (local wall clock, ISO 8601 to the minute), and `entities`,
+    the fields the store is keyed by, in the store's order."""
 
     features: tuple[str, ...]
     horizon_minutes: int
-    keys: tuple[str, ...] = ("sched_dep", "tailnum")
+    time: str
+    entities: tuple[EntitySpec, ...]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "features", tuple(self.features))
-        object.__setattr__(self, "keys", tuple(self.keys))
+        _text(self.time, f"{SCHEMA_FILE} online_store.time")
+        entities = tuple(
+            e
+            if isinstance(e, EntitySpec)
+            else _from_dict(EntitySpec, e, f"{SCHEMA_FILE} online_store entity")
+            for e in self.entities
+        )
+        if not entities:
+            raise BundleError(
+                f"{SCHEMA_FILE} online_store.entities is empty: name the field(s) the store is keyed by"
+            )
+        names = [e.name for e in entities]
+        repeated = sorted({n for n in names if names.count(n) > 1} | ({self.time} & set(names)))
+        if repeated:
+            raise BundleError(
+                f"{SCHEMA_FILE} online_store names {repeated} more than once (time and entities)"
+            )
+        object.__setattr__(self, "entities", entities)
+
+    @property
+    def entity_names(self) -> tuple[str, ...]:
+        return tuple(e.name for e in self.entities)
 
     def to_dict(self) -> dict:
         return {
             "features": list(self.features),
             "horizon_minutes": self.horizon_minutes,
-            "keys": list(self.keys),
+            "time": self.time,
+            "entities": [dataclasses.asdict(e) for e in self.entities],
         }
 
 
@@ -156,16 +242,38 @@ class Schema:
     online_store: OnlineStoreSpec | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.online_store, OnlineStoreSpec):  # (from_dict first builds it from raw dicts)
-            unknown = sorted(set(self.online_store.features) - {f.name for f in self.features})
+        online = self.online_store
+        if isinstance(online, OnlineStoreSpec):  # (from_dict first builds it from raw dicts)
+            names = {f.name for f in self.features}
+            unknown = sorted(set(online.features) - names)
             if unknown:
                 raise BundleError(f"{SCHEMA_FILE} online_store names {unknown}: not features of the model")
+            if online.time in names:
+                raise BundleError(
+                    f"{SCHEMA_FILE} online_store.time '{online.time}' is a feature of the model: the "
+                    "event time a request gives must be a field of its own"
+                )
+            served = sorted(set(online.features) & set(online.entity_names))
+            if served:
+                raise BundleError(
+                    f"{SCHEMA_FILE} online_store entities {served} are features the store gives: a "
+                    "request must send them"
+                )
 
     @property
     def request_features(self) -> list[FeatureSpec]:
         """The features a request carries: every one the online store does not give."""
         served = set(self.online_store.features) if self.online_store else set()
         return [f for f in self.features if f.name not in served]
+
+    @property
+    def entity_keys(self) -> list[EntitySpec]:
+        """The online store's entities a request carries besides its features (beside its event
+        time, `online_store.time`): those that are not features of the model."""
+        if self.online_store is None:
+            return []
+        names = set(self.names)
+        return [e for e in self.online_store.entities if e.name not in names]
 
     @property
     def threshold(self) -> float:
@@ -292,7 +400,7 @@ class TrainingWindow:
 
     @property
     def deployed_fit_end(self) -> str:
-        """The last day of flights the deployed model fit on."""
+        """The last day of events the deployed model fit on."""
         return self.fit_end or self.train_end
 
 
@@ -314,7 +422,7 @@ class Metadata:
     """metadata.json: who the model is and where it came from (lineage)."""
 
     model_sha256: str = ""  # written by `core.bundle.write_bundle`, checked at every load
-    name: str = MODEL_NAME
+    name: str = ""  # the registered model (the use case's); `write_bundle` fills it, every read needs it
     version: str = UNREGISTERED
     run_id: str = ""
     run_name: str = ""
@@ -334,6 +442,8 @@ class Metadata:
     @classmethod
     def from_dict(cls, data: Mapping) -> Metadata:
         raw = _from_dict(cls, data, METADATA_FILE)
+        if not isinstance(raw.name, str) or not raw.name:
+            raise BundleError(f"{METADATA_FILE} lacks required field 'name' (the registered model's name)")
         window = raw.training_window
         if isinstance(window, Mapping):
             window = _from_dict(TrainingWindow, window, f"{METADATA_FILE} training_window")

@@ -1,13 +1,16 @@
-"""Names both sides of the contract use: the registered model, its aliases, the outputs."""
+"""Names both sides of the contract use: the aliases, the probability output, the metric label
+of a class. What a use case names (the registered model, the predicted flag, the truth, the
+classes) travels in the bundle (`contract.bundle.OutputSpec`, `Metadata.name`), never here."""
 
 from __future__ import annotations
-
-MODEL_NAME = "flights-late-arrival"
 
 CHAMPION = "champion"  # the version the server and the batch scoring use
 CHALLENGER = "challenger"  # registered, judged, not promoted
 
-PROBABILITY = "probability"  # the model's probability of a late arrival
-PREDICTED = "predicted_late"  # 1 when probability >= the bundle's threshold, else 0
-TRUTH = "late"  # what happened (arrival 15+ minutes late, cancelled or diverted), once known
-OUTPUT_NAMES = (PROBABILITY, PREDICTED)
+PROBABILITY = "probability"  # the model's probability of the positive class
+
+
+def metric_label(class_name: str) -> str:
+    """A class as the value of a metric's `label` (rows predicted of that class): its name with
+    each space made `_` (the alert rules generated from the use case say the same)."""
+    return class_name.replace(" ", "_")

@@ -9,10 +9,14 @@ is an idempotent name for shipping (`seldon.ship`); an open segment whose lock a
 belongs to a worker that died (SIGKILL) and is closed by whoever finds it. A line is:
 
   {"ts": "2026-01-31T12:00:00.123456+00:00", "request_id": "...", "model_name": "...",
-   "model_version": "3", "n_rows": 2, "probability": [0.12, 0.57], "predicted_late": [0, 1],
-   "unknown_categories": {"dest": 1},
-   "online_features": {"origin_backlog": [3.0, null], ...},       # read from the online store
-   "request": {"jsonData": [{"carrier": "UA", ...}, {...}]}}      # the validated request body
+   "model_version": "3", "n_rows": 2, "probability": [0.12, 0.57], "predicted": [0, 1],
+   "unknown_categories": {"<feature>": 1},
+   "online_features": {"<feature>": [3.0, null], ...},         # read from the online store
+   "request": {"jsonData": [{"<feature>": "...", ...}, {...}]}}  # the validated request body
+
+The line's own fields have the same names whatever the use case: `predicted` is the 0/1 flag
+(the bundle calls it `output.predicted` in answers), `truth` the truth feedback gave (the
+bundle's `output.truth`). Only the request's features are the use case's.
 
 `online_features` (only when the model reads any) holds, per feature, the value each row was
 scored with (null where missing), so monitoring sees what the model saw. The shadow challenger's
@@ -21,7 +25,7 @@ sent later to the feedback route are lines of their own, under the request's id:
 
   {"ts": "...", "kind": "shadow", "request_id": "...", "challenger_version": "4",
    "challenger_probability": [0.10, 0.61]}
-  {"ts": "...", "kind": "feedback", "request_id": "...", "late": [0, 1]}
+  {"ts": "...", "kind": "feedback", "request_id": "...", "truth": [0, 1]}
 
 `request` is the body exactly as the client sent it (records or `data.names` + `data.ndarray`):
 the server copies the bytes it already has instead of serializing the features again, which
@@ -53,8 +57,10 @@ from contract.log_segments import (
     first_line_time,
     open_segment_path,
 )
-from contract.names import PREDICTED, PROBABILITY, TRUTH
+from contract.names import PROBABILITY
 
+PREDICTED = "predicted"  # the 0/1 flag of each row, on a prediction's line
+TRUTH = "truth"  # the truth of each row, on a `feedback` line
 ONLINE_FEATURES = "online_features"
 CHALLENGER_VERSION = "challenger_version"  # the shadow challenger's version, on its `shadow` lines
 CHALLENGER_PROBABILITY = "challenger_probability"  # its probability of each row
@@ -157,7 +163,7 @@ class RequestLog:
         model_version: str,
         request_json: bytes,
         probability: list[float],
-        predicted_late: list[int],
+        predicted: list[int],
         unknown_categories: dict[str, int],
         online_features: dict[str, list[float | None]] | None = None,
     ) -> None:
@@ -171,7 +177,7 @@ class RequestLog:
             "model_version": model_version,
             "n_rows": len(probability),
             PROBABILITY: probability,
-            PREDICTED: predicted_late,
+            PREDICTED: predicted,
             "unknown_categories": unknown_categories,
         }
         if online_features:
@@ -281,17 +287,22 @@ def request_records(body: dict) -> list[dict]:
 def read_request_log(directory: str | Path) -> list[dict]:
     """One dict per predicted row, oldest first: ts, request_id, model_name, model_version,
     row (index in its request), every feature as sent (None for null) and as read from the
-    online store, probability, predicted_late, and challenger_version + challenger_probability
+    online store, probability, predicted, and challenger_version + challenger_probability
     where the challenger scored it in shadow (its `shadow` line joined by request id, or the
     same fields on the line itself, as lines were written before). Feedback lines are
-    `read_feedback`'s."""
-    predictions, shadows = [], {}
+    `read_feedback`'s. A prediction line of an earlier format (its flag under the use case's
+    name, not `predicted`) is skipped, counted and logged."""
+    predictions, shadows, earlier = [], {}, 0
     for line in iter_request_lines(directory):
         kind = line.get("kind")
         if kind is None:
-            predictions.append(line)
+            if PREDICTED in line:
+                predictions.append(line)
+            else:
+                earlier += 1
         elif kind == SHADOW:
             shadows[line["request_id"]] = line
+    _skipped(earlier, "prediction", PREDICTED, directory)
     rows = []
     for line in predictions:
         scored = shadows.get(line["request_id"], line)
@@ -310,8 +321,7 @@ def read_request_log(directory: str | Path) -> list[dict]:
             for name, values in line.get(ONLINE_FEATURES, {}).items():
                 row[name] = values[index]
             row[PROBABILITY] = line[PROBABILITY][index]
-            # lines written before the flag was named predicted_late call it late
-            row[PREDICTED] = line[PREDICTED if PREDICTED in line else "late"][index]
+            row[PREDICTED] = line[PREDICTED][index]
             if shadow is not None:
                 row[CHALLENGER_VERSION], row[CHALLENGER_PROBABILITY] = (
                     scored[CHALLENGER_VERSION],
@@ -324,10 +334,24 @@ def read_request_log(directory: str | Path) -> list[dict]:
 
 def read_feedback(directory: str | Path) -> dict[tuple[str, int], int]:
     """The truth the feedback lines under `directory` carry: (request id, row) -> 0/1 (the
-    latest line wins when a request got feedback twice)."""
-    lines = [line for line in iter_request_lines(directory) if line.get("kind") == FEEDBACK]
+    latest line wins when a request got feedback twice). A line of an earlier format (the truth
+    under the use case's name, not `truth`) is skipped, counted and logged."""
+    feedback = [line for line in iter_request_lines(directory) if line.get("kind") == FEEDBACK]
+    lines = [line for line in feedback if TRUTH in line]
+    _skipped(len(feedback) - len(lines), "feedback", TRUTH, directory)
     truth = {}
     for line in sorted(lines, key=lambda line: line["ts"]):
         for index, value in enumerate(line[TRUTH]):
             truth[(line["request_id"], index)] = int(value)
     return truth
+
+
+def _skipped(count: int, kind: str, field: str, directory: str | Path) -> None:
+    if count:
+        logger.warning(
+            "skipped %d %s line(s) under %s written in an earlier format: no '%s' field",
+            count,
+            kind,
+            directory,
+            field,
+        )

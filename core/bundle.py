@@ -23,6 +23,7 @@ from contract.bundle import (
     Calibration,
     CategoryReference,
     CompiledForm,
+    EntitySpec,
     FeatureSpec,
     Metadata,
     NumericReference,
@@ -36,6 +37,7 @@ from contract.bundle import (
     write_reference,
     write_schema,
 )
+from contract.names import PROBABILITY
 
 if TYPE_CHECKING:
     from usecases import UseCase
@@ -67,7 +69,8 @@ def feature_ranges(case: UseCase | None = None) -> dict[str, dict]:
 def build_schema(train: pd.DataFrame, threshold: float) -> Schema:
     """Features in model order with kind, nullability, allowed range and (for categories) the
     values seen in training, sorted: the OrdinalEncoder's codes. Unknown categories are scored
-    (the trees route them as missing)."""
+    (the trees route them as missing). The names the server answers and reads by are the use
+    case's: the predicted flag, the truth, the classes, the online store's request fields."""
     case = usecases.current()
     ranges = feature_ranges(case)
     features = []
@@ -77,12 +80,23 @@ def build_schema(train: pd.DataFrame, threshold: float) -> Schema:
             features.append(FeatureSpec(name=name, kind=CATEGORY, categories=categories, **ranges[name]))
         else:
             features.append(FeatureSpec(name=name, kind=NUMBER, **ranges[name]))
+    output = OutputSpec(
+        threshold=float(threshold),
+        names=(PROBABILITY, case.predicted),
+        truth=case.label,
+        positive_class=case.positive_class,
+        negative_class=case.negative_class,
+    )
     online = None
     if case.online is not None:
-        online = OnlineStoreSpec(features=case.online.features, horizon_minutes=case.online.horizon_minutes)
-    return Schema(
-        features=tuple(features), output=OutputSpec(threshold=float(threshold)), online_store=online
-    )
+        columns = case.feature_schema.to_schema().columns  # the pandera model: which entity may be null
+        online = OnlineStoreSpec(
+            features=tuple(case.online.features),
+            horizon_minutes=int(case.online.horizon_minutes),
+            time=case.online.time,
+            entities=tuple(EntitySpec(name, bool(columns[name].nullable)) for name in case.online.entities),
+        )
+    return Schema(features=tuple(features), output=output, online_store=online)
 
 
 def _numeric_reference(values: pd.Series) -> NumericReference:
@@ -127,7 +141,8 @@ def write_bundle(
     directory: str | Path, model, schema: Schema, reference: Reference, metadata: Metadata
 ) -> Path:
     """Write model.skops (reloaded once to prove the allowlist holds), the compiled trees,
-    schema.json and reference.json, then metadata.json with both files' sha256; return the
+    schema.json and reference.json, then metadata.json with both files' sha256 and the model's
+    name (the current use case's registered model unless `metadata` names one); return the
     directory. `metadata`'s own sha256 fields are replaced."""
     from scoring.compiled import LIBRARY, library_version, write_compiled
 
@@ -143,5 +158,7 @@ def write_bundle(
     )
     write_schema(directory, schema)
     write_reference(directory, reference)
-    write_metadata(directory, dataclasses.replace(metadata, model_sha256=model_sha, compiled=compiled))
+    name = metadata.name or usecases.current().model_name
+    filled = dataclasses.replace(metadata, name=name, model_sha256=model_sha, compiled=compiled)
+    write_metadata(directory, filled)
     return directory

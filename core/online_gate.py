@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from contract.names import PROBABILITY, TRUTH
-from contract.request_log import CHALLENGER_PROBABILITY, CHALLENGER_VERSION
+from contract.names import PROBABILITY
+from contract.request_log import CHALLENGER_PROBABILITY, CHALLENGER_VERSION, TRUTH
 from core.gate import GateConfig, paired_auc_gain
 
 SHADOW_COLUMNS = ["model_version", CHALLENGER_VERSION, PROBABILITY, CHALLENGER_PROBABILITY, TRUTH]

@@ -1,6 +1,7 @@
 """Explained predictions of a served bundle: for each row of a request shaped exactly like a
-prediction request, the probability, `predicted_late`, the base value, the raw score (log-odds)
-and every feature's value and exact contribution, largest first.
+prediction request, the probability, the predicted flag (under the bundle's name for it), the
+base value, the raw score (log-odds) and every feature's value and exact contribution, largest
+first.
 
 The body is checked by the same `RequestSchema` as predictions (same 4xx, same messages), with a
 row limit of its own (explaining costs milliseconds a row). The rows are encoded and scored once,
@@ -30,10 +31,11 @@ class BundleExplainer:
         self.names = predictor.names
         self.engine = TreeExplainer(predictor.classifier, self.names)
         self.schema = RequestSchema(predictor.schema, max_rows)
+        self.predicted = predictor.output.predicted
 
     def explain(self, body: object) -> tuple[dict, np.ndarray]:
         """The answer's `jsonData` and the predicted flags (raises `RequestError` like predict)."""
-        checked = self.predictor.join(self.schema.check(body))  # operational features as predicted
+        checked = self.predictor.join(self.schema.check(body))  # online features as predicted
         matrix = self.predictor.encode(checked.columns)
         probability = self.predictor.score_matrix(matrix)
         flags = self.predictor.threshold_flags(probability)
@@ -44,7 +46,7 @@ class BundleExplainer:
             rows.append(
                 {
                     "probability": float(probability[index]),
-                    "predicted_late": int(flags[index]),
+                    self.predicted: int(flags[index]),
                     "base_value": explanation.base_value,
                     "raw_score": float(explanation.raw[index]),
                     "contributions": ranked_contributions(explanation, index, list(values)),

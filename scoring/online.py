@@ -1,9 +1,9 @@
-"""The request-time join: each validated row's operational features, read from the online store
-as of its t (`operational.store`), added to the model columns.
+"""The request-time join: each validated row's online features, read from the online store as of
+its t (`operational.store`), added to the model columns.
 
-The request names the flight (origin, scheduled departure, tail number), never the features.
-Where the store cannot tell (down, empty, behind t) or has nothing (no earlier leg of the plane
-that day), a feature is missing: the trees route it, and the answer names it.
+The request names its entities and its event time (the bundle's `OnlineStoreSpec`: `entities`,
+`time`), never the features. Where the store cannot tell (down, empty, behind t) or has nothing
+for an entity, a feature is missing: the trees route it, and the answer names it.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import numpy as np
 
 from contract.bundle import OnlineStoreSpec, Schema
 from operational.store import STORE_DOWN, OnlineStore
-from scoring.validation import KEY_INPUTS
+from scoring.validation import key_inputs
 
-NOT_KNOWN = "not_known"  # the store answered: nothing to tell (no earlier leg of the plane that day)
+NOT_KNOWN = "not_known"  # the store answered: nothing to tell for this entity as of t
 
 
 @dataclass
@@ -40,7 +40,7 @@ class Joined:
 
 class OnlineJoin:
     """The bundle's `OnlineStoreSpec` over one store (None: no store configured, every row's
-    operational features are missing, reason `store_unavailable`)."""
+    online features are missing, reason `store_unavailable`)."""
 
     def __init__(self, spec: OnlineStoreSpec, store: OnlineStore | None):
         self.spec = spec
@@ -51,15 +51,15 @@ class OnlineJoin:
                 f"the model was trained as of {spec.horizon_minutes}"
             )
 
-    def join(
-        self, origins: Sequence | np.ndarray, tailnums: Sequence, sched_minutes: Sequence[int]
-    ) -> Joined:
-        n_rows = len(sched_minutes)
+    def join(self, entities: Sequence[Sequence | np.ndarray], minutes: Sequence[int]) -> Joined:
+        """`entities`: one column per entity of the spec, in its order; `minutes`: each row's
+        event time in whole minutes. The store is asked for (*entity values, minute) per row."""
+        n_rows = len(minutes)
         names = self.spec.features
         if self.store is None:
             counts = Counter({(name, STORE_DOWN): n_rows for name in names})
             return Joined({n: [math.nan] * n_rows for n in names}, list(names), STORE_DOWN, counts)
-        lookups = self.store.features_many(list(zip(origins, tailnums, sched_minutes, strict=True)))
+        lookups = self.store.features_many(list(zip(*entities, minutes, strict=True)))
         columns: dict[str, list[float]] = {n: [] for n in names}
         counts = Counter()
         unavailable = None
@@ -78,8 +78,8 @@ class OnlineJoin:
 
 
 def online_tags(joined: Joined | None) -> dict:
-    """The answer names what the model had to score without: the operational features the online
-    store could not give in any row and, when it could not answer, why."""
+    """The answer names what the model had to score without: the online features the store could
+    not give in any row and, when it could not answer, why."""
     if joined is None:
         return {}
     tags: dict = {"missing_features": joined.missing}
@@ -90,5 +90,4 @@ def online_tags(joined: Joined | None) -> dict:
 
 def request_inputs(schema: Schema) -> list[dict]:
     """What a request carries: the features the online store does not give, then its keys."""
-    inputs = [spec.to_dict() for spec in schema.request_features]
-    return inputs + [dict(key) for key in KEY_INPUTS] if schema.online_store else inputs
+    return [spec.to_dict() for spec in schema.request_features] + key_inputs(schema)

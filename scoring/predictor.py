@@ -24,7 +24,7 @@ import numpy as np
 from contract.bundle import CATEGORY, Bundle
 from operational.store import OnlineStore
 from scoring.online import Joined, OnlineJoin
-from scoring.validation import SCHED_DEP, TAILNUM, Checked, RequestSchema
+from scoring.validation import Checked, RequestSchema
 
 # Rows up to which the compiled trees beat scikit-learn's vectorised predict_proba. Picked from
 # `make bench-serving`'s crossover measurement (docs/performance.md).
@@ -38,7 +38,7 @@ class Prediction:
     """A scored request: one probability and one 0/1 flag per row, and what monitoring counts."""
 
     probability: np.ndarray
-    predicted_late: np.ndarray  # int64, 1 when probability >= threshold
+    predicted: np.ndarray  # int64, 1 when probability >= threshold (the bundle's output.predicted)
     unknown_categories: dict[str, int]
     n_rows: int
     online: Joined | None = None  # what the online store gave (None: the model reads none)
@@ -56,12 +56,18 @@ class Predictor:
         online_store: OnlineStore | None = None,
     ):
         self.bundle = bundle
-        # A model that reads operational features joins them to each checked request; with no
-        # store (batch scores a table that has them; an in-process caller may have none) a
-        # request gets them missing.
+        # A model that reads online features joins them to each checked request; with no store
+        # (batch scores a table that has them; an in-process caller may have none) a request
+        # gets them missing.
         spec = bundle.schema.online_store
         self.online = OnlineJoin(spec, online_store) if spec is not None else None
+        feature_names = set(bundle.schema.names)
+        # where each entity's values are in a checked request: a feature's column, else its key
+        self._entities = [(e.name, e.name in feature_names) for e in spec.entities] if spec else []
+        self._time = spec.time if spec else ""
         self.schema = bundle.schema
+        self.output = bundle.schema.output
+        self.output_names = list(self.output.names)  # the answer's column names, built once
         self.threshold = bundle.schema.threshold
         self.request_schema = RequestSchema(bundle.schema, max_rows)
         self.names = bundle.schema.names
@@ -92,15 +98,17 @@ class Predictor:
     # ---- the four steps ---------------------------------------------------------------------
     def check(self, body: object) -> Checked:
         """Validate a request body (raises `RequestError` naming the field and the rule), then,
-        for a model with an online store, join each row's operational features as of its t."""
+        for a model with an online store, join each row's online features as of its t."""
         return self.join(self.request_schema.check(body))
 
     def join(self, checked: Checked) -> Checked:
-        """`checked` with each row's operational features from the online store (itself when
-        the model reads none)."""
+        """`checked` with each row's online features from the store (itself when the model reads
+        none)."""
         if self.online is None:
             return checked
-        joined = self.online.join(checked.columns["origin"], checked.keys[TAILNUM], checked.keys[SCHED_DEP])
+        columns, keys = checked.columns, checked.keys
+        entities = [columns[name] if is_feature else keys[name] for name, is_feature in self._entities]
+        joined = self.online.join(entities, keys[self._time])
         checked.columns.update(joined.columns)
         return replace(checked, online=joined)
 
@@ -130,7 +138,7 @@ class Predictor:
         return matrix
 
     def score_matrix(self, matrix: np.ndarray) -> np.ndarray:
-        """Probability of a late arrival per row: compiled trees for small requests, the
+        """Probability of the positive class per row: compiled trees for small requests, the
         classifier's vectorised path for large ones (the same numbers to 1e-9)."""
         if len(matrix) <= self.compiled_max_rows:
             return self.compiled_scores(matrix)

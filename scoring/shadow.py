@@ -15,7 +15,7 @@ SIGKILL loses at most the queued scores, never a prediction. SIGTERM scores the 
 request log closes (atexit runs the later registration first). A request above `max_rows` rows
 is not queued; a batch the challenger fails on is scored request by request, so that one request
 it cannot score costs only its own scores. Each outcome goes to `count(outcome)`: `scored`,
-`too_many_rows`, `failed` (the worker's `flights_shadow_requests_total{outcome}`).
+`too_many_rows`, `failed` (the worker's `<prefix>_shadow_requests_total{outcome}`).
 """
 
 from __future__ import annotations

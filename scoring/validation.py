@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from contract.bundle import CATEGORY, FeatureSpec, Schema
+from contract.bundle import CATEGORY, EntitySpec, FeatureSpec, Schema
 from operational.definitions import minute_of
 
 JSON_DATA = "jsonData"
@@ -35,14 +35,10 @@ _NUMBER_TYPES = (int, float)
 # (`_check_number`): the same rules, order and messages, measured crossover (docs/performance.md).
 FEW_ROWS = 64
 _INFINITIES = (math.inf, -math.inf)  # bool is neither (type(True) is bool), so true/false is refused
-SCHED_DEP = "sched_dep"  # the online store's keys (contract.bundle.OnlineStoreSpec.keys)
-TAILNUM = "tailnum"
-MAX_TAILNUM_CHARS = 10
-# How the keys are described to a caller (the metadata route's inputs, beside the features).
-KEY_INPUTS = (
-    {"name": SCHED_DEP, "kind": "local_time", "nullable": False},
-    {"name": TAILNUM, "kind": "tail_number", "nullable": True, "max_length": MAX_TAILNUM_CHARS},
-)
+# An entity the online store is read by that is not a feature (contract.bundle.EntitySpec) is a
+# string of at most this many characters: it becomes part of a store key.
+MAX_ENTITY_CHARS = 64
+LOCAL_TIME_EXAMPLE = "2013-06-14T07:05"  # how an event time is written (operational.definitions.minute_of)
 META = "meta"
 PUID = "puid"
 MAX_PUID_CHARS = 256
@@ -92,8 +88,9 @@ class RequestError(Exception):
 @dataclass(frozen=True)
 class Checked:
     """A valid request: model columns in schema order and what monitoring wants to know; for a
-    model with an online store, the keys that find each row's operational features (scheduled
-    departure as whole minutes, tail number) and, once joined, what the join said."""
+    model with an online store, the keys that find each row's online features (the event time as
+    whole minutes, each entity that is not a feature as sent) and, once joined, what the join
+    said."""
 
     columns: dict[str, list | np.ndarray]
     n_rows: int
@@ -109,7 +106,9 @@ class RequestSchema:
         online = schema.online_store
         # the online store's features are never sent: its keys are, in their place
         self.served = frozenset(online.features if online else ())
-        self.keys = list(online.keys if online else ())
+        self.time = online.time if online else ""
+        self.entity_keys = schema.entity_keys
+        self.keys = ([self.time] if online else []) + [e.name for e in self.entity_keys]
         self.features = schema.request_features
         self.names = [f.name for f in self.features] + self.keys
         self.name_set = frozenset(self.names)
@@ -122,8 +121,9 @@ class RequestSchema:
 
 
 def feedback_labels(message: dict, field: str, column_name: str) -> list[int]:
-    """The 0/1 labels of a feedback message's part: the `column_name` column of data (`late` for
-    the truth, `predicted_late` for a response), or a flat / one-column ndarray, or jsonData."""
+    """The 0/1 labels of a feedback message's part: the `column_name` column of data (the
+    bundle's `output.truth` for the truth, its predicted flag for a response), or a flat /
+    one-column ndarray, or jsonData."""
     data = message.get("data") or {}
     rows = data.get("ndarray")
     if rows is None and isinstance(message.get("jsonData"), list | dict):
@@ -167,43 +167,76 @@ def _check_request(body: object, schema: RequestSchema) -> Checked:
             columns[name] = _check_number(spec, values, n_rows, schema.few_rows)
     if not schema.keys:
         return Checked(columns, n_rows, unknown)
-    return Checked(columns, n_rows, unknown, _check_keys(rows_by_name, n_rows))
+    keys = {schema.time: _check_time(schema.time, rows_by_name[schema.time], n_rows)}
+    for entity in schema.entity_keys:
+        keys[entity.name] = _check_entity(entity, rows_by_name[entity.name], n_rows)
+    return Checked(columns, n_rows, unknown, keys)
 
 
-def _check_keys(rows_by_name: dict[str, list], n_rows: int) -> dict[str, list]:
-    """The flight's scheduled departure (local time, to the minute) and tail number (or null)."""
+def _check_time(name: str, values: list, n_rows: int) -> list[int]:
+    """The event time of each row (local wall clock, to the minute) as whole minutes."""
     minutes = []
-    for index, value in enumerate(rows_by_name[SCHED_DEP]):
+    for index, value in enumerate(values):
         where = _row_label(index, n_rows)
         if value is None:
-            raise _fail(f"field '{SCHED_DEP}'{where} is null: a value is required", SCHED_DEP, "null")
+            raise _fail(f"field '{name}'{where} is null: a value is required", name, "null")
         if type(value) is not str:
             raise _fail(
-                f"field '{SCHED_DEP}'{where} must be a string, a local time like '2013-06-14T07:05', "
+                f"field '{name}'{where} must be a string, a local time like '{LOCAL_TIME_EXAMPLE}', "
                 f"got {type(value).__name__} {short_repr(value)}",
-                SCHED_DEP,
+                name,
                 "type",
             )
         try:
             minutes.append(minute_of(value))
         except ValueError:
             raise _fail(
-                f"field '{SCHED_DEP}'{where} must be a local time like '2013-06-14T07:05', "
+                f"field '{name}'{where} must be a local time like '{LOCAL_TIME_EXAMPLE}', "
                 f"got {short_repr(value)}",
-                SCHED_DEP,
+                name,
                 "format",
             ) from None
-    tails = rows_by_name[TAILNUM]
-    for index, value in enumerate(tails):
-        if value is None or (type(value) is str and 0 < len(value) <= MAX_TAILNUM_CHARS):
+    return minutes
+
+
+def _check_entity(entity: EntitySpec, values: list, n_rows: int) -> list:
+    """An entity the store is read by: a string of 1 to MAX_ENTITY_CHARS characters, or null
+    where the schema allows it (the store then has nothing under it for that row)."""
+    name = entity.name
+    for index, value in enumerate(values):
+        if type(value) is str and 0 < len(value) <= MAX_ENTITY_CHARS:
             continue
+        where = _row_label(index, n_rows)
+        if value is None:
+            if entity.nullable:
+                continue
+            raise _fail(f"field '{name}'{where} is null: a value is required", name, "null")
+        allowed = " or null" if entity.nullable else ""
         raise _fail(
-            f"field '{TAILNUM}'{_row_label(index, n_rows)} must be a tail number (a string of 1 to "
-            f"{MAX_TAILNUM_CHARS} characters) or null, got {short_repr(value)}",
-            TAILNUM,
+            f"field '{name}'{where} must be a string of 1 to {MAX_ENTITY_CHARS} characters{allowed}, "
+            f"got {short_repr(value)}",
+            name,
             "type",
         )
-    return {SCHED_DEP: minutes, TAILNUM: tails}
+    return values
+
+
+def key_inputs(schema: Schema) -> list[dict]:
+    """How a request's online-store keys are described to a caller (the metadata route's inputs,
+    beside the features): the event time, then each entity that is not a feature."""
+    if schema.online_store is None:
+        return []
+    inputs = [{"name": schema.online_store.time, "kind": "local_time", "nullable": False}]
+    for entity in schema.entity_keys:
+        inputs.append(
+            {
+                "name": entity.name,
+                "kind": "entity",
+                "nullable": entity.nullable,
+                "max_length": MAX_ENTITY_CHARS,
+            }
+        )
+    return inputs
 
 
 def _columns_of(body: object, schema: RequestSchema) -> tuple[dict[str, list], int]:

@@ -24,8 +24,6 @@ import logging
 import os
 from dataclasses import dataclass
 
-from contract.names import MODEL_NAME
-
 logger = logging.getLogger("registry_access")
 
 MANAGE = "MANAGE"
@@ -129,13 +127,18 @@ def apply(
     pipeline: User,
     readers: list[User],
     removed: list[str],
-    model_name: str = MODEL_NAME,
+    model_name: str = "",
     experiments: list[str] | None = None,
 ) -> None:
     """Set the registry's users and grants as the module docstring says (admin credentials in
-    MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD)."""
+    MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD). `model_name`: the current use case's
+    registered model unless given."""
     from mlflow import MlflowClient
     from mlflow.server import get_app_client
+
+    import usecases
+
+    model_name = model_name or usecases.current().model_name
 
     names = [pipeline.name, *(r.name for r in readers)]
     if len(set(names)) != len(names) or set(names) & set(removed):
@@ -186,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pipeline", required=True, help="NAME=PASSWORD_ENV of the pipeline's user")
     parser.add_argument("--reader", action="append", default=[], help="NAME=PASSWORD_ENV of a reader")
     parser.add_argument("--remove", action="append", default=[], help="a user to delete")
-    parser.add_argument("--model-name", default=MODEL_NAME)
+    parser.add_argument("--model-name", default="", help="default: the use case's registered model")
     parser.add_argument(
         "--experiment", action="append", help="an experiment of the pipeline (default: its three)"
     )

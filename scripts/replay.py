@@ -242,8 +242,8 @@ def judge_month(table: pd.DataFrame, champion: str, challenger: str, gate: GateC
     """The online gate's judgement (`core.online_gate.judge_shadow`) of the challenger against the
     champion on a month's events: `table` holds their truth (the use case's label) and the two
     models' scores (columns LOOP and CHALLENGER_COLUMN), as `_same_events` joins them."""
-    from contract.names import PROBABILITY, TRUTH
-    from contract.request_log import CHALLENGER_PROBABILITY, CHALLENGER_VERSION
+    from contract.names import PROBABILITY
+    from contract.request_log import CHALLENGER_PROBABILITY, CHALLENGER_VERSION, TRUTH
 
     label = usecases.current().label
 

@@ -1,9 +1,10 @@
-"""The Seldon v1 model class: `python -m seldon.serve seldon.model.FlightsLateModel`.
+"""The Seldon v1 model class: `python -m seldon.serve seldon.model.BundleModel`.
 
 Load, predict, explain and feedback over the worker's `Session`; the request id, the answer's
-shape and the mapping of the scorer's `RequestError` to Seldon's status answer. HTTP concerns
-(the guard, the hooks that count requests, the live metadata, OpenAPI and admin routes) are the
-wrapper's or `seldon.wrapper_changes`'s.
+shape and the mapping of the scorer's `RequestError` to Seldon's status answer. The names it
+answers and reads by are the served bundle's, whatever its use case. HTTP concerns (the guard,
+the hooks that count requests, the live metadata, OpenAPI and admin routes) are the wrapper's or
+`seldon.wrapper_changes`'s.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from seldon_core.flask_utils import SeldonMicroserviceException
 from seldon_core.proto import prediction_pb2
 from seldon_core.utils import json_to_seldon_message, seldon_message_to_json
 
-from contract.names import OUTPUT_NAMES, PREDICTED, TRUTH
 from scoring.online import online_tags
 from scoring.predictor import Predictor
 from scoring.validation import RequestError, feedback_labels
@@ -41,7 +41,7 @@ class SeldonRequestError(SeldonMicroserviceException):
         return self.error.to_dict()
 
 
-class FlightsLateModel:
+class BundleModel:
     def __init__(self, **parameters) -> None:
         self.settings = Settings.from_env()
         self.session: Session | None = None
@@ -76,9 +76,9 @@ class FlightsLateModel:
             return error.to_dict()
         return {
             "data": {
-                "names": list(OUTPUT_NAMES),
+                "names": served.output_names,
                 "ndarray": list(  # orjson writes rows
-                    zip(prediction.probability.tolist(), prediction.predicted_late.tolist(), strict=True)
+                    zip(prediction.probability.tolist(), prediction.predicted.tolist(), strict=True)
                 ),
             },
             "meta": {"puid": request_id, "tags": {**_tags(served), **online_tags(prediction.online)}},
@@ -95,13 +95,14 @@ class FlightsLateModel:
         the feedback has no response, with a fresh prediction on its request) and count hits."""
         try:
             session, served = self._served()
-            truth = feedback_labels(seldon_message_to_json(feedback.truth), "truth", TRUTH)
+            output = served.output
+            truth = feedback_labels(seldon_message_to_json(feedback.truth), "truth", output.truth)
             response = seldon_message_to_json(feedback.response)
             if response.get("data"):
-                predicted = feedback_labels(response, "response", PREDICTED)
+                predicted = feedback_labels(response, "response", output.predicted)
             else:  # no response sent back: score the request again with the model served now
                 body = seldon_message_to_json(feedback.request)
-                predicted = served.predict(body).predicted_late.tolist()
+                predicted = served.predict(body).predicted.tolist()
             meta = response.get("meta") or seldon_message_to_json(feedback.request).get("meta") or {}
             correct = session.feedback(truth, predicted, meta.get("puid"))
         except RequestError as error:

@@ -1,6 +1,6 @@
 """Roll every replica back (or forward) by moving the registry alias that the sync sidecars follow.
 
-    python -m seldon.rollback --to 2 [--alias champion] [--model-name flights-late-arrival]
+    python -m seldon.rollback --to 2 [--alias champion] [--model-name NAME (default: REGISTERED_MODEL)]
                               [--tracking-uri URI] [--reason TEXT]
     make rollback VERSION=2 [REASON=...]
 
@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from contract.champion import push_champion
-from contract.names import CHAMPION, MODEL_NAME
+from contract.deployment import SettingsError, registered_model
+from contract.names import CHAMPION
 from contract.registry import NoVersionForAlias, resolve_alias
 from contract.registry import tracking_uri as default_tracking_uri
 from seldon.pointer import VERSION_NAME
@@ -97,12 +98,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m seldon.rollback", description=__doc__.split("\n")[0])
     parser.add_argument("--to", required=True, dest="version", help="registry version to serve")
     parser.add_argument("--alias", default=CHAMPION)
-    parser.add_argument("--model-name", default=MODEL_NAME)
+    parser.add_argument("--model-name", default="", help="default: REGISTERED_MODEL")
     parser.add_argument(
         "--tracking-uri", default=None, help="default: MLFLOW_TRACKING_URI or the project store"
     )
     parser.add_argument("--reason", default="", help="recorded in the version's rollback tag")
     args = parser.parse_args(argv)
+    try:
+        args.model_name = registered_model(args.model_name)
+    except SettingsError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s rollback %(levelname)s %(message)s")
 
     import mlflow

@@ -2,7 +2,7 @@
 
 Everything else is the stock `seldon_core.microservice.main` with the same arguments, e.g.
 
-  SERVING_BIND_HOST=127.0.0.1 python -m seldon.serve seldon.model.FlightsLateModel \\
+  SERVING_BIND_HOST=127.0.0.1 python -m seldon.serve seldon.model.BundleModel \\
       --workers 2 --grpc-workers 0 --http-port 9000 --metrics-port 6000
 
 What changes, and why: `seldon/wrapper_changes.py`.

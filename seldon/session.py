@@ -41,7 +41,7 @@ class Session:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.metrics = ServingMetrics()
+        self.metrics = ServingMetrics(settings.metric_prefix)
         self.champion: Predictor | None = None
         self.challenger: Predictor | None = None  # scored in shadow, never answered
         url = settings.online_store_url  # a client per worker: the session is made after the fork
@@ -85,6 +85,7 @@ class Session:
 
     def activate(self, pointer: dict) -> None:
         champion, previous = self._predictor(pointer), self.champion
+        self.metrics.classes(champion.output.row_labels)  # before any request can be counted with it
         self.champion = champion  # one reference assignment: atomic for every thread
         self.metrics.model_loaded(champion.bundle.metadata, previous.bundle.metadata if previous else None)
         path, compiled = champion.bundle.path, champion.compiled is not None
@@ -137,7 +138,7 @@ class Session:
         prediction = champion.predict_checked(checked)
         missing = prediction.online.counts if prediction.online else None
         self.metrics.predicted(
-            prediction.probability, prediction.predicted_late, prediction.unknown_categories, missing
+            prediction.probability, prediction.predicted, prediction.unknown_categories, missing
         )
         request_log, challenger = self.request_log, self.challenger
         if request_log is None:
@@ -148,7 +149,7 @@ class Session:
             champion.version,
             request_json(body, raw),
             prediction.probability.tolist(),
-            prediction.predicted_late.tolist(),
+            prediction.predicted.tolist(),
             prediction.unknown_categories,
             prediction.online.logged() if prediction.online else None,
         )

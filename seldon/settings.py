@@ -1,11 +1,16 @@
 """Serving settings, read from the environment when the model object is built (not at import):
-each field from the variable of its name in capitals (`MODEL_ROOT`, `SHADOW_MAX_ROWS`, ...)."""
+each field from the variable of its name in capitals (`MODEL_ROOT`, `SHADOW_MAX_ROWS`, ...).
+
+`METRIC_PREFIX` is required: the deployment names the use case's metrics (`contract.deployment`);
+all else the server names after the use case comes from the bundle it serves."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+from contract.deployment import metric_prefix
 from scoring.explanation import DEFAULT_MAX_ROWS as DEFAULT_EXPLAIN_ROWS
 from scoring.predictor import COMPILED_MAX_ROWS as DEFAULT_COMPILED_MAX_ROWS
 from scoring.shadow import DEFAULT_BATCH_ROWS as DEFAULT_SHADOW_BATCH_ROWS
@@ -28,12 +33,15 @@ class Settings:
     shadow_share: float = 1.0  # of requests the challenger scores (docs/serving.md#benchmark)
     shadow_batch_rows: int = DEFAULT_SHADOW_BATCH_ROWS  # the challenger scores its queue at this many rows
     shadow_batch_seconds: float = DEFAULT_SHADOW_BATCH_SECONDS  # or when its oldest request is this old
+    metric_prefix: str = ""  # METRIC_PREFIX: required by `from_env`
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
         defaults = cls()
         values = {}
         for spec in fields(cls):
             default = getattr(defaults, spec.name)
-            values[spec.name] = type(default)(os.environ.get(spec.name.upper(), default))
+            values[spec.name] = type(default)(env.get(spec.name.upper(), default))
+        values["metric_prefix"] = metric_prefix(env=env)  # SettingsError naming the variable
         return cls(**values)

@@ -1,6 +1,7 @@
 """Ship the request log's closed segments to the artifact store MLflow's artifacts use.
 
     python -m seldon.ship --dir DIR [--to URI] [--replica NAME] [--interval 2] [--once]
+                          [--metric-prefix PREFIX (default: METRIC_PREFIX)]
 
 Runs beside the model server (locally next to `make serve`, on Kubernetes as a sidecar that
 shares the request-log emptyDir), in the pipeline environment like the registry sync: it uploads
@@ -13,7 +14,7 @@ Each cycle it closes the open segments of workers that died (`contract.log_segme
 uploads every closed segment to `<to>/date=<day>/replica=<replica>/<segment name>` and deletes
 it locally only after the upload succeeded: delivery is at least once, and a segment shipped
 twice overwrites the same object with the same bytes. While the store is down the segments
-wait on disk (counted in `flights_ship_pending_segments`) and ship when it is back, oldest
+wait on disk (counted in `<prefix>_ship_pending_segments`) and ship when it is back, oldest
 first. On SIGTERM it waits (up to --drain-seconds) for the workers to close their segments,
 ships what is left and exits: a pod stopped normally loses nothing.
 """
@@ -29,6 +30,7 @@ import threading
 import time
 from pathlib import Path
 
+from contract.deployment import SettingsError, metric_prefix
 from contract.log_segments import (
     close_orphans,
     closed_segments,
@@ -117,27 +119,30 @@ def _count_lines(path: Path) -> int:
 
 
 class ShipMetrics:
-    """flights_ship_segments_total{outcome}, flights_ship_lines_total, flights_ship_pending_segments,
-    flights_ship_last_success_timestamp_seconds: served on --metrics-port."""
+    """<prefix>_ship_segments_total{outcome}, <prefix>_ship_lines_total,
+    <prefix>_ship_pending_segments, <prefix>_ship_last_success_timestamp_seconds: served on
+    --metrics-port."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge
 
         self.registry = CollectorRegistry()
         self.segments = Counter(
-            "flights_ship_segments_total",
+            f"{prefix}_ship_segments_total",
             "Request-log segment uploads by outcome (shipped, failed)",
             ["outcome"],
             registry=self.registry,
         )
-        self.lines = Counter("flights_ship_lines_total", "Request-log lines shipped", registry=self.registry)
+        self.lines = Counter(
+            f"{prefix}_ship_lines_total", "Request-log lines shipped", registry=self.registry
+        )
         self.waiting = Gauge(
-            "flights_ship_pending_segments",
+            f"{prefix}_ship_pending_segments",
             "Closed segments waiting on disk for the store",
             registry=self.registry,
         )
         self.last_success = Gauge(
-            "flights_ship_last_success_timestamp_seconds",
+            f"{prefix}_ship_last_success_timestamp_seconds",
             "Unix time of the last segment shipped",
             registry=self.registry,
         )
@@ -173,7 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="one cycle, then exit")
     parser.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics here")
     parser.add_argument("--metrics-host", default="127.0.0.1", help="0.0.0.0 in a pod")
+    parser.add_argument("--metric-prefix", default="", help="default: METRIC_PREFIX")
     args = parser.parse_args(argv)
+    try:
+        prefix = metric_prefix(args.metric_prefix)
+    except SettingsError as exc:
+        parser.error(str(exc))
     stopping = threading.Event()  # before mlflow's slow import: a SIGTERM during it still drains
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
@@ -182,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault(name, value)
 
     args.dir.mkdir(parents=True, exist_ok=True)
-    metrics = ShipMetrics()
+    metrics = ShipMetrics(prefix)
     shipper = Shipper(
         args.dir,
         args.to or default_destination(),

@@ -1,7 +1,7 @@
 """Follow a registry alias and publish its bundle where the model server reads it.
 
     python -m seldon.sync --root DIR [--once] [--interval 10] [--alias champion]
-                          [--shadow-alias challenger]
+                          [--shadow-alias challenger] [--model-name NAME] [--metric-prefix PREFIX]
 
 Runs in the pipeline environment (it needs mlflow; the serving image does not): locally next to
 `make serve`, on Kubernetes as a sidecar sharing an emptyDir with the model container. Each
@@ -9,6 +9,8 @@ cycle it asks the registry which version holds the alias; when that changed sinc
 publication it downloads `models:/<name>/<version>` into `DIR/versions/<version>/`, verifies it
 with `contract.bundle.load_bundle` (sha256 + skops allowlist) and flips `DIR/current.json`.
 Alias resolution and download are the contract's (`contract.registry`), shared with the pipeline.
+The registered model and the metric prefix are the deployment's (`REGISTERED_MODEL`,
+`METRIC_PREFIX`: `contract.deployment`), unless --model-name and --metric-prefix are given.
 
 Tamper evidence: the downloaded model file's sha256 must equal the registry's record for that
 version (the `model_sha256` version tag written at registration), not only the metadata.json
@@ -37,7 +39,8 @@ import time
 from pathlib import Path
 
 from contract.bundle import MODEL_FILE, BundleError, load_bundle, sha256_file
-from contract.names import CHAMPION, MODEL_NAME
+from contract.deployment import SettingsError, metric_prefix, registered_model
+from contract.names import CHAMPION
 from contract.registry import NoVersionForAlias, RegistryAccessDenied, download_version, resolve_alias
 from contract.registry import tracking_uri as default_tracking_uri
 from seldon.pointer import (
@@ -186,7 +189,8 @@ def _read_state(root: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m seldon.sync", description=__doc__.split("\n")[0])
     parser.add_argument("--root", required=True, type=Path, help="model root shared with the server")
-    parser.add_argument("--model-name", default=MODEL_NAME)
+    parser.add_argument("--model-name", default="", help="default: REGISTERED_MODEL")
+    parser.add_argument("--metric-prefix", default="", help="default: METRIC_PREFIX")
     parser.add_argument("--alias", default=ALIAS)
     parser.add_argument("--shadow-alias", default="", help="also publish this alias, scored in shadow")
     parser.add_argument(
@@ -198,6 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics here")
     parser.add_argument("--metrics-host", default="127.0.0.1", help="0.0.0.0 in a pod")
     args = parser.parse_args(argv)
+    try:
+        args.model_name = registered_model(args.model_name)
+        prefix = metric_prefix(args.metric_prefix)
+    except SettingsError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sync %(levelname)s %(message)s")
 
     # mlflow retries a registry that is down for minutes (7 times, exponential backoff): a poll
@@ -223,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.shadow_alias:
             sync_shadow(args.root, client, args.model_name, args.shadow_alias, tracking_uri)
         return 0
-    metrics = SyncMetrics()
+    metrics = SyncMetrics(prefix)
     if args.metrics_port:
         metrics.serve(args.metrics_port, args.metrics_host)
     while True:

@@ -1,17 +1,18 @@
 """Prometheus metrics of the registry sync (`python -m seldon.sync --metrics-port 6001`).
 
-The sync runs in its own process (the sidecar), so it has its own registry and HTTP endpoint:
+The sync runs in its own process (the sidecar), so it has its own registry and HTTP endpoint.
+Every name starts with the deployment's metric prefix (`METRIC_PREFIX`, `<prefix>` below):
 
-  flights_sync_polls_total{outcome}                 ok (pointer flipped), unchanged, failed (registry
+  <prefix>_sync_polls_total{outcome}                ok (pointer flipped), unchanged, failed (registry
                                                     unreachable or any other error), refused (the
                                                     bundle failed its checks: nothing published);
                                                     with --shadow-alias also shadow_failed (the
                                                     challenger not published, beside the outcome)
-  flights_sync_refused_bundles_total{reason}        registry_sha256 (model file differs from the
+  <prefix>_sync_refused_bundles_total{reason}       registry_sha256 (model file differs from the
                                                     registry's record: tampering), bundle (sha256 vs
                                                     metadata.json, allowlist, missing file)
-  flights_sync_last_success_timestamp_seconds       last poll that reached the registry and ended well
-  flights_sync_published_info{version}              1 for the version the pointer names
+  <prefix>_sync_last_success_timestamp_seconds      last poll that reached the registry and ended well
+  <prefix>_sync_published_info{version}             1 for the version the pointer names
 """
 
 from __future__ import annotations
@@ -23,26 +24,26 @@ REFUSAL_REASONS = ("registry_sha256", "bundle")
 
 
 class SyncMetrics:
-    def __init__(self) -> None:
+    def __init__(self, prefix: str) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge
 
         self.registry = CollectorRegistry()
         self.polls = Counter(
-            "flights_sync_polls_total", "Registry polls by outcome", ["outcome"], registry=self.registry
+            f"{prefix}_sync_polls_total", "Registry polls by outcome", ["outcome"], registry=self.registry
         )
         self.refused = Counter(
-            "flights_sync_refused_bundles_total",
+            f"{prefix}_sync_refused_bundles_total",
             "Bundles refused at sync, by reason",
             ["reason"],
             registry=self.registry,
         )
         self.last_success = Gauge(
-            "flights_sync_last_success_timestamp_seconds",
+            f"{prefix}_sync_last_success_timestamp_seconds",
             "Unix time of the last poll that reached the registry and ended well",
             registry=self.registry,
         )
         self.published = Gauge(
-            "flights_sync_published_info",
+            f"{prefix}_sync_published_info",
             "The version the pointer names",
             ["version"],
             registry=self.registry,

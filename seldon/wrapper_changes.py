@@ -84,12 +84,12 @@ from seldon.pointer import VERSIONS_DIR, VersionError, checked_version_dir, read
 if TYPE_CHECKING:
     from flask import Flask, Response
 
-    from seldon.model import FlightsLateModel
+    from seldon.model import BundleModel
 
 BIND_HOST = "SERVING_BIND_HOST"
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 _LEGACY_MULTIPROC_DIR = "prometheus_multiproc_dir"  # the name prometheus-client 0.8 reads
-STARTED = "flights.started"  # WSGI environ key: when the guard first saw the request
+STARTED = "serving.started"  # WSGI environ key: when the guard first saw the request
 METADATA_PATHS = frozenset({"/metadata", "/api/v1.0/metadata"})
 OPENAPI_PATHS = ("/api/v1.0/openapi.json", "/openapi.json")
 WRAPPER_OPENAPI_PATH = "/seldon.json"
@@ -170,7 +170,7 @@ def prepare_multiprocess_dir() -> Path:
     """The metrics directory, exported under both names, emptied of an earlier run's files.
     Must run before prometheus_client is imported: it picks its value class at import."""
     given = os.environ.get(MULTIPROC_DIR) or os.environ.get(_LEGACY_MULTIPROC_DIR)
-    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="flights-metrics-"))
+    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="serving-metrics-"))
     path.mkdir(parents=True, exist_ok=True)
     for stale in path.glob("*.db"):
         stale.unlink()
@@ -212,20 +212,20 @@ def install_on_rest_app() -> None:
     """The wrapper's app factory, followed by `install` for this project's model class."""
     import seldon_core.wrapper as wrapper
 
-    from seldon.model import FlightsLateModel
+    from seldon.model import BundleModel
 
     original = wrapper.get_rest_microservice
 
     def get_rest_microservice(user_model, seldon_metrics):
         app = original(user_model, seldon_metrics)
-        if isinstance(user_model, FlightsLateModel):
+        if isinstance(user_model, BundleModel):
             install(app, user_model)
         return app
 
     wrapper.get_rest_microservice = get_rest_microservice
 
 
-def install(app: Flask, model: FlightsLateModel) -> None:
+def install(app: Flask, model: BundleModel) -> None:
     kinds = dict.fromkeys(PREDICT_PATHS, PREDICT) | dict.fromkeys(EXPLAIN_PATHS, EXPLAIN)
     limit = model.settings.max_request_bytes
     app.config["MAX_CONTENT_LENGTH"] = limit
@@ -242,7 +242,7 @@ def install(app: Flask, model: FlightsLateModel) -> None:
     _add_routes(app, model)
 
 
-def _count(model: FlightsLateModel, kind: str, status: int, seconds: float, rule: str | None) -> None:
+def _count(model: BundleModel, kind: str, status: int, seconds: float, rule: str | None) -> None:
     """Count one answered predict or explain request, the one place that does: ok below 400; a
     5xx naming no rule is an error; any other failure is rejected, by its rule (`bad_data` when
     it names none)."""
@@ -274,7 +274,7 @@ def json_provider(app: Flask):
     return OneDecoderJSONProvider(app)
 
 
-def _add_hooks(app: Flask, model: FlightsLateModel, kinds: dict[str, str]) -> None:
+def _add_hooks(app: Flask, model: BundleModel, kinds: dict[str, str]) -> None:
     from flask import jsonify, request
 
     @app.before_request
@@ -336,7 +336,7 @@ def _add_error_handlers(app: Flask, limit: int) -> None:
     )
 
 
-def _live_metadata(model: FlightsLateModel) -> dict:
+def _live_metadata(model: BundleModel) -> dict:
     """The bundle this worker serves now (the wrapper's metadata is computed once, at start)."""
     _session, served = model._served()
     meta = served.bundle.metadata
@@ -363,17 +363,18 @@ def _admin_status(code: int, info: str, reason: str):
     return jsonify({"status": {"status": 1, "code": code, "info": info, "reason": reason}}), code
 
 
-def _openapi(model: FlightsLateModel) -> Response:
+def _openapi(model: BundleModel) -> Response:
     """The document for the bundle this worker serves now (`seldon/openapi.py`)."""
     from flask import Response
 
     if model.session is None:
         raise RequestError("no model loaded yet", None, "not_loaded", status_code=503)
-    document = openapi.document(model.session.served().schema)
+    served = model.session.served()
+    document = openapi.document(served.schema, served.name)
     return Response(json.dumps(document), mimetype="application/json")
 
 
-def _add_routes(app: Flask, model: FlightsLateModel) -> None:
+def _add_routes(app: Flask, model: BundleModel) -> None:
     from flask import jsonify, request
 
     for path in OPENAPI_PATHS:

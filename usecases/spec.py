@@ -43,12 +43,16 @@ class UseCaseError(ValueError):
 class OnlineKeys:
     """How a request finds its online features: the entity fields it carries (`entities`, for
     example a station or a plane) and the field that holds its event time (`time`, local wall
-    clock, ISO 8601 to the minute); the features are as of t = event time - `horizon_minutes`."""
+    clock, ISO 8601 to the minute); the features are as of t = event time - `horizon_minutes`.
+    `events(source_dir, start, end)` gives the events the store is fed whose time lies in
+    [start, end), as a feed would deliver them (`scripts.feed_departures`; None: the use case has
+    no replayable stream)."""
 
     time: str
     entities: tuple[str, ...]
     features: tuple[str, ...]
     horizon_minutes: int
+    events: Callable[[str, datetime, datetime], pd.DataFrame] | None = None
 
 
 @dataclass(frozen=True)
@@ -283,3 +287,5 @@ def _check_online(case: UseCase, who: str, columns: dict) -> None:
     for name in (online.time, *online.entities):
         if name not in columns:
             raise UseCaseError(who, "online", f"request key '{name}' is not a column of the feature schema")
+    if online.events is not None and not callable(online.events):
+        raise UseCaseError(who, "online.events", "a function (source_dir, start, end) -> events, or None")

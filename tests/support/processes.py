@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support import REPO
+from tests.support import REPO, deployment_env
 
 
 def stop_group(process: subprocess.Popen, timeout: float = 15) -> None:
@@ -32,8 +32,9 @@ def stop_group(process: subprocess.Popen, timeout: float = 15) -> None:
 
 
 def registry_env(uri: str) -> dict[str, str]:
-    """This environment, with the repository importable and MLflow pointed at `uri`."""
-    return {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(REPO)}
+    """This environment, with the repository importable, MLflow pointed at `uri` and the
+    deployment's settings of the use case (`deployment_env`)."""
+    return {**os.environ, **deployment_env(), "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(REPO)}
 
 
 def run_module(module: str, *args: str, uri: str, timeout: float = 120) -> subprocess.CompletedProcess:

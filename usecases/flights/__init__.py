@@ -40,6 +40,7 @@ USE_CASE = UseCase(
         entities=("origin", schemas.TAILNUM),
         features=tuple(operational.OPERATIONAL_FEATURES),
         horizon_minutes=operational.HORIZON_MINUTES,
+        events=source.departures_between,
     ),
     demo_as_of=(datetime(2013, 7, 1), datetime(2013, 8, 1)),
     data_start=datetime(2013, 1, 1),

@@ -61,6 +61,13 @@ def read_table(source: str | Path, name: str) -> pd.DataFrame:
     raise FileNotFoundError(f"source {root} has no table '{name}' (.parquet, .csv or .csv.zip)")
 
 
+def departures_between(source: str, start: datetime, end: datetime) -> pd.DataFrame:
+    """The departure events of the flights scheduled in [start, end) (`operational.EVENT_COLUMNS`):
+    what an operations feed delivers, the online store's input."""
+    events = departure_events(read_table(source or default_source(), "flights"))
+    return events.loc[(events["sched_dep"] >= start) & (events["sched_dep"] < end)]
+
+
 def load_window(
     source: str, start: datetime, end: datetime, horizon_minutes: int = HORIZON_MINUTES
 ) -> pd.DataFrame:

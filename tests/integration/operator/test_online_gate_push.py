@@ -11,7 +11,7 @@ import pytest
 import requests
 
 import usecases
-from contract.request_log import RequestLog, request_json
+from contract.request_log import TRUTH, RequestLog, request_json
 from core import registry
 from core.gate import GateConfig
 from core.online_gate import OnlineGateConfig
@@ -74,7 +74,7 @@ def test_the_online_gate_judges_live_traffic_pushes_and_shows_it(
     _registry_with_champion_and_challenger()
     _traffic(tmp_path / "log", noise)
     shadow = shadow_requests(request_log_dir=str(tmp_path / "log"), **PERIOD)
-    assert len(shadow) == 800 and shadow["late"].notna().all()
+    assert len(shadow) == 800 and shadow[TRUTH].notna().all()
     judged = online_gate(
         shadow=shadow, model_name=registry.MODEL_NAME, gate=GateConfig(), online=OnlineGateConfig()
     )

@@ -21,13 +21,13 @@ import pytest
 import requests
 
 from seldon.pointer import version_dir, write_pointer
-from tests.support import REPO, SERVING_PYTHON, free_port
+from tests.support import REPO, SERVING_PYTHON, deployment_env, free_port
 from tests.support.processes import stop_group
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$")
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
-MODEL_CLASS = "seldon.model.FlightsLateModel"
+MODEL_CLASS = "seldon.model.BundleModel"
 
 
 DATA = REPO / "tests" / "data" / "serving"
@@ -108,10 +108,10 @@ class BundleTraining:
 def sync_in_process(*args: str) -> int:
     """`python -m seldon.sync <args>`'s `main` in this process: what it does to the model root,
     without a Python start and an mlflow import (about 7 s) per call. The registry settings it
-    puts in the environment are undone after it."""
+    puts in the environment are undone after it; the deployment's settings are the use case's."""
     from seldon import sync
 
-    with mock.patch.dict(os.environ):
+    with mock.patch.dict(os.environ, deployment_env()):
         return sync.main(list(args))
 
 
@@ -168,6 +168,7 @@ class Server:
             raise RuntimeError("no .venv-serving: run `make setup-serving` first")
         env = {
             **os.environ,
+            **deployment_env(),  # the use case's metric prefix, as a deployment sets it
             "PYTHONPATH": str(REPO),
             "OMP_NUM_THREADS": "1",
             "MODEL_ROOT": str(self.root),

@@ -20,6 +20,7 @@ from serving_support import Server, load_cases, make_root
 from contract.log_segments import closed_segments, open_segments
 from contract.request_log import iter_request_lines
 from tests.integration.mlflow_server import free_port, mlflow_server
+from tests.support import deployment_env
 from tests.support.processes import REPO, stop_group
 
 STORE = "mlflow-artifacts:/request-logs"
@@ -58,7 +59,7 @@ class Replica:
             [sys.executable, "-m", "seldon.ship", "--dir", str(self.log_dir), "--to", STORE,
              "--replica", self.name, "--interval", "0.5"],
             cwd=REPO,
-            env={**os.environ, "PYTHONPATH": str(REPO), "MLFLOW_TRACKING_URI": self.uri},
+            env={**os.environ, **deployment_env(), "PYTHONPATH": str(REPO), "MLFLOW_TRACKING_URI": self.uri},
             stdout=open(log, "a"),
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from serving_support import MAX_REQUEST_BYTES, REPO, load_cases
 
+import usecases
 from contract.bundle import Schema
 from seldon.openapi import document
 
@@ -313,7 +314,8 @@ def test_generated_arbitrary_bodies_never_reach_a_500(server, body, content_type
 
 # generated from the schema the served bundles share with the test data (seldon/openapi.py)
 OPENAPI = document(
-    Schema.from_dict(json.loads((REPO / "tests" / "data" / "serving" / "schema.json").read_text()))
+    Schema.from_dict(json.loads((REPO / "tests" / "data" / "serving" / "schema.json").read_text())),
+    usecases.current().model_name,  # the bundles are the use case's
 )
 
 

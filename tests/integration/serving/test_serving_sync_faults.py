@@ -4,7 +4,6 @@ bundle published as champion, a tampered one. Real mlflow server, sync sidecar a
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from serving_support import REPO, Server, free_port, metric_sum, parse_metrics
 
 from seldon.pointer import read_pointer
 from tests.integration.mlflow_server import mlflow_server
-from tests.support.processes import stop_group
+from tests.support.processes import registry_env, stop_group
 
 pytestmark = pytest.mark.slow
 MODEL = "flights-late-arrival"
@@ -62,7 +61,7 @@ def start_sidecar(root, uri: str, metrics_port: int, log) -> subprocess.Popen:
         [sys.executable, "-m", "seldon.sync", "--root", str(root), "--interval", "0.5"]
         + ["--metrics-port", str(metrics_port)],
         cwd=REPO,
-        env={**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(REPO)},
+        env=registry_env(uri),
         stdout=subprocess.DEVNULL,
         stderr=open(log, "w"),
         start_new_session=True,

@@ -41,6 +41,20 @@ def test_package_does_not_import_across_the_contract(package):
     assert not offenders, offenders
 
 
+def test_the_serving_image_never_imports_usecases():
+    """The serving image has no pandera, so no use case: what the server names after one comes
+    from the bundle and the deployment's settings (contract/deployment.py). Every module the
+    Dockerfile copies, function-level imports included."""
+    import re
+
+    copied = re.findall(
+        r"\b((?:contract|scoring|seldon|operational|explain)/\w+\.py)\b", (REPO / "Dockerfile").read_text()
+    )
+    assert "seldon/model.py" in copied and "contract/deployment.py" in copied
+    offenders = sorted(path for path in copied if "usecases" in _imported_packages(REPO / path))
+    assert not offenders, offenders
+
+
 def test_the_rule_sees_function_level_imports(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from seldon.pointer import read_pointer\n    import core.paths\n")

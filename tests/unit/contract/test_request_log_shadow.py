@@ -45,7 +45,7 @@ def test_lines_written_with_the_scores_inline_are_still_read(tmp_path):
         "model_version": "1",
         "n_rows": 1,
         "probability": [0.2],
-        "predicted_late": [0],
+        "predicted": [0],
         "unknown_categories": {},
         CHALLENGER_VERSION: "2",
         CHALLENGER_PROBABILITY: [0.3],

@@ -4,7 +4,7 @@ champion's and the shadow challenger's probabilities, then feedback), judged bot
 import numpy as np
 import pytest
 
-from contract.request_log import RequestLog, read_feedback, read_request_log, request_json
+from contract.request_log import TRUTH, RequestLog, read_feedback, read_request_log, request_json
 from core.gate import GateConfig
 from core.online_gate import OnlineGateConfig, judge_shadow, shadow_frame
 
@@ -66,7 +66,7 @@ def test_too_little_truth_judges_nothing(tmp_path):
 
 def test_truth_of_one_class_judges_nothing(tmp_path):
     frame = _traffic(tmp_path, challenger_noise=0.6, n=600)
-    frame["late"] = 0
+    frame[TRUTH] = 0
     judged = judge_shadow(frame, config=OnlineGateConfig(min_labelled_rows=10))
     assert not judged.promote
     assert judged.reasons == ["the truth of all 600 rows is one class: ROC AUC undefined, not judged"]

@@ -24,7 +24,10 @@ from contract.bundle import (
 )
 from core.bundle import build_reference, build_schema, write_bundle
 from core.model import Hyperparameters, fit, predict_scores
+from usecases import load
 from usecases.flights.schemas import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
+
+FLIGHTS = load("flights")  # the use case of this process (MLOPS_USE_CASE unset) and these tables
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +62,25 @@ def test_round_trip_predicts_the_same(bundle_dir, table):
     np.testing.assert_array_equal(predict_scores(bundle.model, table), predict_scores(model, table))
     assert bundle.schema.names == FEATURES
     assert bundle.schema.features[0].categories == ("A", "B", "C")
-    assert bundle.schema.output.to_dict() == {"names": ["probability", "predicted_late"], "threshold": 0.35}
+    # the names the server answers and reads by are the use case's, written into the bundle
+    assert bundle.schema.output.to_dict() == {
+        "names": ["probability", FLIGHTS.predicted],
+        "threshold": 0.35,
+        "truth": FLIGHTS.label,
+        "positive_class": FLIGHTS.positive_class,
+        "negative_class": FLIGHTS.negative_class,
+    }
+    online = bundle.schema.online_store
+    assert online is not None and FLIGHTS.online is not None
+    assert (online.time, online.entity_names, online.features, online.horizon_minutes) == (
+        FLIGHTS.online.time,
+        FLIGHTS.online.entities,
+        FLIGHTS.online.features,
+        FLIGHTS.online.horizon_minutes,
+    )
+    columns = FLIGHTS.feature_schema.to_schema().columns
+    assert [e.nullable for e in online.entities] == [columns[n].nullable for n in FLIGHTS.online.entities]
+    assert True in [e.nullable for e in online.entities]  # a nullable entity is declared as such
     assert bundle.reference is not None
     temp = bundle.reference.features["temp"]
     assert len(temp.proportions) == len(temp.edges) + 1
@@ -113,6 +134,14 @@ def test_a_field_outside_the_contract_is_refused_by_name(bundle_dir):
     (directory / "schema.json").write_text(json.dumps(schema))
     with pytest.raises(BundleError, match=r"schema.json output lacks required field\(s\) \['threshold'\]"):
         load_bundle(directory)
+
+
+def test_an_unnamed_bundle_is_named_after_the_use_cases_model(bundle_dir, table, tmp_path):
+    _directory, model = bundle_dir
+    schema = build_schema(table, 0.35)
+    reference = build_reference(table, predict_scores(model, table), 0.4)
+    write_bundle(tmp_path / "unnamed", model, schema, reference, Metadata(version="7"))
+    assert read_metadata(tmp_path / "unnamed").name == FLIGHTS.model_name
 
 
 def test_metadata_types_are_what_the_server_serves(bundle_dir):

@@ -75,10 +75,8 @@ def test_one_row_batch_and_batch_task_match_the_pipeline(predictor, holdout):
     np.testing.assert_allclose(one_row, expected, rtol=0, atol=PARITY)
     np.testing.assert_allclose(request.probability, expected, rtol=0, atol=PARITY)
     np.testing.assert_allclose(task["score"].to_numpy(), expected, rtol=0, atol=PARITY)
-    np.testing.assert_array_equal(task["predicted_late"].to_numpy(), request.predicted_late)
-    np.testing.assert_array_equal(
-        request.predicted_late, (request.probability >= predictor.threshold).astype(int)
-    )
+    np.testing.assert_array_equal(task["predicted_late"].to_numpy(), request.predicted)
+    np.testing.assert_array_equal(request.predicted, (request.probability >= predictor.threshold).astype(int))
     assert request.unknown_categories == {"carrier": 2, "dest": 1}
 
 

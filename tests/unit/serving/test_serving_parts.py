@@ -29,7 +29,7 @@ from seldon.pointer import PointerWatcher, read_pointer, write_pointer
 
 def _write(log, request_id, n=2, raw=None):
     body = {"jsonData": [{"carrier": "UA", "temp": None if i == 0 else 50.0} for i in range(n)]}
-    log.write(request_id, "flights-late-arrival", "3", request_json(body, raw), [0.1] * n, [0] * n, {})
+    log.write(request_id, "m", "3", request_json(body, raw), [0.1] * n, [0] * n, {})
 
 
 def test_request_log_rows_round_trip(tmp_path):
@@ -44,9 +44,9 @@ def test_request_log_rows_round_trip(tmp_path):
     assert [(r["request_id"], r["row"]) for r in rows] == [("a", 0), ("a", 1), ("b", 0), ("c", 0)]
     assert rows[0]["temp"] is None and rows[1]["temp"] == 50.0
     assert rows[0]["model_version"] == "3" and rows[0]["probability"] == 0.1
-    assert rows[0]["predicted_late"] == 0 and "late" not in rows[0]  # the truth is not known here
+    assert rows[0]["predicted"] == 0 and "truth" not in rows[0]  # the truth is not known here
     assert set(rows[0]) >= {"ts", "model_name", "carrier"}
-    assert rows[3]["carrier"] == "AA" and rows[3]["temp"] == 61.5 and rows[3]["predicted_late"] == 1
+    assert rows[3]["carrier"] == "AA" and rows[3]["temp"] == 61.5 and rows[3]["predicted"] == 1
 
 
 def test_raw_body_is_logged_as_sent_unless_it_spans_lines():
@@ -78,18 +78,43 @@ def test_reader_skips_a_line_still_being_written(tmp_path):
     assert [r["request_id"] for r in read_request_log(tmp_path)] == ["whole"]
 
 
+PREFIX = "p"  # the deployment's metric prefix (METRIC_PREFIX)
+
+
+def _metrics() -> ServingMetrics:
+    metrics = ServingMetrics(PREFIX)
+    metrics.classes(("on_time", "late"))  # what a bundle's output.row_labels gives when it loads
+    return metrics
+
+
 def _samples(metrics: ServingMetrics) -> dict[tuple[str, tuple], float]:
-    """{(sample name, sorted labels): value} as the exposition would show it."""
+    """{(sample name without the prefix, sorted labels): value} as the exposition would show it."""
     return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        (sample.name.removeprefix(f"{PREFIX}_"), tuple(sorted(sample.labels.items()))): sample.value
         for family in metrics.registry.collect()
         for sample in family.samples
         if not sample.name.endswith("_created")
     }
 
 
+def test_every_metric_is_named_with_the_deployments_prefix():
+    names = {sample.name for family in _metrics().registry.collect() for sample in family.samples}
+    assert names and all(name.startswith("p_") for name in names), names
+    other = ServingMetrics("bikes")
+    other.classes(("no_rental", "rental"))
+    other.predicted(np.array([0.9]), np.array([1]), {})
+    other.explained(np.array([0]))
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in other.registry.collect()
+        for sample in family.samples
+    }
+    assert samples[("bikes_predicted_rows_total", (("label", "rental"),))] == 1
+    assert samples[("bikes_explained_rows_total", (("label", "no_rental"),))] == 1
+
+
 def test_metrics_count_requests_rows_and_scores():
-    metrics = ServingMetrics()
+    metrics = _metrics()
     metrics.request("ok", 0.002)
     metrics.request("rejected", 0.0004, reason="max")
     metrics.predicted(np.array([0.1, 0.6]), np.array([0, 1]), {"dest": 1})
@@ -111,7 +136,7 @@ def test_metrics_count_requests_rows_and_scores():
 def test_many_rows_count_like_one_at_a_time():
     scores = np.random.default_rng(0).uniform(0, 1, 1000)
     scores[:3] = [0.05, 0.35, 1.0]  # on bucket edges: `le` includes the edge
-    bulk, single = ServingMetrics(), ServingMetrics()
+    bulk, single = _metrics(), _metrics()
     bulk.predicted(scores, (scores >= 0.35).astype(int), {})
     for score in scores:
         single.predicted(np.array([score]), np.array([int(score >= 0.35)]), {})
@@ -123,12 +148,12 @@ def test_many_rows_count_like_one_at_a_time():
 
 
 def test_rate_gauges_are_nan_until_there_is_something_to_rate():
-    samples = _samples(ServingMetrics())
+    samples = _samples(_metrics())
     assert math.isnan(samples[(POSITIVE_RATE, ())]) and math.isnan(samples[(ONLINE_ACCURACY, ())])
 
 
 def test_metrics_model_info_moves_with_swap():
-    metrics = ServingMetrics()
+    metrics = _metrics()
     first = Metadata(version="1", name="m", run_id="r1")
     metrics.model_loaded(first, None)
     metrics.model_loaded(Metadata(version="2", name="m", run_id="r2"), first)
@@ -140,7 +165,7 @@ def test_metrics_model_info_moves_with_swap():
 
 
 def test_feedback_sets_online_accuracy():
-    metrics = ServingMetrics()
+    metrics = _metrics()
     metrics.feedback(10, 7)
     metrics.feedback(10, 9)
     samples = _samples(metrics)

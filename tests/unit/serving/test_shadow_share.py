@@ -32,4 +32,5 @@ def test_the_choice_is_the_request_ids_and_nested_across_shares():
 def test_the_default_share_and_its_environment_variable(monkeypatch):
     assert Settings().shadow_share == 1.0  # every request: batches made it cheap (docs/serving.md)
     monkeypatch.setenv("SHADOW_SHARE", "0.6")
+    monkeypatch.setenv("METRIC_PREFIX", "p")
     assert Settings.from_env().shadow_share == 0.6

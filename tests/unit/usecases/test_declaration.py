@@ -77,6 +77,18 @@ def test_an_unknown_use_case_names_the_setting_and_what_exists(monkeypatch):
             },
             r"online: request key 'gate' is not a column of the feature schema",
         ),
+        (
+            {
+                "online": OnlineKeys(
+                    time="sched_dep",
+                    entities=("origin",),
+                    features=("distance",),
+                    horizon_minutes=60,
+                    events="x",
+                )
+            },
+            r"online.events: a function \(source_dir, start, end\) -> events, or None",
+        ),
     ],
 )
 def test_a_bad_declaration_fails_at_load_naming_the_field(changes, message):
