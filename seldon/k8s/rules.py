@@ -13,6 +13,7 @@ for each use case.
 
 from __future__ import annotations
 
+from contract.names import metric_label
 from usecases.spec import UseCase
 
 # The rule's `component` label: which part of the system an alert is about.
@@ -38,13 +39,9 @@ def alert_stem(case: UseCase) -> str:
     return "".join(part.capitalize() for part in case.name.split("-"))
 
 
-def class_label(class_name: str) -> str:
-    """A class as the `label` value of the serving counters of predicted rows (`on time` -> `on_time`)."""
-    return class_name.replace(" ", "_")
-
-
 def positive_label(case: UseCase) -> str:
-    return class_label(case.positive_class)
+    """The positive class as the `label` value of the server's counter of predicted rows."""
+    return metric_label(case.positive_class)
 
 
 def serving_recording_rules(case: UseCase) -> list[dict]:

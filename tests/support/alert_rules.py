@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from contract.names import metric_label
 from seldon.k8s import generate, rules
 from tests.support import REPO
 from tests.support.system_tools import system_binary
@@ -27,7 +28,7 @@ def placeholders(case: UseCase) -> dict[str, str]:
         "name": case.name,
         "model_name": case.model_name,
         "positive": rules.positive_label(case),
-        "negative": rules.class_label(case.negative_class),
+        "negative": metric_label(case.negative_class),
         "positive_class": case.positive_class,
         "online_features": ", ".join(case.online.features) if case.online else "",
     }
