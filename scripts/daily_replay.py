@@ -71,6 +71,23 @@ def default_start(choose: bool = False, months: int = 6) -> str:
     return f"{first - pd.DateOffset(months=months) if choose else first:%Y-%m}"
 
 
+def refuse_judged_months(start: str, months: int) -> None:
+    """Thresholds are chosen on months before those the replay judges (from the use case's first
+    demo month on), never on them: a choice that reaches one stops here, before anything runs.
+    A use case without demo dates has no default judged period: nothing to check against."""
+    if not usecases.current().demo_as_of:
+        return
+    first = pd.Timestamp(f"{start}-01")
+    last = first + pd.DateOffset(months=months - 1)
+    judged = pd.Timestamp(f"{default_start()}-01")
+    if last >= judged:
+        raise SystemExit(
+            f"--choose on {first:%Y-%m}..{last:%Y-%m} reaches {judged:%Y-%m}, the first month the "
+            "replay judges: thresholds are chosen on the months before it, never on those they are "
+            "judged on"
+        )
+
+
 @dataclass
 class DailyReplayConfig:
     start: str = field(default_factory=default_start)
@@ -365,8 +382,11 @@ def config_of(argv: list[str] | None = None) -> DailyReplayConfig:
         help="judge a grid of thresholds on the never and monthly policies (no loop) and print the choice",
     )
     args = parser.parse_args(argv)
+    start = args.start or default_start(args.choose, args.months)
+    if args.choose:
+        refuse_judged_months(start, args.months)
     return DailyReplayConfig(
-        start=args.start or default_start(args.choose, args.months),
+        start=start,
         months=args.months,
         window_days=args.window_days,
         data=DataConfig(train_months=args.train_months),

@@ -168,3 +168,18 @@ def test_measures_kept_on_disk_are_read_back_unchanged(table, tmp_path):
         read.drift.reset_index(drop=True), measured.drift.reset_index(drop=True), check_dtype=False
     )
     assert not math.isnan(read.report.realized_auc)
+
+
+def test_thresholds_are_never_chosen_on_the_months_the_replay_judges():
+    """`--choose` runs on the months before the replay's first (March-June for July-December by
+    default); a choice that reaches a judged month is refused before anything runs."""
+    from scripts.daily_replay import config_of, default_start
+
+    judged_from = pd.Timestamp(f"{default_start()}-01")
+    chosen_on = config_of(["--choose", "--months", "4"]).days
+    assert chosen_on[-1] < judged_from <= chosen_on[-1] + pd.Timedelta(days=1)
+    with pytest.raises(
+        SystemExit, match="2013-05..2013-08 reaches 2013-07, the first month the replay judges"
+    ):
+        config_of(["--choose", "--start", "2013-05", "--months", "4"])
+    assert config_of(["--start", "2013-05", "--months", "4"]).days[0] == pd.Timestamp("2013-05-01")
