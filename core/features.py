@@ -89,6 +89,22 @@ def month_window(
     )
 
 
+def judged_holdout_start(holdout_start: datetime, holdout_end: datetime, champion_fit_end: str) -> datetime:
+    """Where the holdout of a candidate facing a champion whose deployed model fit up to
+    `champion_fit_end` (`YYYY-MM-DD`, empty: no champion) starts. When that day falls inside the
+    holdout (a retrain mid-month, or after a mid-month one), the holdout starts the day after it:
+    the judged model then fits every row the champion fit, and the gate judges both on the rows
+    neither fit. Judged on the month holdout, the judged model would know weeks less than the
+    champion it is compared with. Otherwise (an older champion, none, or one that fit the
+    holdout's last day or later) the holdout is unchanged."""
+    if not champion_fit_end:
+        return holdout_start
+    after = naive(datetime.fromisoformat(champion_fit_end)).normalize() + pd.Timedelta(days=1)
+    if naive(holdout_start) < after < naive(holdout_end):
+        return after.to_pydatetime()
+    return holdout_start
+
+
 def recency_weights(event_times: pd.Series, half_life_months: float) -> np.ndarray | None:
     """Sample weights that halve every `half_life_months` (30.44-day months) of age before the
     latest event of the frame; None (every row weighs the same) when the half-life is 0."""

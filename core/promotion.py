@@ -60,6 +60,13 @@ class Comparison:
     compared_start: str = ""  # the first day both models were scored on (after the champion's fit)
 
 
+def champion_fit_end(model_name: str) -> str:
+    """The last day the current champion's deployed model fit (`YYYY-MM-DD`); empty when there
+    is no champion. A candidate's holdout starts after it (`core.features.judged_holdout_start`)."""
+    current = registry.alias_version(model_name, CHAMPION)
+    return registry.version_metadata(model_name, current).training_window.deployed_fit_end if current else ""
+
+
 def _scores_on(holdout: pd.DataFrame, model_name: str, version: str) -> tuple[np.ndarray, float, Metadata]:
     """A registered version's scores on `holdout`, its threshold and its metadata."""
     with tempfile.TemporaryDirectory(prefix=f"gate-{version}-") as tmp:

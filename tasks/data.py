@@ -11,7 +11,7 @@ from flytekit import Resources
 from core import features
 from core.refusals import RefusedRows, refuse_invalid_rows, row_account
 from tasks.frames import USE_CASE, FeatureFrame, RawFrame
-from tasks.util import pipeline_task
+from tasks.util import Service, pipeline_task
 
 DATA_RESOURCES = Resources(cpu="1", mem="2Gi")
 
@@ -54,6 +54,20 @@ def data_window(as_of: datetime, config: DataConfig) -> WindowOutputs:
         as_of, config.train_months, config.holdout_months, USE_CASE.label_maturity, data_start
     )
     return WindowOutputs(*window)
+
+
+@pipeline_task(cache=False, calls=[Service.TRACKING])
+def judged_holdout(holdout_start: datetime, holdout_end: datetime, faces_champion: bool) -> datetime:
+    """The holdout's start: after the last day the registry's champion fit when a candidate will
+    face it and that day falls inside the holdout (`core.features.judged_holdout_start`: the
+    judged model fits every row the champion fit); the month holdout's start otherwise, and when
+    no champion is faced (the data workflow alone, an unconditional retrain). Not cached on
+    purpose: it reads the registry's alias as it is now; the split is cached on its value."""
+    if not faces_champion:
+        return holdout_start
+    from core.promotion import champion_fit_end
+
+    return features.judged_holdout_start(holdout_start, holdout_end, champion_fit_end(USE_CASE.model_name))
 
 
 class LoadOutputs(NamedTuple):

@@ -29,8 +29,9 @@ def training_workflow(
 ) -> GateDecision:
     """Fit on the months before `as_of`'s holdout month and judge on the holdout; refit on every
     label known at `as_of`, register the refit, and let the gate decide on the holdout (where the
-    judged model never fit)."""
-    candidate = candidate_nodes(as_of, hyperparameters, data)
+    judged model never fit). The holdout starts after the champion's last fit day when that falls
+    inside it: the judged model fits every row the champion fit."""
+    candidate = candidate_nodes(as_of, hyperparameters, data, faces_champion=True)
     return promotion_gate(
         tracking_uri=candidate.tracking_uri,
         registered=candidate.registered,
@@ -51,13 +52,17 @@ class CandidateNodes(NamedTuple):
     judged_model_file: Any
 
 
-def candidate_nodes(as_of: datetime, hyperparameters: Hyperparameters, data: DataConfig) -> CandidateNodes:
+def candidate_nodes(
+    as_of: datetime, hyperparameters: Hyperparameters, data: DataConfig, faces_champion: bool = False
+) -> CandidateNodes:
     """Called in a workflow's body: adds data -> fit (judged) -> refit (deployed) -> evaluate ->
-    MLflow run + registered version to that workflow. The training workflow adds the gate; the
-    replay's unconditional monthly retrain stops here. Nodes, not a sub-workflow: both workflows
-    run the same tasks with the same inputs, so a training they share is one cached computation."""
+    MLflow run + registered version to that workflow. The training workflow adds the gate (and
+    `faces_champion`: the holdout starts after the champion's last fit day when that falls inside
+    it); the replay's unconditional monthly retrain stops here. Nodes, not a sub-workflow: both
+    workflows run the same tasks with the same inputs, so a training they share (whenever the
+    champion leaves the holdout unchanged) is one cached computation."""
     started_at = workflow_started()  # first, with no input: the training run's duration starts here
-    split = data_workflow(as_of=as_of, config=data)
+    split = data_workflow(as_of=as_of, config=data, faces_champion=faces_champion)
     # Each call reads the attribute itself: flytekit resolves a promise's attribute path in place,
     # so one promise shared by two tasks fails on the second.
     trained = train_model(

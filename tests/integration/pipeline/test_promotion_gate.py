@@ -116,3 +116,15 @@ def test_gate_sequence_on_a_real_tracking_server(server, monkeypatch):
     assert again == first
     assert registry.alias_version(name, "champion") == better.version
     assert registry.alias_version(name, "challenger") == late.version
+
+    # mid-month, facing the champion refit up to 03-31: the month holdout (03-15..04-14) would
+    # judge a model fit to 03-14 against it; the holdout starts the day after the champion's last
+    # fit day, so the judged model fits up to the same day and both are judged on 04-01..04-14
+    mid = train(STRONG, datetime(2013, 4, 15))
+    window = registry.version_metadata(name, mid.version).training_window
+    assert (window.train_end, window.holdout_start, window.holdout_end) == (
+        "2013-03-31",
+        "2013-04-01",
+        "2013-04-14",
+    )
+    assert mid.previous_champion == better.version and "paired-bootstrap interval" in mid.reasons[0]

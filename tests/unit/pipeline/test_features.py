@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.features import month_window, split_by_time
+from core.features import judged_holdout_start, month_window, split_by_time
 from tests.support.tables import raw_rows
 from usecases.flights.features import build_features
 from usecases.flights.schemas import FEATURES, FeatureTable, RawFlights
@@ -54,6 +54,24 @@ def test_mid_month_window_ends_on_its_date():
         datetime(2013, 7, 15),
         datetime(2013, 7, 15),
     )
+
+
+def test_the_judged_model_fits_every_row_its_champion_fit():
+    """A retrain as of 08-15 facing a champion refit as of 08-01 (last fit day 07-31): the month
+    holdout (07-15..08-14) would judge a model fit to 07-14 against a champion fit to 07-31, two
+    weeks behind it. The holdout starts the day after the champion's last fit day instead: the
+    judged model fits every row the champion fit, and both are judged on the rows neither fit."""
+    mid = month_window(datetime(2013, 8, 15), train_months=0, holdout_months=1)
+    assert judged_holdout_start(mid.holdout_start, mid.holdout_end, "2013-07-31") == datetime(2013, 8, 1)
+    assert judged_holdout_start(mid.holdout_start, mid.holdout_end, "2013-08-07") == datetime(2013, 8, 8)
+    # the 1st facing the champion of the 1st before (make demo's 2013-08-01): the month holdout
+    first = month_window(datetime(2013, 8, 1), train_months=0, holdout_months=1)
+    for fit_end in ("2013-06-30", "2013-05-31", ""):  # that champion, an older one, none
+        assert judged_holdout_start(first.holdout_start, first.holdout_end, fit_end) == datetime(2013, 7, 1)
+    # a champion that fit the holdout's last day or later (models trained out of order) leaves no
+    # row unseen by it: the month holdout, and the gate refuses to compare
+    for fit_end in ("2013-07-31", "2013-09-30"):
+        assert judged_holdout_start(first.holdout_start, first.holdout_end, fit_end) == datetime(2013, 7, 1)
 
 
 def test_split_by_time_refuses_an_empty_part():
