@@ -32,7 +32,8 @@ COPY contract/__init__.py contract/bundle.py contract/deployment.py contract/log
 COPY scoring/__init__.py scoring/compiled.py scoring/explanation.py scoring/online.py scoring/parity.py \
      scoring/predictor.py scoring/shadow.py scoring/validation.py /app/scoring/
 # the operational features' definitions and online store, shared with the pipeline
-COPY operational/__init__.py operational/definitions.py operational/offline.py operational/store.py \
+COPY operational/__init__.py operational/declarations.py operational/definitions.py operational/offline.py \
+     operational/store.py \
      /app/operational/
 COPY explain/__init__.py explain/treeshap.py /app/explain/
 COPY seldon/__init__.py seldon/metrics.py seldon/model.py seldon/openapi.json seldon/openapi.py \

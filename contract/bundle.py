@@ -190,15 +190,28 @@ class OnlineStoreSpec:
     """The features served from the online store at request time (never sent by the caller), as
     of t = the request's `time` - `horizon_minutes`, and the request fields that find them: `time`,
     the field holding the event time (local wall clock, ISO 8601 to the minute), and `entities`,
-    the fields the store is keyed by, in the store's order."""
+    the fields the store is keyed by, in the store's order. `declared`: each feature's declaration
+    and `stream` the event stream's (`operational.declarations`, as JSON objects), from which the
+    server derives the store's lookup when the bundle loads."""
 
     features: tuple[str, ...]
     horizon_minutes: int
     time: str
     entities: tuple[EntitySpec, ...]
+    stream: Mapping[str, Any]
+    declared: tuple[Mapping[str, Any], ...]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "features", tuple(self.features))
+        object.__setattr__(self, "declared", tuple(self.declared))
+        if not isinstance(self.stream, Mapping):
+            raise BundleError(f"{SCHEMA_FILE} online_store.stream must be a JSON object")
+        named = [d.get("name") if isinstance(d, Mapping) else None for d in self.declared]
+        if named != list(self.features):
+            raise BundleError(
+                f"{SCHEMA_FILE} online_store.declared names {named}, not the features {list(self.features)} "
+                "in their order: one declaration per feature"
+            )
         _text(self.time, f"{SCHEMA_FILE} online_store.time")
         entities = tuple(
             e
@@ -228,6 +241,8 @@ class OnlineStoreSpec:
             "horizon_minutes": self.horizon_minutes,
             "time": self.time,
             "entities": [dataclasses.asdict(e) for e in self.entities],
+            "stream": dict(self.stream),
+            "declared": [dict(d) for d in self.declared],
         }
 
 

@@ -95,6 +95,8 @@ def build_schema(train: pd.DataFrame, threshold: float) -> Schema:
             horizon_minutes=int(case.online.horizon_minutes),
             time=case.online.time,
             entities=tuple(EntitySpec(name, bool(columns[name].nullable)) for name in case.online.entities),
+            stream=case.online.stream.to_dict(),
+            declared=tuple(feature.to_dict() for feature in case.online.declared),
         )
     return Schema(features=tuple(features), output=output, online_store=online)
 

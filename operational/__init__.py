@@ -1,8 +1,10 @@
-"""Online features at prediction time: the time units (`definitions`), vectorized point-in-time
-gathers (`offline`) and the online store in Redis (`store`), read at request time (serving).
+"""Online features at prediction time, declared once: the declarations and their rules
+(`declarations`), the time units (`definitions`), the offline point-in-time columns derived from
+the declarations (`offline`) and the online store in Redis whose ingestion, lookup and decode are
+derived from the same declarations (`store`), read at request time (serving).
 
-A use case computes its own features offline with these pieces (for example
-`usecases.flights.operational`); a parity test proves the store reads the same values.
-Imports only numpy and pandas at module level (redis is imported where the store is used), and
-none of the project's other packages: the serving image holds this package and no use case.
+A use case declares its online features (for example `usecases/flights/operational.py`); nothing
+here names one. Imports only numpy and pandas at module level (redis is imported where the store
+is used), and none of the project's other packages: the serving image holds this package and no
+use case, and reads the declarations from the bundle.
 """

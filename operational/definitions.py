@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 _EPOCH = np.datetime64("1970-01-01T00:00", "m")
+DAY_MINUTES = 24 * 60
 
 
 def minutes(stamps: pd.Series | pd.DatetimeIndex) -> np.ndarray:

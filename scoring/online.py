@@ -1,5 +1,6 @@
 """The request-time join: each validated row's online features, read from the online store as of
-its t (`operational.store`), added to the model columns.
+its t (`operational.store`, its layout derived from the bundle's declarations), added to the model
+columns.
 
 The request names its entities and its event time (the bundle's `OnlineStoreSpec`: `entities`,
 `time`), never the features. Where the store cannot tell (down, empty, behind t) or has nothing
@@ -15,8 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from contract.bundle import OnlineStoreSpec, Schema
-from operational.store import STORE_DOWN, OnlineStore
+from contract.bundle import SCHEMA_FILE, BundleError, OnlineStoreSpec, Schema
+from operational.declarations import DeclarationError, features_from, stream_from
+from operational.store import STORE_DOWN, Layout, OnlineStore
 from scoring.validation import key_inputs
 
 NOT_KNOWN = "not_known"  # the store answered: nothing to tell for this entity as of t
@@ -38,6 +40,20 @@ class Joined:
         return {name: [None if v != v else v for v in values] for name, values in self.columns.items()}
 
 
+def layout_of(spec: OnlineStoreSpec) -> Layout:
+    """The store's layout derived from the bundle's declarations (once, when the bundle loads);
+    a declaration the store cannot serve is refused naming it."""
+    try:
+        return Layout(
+            features_from(spec.declared),
+            stream_from(spec.stream),
+            spec.horizon_minutes,
+            entities=spec.entity_names,
+        )
+    except (DeclarationError, ValueError) as error:
+        raise BundleError(f"{SCHEMA_FILE} online_store: {error}") from None
+
+
 class OnlineJoin:
     """The bundle's `OnlineStoreSpec` over one store (None: no store configured, every row's
     online features are missing, reason `store_unavailable`)."""
@@ -45,11 +61,7 @@ class OnlineJoin:
     def __init__(self, spec: OnlineStoreSpec, store: OnlineStore | None):
         self.spec = spec
         self.store = store
-        if store is not None and store.horizon_minutes != spec.horizon_minutes:
-            raise ValueError(
-                f"the online store answers as of {store.horizon_minutes} minutes before departure, "
-                f"the model was trained as of {spec.horizon_minutes}"
-            )
+        self.layout = layout_of(spec)
 
     def join(self, entities: Sequence[Sequence | np.ndarray], minutes: Sequence[int]) -> Joined:
         """`entities`: one column per entity of the spec, in its order; `minutes`: each row's
@@ -59,7 +71,7 @@ class OnlineJoin:
         if self.store is None:
             counts = Counter({(name, STORE_DOWN): n_rows for name in names})
             return Joined({n: [math.nan] * n_rows for n in names}, list(names), STORE_DOWN, counts)
-        lookups = self.store.features_many(list(zip(*entities, minutes, strict=True)))
+        lookups = self.store.lookup(self.layout, list(zip(*entities, minutes, strict=True)))
         columns: dict[str, list[float]] = {n: [] for n in names}
         counts = Counter()
         unavailable = None

@@ -1,6 +1,6 @@
 """Replay the events of source days into the online store, as a feed would deliver them: the
-use case's event stream (`OnlineKeys.events`; for flights every flight of the day, the
-timetable, and its departure).
+use case's event stream (`OnlineFeatures.events`; for flights every flight of the day, the
+timetable, and its departure), written in the layout derived from its declarations.
 
     python -m scripts.feed_departures --day 2013-06-14 [--days 1] [--url redis://127.0.0.1:6379/0]
 
@@ -31,7 +31,7 @@ def feed(store: OnlineStore, case, source: str, first_day: pd.Timestamp, days: i
     events = case.online.events(source, first_day - pd.Timedelta(days=1), end)
     if events.empty:
         raise ValueError(f"the source has no events on {first_day:%Y-%m-%d} or the {days - 1} days after it")
-    return store.ingest(events, complete_until=end)
+    return store.ingest(case.online.layout(), events, complete_until=end)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,9 +12,9 @@ import os
 import pkgutil
 from functools import cache
 
-from usecases.spec import OnlineKeys, UseCase, UseCaseError
+from usecases.spec import OnlineFeatures, UseCase, UseCaseError
 
-__all__ = ["DEFAULT", "ENV", "OnlineKeys", "UseCase", "UseCaseError", "available", "current", "load"]
+__all__ = ["DEFAULT", "ENV", "OnlineFeatures", "UseCase", "UseCaseError", "available", "current", "load"]
 
 ENV = "MLOPS_USE_CASE"
 DEFAULT = "flights"

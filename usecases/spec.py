@@ -18,10 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from operational.declarations import DeclarationError, EventStream, OnlineFeature, check_features
 from usecases.model_defaults import BASE_HYPERPARAMETERS
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
+
+    from operational.store import Layout
+
 
 # A name becomes a registered model, an experiment, a Prometheus metric prefix and Kubernetes
 # object names: lower-case letters, digits and single hyphens (a DNS label, at most 40 characters
@@ -40,19 +44,46 @@ class UseCaseError(ValueError):
 
 
 @dataclass(frozen=True)
-class OnlineKeys:
-    """How a request finds its online features: the entity fields it carries (`entities`, for
-    example a station or a plane) and the field that holds its event time (`time`, local wall
-    clock, ISO 8601 to the minute); the features are as of t = event time - `horizon_minutes`.
-    `events(source_dir, start, end)` gives the events the store is fed whose time lies in
-    [start, end), as a feed would deliver them (`scripts.feed_departures`; None: the use case has
-    no replayable stream)."""
+class OnlineFeatures:
+    """The use case's online features, declared (`operational.declarations`: the rules): each
+    one's entity, event-stream columns, aggregation and window, all as of
+    t = a row's event time (`time`, a feature-table column a request sends, local wall clock, ISO
+    8601 to the minute) - `horizon_minutes`. `stream` names the events' key and watermark,
+    `event_columns` what the stream delivers. From these alone the offline columns
+    (`columns`), the online store's ingestion and its one lookup are derived.
+    `events(source_dir, start, end)` gives the events whose time lies in [start, end), as a feed
+    would deliver them (`scripts.feed_departures`; None: the use case has no replayable stream)."""
 
     time: str
-    entities: tuple[str, ...]
-    features: tuple[str, ...]
     horizon_minutes: int
+    stream: EventStream
+    declared: tuple[OnlineFeature, ...]
+    event_columns: tuple[str, ...]
     events: Callable[[str, datetime, datetime], pd.DataFrame] | None = None
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.declared)
+
+    @property
+    def entities(self) -> tuple[str, ...]:
+        """The request fields the store is keyed by, in the order of the declarations."""
+        return tuple(dict.fromkeys(f.entity for f in self.declared))
+
+    def layout(self) -> Layout:
+        """The online store's layout of these declarations (its keys, ingestion and lookup)."""
+        from operational.store import Layout
+
+        return Layout(self.declared, self.stream, self.horizon_minutes, entities=self.entities)
+
+    def columns(
+        self, events: pd.DataFrame, rows: pd.DataFrame, horizon_minutes: int | None = None
+    ) -> pd.DataFrame:
+        """The offline point-in-time columns of `rows` (their `time` and entities) from `events`."""
+        from operational.offline import point_in_time
+
+        horizon = self.horizon_minutes if horizon_minutes is None else horizon_minutes
+        return point_in_time(self.declared, events, rows, self.time, horizon, self.stream.key)
 
 
 @dataclass(frozen=True)
@@ -95,7 +126,7 @@ class UseCase:
     slices: tuple[str, ...]
     threshold: float
     package_dir: Path  # the use case's folder: sample request, fixtures, docs page
-    online: OnlineKeys | None = None
+    online: OnlineFeatures | None = None
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)  # overrides of Hyperparameters' defaults
     demo_as_of: tuple[datetime, ...] = ()
     description: Mapping[str, str] = field(default_factory=dict)  # feature -> what it means
@@ -275,13 +306,17 @@ def _check_binary_label(case: UseCase, who: str) -> None:
 def _check_online(case: UseCase, who: str, columns: dict) -> None:
     online = case.online
     assert online is not None
-    if not online.features:
-        raise UseCaseError(who, "online.features", "declare at least one feature, or leave online None")
+    if not isinstance(online.declared, tuple) or not all(
+        isinstance(f, OnlineFeature) for f in online.declared
+    ):
+        raise UseCaseError(who, "online.declared", "a tuple of OnlineFeature declarations")
+    try:
+        check_features(online.declared, online.stream, online.event_columns)
+    except DeclarationError as error:
+        raise UseCaseError(who, "online", str(error)) from None
     unknown = [f for f in online.features if f not in case.numeric_features]
     if unknown:
         raise UseCaseError(who, "online.features", f"{unknown} are not numeric features of the use case")
-    if not online.entities:
-        raise UseCaseError(who, "online.entities", "declare the request field(s) the store is keyed by")
     if not 0 <= int(online.horizon_minutes) <= 366 * 24 * 60:
         raise UseCaseError(who, "online.horizon_minutes", f"{online.horizon_minutes} must be in [0, 1 year]")
     for name in (online.time, *online.entities):

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from usecases.flights import features, operational, schemas, source
-from usecases.spec import OnlineKeys, UseCase
+from usecases.spec import OnlineFeatures, UseCase
 
 USE_CASE = UseCase(
     name="flights",
@@ -35,11 +35,12 @@ USE_CASE = UseCase(
     slices=("carrier", "origin"),
     threshold=0.35,
     package_dir=Path(__file__).resolve().parent,
-    online=OnlineKeys(
+    online=OnlineFeatures(
         time=schemas.TIMESTAMP,
-        entities=("origin", schemas.TAILNUM),
-        features=tuple(operational.OPERATIONAL_FEATURES),
         horizon_minutes=operational.HORIZON_MINUTES,
+        stream=operational.STREAM,
+        declared=operational.DECLARED,
+        event_columns=tuple(operational.EVENT_COLUMNS),
         events=source.departures_between,
     ),
     demo_as_of=(datetime(2013, 7, 1), datetime(2013, 8, 1)),

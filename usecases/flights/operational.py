@@ -12,11 +12,11 @@ Nothing after t is read, so moving or changing any later event changes no featur
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from operational.definitions import check_horizon, minutes
-from operational.offline import SPAN, sorted_keys, windows
+from operational.declarations import EventStream, OnlineFeature
+from operational.definitions import minutes
+from operational.offline import point_in_time
 
 HORIZON_MINUTES = 60  # an hour before departure: a passenger or an operations desk can still act
 RECENT_MINUTES = 120  # the origin's recent past: the two hours before t
@@ -44,109 +44,74 @@ DESCRIPTIONS = {
 }
 
 # Departure events: what an operations feed gives. `actual_dep` is missing until the flight
-# departs (a timetable entry), and stays missing for a cancelled flight.
+# departs (a timetable entry), and stays missing for a cancelled flight; `dep_delay` is actual
+# minus scheduled, in minutes.
 EVENT_KEY = "flight_id"
-EVENT_COLUMNS = [EVENT_KEY, "origin", "tailnum", "sched_dep", "actual_dep"]
+EVENT_COLUMNS = [EVENT_KEY, "origin", "tailnum", "sched_dep", "actual_dep", "dep_delay"]
+# One watermark per origin: how far its departures have come (a timetable entry says nothing).
+STREAM = EventStream(key=EVENT_KEY, watermark="actual_dep", partition="origin")
 
-_DAY = 24 * 60
+# The declarations: the offline columns and the online store's lookup are derived from them.
+DECLARED = (
+    # departures from the origin in (t - 2 h, t], scheduled before the flight
+    OnlineFeature(
+        ORIGIN_RECENT_DEPARTURES,
+        entity="origin",
+        time="actual_dep",
+        aggregation="count",
+        window_minutes=RECENT_MINUTES,
+        before_own="sched_dep",
+    ),
+    OnlineFeature(
+        ORIGIN_RECENT_DEP_DELAY,
+        entity="origin",
+        time="actual_dep",
+        aggregation="mean",
+        value="dep_delay",
+        window_minutes=RECENT_MINUTES,
+        before_own="sched_dep",
+    ),
+    # flights scheduled in (t - 2 h, t], not departed by t
+    OnlineFeature(
+        ORIGIN_BACKLOG,
+        entity="origin",
+        time="sched_dep",
+        aggregation="count",
+        window_minutes=RECENT_MINUTES,
+        until="actual_dep",
+    ),
+    # the plane's latest departure by t, among its flights scheduled that day before this one
+    OnlineFeature(
+        TAIL_PREV_DEP_DELAY,
+        entity="tailnum",
+        time="actual_dep",
+        aggregation="last",
+        value="dep_delay",
+        before_own="sched_dep",
+        same_day="sched_dep",
+    ),
+    OnlineFeature(
+        TAIL_PREV_DEP_MINUTES,
+        entity="tailnum",
+        time="actual_dep",
+        aggregation="time_since_last",
+        before_own="sched_dep",
+        same_day="sched_dep",
+    ),
+)
 
 
 def operational_features(
     events: pd.DataFrame, flights: pd.DataFrame, horizon_minutes: int = HORIZON_MINUTES
 ) -> pd.DataFrame:
-    """One row per row of `flights` (same index): the operational features as of each flight's t.
+    """One row per row of `flights` (same index): the operational features as of each flight's t,
+    computed from the declarations (`operational.offline.point_in_time`).
 
-    `events` are departure events (`EVENT_COLUMNS`: `sched_dep`, `actual_dep`
-    timestamps, `actual_dep` missing when the flight never departed); `flights` needs `origin`,
-    `tailnum` and `sched_dep`. A flight's own departure never enters its features: departures
-    count only when scheduled before the flight.
+    `events` are departure events (`EVENT_COLUMNS`); `flights` needs `origin`, `tailnum` and
+    `sched_dep`. A flight's own departure never enters its features: departures count only when
+    scheduled before the flight.
     """
-    check_horizon(horizon_minutes)
-    out = pd.DataFrame(np.nan, index=flights.index, columns=OPERATIONAL_FEATURES)
-    # An undated event is no event; an undated flight has no t (pandera names its bad field).
-    events = events.loc[events["sched_dep"].notna()]
-    dated = flights["sched_dep"].notna().to_numpy()
-    flights = flights.loc[dated]
-    own = minutes(flights["sched_dep"])
-    at = own - horizon_minutes
-    sched = minutes(events["sched_dep"])
-    actual = minutes(events["actual_dep"])
-    origins = pd.factorize(pd.concat([events["origin"], flights["origin"]], ignore_index=True))[0]
-    event_origin, flight_origin = origins[: len(events)], origins[len(events) :]
-
-    count, mean = _recent(event_origin, sched, actual, flight_origin, own, at)
-    delay, since = _tail_previous(events["tailnum"], sched, actual, flights["tailnum"], own, at)
-    columns = {
-        ORIGIN_RECENT_DEPARTURES: count,
-        ORIGIN_RECENT_DEP_DELAY: mean,
-        ORIGIN_BACKLOG: _backlog(event_origin, sched, actual, flight_origin, at),
-        TAIL_PREV_DEP_DELAY: delay,
-        TAIL_PREV_DEP_MINUTES: since,
-    }
-    for name, values in columns.items():
-        out.loc[dated, name] = values
-    return out
-
-
-def _recent(event_origin, sched, actual, flight_origin, own, at) -> tuple[np.ndarray, np.ndarray]:
-    """Departures from the origin in (t - RECENT, t], scheduled before the flight: count, mean delay."""
-    departed = ~np.isnan(actual)
-    keys, order = sorted_keys(event_origin[departed], actual[departed])
-    base = flight_origin.astype(np.int64) * SPAN
-    lo = np.searchsorted(keys, base + (at - RECENT_MINUTES).astype(np.int64), side="right")
-    hi = np.searchsorted(keys, base + at.astype(np.int64), side="right")
-    their_sched = sched[departed][order]
-    delay = (actual - sched)[departed][order]
-    count = np.zeros(len(own))
-    total = np.zeros(len(own))
-    for rows, index, valid in windows(lo, hi):
-        counted = valid & (their_sched[index] < own[rows, None])
-        count[rows] = counted.sum(axis=1)
-        total[rows] = np.where(counted, delay[index], 0.0).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, total / count, np.nan)
-    return count, mean
-
-
-def _backlog(event_origin, sched, actual, flight_origin, at) -> np.ndarray:
-    """Flights scheduled from the origin in (t - RECENT, t] that had not departed by t."""
-    keys, order = sorted_keys(event_origin, sched)
-    base = flight_origin.astype(np.int64) * SPAN
-    lo = np.searchsorted(keys, base + (at - RECENT_MINUTES).astype(np.int64), side="right")
-    hi = np.searchsorted(keys, base + at.astype(np.int64), side="right")
-    their_actual = actual[order]
-    backlog = np.zeros(len(at))
-    for rows, index, valid in windows(lo, hi):
-        departed_by_t = their_actual[index] <= at[rows, None]  # NaN (never departed) is False
-        backlog[rows] = (valid & ~departed_by_t).sum(axis=1)
-    return backlog
-
-
-def _tail_previous(event_tail, sched, actual, flight_tail, own, at) -> tuple[np.ndarray, np.ndarray]:
-    """The same plane's latest departure that day (scheduled that day, before the flight),
-    departed by t: its delay and the minutes from it to t."""
-    departed = ~np.isnan(actual) & event_tail.notna().to_numpy()
-    tails = pd.factorize(pd.concat([event_tail[departed], flight_tail], ignore_index=True))[0]
-    n = int(departed.sum())
-    event_group = tails[:n].astype(np.int64) * 100_000 + (sched[departed] // _DAY).astype(np.int64)
-    flight_group = tails[n:].astype(np.int64) * 100_000 + (own // _DAY).astype(np.int64)
-    # ties in departure time go by scheduled time, as the store's members sort
-    keys, order = sorted_keys(event_group, actual[departed], then=sched[departed])
-    lo = np.searchsorted(keys, flight_group * SPAN, side="left")
-    hi = np.searchsorted(keys, flight_group * SPAN + at.astype(np.int64), side="right")
-    hi = np.where(tails[n:] < 0, lo, hi)  # no tail number: no previous departure
-    their_sched, their_actual = sched[departed][order], actual[departed][order]
-    delay = np.full(len(own), np.nan)
-    since = np.full(len(own), np.nan)
-    for rows, index, valid in windows(lo, hi):
-        eligible = valid & (their_sched[index] < own[rows, None])
-        # `index` runs in departure order: the latest eligible one is the last True in a row.
-        last = eligible.shape[1] - 1 - np.argmax(eligible[:, ::-1], axis=1)
-        found = eligible.any(axis=1)
-        chosen = index[np.arange(len(rows)), last]
-        delay[rows[found]] = (their_actual - their_sched)[chosen[found]]
-        since[rows[found]] = at[rows[found]] - their_actual[chosen[found]]
-    return delay, since
+    return point_in_time(DECLARED, events, flights, "sched_dep", horizon_minutes, EVENT_KEY)
 
 
 def departure_events(flights: pd.DataFrame) -> pd.DataFrame:
@@ -158,12 +123,20 @@ def departure_events(flights: pd.DataFrame) -> pd.DataFrame:
     key = (
         date + "_" + flights["carrier"].astype(str) + flights["flight"].astype(str) + "_" + flights["origin"]
     )
+    actual = sched + pd.to_timedelta(flights["dep_delay"], unit="min")
     return pd.DataFrame(
         {
             "flight_id": key,
             "origin": flights["origin"].astype(str),
             "tailnum": flights["tailnum"],
             "sched_dep": sched,
-            "actual_dep": sched + pd.to_timedelta(flights["dep_delay"], unit="min"),
+            "actual_dep": actual,
+            "dep_delay": departure_delay(sched, actual),
         }
     )
+
+
+def departure_delay(sched_dep: pd.Series, actual_dep: pd.Series) -> pd.Series:
+    """Actual minus scheduled departure in whole minutes (missing until departed): the value the
+    delay features aggregate."""
+    return pd.Series(minutes(actual_dep) - minutes(sched_dep), index=sched_dep.index)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from usecases.spec import UseCase
-from usecases.visibility import features, schemas, source
+from usecases.spec import OnlineFeatures, UseCase
+from usecases.visibility import features, operational, schemas, source
 
 USE_CASE = UseCase(
     name="visibility",
@@ -30,6 +30,14 @@ USE_CASE = UseCase(
     # The best F1 on April-June 2013, each month scored by a model fit on the months before it.
     threshold=0.2,
     package_dir=Path(__file__).resolve().parent,
+    online=OnlineFeatures(
+        time=schemas.TIMESTAMP,
+        horizon_minutes=operational.HORIZON_MINUTES,
+        stream=operational.STREAM,
+        declared=operational.DECLARED,
+        event_columns=tuple(operational.EVENT_COLUMNS),
+        events=source.readings_between,
+    ),
     demo_as_of=(datetime(2013, 7, 1), datetime(2013, 8, 1)),
     data_start=datetime(2013, 1, 1),
     description=dict(schemas.DESCRIPTIONS),

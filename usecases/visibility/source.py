@@ -18,7 +18,9 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from operational.offline import point_in_time
 from usecases.tables import package_data, read_table
+from usecases.visibility import operational
 from usecases.visibility.schemas import (
     READINGS,
     STATION,
@@ -38,7 +40,6 @@ OUTCOME_HOURS = 6
 # The trend columns look this far back (hours_since_low up to 48 h): a window's first readings
 # need the two days before it.
 LOOKBACK_HOURS = 48
-RECENT_HOURS = 6
 CHANGE_HOURS = 3
 # A reading "3 hours before" is the latest at or before t - 3 h, and no older than this.
 CHANGE_TOLERANCE = pd.Timedelta(hours=1)
@@ -79,6 +80,29 @@ def load_window(source: str, start: datetime, end: datetime) -> pd.DataFrame:
     for column in READINGS:
         window[column] = window[column].astype(np.float64)
     return window.reset_index(drop=True)
+
+
+def readings_between(source: str, start: datetime, end: datetime) -> pd.DataFrame:
+    """The events of the station readings taken in [start, end) (`operational.EVENT_COLUMNS`):
+    what the stations' feed delivers, the online store's input."""
+    readings = read_table(source or default_source(), TABLE)
+    readings = readings.reindex(columns=[*_KEY, *READINGS]).copy()
+    readings[TIMESTAMP] = observation_times(readings)
+    inside = (readings[TIMESTAMP] >= naive(start)) & (readings[TIMESTAMP] < naive(end))
+    return operational.reading_events(_clean(readings.loc[inside]))
+
+
+def online_columns(readings: pd.DataFrame) -> pd.DataFrame:
+    """The declared online features of each reading as of its time, from the readings
+    themselves (`usecases.visibility.operational`)."""
+    return point_in_time(
+        operational.DECLARED,
+        operational.reading_events(readings),
+        readings,
+        TIMESTAMP,
+        operational.HORIZON_MINUTES,
+        operational.EVENT_KEY,
+    )
 
 
 def naive(moment: datetime) -> pd.Timestamp:
@@ -156,7 +180,7 @@ def as_of_trends(readings: pd.DataFrame) -> pd.DataFrame:
     visib = readings["visib"].to_numpy(np.float64)
     spread = (readings["temp"] - readings["dewp"]).to_numpy(np.float64)
     pressure = readings["pressure"].to_numpy(np.float64)
-    lowest, _ = window_min(times, visib, -RECENT_HOURS * 60, 0)
+    lowest = online_columns(readings)[operational.VISIB_MIN_6H].to_numpy()
     low_times = np.where(visib < LOW_VISIBILITY_MILES, times.astype(np.float64), np.nan)
     latest_low = pd.Series(low_times).groupby(readings[STATION].to_numpy()).ffill().to_numpy()
     since = (times - latest_low) / 60.0

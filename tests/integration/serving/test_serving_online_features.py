@@ -33,10 +33,16 @@ def day_table():
 
 
 def _feed(port: int) -> None:
+    from usecases.flights import USE_CASE
+
+    online = USE_CASE.online
+    assert online is not None
     flights = read_table(default_source(), "flights")
     events = departure_events(flights[(flights["month"] == 6) & flights["day"].isin([13, 14])])
     OnlineStore.from_url(f"redis://127.0.0.1:{port}/0").ingest(
-        events, complete_until=pd.Timestamp("2013-06-15")
+        online.layout(),
+        events,
+        complete_until=pd.Timestamp("2013-06-15"),
     )
 
 

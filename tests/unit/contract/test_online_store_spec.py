@@ -21,6 +21,17 @@ def _online(**changes) -> OnlineStoreSpec:
         "horizon_minutes": 60,
         "time": "event_time",
         "entities": (EntitySpec("station"), EntitySpec("vehicle", nullable=True)),
+        "stream": {"key": "visit_id", "watermark": "arrived", "partition": "station"},
+        "declared": (
+            {
+                "name": "station_backlog",
+                "entity": "station",
+                "time": "arrived",
+                "aggregation": "count",
+                "window_minutes": 60,
+                "until": "served",
+            },
+        ),
     }
     return OnlineStoreSpec(**{**fields, **changes})
 
@@ -53,7 +64,8 @@ def test_a_schema_without_online_store_reads_as_before():
 
 def test_online_store_naming_no_feature_is_refused():
     data = _schema(None).to_dict()
-    data["online_store"] = {**_online().to_dict(), "features": ["gate_queue"]}
+    declared = [{**_online().to_dict()["declared"][0], "name": "gate_queue"}]
+    data["online_store"] = {**_online().to_dict(), "features": ["gate_queue"], "declared": declared}
     with pytest.raises(BundleError, match=r"schema.json online_store names \['gate_queue'\]: not features"):
         Schema.from_dict(data)
     data["online_store"] = {**_online().to_dict(), "ttl": 3}
@@ -65,9 +77,45 @@ def test_an_online_store_written_before_its_request_fields_were_declared_names_w
     data = _schema(None).to_dict()
     data["online_store"] = {"features": ["station_backlog"], "horizon_minutes": 60, "keys": ["t", "v"]}
     with pytest.raises(
-        BundleError, match=r"schema.json online_store lacks required field\(s\) \['entities', 'time'\]"
+        BundleError,
+        match=r"schema.json online_store lacks required field\(s\) "
+        r"\['declared', 'entities', 'stream', 'time'\]",
     ):
         Schema.from_dict(data)
+
+
+def test_an_online_store_written_before_its_features_were_declared_names_what_it_lacks():
+    data = _schema(None).to_dict()
+    data["online_store"] = {k: v for k, v in _online().to_dict().items() if k not in ("declared", "stream")}
+    with pytest.raises(
+        BundleError, match=r"schema.json online_store lacks required field\(s\) \['declared', 'stream'\]"
+    ):
+        Schema.from_dict(data)
+
+
+def test_a_declaration_per_feature_in_the_features_order():
+    with pytest.raises(
+        BundleError,
+        match=r"online_store.declared names \[\], not the features \['station_backlog'\] in their order",
+    ):
+        _online(declared=())
+
+
+def test_a_declaration_the_store_cannot_serve_is_refused_when_the_bundle_loads_naming_it():
+    from scoring.online import layout_of
+
+    assert layout_of(_online()).names == ("station_backlog",)
+    median = {**_online().declared[0], "aggregation": "median"}
+    with pytest.raises(
+        BundleError,
+        match=r"schema.json online_store: online feature 'station_backlog': aggregation 'median' is not one "
+        r"the store computes",
+    ):
+        layout_of(_online(declared=(median,)))
+    with pytest.raises(
+        BundleError, match=r"online_store: online feature 'station_backlog' has unknown field\(s\) \['ttl'\]"
+    ):
+        layout_of(_online(declared=({**_online().declared[0], "ttl": 3},)))
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from usecases.flights.operational import OPERATIONAL_FEATURES, departure_events, operational_features
+from usecases.flights.operational import (
+    OPERATIONAL_FEATURES,
+    departure_delay,
+    departure_events,
+    operational_features,
+)
 from usecases.flights.source import default_source, read_table
 
 DAY = pd.Timestamp("2013-06-14")
@@ -19,7 +24,7 @@ def _events(rows: list[tuple]) -> pd.DataFrame:
     def stamp(clock):
         return pd.NaT if clock is None else DAY + pd.Timedelta(f"{clock}:00")
 
-    return pd.DataFrame(
+    events = pd.DataFrame(
         {
             "flight_id": [r[0] for r in rows],
             "origin": [r[1] for r in rows],
@@ -28,6 +33,7 @@ def _events(rows: list[tuple]) -> pd.DataFrame:
             "actual_dep": pd.to_datetime([stamp(r[4]) for r in rows]),
         }
     )
+    return events.assign(dep_delay=departure_delay(events["sched_dep"], events["actual_dep"]))
 
 
 def _features_of(events: pd.DataFrame, flight_id: str, horizon: int = 60) -> dict:
@@ -157,6 +163,7 @@ def test_a_change_at_or_before_t_does_change_features(real_day):
     recent = (changed["origin"] == "EWR") & window
     assert recent.any()
     changed.loc[recent, "sched_dep"] -= pd.Timedelta(minutes=30)  # the same departures, 30 minutes later
+    changed.loc[recent, "dep_delay"] += 30
     after = operational_features(changed, flight)
     assert not before[OPERATIONAL_FEATURES].equals(after[OPERATIONAL_FEATURES])
 

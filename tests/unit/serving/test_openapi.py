@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from contract.bundle import EntitySpec, FeatureSpec, OnlineStoreSpec, OutputSpec
+from contract.bundle import EntitySpec, FeatureSpec, OutputSpec
 from seldon.openapi import document
 
 
@@ -56,8 +56,12 @@ def test_another_use_cases_names_are_the_documents(typed_schema):
         negative_class="clear",
     )
     served = typed_schema.online_store.features
-    online = OnlineStoreSpec(
-        features=served, horizon_minutes=180, time="observed_at", entities=(EntitySpec("station_id"),)
+    online = dataclasses.replace(
+        typed_schema.online_store,
+        features=served,
+        horizon_minutes=180,
+        time="observed_at",
+        entities=(EntitySpec("station_id"),),
     )
     schema = dataclasses.replace(typed_schema, output=output, online_store=online)
     doc = document(schema, "visibility-drop")

@@ -23,6 +23,17 @@ SCHEMA = Schema(
         horizon_minutes=120,
         time="observed_at",
         entities=(EntitySpec("station"), EntitySpec("sensor"), EntitySpec("crew", nullable=True)),
+        stream={"key": "reading_id", "watermark": "observed_at", "partition": "station"},
+        declared=(
+            {
+                "name": "recent_rain",
+                "entity": "station",
+                "time": "observed_at",
+                "aggregation": "sum",
+                "value": "rain",
+                "window_minutes": 120,
+            },
+        ),
     ),
 )
 RECORD = {"station": "KJFK", "temp": 12.5, "observed_at": "2013-03-01T06:00", "sensor": "s-1", "crew": None}

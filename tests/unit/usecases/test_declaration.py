@@ -10,11 +10,20 @@ import pytest
 from pandera.typing import Series
 
 import usecases
-from usecases.spec import OnlineKeys, UseCaseError
+from operational.declarations import EventStream
+from usecases.spec import OnlineFeatures, UseCaseError
 
 
 def _flights():
     return usecases.load("flights")
+
+
+def _online(**changes) -> OnlineFeatures:
+    """Flights' online declarations with the first one changed."""
+    online = _flights().online
+    assert online is not None
+    first = dataclasses.replace(online.declared[0], **changes)
+    return dataclasses.replace(online, declared=(first, *online.declared[1:]))
 
 
 def _replace(**changes):
@@ -62,32 +71,70 @@ def test_an_unknown_use_case_names_the_setting_and_what_exists(monkeypatch):
         ({"threshold": 1.0}, r"threshold: 1.0 must lie strictly between 0 and 1"),
         ({"hyperparameters": {"max_depth": 3}}, r"hyperparameters: \['max_depth'\] are not hyperparameters"),
         (
-            {
-                "online": OnlineKeys(
-                    time="sched_dep", entities=("origin",), features=("carrier",), horizon_minutes=60
-                )
-            },
+            {"online": _online(name="carrier")},
             r"online.features: \['carrier'\] are not numeric features",
         ),
         (
-            {
-                "online": OnlineKeys(
-                    time="sched_dep", entities=("gate",), features=("distance",), horizon_minutes=60
-                )
-            },
-            r"online: request key 'gate' is not a column of the feature schema",
+            {"online": _online(name="distance", entity="gate")},
+            r"online: online feature 'distance': entity 'gate' is not a column of the event stream",
+        ),
+        (
+            {"online": _online(name="distance", value="runway_minutes")},
+            r"online: online feature 'distance': value 'runway_minutes' is not a column of the event stream",
+        ),
+        (
+            {"online": _online(name="distance", time="landed")},
+            r"online: online feature 'distance': time 'landed' is not a column of the event stream",
+        ),
+        (
+            {"online": _online(name="distance", window_minutes=0)},
+            r"online: online feature 'distance': window_minutes must be a positive whole number of "
+            r"minutes, got 0",
+        ),
+        (
+            {"online": _online(name="distance", window_minutes=-30)},
+            r"online feature 'distance': window_minutes must be a positive whole number of minutes, got -30",
+        ),
+        (
+            {"online": _online(name="distance", aggregation="median")},
+            r"online: online feature 'distance': aggregation 'median' is not one the store computes "
+            r"\(count, sum, mean, max, min, last, time_since_last\)",
+        ),
+        (
+            {"online": _online(name="distance", aggregation="count", value="dep_delay")},
+            r"online feature 'distance': aggregation 'count' reads no value column",
+        ),
+        (
+            {"online": _online(name="distance", aggregation="max", value=None)},
+            r"online feature 'distance': aggregation 'max' needs a value column",
+        ),
+        (
+            {"online": _online(name="distance", window_minutes=None, same_day=None)},
+            r"online feature 'distance': no window and no same_day: the store keeps a bounded past",
+        ),
+        (
+            {"online": _online(name="distance", window_minutes=30 * 24 * 60)},
+            r"online feature 'distance': window_minutes 43200 is longer than the store keeps \(10080\)",
+        ),
+        (
+            {"online": dataclasses.replace(_flights().online, time="departs_at")},
+            r"online: request key 'departs_at' is not a column of the feature schema",
+        ),
+        (
+            {"online": dataclasses.replace(_flights().online, events="x")},
+            r"online.events: a function \(source_dir, start, end\) -> events, or None",
+        ),
+        (
+            {"online": dataclasses.replace(_flights().online, stream=EventStream("flight_id", "landed"))},
+            r"online: event stream watermark 'landed' is not a column of the events",
         ),
         (
             {
-                "online": OnlineKeys(
-                    time="sched_dep",
-                    entities=("origin",),
-                    features=("distance",),
-                    horizon_minutes=60,
-                    events="x",
+                "online": dataclasses.replace(
+                    _flights().online, stream=EventStream("flight_id", "actual_dep", "gate")
                 )
             },
-            r"online.events: a function \(source_dir, start, end\) -> events, or None",
+            r"online: event stream partition 'gate' is not the entity of any online feature",
         ),
     ],
 )

@@ -57,7 +57,9 @@ def test_the_declaration_loads_with_its_own_names_and_a_maturity_of_six_hours():
     assert CASE.predicted == "predicted_low_visibility"
     assert CASE.label_maturity == timedelta(hours=6)
     assert CASE.label_maturity != usecases.load("flights").label_maturity
-    assert CASE.online is None  # the request carries every feature
+    # the station's lowest visibility of the last 6 hours is read from the online store
+    assert CASE.online is not None and CASE.online.features == ("visib_min_6h",)
+    assert CASE.online.entities == ("origin",) and CASE.online.time == "observed"
     assert set(CASE.description) == set(CASE.features)
 
 
