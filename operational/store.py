@@ -145,6 +145,14 @@ class Layout:
         # (its sets are other keys) finds none and says `store_behind`, counted, never a silent 0.
         self._stream_id = _digest(stream.key, stream.watermark, stream.partition, [s.name for s in self.sets])
         self.lookup_script = _lookup_script(self.reads, self.names)
+        # what a lookup's input is made of, resolved once
+        position = {name: i for i, name in enumerate(self.entities)}
+        self._partition_at = position[stream.partition] if stream.partition else None
+        self._watermark_head = f"{prefix}:{self._stream_id}:watermark"
+        self._reads_at = [
+            (f"{prefix}:{r.set.name}:", position[r.set.entity], r.set.same_day is not None)
+            for r in self.reads
+        ]
         self.lookup_sha = hashlib.sha1(self.lookup_script.encode()).hexdigest()
 
     def _plan(self) -> tuple[tuple[_Set, ...], tuple[_Read, ...]]:
@@ -170,7 +178,7 @@ class Layout:
         return base if day is None else f"{base}:{day}"
 
     def watermark_key(self, partition_value: str | None = None) -> str:
-        base = f"{self.prefix}:{self._stream_id}:watermark"
+        base = self._watermark_head
         return base if self.stream.partition is None else f"{base}:{partition_value}"
 
     @property
@@ -184,24 +192,22 @@ class Layout:
     def lookup_input(self, rows: Sequence[tuple]) -> tuple[list[str], list[Any]]:
         """The script's keys and arguments for rows of (*entity values in `entities` order, own
         minute)."""
-        position = {name: i for i, name in enumerate(self.entities)}
-        partition = position.get(self.stream.partition) if self.stream.partition else None
-        reads = [(r.set, position[r.set.entity]) for r in self.reads]
+        partition, reads, horizon = self._partition_at, self._reads_at, self.horizon_minutes
+        mark = self._watermark_head
         keys: list[str] = []
         args: list[Any] = [len(rows)]
         for row in rows:
             own = int(row[-1])
-            keys.append(self.watermark_key(None if partition is None else row[partition]))
-            present = []
-            for event_set, at in reads:
+            keys.append(mark if partition is None else f"{mark}:{row[partition]}")
+            present = ""
+            for key_head, at, same_day in reads:
                 value = row[at]
                 if isinstance(value, str):
-                    day = own // DAY_MINUTES if event_set.same_day else None
-                    keys.append(self.key(event_set, value, day))
-                    present.append("1")
+                    keys.append(f"{key_head}{value}:{own // DAY_MINUTES}" if same_day else key_head + value)
+                    present += "1"
                 else:
-                    present.append("0")
-            args += (own - self.horizon_minutes, own, "".join(present))
+                    present += "0"
+            args += (own - horizon, own, present)
         return keys, args
 
     def decode(self, reply: Sequence) -> list[Lookup]:
@@ -326,23 +332,28 @@ class OnlineStore:
         return len(events)
 
     def _ingest_batch(self, layout: Layout, batch: pd.DataFrame, watermark: int | None) -> None:
+        """One command for the batch (`_INGEST`: every set's members, the expiries, each
+        partition's watermark and trim): redis-py packs and parses per command, which cost more
+        than Redis's own work when a batch touches a key per plane and day."""
         sets, newest = layout.members(batch)
-        pipe = self.client.pipeline(transaction=False)
-        trimmed: dict[str | None, list[str]] = defaultdict(list)
+        keys: list[str] = []
+        args: list[Any] = [layout.retention_minutes, layout.retention_minutes * 60, len(sets)]
+        trimmed: dict[str | None, list[int]] = defaultdict(list)
         for key, members in sets.items():
-            pipe.zadd(key, members)
+            keys.append(key)
             partition = layout.partition_of(key)
             if partition is not None:
-                trimmed[partition].append(key)
-            else:
-                pipe.expire(key, layout.retention_minutes * 60)
-        for partition in layout.partitions(batch) | set(newest):
+                trimmed[partition].append(len(keys))
+            args += (0 if partition is not None else 1, len(members))
+            for member, score in members.items():
+                args += (score, member)
+        partitions = layout.partitions(batch) | set(newest)
+        args.append(len(partitions))
+        for partition in partitions:
             mark = watermark if watermark is not None else newest.get(partition)
-            keys = (layout.watermark_key(partition), *trimmed.get(partition, ()))
-            pipe.eval(
-                _WATERMARK_AND_TRIM, len(keys), *keys, "" if mark is None else mark, layout.retention_minutes
-            )
-        pipe.execute()
+            keys.append(layout.watermark_key(partition))
+            args += ("" if mark is None else mark, len(trimmed[partition]), *trimmed[partition])
+        self.client.eval(_INGEST, len(keys), *keys, *args)
 
     # ---- lookup ---------------------------------------------------------------------------
     def lookup(self, layout: Layout, rows: Sequence[tuple]) -> list[Lookup]:
@@ -532,18 +543,45 @@ return reply
 """
 
 
-# The watermark only moves forward (a late batch of old events does not pull it back), and the
-# partition's sets keep `retention` minutes behind it.
-_WATERMARK_AND_TRIM = """
-local current = tonumber(redis.call('GET', KEYS[1]))
-local proposed = tonumber(ARGV[1])
-if proposed ~= nil and (current == nil or proposed > current) then
-  redis.call('SET', KEYS[1], proposed)
-  current = proposed
+# Ingestion of a batch (ARGV: the retention in minutes and in seconds, the number of set keys;
+# then per set key, in KEYS' order: 1 when it expires (else it is trimmed behind its partition's
+# watermark), its member count and (score, member) pairs; then the number of partitions and per
+# partition, its watermark key following the set keys in KEYS: the proposed watermark ('' none),
+# the count and KEYS' indexes of its trimmed sets). The watermark only moves forward (a late batch
+# of old events does not pull it back), and the partition's sets keep `retention` minutes behind it.
+_INGEST = """
+local retention, ttl, nsets = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local a = 4
+for i = 1, nsets do
+  local expires, n = ARGV[a] == '1', tonumber(ARGV[a + 1])
+  a = a + 2
+  for first = 0, n - 1, 1000 do
+    local batch = {}
+    for j = first, math.min(n, first + 1000) - 1 do
+      batch[#batch + 1] = ARGV[a + 2 * j]
+      batch[#batch + 1] = ARGV[a + 2 * j + 1]
+    end
+    redis.call('ZADD', KEYS[i], unpack(batch))
+  end
+  a = a + 2 * n
+  if expires then redis.call('EXPIRE', KEYS[i], ttl) end
 end
-if current ~= nil then
-  local oldest = '(' .. (current - tonumber(ARGV[2]))
-  for i = 2, #KEYS do redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', oldest) end
+local npartitions = tonumber(ARGV[a])
+a = a + 1
+for p = 1, npartitions do
+  local key = KEYS[nsets + p]
+  local current = tonumber(redis.call('GET', key))
+  local proposed = tonumber(ARGV[a])
+  if proposed ~= nil and (current == nil or proposed > current) then
+    redis.call('SET', key, proposed)
+    current = proposed
+  end
+  local m = tonumber(ARGV[a + 1])
+  if current ~= nil then
+    local oldest = '(' .. (current - retention)
+    for j = 1, m do redis.call('ZREMRANGEBYSCORE', KEYS[tonumber(ARGV[a + 1 + j])], '-inf', oldest) end
+  end
+  a = a + 2 + m
 end
 return 0
 """
