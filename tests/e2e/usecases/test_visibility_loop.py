@@ -1,6 +1,7 @@
 """The visibility use case through the whole loop as a user runs it, with MLOPS_USE_CASE=visibility
 in every process: `pyflyte run` of the training, batch and monitoring workflows, the replay
-script over two months (monthly retrains, the gate, monitoring that retrains).
+script over two months (monthly retrains, the gate, monitoring that retrains), and the registered
+champion served by the real Seldon microservice (validation, OpenAPI, explain, metrics).
 
 One store and one Flyte cache for the module, on a small real window: January fit, February held
 out (as of 2013-03-01), the first week of March scored and monitored, March and April replayed."""
@@ -15,10 +16,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 import usecases
 from contract.bundle import load_bundle
 from scripts.flyte_log import deck_paths
+from tests.integration.serving.serving_support import Server, make_root, metric_sum, parse_metrics
 from tests.support import REPO
 from tests.support.pipeline import pyflyte_run
 
@@ -81,6 +84,21 @@ def monkeypatch_module():
         yield patch
 
 
+@pytest.fixture(scope="module")
+def server(champion, tmp_path_factory):
+    """The champion served by the stock seldon-core-microservice, as a deployment of the use case
+    runs it (its metric prefix and model name)."""
+    from tests.support import deployment_env
+
+    root = make_root(tmp_path_factory.mktemp("served"), {"1": champion})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(usecases.ENV, CASE.name)
+        names = deployment_env()
+    running = Server(root, env=names, workers=1).start(timeout=120)
+    yield running
+    running.stop()
+
+
 def test_training_registers_a_champion_under_the_use_case_names(trained, champion):
     assert "no champion yet" in trained
     bundle = load_bundle(champion)  # skops allowlist and sha256 checked
@@ -89,6 +107,71 @@ def test_training_registers_a_champion_under_the_use_case_names(trained, champio
     assert bundle.schema.threshold == CASE.threshold  # the declared one, not flights'
     assert bundle.metadata.training_window.holdout_start == "2013-02-01"
     assert 0.8 < bundle.metadata.metrics["roc_auc"] < 1.0
+
+
+def test_the_served_champion_answers_the_sample_request_with_the_use_case_outputs(server):
+    body = json.loads(CASE.sample_request.read_text())
+    answer = server.predict(body)
+    assert answer.status_code == 200, answer.text
+    data = answer.json()["data"]
+    assert data["names"] == ["probability", CASE.predicted]
+    probability, flag = data["ndarray"][0]
+    assert 0.0 < probability < 1.0 and flag == int(probability >= CASE.threshold)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "rule"),
+    [
+        ({"visib": 12.0}, "visib", "max"),
+        ({"origin": 7}, "origin", "type"),
+        ({"hours_since_low": "recent"}, "hours_since_low", "type"),
+    ],
+)
+def test_a_bad_request_gets_a_4xx_naming_the_field(server, change, field, rule):
+    record = {**json.loads(CASE.sample_request.read_text())["jsonData"], **change}
+    answer = server.predict({"jsonData": record})
+    assert answer.status_code == 400, answer.text
+    status = answer.json()["status"]
+    assert status["field"] == field and rule in status["rule"], status
+
+
+def test_a_request_missing_a_feature_names_it(server):
+    record = json.loads(CASE.sample_request.read_text())["jsonData"]
+    answer = server.predict({"jsonData": {k: v for k, v in record.items() if k != "visib_min_6h"}})
+    assert answer.status_code == 400 and answer.json()["status"]["field"] == "visib_min_6h", answer.text
+
+
+def test_the_openapi_document_describes_the_use_case(server):
+    document = requests.get(f"{server.url}/api/v1.0/openapi.json", timeout=10).json()
+    text = json.dumps(document)
+    for name in (*CASE.features, CASE.predicted):
+        assert f'"{name}"' in text, name
+    for flights_name in ("sched_dep", "tailnum", "predicted_late", "carrier"):
+        assert flights_name not in text
+
+
+def test_explain_adds_up_to_the_prediction(server):
+    record = json.loads(CASE.sample_request.read_text())["jsonData"]
+    answer = requests.post(f"{server.url}/api/v1.0/explain", json={"jsonData": record}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    explained = answer.json()["jsonData"]
+    [row] = explained["explanations"]
+    assert {item["feature"] for item in row["contributions"]} == set(CASE.features)
+    total = explained["base_value"] + sum(item["contribution"] for item in row["contributions"])
+    assert total == pytest.approx(row["raw_score"], abs=1e-9)
+    assert row[CASE.predicted] == int(row["probability"] >= CASE.threshold)
+
+
+def test_metrics_carry_the_use_case_prefix(server):
+    before = parse_metrics(requests.get(server.metrics_url, timeout=5).text)
+    assert server.predict(json.loads(CASE.sample_request.read_text())).status_code == 200
+    requests.get(f"{server.url}/health/status", timeout=5)
+    samples = parse_metrics(requests.get(server.metrics_url, timeout=5).text)
+    prefix = CASE.metric_prefix
+    ok = f"{prefix}_requests_total"
+    assert metric_sum(samples, ok, outcome="ok") == metric_sum(before, ok, outcome="ok") + 1
+    assert metric_sum(samples, f"{prefix}_predicted_rows_total") >= 1
+    assert not [name for name, _ in samples if name.startswith("flights_")]
 
 
 def test_batch_scores_every_reading_of_the_week_with_the_champion(env, trained):
