@@ -265,7 +265,7 @@ def chart_png(result: DailyReplay) -> bytes:
             zorder=3,
         )
     axes[0].set(
-        title="Realized ROC AUC of each day's flights (thin), its 7-day mean (thick); "
+        title="Realized ROC AUC of each day's rows (thin), its 7-day mean (thick); "
         "triangle: a retrained model starts serving",
         ylabel="ROC AUC",
     )

@@ -21,7 +21,7 @@ def task_image_spec() -> ImageSpec:
     """The task image built from the pipeline's pins, with the thread policy and the use case in
     its environment."""
     return ImageSpec(
-        name="flights-mlops-tasks",
+        name=f"{usecases.current().name}-tasks",
         python_version="3.11",
         requirements=str(PROJECT_ROOT / "images" / "requirements.txt"),
         registry=os.environ.get("FLYTE_IMAGE_REGISTRY", "localhost:30000"),

@@ -3,7 +3,7 @@ hears of a failed or timed-out run (`notifications`: recipients per environment 
 notifications.yaml, a severity per launch plan).
 
 - `retrain.monthly_retrain`: the training workflow on the 1st of every month (`as_of` = kickoff).
-- `scoring.daily_scoring`: batch inference of the day's scheduled flights with the champion.
+- `scoring.daily_scoring`: batch inference of the day's rows with the champion.
 - `monitoring.daily_monitoring`: drift and realized performance of the trailing week, retraining
   on drift or decay.
 """

@@ -1,4 +1,4 @@
-"""Daily monitoring: 07:00 UTC, the trailing week (labels of a day arrive after its flights),
+"""Daily monitoring: 07:00 UTC, the trailing week (a row's truth counts once `label_maturity` old),
 with the thresholds below; drift or decay runs the training workflow and its promotion gate."""
 
 from flytekit import CronSchedule, LaunchPlan

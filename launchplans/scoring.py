@@ -1,4 +1,4 @@
-"""Daily batch scoring: 04:00 UTC, the flights scheduled that day, with the champion."""
+"""Daily batch scoring: 04:00 UTC, the day's rows of the use case, with the champion."""
 
 from flytekit import CronSchedule, LaunchPlan
 

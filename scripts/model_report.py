@@ -182,7 +182,7 @@ def render(reference: Version, candidate: Version, model_name: str) -> str:
     if ref_holdout != cand_holdout:
         lines.append(
             f"**The holdouts differ** ({ref_holdout} vs {cand_holdout}): the figures are not "
-            "measured on the same flights and do not compare."
+            "measured on the same rows and do not compare."
         )
     else:
         lines.append(f"Both measured on the same holdout ({cand_holdout}).")

@@ -60,7 +60,7 @@ class OfflinePanderaReport(PandasReportRenderer):
     """flytekitplugins-pandera's validation report without its logo, which the plugin links from
     GitHub (a broken image in every deck read offline), and with a line per column and rule in
     its schema-level table instead of a line per failing value (about 30 s of rendering when two
-    months of flights have a wrong dtype)."""
+    months of rows have a wrong dtype)."""
 
     def to_html(self, *args: Any, **kwargs: Any) -> str:
         return PANDERA_LOGO.sub("", super().to_html(*args, **kwargs))

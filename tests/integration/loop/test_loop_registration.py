@@ -22,7 +22,7 @@ from core.paths import PROJECT_ROOT
 pytestmark = pytest.mark.slow
 
 PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
-PREBUILT = "ghcr.io/example/flights-mlops-tasks:test"
+PREBUILT = "ghcr.io/example/flights-tasks:test"
 
 
 def _entities() -> dict[str, set[str]]:
@@ -174,7 +174,7 @@ def test_image_spec_serializes_offline_without_building(tmp_path):
     images = {s.template.container.image for s in decoded["task"].values()}
     # One image for every task: the ImageSpec's name and content tag, not the --image default.
     assert len(images) == 1
-    assert images.pop().startswith(f"{registry}/flights-mlops-tasks:")
+    assert images.pop().startswith(f"{registry}/flights-tasks:")
 
 
 def _function_of(spec) -> object:

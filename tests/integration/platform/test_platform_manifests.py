@@ -22,6 +22,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+import usecases
 from tests.support import REPO
 
 DEPLOY = REPO / "deploy"
@@ -423,6 +424,13 @@ def test_flyte_uses_the_platforms_database_bucket_and_services():
             service["metadata"]["namespace"] == namespace
             and service["spec"]["ports"][0]["port"] == parts.port
         ), url
+
+
+def test_flyte_seeds_a_project_for_every_use_case():
+    """CD registers each use case in the Flyte project of its name (.github/workflows/cd.yml)."""
+    admin = chart_values("flyte-binary")["flyte-core-components"]["admin"]
+    assert admin["seedProjects"] == usecases.available()
+    assert [p["name"] for p in admin["seedProjectsWithDetails"]] == usecases.available()
 
 
 # Chart keys that hold a credential itself: each must stay empty (a Secret is named instead).

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+import usecases
 from core.paths import PROJECT_ROOT
 
 WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
@@ -40,14 +41,28 @@ def test_ci_tests_then_packages():
 
 def test_cd_builds_registers_then_deploys_the_prod_overlay():
     jobs = _load("cd.yml")["jobs"]
-    assert jobs["register"]["needs"] == "images"
-    assert set(jobs["deploy-serving"]["needs"]) == {"images", "register"}
+    assert jobs["register"]["needs"] == "task-images"
+    assert set(jobs["deploy-serving"]["needs"]) == {"serving-image", "register"}
     register = " ".join(step.get("run", "") for step in jobs["register"]["steps"])
     assert "pyflyte --config deploy/flyte-config.yaml register" in register
     assert "--activate-launchplans" in register and "workflows launchplans" in register
+    assert '--project "$MLOPS_USE_CASE"' in register
     deploy = [s for s in jobs["deploy-serving"]["steps"] if s.get("working-directory", "").endswith("/prod")]
-    assert deploy and (PROJECT_ROOT / deploy[0]["working-directory"] / "kustomization.yaml").exists()
+    assert deploy[0]["working-directory"] == "seldon/k8s/usecases/${{ matrix.use_case }}/prod"
+    for case in usecases.available():
+        assert (PROJECT_ROOT / "seldon" / "k8s" / "usecases" / case / "prod" / "kustomization.yaml").exists()
     assert (PROJECT_ROOT / "deploy" / "flyte-config.yaml").exists()
+
+
+def test_cd_builds_registers_and_deploys_every_use_case():
+    """A use case added to usecases/ is delivered too: each per-use-case job runs for all of them,
+    and the register job's use case is the one its task image was built with."""
+    jobs = _load("cd.yml")["jobs"]
+    for name in ("task-images", "register", "deploy-serving"):
+        assert jobs[name]["strategy"]["matrix"]["use_case"] == usecases.available(), name
+    assert jobs["task-images"]["env"]["MLOPS_USE_CASE"] == "${{ matrix.use_case }}"
+    env = next(s["env"] for s in jobs["register"]["steps"] if "pyflyte" in str(s.get("run", "")))
+    assert env["MLOPS_USE_CASE"] == "${{ matrix.use_case }}"
 
 
 def test_ci_posts_the_model_effect_of_a_pull_request():
