@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -81,6 +82,15 @@ def worker_pids(log_dir) -> set[int]:
     return {pid for pid in pids if os.path.exists(f"/proc/{pid}")}
 
 
+def _alive(pid: int) -> bool:
+    """The process runs (not a zombie, not reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
 def test_a_worker_killed_during_load_fails_only_its_requests_in_flight(tmp_path, bundles, july_records):
     root = make_root(tmp_path, {"1": bundles["1"]})
     log_dir = tmp_path / "request-log"
@@ -96,6 +106,11 @@ def test_a_worker_killed_during_load_fails_only_its_requests_in_flight(tmp_path,
             time.sleep(1)
             killed_at = time.monotonic()
             os.kill(victims[0], signal.SIGKILL)
+            # SIGKILL is delivered asynchronously: the worker may still accept a connection until
+            # it is dead (a zombie until the arbiter reaps it, or gone)
+            while _alive(victims[0]) and time.monotonic() < killed_at + 10:
+                time.sleep(0.001)
+            dead_at = time.monotonic()
             # the arbiter forks a new worker, which loads the bundle and serves again
             while len(worker_pids(log_dir) - {victims[0]}) < 2 and time.monotonic() < killed_at + 60:
                 time.sleep(0.2)
@@ -106,9 +121,9 @@ def test_a_worker_killed_during_load_fails_only_its_requests_in_flight(tmp_path,
         server.stop()
     failed = [r for r in load.results if r[2] != 200]
     ok = [r for r in load.results if r[2] == 200]
-    # a request can fail only if it was in flight on the killed worker: sent before the kill,
+    # a request can fail only if it was in flight on the killed worker: sent before it died,
     # answered (with an error) after it. One per client at most, each client waits for its answer.
-    assert all(sent <= killed_at <= done for sent, done, _ in failed), failed
+    assert all(sent <= dead_at and killed_at <= done for sent, done, _ in failed), (killed_at, dead_at, failed)
     assert len(failed) <= load.clients, failed
     assert len(ok) > 100 and any(sent > killed_at + 1 for sent, _, _ in ok)
     print(f"worker killed: {len(ok)} answered, {len(failed)} failed in flight: {[f[2] for f in failed]}")
