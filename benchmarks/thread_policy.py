@@ -15,6 +15,9 @@ Each fit runs in a fresh interpreter, since libgomp reads its environment once, 
 - `spin 10000` / `spin 1000`: `GOMP_SPINCOUNT` bounds the spinning (about 0.1 ms / 10 us);
 - `passive`: `OMP_WAIT_POLICY=passive` (threads sleep at once; each parallel region wakes them);
 - `one thread`: `OMP_NUM_THREADS=1` (no thread to wait for);
+- `spin 1000 + free cores` (the project's): `GOMP_SPINCOUNT=1000`, the fit's threads limited in
+  the process by threadpoolctl to the cores no other task runs on as it starts (`core.threads`,
+  what `core.model.fit` does);
 - `threadpoolctl`: libgomp's default, with the fit's threads limited in the process by
   threadpoolctl to the cores that were idle just before it (`benchmarks.machine.idle_cores`).
 
@@ -44,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,8 +65,10 @@ CANDIDATES: dict[str, dict[str, str]] = {
     "passive": {"OMP_WAIT_POLICY": "passive"},
     "one thread": {"OMP_NUM_THREADS": "1"},
     "threadpoolctl": {},
+    "spin 1000 + free cores": {"GOMP_SPINCOUNT": "1000"},
 }
-LIMITED = "threadpoolctl"  # the candidate that limits its threads in the process
+# The candidates that limit their threads in the process, and how (`fit_once`).
+THREADS_RULE = {"threadpoolctl": "idle", "spin 1000 + free cores": "free"}
 REALTIME = "idle-like"  # alone, at real-time priority: the cores as if nothing else ran
 CONDITIONS = (REALTIME, "alone", "two at once", "beside a neighbour")
 AS_OF = datetime(2013, 7, 1)
@@ -83,20 +89,37 @@ def training_frame(path: Path) -> int:
     return len(train)
 
 
-def fit_once(frame: Path, max_iter: int, limit_threads: bool) -> dict:
-    """One fit in this process: wall and CPU seconds, trees, threads."""
+def fit_once(frame: Path, max_iter: int, threads_rule: str) -> dict:
+    """One fit in this process: wall and CPU seconds, trees, threads. `threads_rule`: `free`
+    (the project's: `core.model.fit` limits the threads to the free cores), `idle` (limited to
+    the cores idle just before), `none` (libgomp decides from the environment alone)."""
+    from contextlib import nullcontext
     from dataclasses import replace
 
     import pandas as pd
     from threadpoolctl import threadpool_limits
 
+    import core.model
+    import core.threads
     from core.model import fit, use_case_hyperparameters
 
     train = pd.read_parquet(frame)
     hyperparameters = use_case_hyperparameters()
     if max_iter:
         hyperparameters = replace(hyperparameters, max_iter=max_iter, early_stopping=False)
-    threads = max(1, round(idle_cores())) if limit_threads else None
+    threads = max(1, round(idle_cores())) if threads_rule == "idle" else None
+    chosen: list[int] = []
+    if threads_rule == "free":
+
+        @contextmanager
+        def recorded():
+            with core.threads.fit_threads() as count:
+                chosen.append(count)
+                yield count
+
+        core.model.fit_threads = recorded
+    else:  # the candidate's environment alone decides
+        core.model.fit_threads = nullcontext
     wall, cpu = time.perf_counter(), time.process_time()
     with threadpool_limits(limits=threads, user_api="openmp"):
         model = fit(train, hyperparameters)
@@ -104,7 +127,7 @@ def fit_once(frame: Path, max_iter: int, limit_threads: bool) -> dict:
         "wall": time.perf_counter() - wall,
         "cpu": time.process_time() - cpu,
         "trees": int(model[-1].n_iter_),
-        "threads": threads,
+        "threads": chosen[0] if chosen else threads,
     }
 
 
@@ -126,8 +149,7 @@ def start_fit(candidate: str, frame: Path, max_iter: int, realtime: bool = False
     command = [sys.executable, __file__, "fit", str(frame), str(max_iter)]
     if realtime:  # SCHED_FIFO, lowest real-time priority: before every ordinary process
         command = ["chrt", "--fifo", "1", *command]
-    if candidate == LIMITED:
-        command.append("--limit-threads")
+    command.append(THREADS_RULE.get(candidate, "none"))
     return subprocess.Popen(command, env=environment(candidate), stdout=subprocess.PIPE, text=True)
 
 
@@ -283,7 +305,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "fit":
-        print(json.dumps(fit_once(Path(sys.argv[2]), int(sys.argv[3]), "--limit-threads" in sys.argv)))
+        print(json.dumps(fit_once(Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4])))
     elif len(sys.argv) > 1 and sys.argv[1] == "neighbour":
         neighbour_loop()
     else:
