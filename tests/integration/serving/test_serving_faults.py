@@ -123,7 +123,8 @@ def test_a_worker_killed_during_load_fails_only_its_requests_in_flight(tmp_path,
     ok = [r for r in load.results if r[2] == 200]
     # a request can fail only if it was in flight on the killed worker: sent before it died,
     # answered (with an error) after it. One per client at most, each client waits for its answer.
-    assert all(sent <= dead_at and killed_at <= done for sent, done, _ in failed), (killed_at, dead_at, failed)
+    in_flight = [sent <= dead_at and killed_at <= done for sent, done, _ in failed]
+    assert all(in_flight), (killed_at, dead_at, failed)
     assert len(failed) <= load.clients, failed
     assert len(ok) > 100 and any(sent > killed_at + 1 for sent, _, _ in ok)
     print(f"worker killed: {len(ok)} answered, {len(failed)} failed in flight: {[f[2] for f in failed]}")
