@@ -25,6 +25,13 @@ from tests.support.tiers import tier_of
 # a second session dir, point HOME at it and never remove it (what is shared lives in tests/support).
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="flights-mlops-tests-"))
 os.environ["HOME"] = str(_SESSION_DIR / "home")
+# What the run's pytest-xdist workers share (the serving tests' bundles): set by the first process
+# that loads this file, the controller when there are workers, which they inherit and which removes
+# it when every worker is done.
+SHARED_ENV = "MLOPS_TEST_SHARED_DIR"
+_OWNS_SHARED = SHARED_ENV not in os.environ
+os.environ.setdefault(SHARED_ENV, str(_SESSION_DIR / "shared"))
+Path(os.environ[SHARED_ENV]).mkdir(parents=True, exist_ok=True)
 os.environ["MLOPS_DATA_DIR"] = str(_SESSION_DIR / "mlops")
 os.environ.pop("MLFLOW_TRACKING_URI", None)
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
@@ -34,9 +41,14 @@ for _name, _value in thread_policy().items():
     os.environ.setdefault(_name, _value)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
         item.add_marker(tier_of(item.path))
+        # `make test` runs two workers with --dist loadgroup: a test file is one group (its module
+        # fixtures made once), unless the file names a group it shares with other files.
+        if not any(True for _ in item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group(item.path.relative_to(config.rootpath).as_posix()))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -48,6 +60,8 @@ def migrated_mlflow_schema() -> None:
 
 
 def pytest_sessionfinish(session, exitstatus):
+    if _OWNS_SHARED:
+        shutil.rmtree(os.environ[SHARED_ENV], ignore_errors=True)
     shutil.rmtree(_SESSION_DIR, ignore_errors=True)
 
 

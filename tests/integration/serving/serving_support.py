@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -74,12 +73,23 @@ def train_bundles(base: Path) -> dict[str, Path]:
 class BundleTraining:
     """`train_bundles` in a process of its own (`make_bundles.py`), started when made and waited
     for when a test needs the bundles. Its own HOME keeps its Flyte cache apart: a test of the
-    cache running meanwhile sees only its own hits."""
+    cache running meanwhile sees only its own hits.
+
+    One training a run: the bundles live in the run's shared dir (`MLOPS_TEST_SHARED_DIR`,
+    tests/conftest.py), and of the pytest-xdist workers the first to claim them trains while the
+    others wait for its exit code (tests copy the bundles they serve: `make_root`)."""
 
     def __init__(self) -> None:
-        self.base = Path(tempfile.mkdtemp(prefix="flights-bundles-"))
+        shared = Path(os.environ["MLOPS_TEST_SHARED_DIR"])
+        self.base = shared / "bundles"
+        self.exit_code = shared / "bundles.exit-code"
+        self.log_path = shared / "bundles.log"
+        self.process: subprocess.Popen | None = None
+        try:
+            self.base.mkdir()  # atomic: one worker claims the training
+        except FileExistsError:
+            return
         (self.base / "home").mkdir()
-        self.log_path = self.base / "training.log"
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, str(Path(__file__).with_name("make_bundles.py")), str(self.base)],
@@ -94,15 +104,31 @@ class BundleTraining:
                 start_new_session=True,
             )
 
+    def _wait(self, timeout: float) -> int:
+        if self.process is not None:
+            code = self.process.wait(timeout=timeout)
+            self.exit_code.write_text(str(code))
+            return code
+        deadline = time.monotonic() + timeout
+        while not self.exit_code.exists():
+            assert time.monotonic() < deadline, f"the bundles were not trained within {timeout} s"
+            time.sleep(0.5)
+        return int(self.exit_code.read_text())
+
     def result(self, timeout: float = 900) -> dict[str, Path]:
-        """{version: bundle directory} once the process has ended well, else fail with its log."""
-        code = self.process.wait(timeout=timeout)
+        """{version: bundle directory} once the training has ended well, else fail with its log."""
+        code = self._wait(timeout)
         assert code == 0, f"training the bundles failed ({code}):\n{self.log_path.read_text()[-5000:]}"
         return {version: self.base / version for version in ("1", "2")}
 
     def stop(self) -> None:
-        stop_group(self.process, timeout=10)
-        shutil.rmtree(self.base, ignore_errors=True)
+        """The training's own worker waits for it to end (another may still need the bundles);
+        the run's end removes the shared dir."""
+        if self.process is not None and self.process.poll() is None:
+            try:
+                self._wait(timeout=900)
+            finally:
+                stop_group(self.process, timeout=10)
 
 
 def sync_in_process(*args: str) -> int:
