@@ -33,6 +33,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import Watch  # noqa: E402
+from images.threads import thread_policy  # noqa: E402
 
 # Every task that fits a model: a training workflow's cost is read against their sum.
 FIT_TASKS = ("tasks.training.train_model", "tasks.training.refit_model")
@@ -144,6 +145,10 @@ def main() -> None:
         "--trainings-only", action="store_true", help="steps 1 and 2 only (the cold trainings and the unit)"
     )
     args = parser.parse_args()
+    # the project's thread policy, as `make` and the tests set it, for this process and every run
+    # it starts (a variable already set wins: a candidate can be measured with `env NAME=...`)
+    for name, value in thread_policy().items():
+        os.environ.setdefault(name, value)
     policy = {name: os.environ.get(name, "(unset)") for name in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
     print("thread policy: " + ", ".join(f"{name}={value}" for name, value in policy.items()), flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:

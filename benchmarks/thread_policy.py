@@ -113,13 +113,13 @@ def fit_once(frame: Path, max_iter: int, threads_rule: str) -> dict:
 
         @contextmanager
         def recorded():
-            with core.threads.fit_threads() as count:
+            with core.threads.tree_threads() as count:
                 chosen.append(count)
                 yield count
 
-        core.model.fit_threads = recorded
+        core.model.tree_threads = recorded
     else:  # the candidate's environment alone decides
-        core.model.fit_threads = nullcontext
+        core.model.tree_threads = nullcontext
     wall, cpu = time.perf_counter(), time.process_time()
     with threadpool_limits(limits=threads, user_api="openmp"):
         model = fit(train, hyperparameters)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 import usecases
-from core.threads import fit_threads
+from core.threads import tree_threads
 from usecases.hyperparameters import Hyperparameters
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def fit(train: pd.DataFrame, hp: Hyperparameters, sample_weight: np.ndarray | No
             "bin a feature without one (a wider window, or a source that has them)"
         )
     pipeline = build_pipeline(hp)
-    with fit_threads():  # every free core, or one thread when the cores are taken (core/threads.py)
+    with tree_threads():  # every free core, or one thread when the cores are taken (core/threads.py)
         pipeline.fit(
             train[list(case.features)], train[case.label].to_numpy(), classify__sample_weight=sample_weight
         )

@@ -1,5 +1,6 @@
-"""How many OpenMP threads a fit takes: every core the process may use when nothing else runs,
-one thread when the cores are taken (docs/performance.md, "Thread policy").
+"""How many OpenMP threads the trees take for a fit (and for the evaluation's predictions): every
+core the process may use when nothing else runs, one thread when the cores are taken
+(docs/performance.md, "Thread policy").
 
 The trees wait for each other thousands of times a fit. Spinning briefly (`GOMP_SPINCOUNT=1000`,
 images/threads.env) makes those waits cheap while each thread has a core of its own, and ruinous
@@ -49,7 +50,7 @@ def free_threads(usable: int | None = None, cores: int | None = None, elsewhere:
 
 
 @contextmanager
-def fit_threads() -> Iterator[int]:
+def tree_threads() -> Iterator[int]:
     """Limit this process's OpenMP threads to `free_threads()` while the block runs."""
     from threadpoolctl import threadpool_limits
 
