@@ -137,14 +137,27 @@ def test_a_bad_request_gets_a_4xx_naming_the_field(server, change, field, rule):
 
 def test_a_request_missing_a_feature_names_it(server):
     record = json.loads(CASE.sample_request.read_text())["jsonData"]
-    answer = server.predict({"jsonData": {k: v for k, v in record.items() if k != "visib_min_6h"}})
-    assert answer.status_code == 400 and answer.json()["status"]["field"] == "visib_min_6h", answer.text
+    answer = server.predict({"jsonData": {k: v for k, v in record.items() if k != "visib_change_3h"}})
+    assert answer.status_code == 400 and answer.json()["status"]["field"] == "visib_change_3h", answer.text
+
+
+def test_the_online_feature_without_a_store_is_scored_as_missing_and_named(server):
+    """The deployment here runs no online store: the declared online feature is missing, the
+    request still scored, and the answer says which feature and why."""
+    answer = server.predict(json.loads(CASE.sample_request.read_text()))
+    assert answer.status_code == 200, answer.text
+    tags = answer.json()["meta"]["tags"]
+    assert tags["missing_features"] == list(CASE.online.features)
+    assert tags["online_store"] == "store_unavailable"
 
 
 def test_the_openapi_document_describes_the_use_case(server):
+    """The request's fields: every feature but the online ones (the store gives those), and the
+    online store's event time."""
     document = requests.get(f"{server.url}/api/v1.0/openapi.json", timeout=10).json()
     text = json.dumps(document)
-    for name in (*CASE.features, CASE.predicted):
+    requested = [name for name in CASE.features if name not in CASE.online.features]
+    for name in (*requested, CASE.online.time, CASE.predicted):
         assert f'"{name}"' in text, name
     for flights_name in ("sched_dep", "tailnum", "predicted_late", "carrier"):
         assert flights_name not in text
