@@ -2,10 +2,13 @@
 their request-log segments to (`seldon.ship`), read through MLflow's artifact repositories.
 
 A location is either a directory (the serving host's `REQUEST_LOG_DIR`, or a local copy of the
-store: both are read recursively) or an artifact URI (`s3://...`, `gs://...`,
-`mlflow-artifacts:/...`, `file:///...`): only the date folders that can hold the period's lines
-are downloaded: those from the day before the period on (feedback, the truth, arrives after the
-requests it is for), and the caller keeps the requests by their time.
+store: both are read recursively), a use case's own location (`experiments:/<registered
+model>-request-logs/<folder>`, `contract.log_store`: resolved through the tracking server to that
+experiment's artifacts, so monitoring reads its own use case's requests and no other's) or an
+artifact URI (`s3://...`, `gs://...`, `mlflow-artifacts:/...`, `file:///...`): only the date
+folders that can hold the period's lines are downloaded: those from the day before the period on
+(feedback, the truth, arrives after the requests it is for), and the caller keeps the requests by
+their time.
 """
 
 from __future__ import annotations
@@ -45,9 +48,14 @@ def fetch_since(uri: str, start: datetime, destination: Path) -> list[str]:
     `destination`; the folders fetched."""
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
+    from contract.log_store import resolve
     from core.paths import tracking_uri
 
-    uri = local_store_uri(uri, tracking_uri())
+    resolved = resolve(uri, tracking_uri())
+    if resolved is None:  # the use case's experiment is not there: nothing was ever shipped
+        logger.warning("no request logs at %s: its experiment does not exist on %s", uri, tracking_uri())
+        return []
+    uri = local_store_uri(resolved, tracking_uri())
     # the project's tracking server (mlflow-artifacts:/ goes through it), not mlflow's global
     repository = get_artifact_repository(uri, tracking_uri=tracking_uri())
     first = first_store_folder(start)

@@ -3,16 +3,18 @@ with the thresholds below; drift or decay runs the training workflow and its pro
 
 from flytekit import CronSchedule, LaunchPlan
 
+from contract.log_store import location
 from core.monitoring import MonitoringThresholds
 from launchplans.notifications import on_failure
+from tasks.frames import USE_CASE
 from workflows.monitoring import daily_monitoring_workflow
 
 DAILY_MONITORING_CRON = "0 7 * * *"
 MONITORING_DAYS = 7
-# Where every serving pod's shipper uploads its request-log segments (REQUEST_LOG_URI in
-# seldon/k8s/base): through the tracking server's artifact proxy, read with the task's
-# MLFLOW_TRACKING_URI.
-REQUEST_LOG_DIR = "mlflow-artifacts:/request-logs"
+# Where the use case's serving pods ship their request-log segments (REQUEST_LOG_URI in its
+# generated component, seldon/k8s/usecases/<name>): under its own experiment, resolved through the
+# task's MLFLOW_TRACKING_URI, so it monitors its own requests and no other use case's.
+REQUEST_LOG_DIR = location(USE_CASE.model_name)
 
 daily_monitoring = LaunchPlan.get_or_create(
     daily_monitoring_workflow,

@@ -6,9 +6,13 @@
 Runs beside the model server (locally next to `make serve`, on Kubernetes as a sidecar that
 shares the request-log emptyDir), in the pipeline environment like the registry sync: it uploads
 through MLflow's artifact repositories (`mlflow.store.artifact.artifact_repository_registry`),
-so a segment goes wherever MLflow's artifacts go, with the same credentials: `s3://`, `gs://`,
-`wasbs://`, a local path, or `mlflow-artifacts:/...` through the tracking server's artifact
-proxy (the pod then needs no bucket credentials at all). The serving image stays without mlflow.
+so a segment goes wherever MLflow's artifacts go, with the same credentials. Where: `--to`, else
+`REQUEST_LOG_URI`, else the use case's own location (`contract.log_store`):
+`experiments:/<REGISTERED_MODEL>-request-logs/request-logs`, resolved through the tracking server
+to that experiment's artifact location (behind the artifact proxy the pod needs no bucket
+credentials; with authentication on, the user in `MLFLOW_TRACKING_USERNAME` / `_PASSWORD` needs
+`EDIT` on that experiment). Any artifact URI works as well (`s3://`, `gs://`, a local path).
+The serving image stays without mlflow.
 
 Each cycle it closes the open segments of workers that died (`contract.log_segments`), then
 uploads every closed segment to `<to>/date=<day>/replica=<replica>/<segment name>` and deletes
@@ -30,7 +34,7 @@ import threading
 import time
 from pathlib import Path
 
-from contract.deployment import SettingsError, metric_prefix
+from contract.deployment import SettingsError, metric_prefix, registered_model
 from contract.log_segments import (
     close_orphans,
     closed_segments,
@@ -39,7 +43,8 @@ from contract.log_segments import (
     segment_opened,
     store_folder,
 )
-from contract.registry import data_dir
+from contract.log_store import LogStoreError, location, parse, refused, resolve
+from contract.registry import tracking_uri
 
 REPLICA_ENV = "REPLICA_NAME"
 DESTINATION_ENV = "REQUEST_LOG_URI"
@@ -52,23 +57,38 @@ logger = logging.getLogger("seldon.ship")
 
 
 def default_destination() -> str:
-    """`REQUEST_LOG_URI`, else `request-logs/` in the local MLflow artifact root."""
-    return os.environ.get(DESTINATION_ENV) or (data_dir() / "mlartifacts" / "request-logs").as_uri()
+    """`REQUEST_LOG_URI`, else the use case's location, after its registered model
+    (`REGISTERED_MODEL`: SettingsError when neither is set)."""
+    return os.environ.get(DESTINATION_ENV) or location(registered_model())
 
 
 class Shipper:
     """Uploads closed segments of one directory; `ship_once` is one cycle."""
 
     def __init__(self, directory: Path, destination: str, replica: str, metrics=None) -> None:
-        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
-
-        from contract.registry import tracking_uri
-
         self.directory = directory
         self.destination = destination
         self.replica = replica_name(replica)
-        self.repository = get_artifact_repository(destination, tracking_uri=tracking_uri())
         self.metrics = metrics
+        self._repository = None
+
+    def repository(self):
+        """The artifact repository of the destination, resolved at the first upload (the
+        tracking server may be down when the shipper starts): LogStoreError while the use case's
+        experiment is absent on the server, or the server refuses the shipper's user."""
+        if self._repository is None:
+            from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+            tracking = tracking_uri()
+            uri = resolve(self.destination, tracking, create=True)
+            if uri is None:
+                experiment = parse(self.destination)[0]  # type: ignore[index]
+                raise LogStoreError(
+                    f"experiment '{experiment}' does not exist on {tracking}: "
+                    "scripts.registry_access makes it (with the shipper's grant)"
+                )
+            self._repository = get_artifact_repository(uri, tracking_uri=tracking)
+        return self._repository
 
     def ship_once(self, min_idle_seconds: float = 5.0) -> tuple[int, int]:
         """Close dead workers' segments, upload every closed one. (shipped, still waiting)."""
@@ -78,15 +98,17 @@ class Shipper:
         for segment in waiting:
             folder = store_folder(segment_opened(segment.name), self.replica)
             try:
-                self.repository.log_artifact(str(segment), folder)
+                self.repository().log_artifact(str(segment), folder)
             except Exception as exc:  # the store is down or refuses: keep the segment, retry later
-                logger.warning(
+                explained = self._explained(exc)
+                logger.log(
+                    logging.ERROR if isinstance(explained, LogStoreError) else logging.WARNING,
                     "could not ship %s to %s/%s (%d waiting): %s",
                     segment.name,
                     self.destination,
                     folder,
                     len(waiting) - shipped,
-                    exc,
+                    explained,
                 )
                 if self.metrics is not None:
                     self.metrics.failed()
@@ -100,6 +122,12 @@ class Shipper:
         if self.metrics is not None:
             self.metrics.pending(remaining)
         return shipped, remaining
+
+    def _explained(self, exc: Exception) -> Exception:
+        """A refusal (401/403) says who lacks which grant on which experiment."""
+        named = parse(self.destination)
+        experiment = named[0] if named else self.destination
+        return refused(exc, f"writing to {self.destination}", "EDIT", experiment)
 
     def drain(self, deadline_seconds: float, interval: float) -> int:
         """At shutdown: wait for the workers to close their segments (their exit does), then ship
@@ -169,7 +197,9 @@ class ShipMetrics:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m seldon.ship", description=__doc__.split("\n")[0])
     parser.add_argument("--dir", required=True, type=Path, help="the servers' REQUEST_LOG_DIR")
-    parser.add_argument("--to", default=None, help="artifact URI (REQUEST_LOG_URI, else local)")
+    parser.add_argument(
+        "--to", default=None, help="where to (default: REQUEST_LOG_URI, else the use case's location)"
+    )
     parser.add_argument(
         "--replica", default=None, help="store folder of this replica; default: REPLICA_NAME or the host name"
     )
@@ -182,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         prefix = metric_prefix(args.metric_prefix)
+        destination = args.to or default_destination()
     except SettingsError as exc:
         parser.error(str(exc))
     stopping = threading.Event()  # before mlflow's slow import: a SIGTERM during it still drains
@@ -195,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     metrics = ShipMetrics(prefix)
     shipper = Shipper(
         args.dir,
-        args.to or default_destination(),
+        destination,
         args.replica or os.environ.get(REPLICA_ENV) or socket.gethostname(),
         metrics,
     )

@@ -1,6 +1,7 @@
-"""Two replicas ship their request logs to a real MLflow server's artifact proxy
-(`mlflow-artifacts:/request-logs`), and monitoring reads exactly their requests back: through
-the store going down and coming back, and a replica stopped with SIGTERM."""
+"""Two replicas ship their request logs to a real MLflow server's artifact proxy (the use
+case's own location, `experiments:/<model>-request-logs/request-logs`, resolved to the
+experiment's `mlflow-artifacts:/<id>/...`), and monitoring reads exactly their requests back:
+through the store going down and coming back, and a replica stopped with SIGTERM."""
 
 from __future__ import annotations
 
@@ -17,13 +18,14 @@ from pathlib import Path
 import pytest
 from serving_support import Server, load_cases, make_root
 
+from contract import log_store
 from contract.log_segments import closed_segments, open_segments
 from contract.request_log import iter_request_lines
 from tests.integration.mlflow_server import free_port, mlflow_server
 from tests.support import deployment_env
 from tests.support.processes import REPO, stop_group
 
-STORE = "mlflow-artifacts:/request-logs"
+STORE = log_store.location("flights-late-arrival")  # the served bundles' model
 # one real flight as a caller sends it: the scheduled departure and tail number, no features
 # the online store gives
 RECORD = load_cases().records()[0]
@@ -125,6 +127,10 @@ def cluster(tmp_path_factory, bundles):
         store = Store(base / "mlflow").start()
         stack.callback(store.stop)
         uri = store.uri
+        from mlflow import MlflowClient
+
+        # what scripts/registry_access.py makes on a server with authentication
+        MlflowClient(tracking_uri=uri).create_experiment(log_store.parse(STORE)[0])
         replicas = {
             "r1": Replica(base, "r1", bundles, uri, segment_seconds=1),  # closes by age
             "r2": Replica(base, "r2", bundles, uri, segment_seconds=3600),  # closes only at exit

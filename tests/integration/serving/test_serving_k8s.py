@@ -14,6 +14,7 @@ import pytest
 import yaml
 from serving_support import REPO
 
+from contract import log_store
 from seldon.k8s import generate, rules
 from tests.support import alert_rules
 from tests.support.system_tools import system_binary
@@ -115,6 +116,10 @@ def check_overlay(docs: list[dict], overlay: str, case: UseCase) -> None:
         assert settings[generate.USE_CASE_ENV] == case.name
         assert settings[generate.MODEL_NAME_ENV] == case.model_name
         assert settings[generate.METRIC_PREFIX_ENV] == case.metric_prefix
+    # the shipper writes under the use case's own experiment, where its monitoring reads
+    shipper = containers["request-log-shipper"]
+    assert configmaps[shipper["envFrom"][0]["configMapRef"]["name"]]["data"] is registry
+    assert registry["REQUEST_LOG_URI"] == log_store.location(case.model_name)
     assert pod_spec["securityContext"]["runAsNonRoot"] is True
     assert predictor["replicas"] == (1 if overlay == "dev" else 3)
     monitor = next(d for d in docs if d["kind"] == "PodMonitor")
@@ -169,9 +174,14 @@ def test_the_shadow_predictor_overlay_serves_the_challenger_on_pods_of_its_own()
     syncs = [c["registry-sync"]["command"] for c in containers]
     assert syncs[0][syncs[0].index("--shadow-alias") + 1] == "challenger" and "--alias" not in syncs[0]
     assert syncs[1][syncs[1].index("--alias") + 1] == "challenger" and "--shadow-alias" not in syncs[1]
-    logs = [{e["name"]: e.get("value") for e in c["request-log-shipper"]["env"]} for c in containers]
-    assert "REQUEST_LOG_URI" not in logs[0]  # the champion's: the base ConfigMap's request-logs
-    assert logs[1]["REQUEST_LOG_URI"] == "mlflow-artifacts:/request-logs-shadow"
+    logs = [{e["name"]: e for e in c["request-log-shipper"]["env"]} for c in containers]
+    assert "REQUEST_LOG_URI" not in logs[0]  # the champion's: its registry ConfigMap's
+    shadow = logs[1]["REQUEST_LOG_URI"]["valueFrom"]["configMapKeyRef"]
+    configmaps = {d["metadata"]["name"]: d["data"] for d in docs if d["kind"] == "ConfigMap"}
+    registry = configmaps[shadow["name"]]  # the hashed name, resolved by kustomize
+    case = CASES["flights"]
+    assert registry[shadow["key"]] == log_store.location(case.model_name, log_store.SHADOW)
+    assert registry["REQUEST_LOG_URI"] == log_store.location(case.model_name)  # beside, not into
 
 
 def test_schemas_catch_a_broken_resource():

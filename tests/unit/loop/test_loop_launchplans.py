@@ -45,14 +45,21 @@ def test_daily_monitoring_watches_the_trailing_week():
     assert "days" not in daily_monitoring.parameters.parameters
 
 
-def test_daily_monitoring_reads_where_the_serving_pods_ship():
+def test_daily_monitoring_reads_where_the_use_cases_serving_pods_ship():
+    """The launch plan's location is the one the use case's generated component gives its
+    shippers (REQUEST_LOG_URI), and no other use case's."""
     import yaml
 
+    import usecases
+    from contract.log_store import location
     from launchplans.monitoring import REQUEST_LOG_DIR
 
-    base = Path(__file__).resolve().parents[3] / "seldon" / "k8s" / "base" / "kustomization.yaml"
-    generators = yaml.safe_load(base.read_text())["configMapGenerator"]
+    case = usecases.current()
+    component = Path(__file__).resolve().parents[3] / "seldon" / "k8s" / "usecases" / case.name / "component"
+    generators = yaml.safe_load((component / "kustomization.yaml").read_text())["configMapGenerator"]
     literals = next(g["literals"] for g in generators if g["name"] == "registry")
     assert f"REQUEST_LOG_URI={REQUEST_LOG_DIR}" in literals
     default = daily_monitoring.parameters.parameters["request_log_dir"].default
-    assert default.scalar.primitive.string_value == REQUEST_LOG_DIR == "mlflow-artifacts:/request-logs"
+    assert default.scalar.primitive.string_value == REQUEST_LOG_DIR == location(case.model_name)
+    others = [usecases.load(name) for name in usecases.available() if name != case.name]
+    assert others and all(location(other.model_name) != REQUEST_LOG_DIR for other in others)

@@ -143,11 +143,16 @@ def test_shipper_keeps_segments_while_the_store_refuses_them(tmp_path):
     assert _ids(store) == ["w0", "w1", "w2"]
 
 
-def test_shipping_defaults_to_the_local_artifact_store_unless_told(monkeypatch, tmp_path):
+def test_shipping_defaults_to_the_use_cases_own_location_unless_told(monkeypatch):
+    from contract.deployment import SettingsError
     from seldon.ship import default_destination
 
-    monkeypatch.setenv("MLOPS_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("REQUEST_LOG_URI", raising=False)
-    assert default_destination() == (tmp_path / "mlartifacts" / "request-logs").as_uri()
-    monkeypatch.setenv("REQUEST_LOG_URI", "mlflow-artifacts:/request-logs")
-    assert default_destination() == "mlflow-artifacts:/request-logs"
+    monkeypatch.setenv("REGISTERED_MODEL", "bikes-returned-late")
+    assert default_destination() == "experiments:/bikes-returned-late-request-logs/request-logs"
+    monkeypatch.setenv("REQUEST_LOG_URI", "s3://bucket/logs")
+    assert default_destination() == "s3://bucket/logs"
+    monkeypatch.delenv("REQUEST_LOG_URI")
+    monkeypatch.delenv("REGISTERED_MODEL")
+    with pytest.raises(SettingsError, match="REGISTERED_MODEL is not set"):
+        default_destination()
