@@ -3,7 +3,8 @@ app (deploy/mlflow/basic_auth.ini), made from the admin's credentials.
 
     MLFLOW_TRACKING_USERNAME=admin MLFLOW_TRACKING_PASSWORD=... \\
     python -m scripts.registry_access --tracking-uri URI \\
-        --pipeline NAME=PASSWORD_ENV [--reader NAME=PASSWORD_ENV ...] [--remove NAME ...]
+        --pipeline NAME=PASSWORD_ENV [--shipper NAME=PASSWORD_ENV] [--reader NAME=PASSWORD_ENV ...] \\
+        [--remove NAME ...]
 
 Each password is read from the environment variable named after the user (a Kubernetes Secret
 mapped into the Job's environment), never from the command line, and never printed. Running it
@@ -12,8 +13,13 @@ again sets the same state (a changed password is the rotation):
 - the pipeline's user gets MANAGE on the registered model and on the pipeline's experiments,
   created here first when absent, so no other user can create them before it and own them: it
   alone registers versions and moves aliases (`champion`, `challenger`);
+- the use case's request-log experiment (`contract.log_store`: `<model>-request-logs`, which
+  holds nothing but the serving replicas' request logs) is created here too, and the shipper's
+  user gets EDIT on it and nothing else (a grant it held on the model or the pipeline's
+  experiments is revoked): it may write the request logs and nothing the pipeline made;
 - each reader holds no grant (a grant left from before is revoked): the server's
-  default_permission READ lets it read every experiment and model, and write nothing;
+  default_permission READ lets it read every experiment and model (the monitoring task reads
+  the request logs so too), and write nothing;
 - each removed user is deleted: its credentials no longer authenticate.
 """
 
@@ -27,6 +33,7 @@ from dataclasses import dataclass
 logger = logging.getLogger("registry_access")
 
 MANAGE = "MANAGE"
+EDIT = "EDIT"  # the least permission that writes artifacts under an experiment (the shipper's)
 # Where the pipeline logs: training (the registered model's name), monitoring, tuning.
 EXPERIMENT_SUFFIXES = ("", "-monitoring", "-tuning")
 
@@ -129,6 +136,7 @@ def apply(
     removed: list[str],
     model_name: str = "",
     experiments: list[str] | None = None,
+    shipper: User | None = None,
 ) -> None:
     """Set the registry's users and grants as the module docstring says (admin credentials in
     MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD). `model_name`: the current use case's
@@ -137,15 +145,17 @@ def apply(
     from mlflow.server import get_app_client
 
     import usecases
+    from contract.log_store import experiment_name
 
     model_name = model_name or usecases.current().model_name
+    shippers = [shipper] if shipper is not None else []
 
-    names = [pipeline.name, *(r.name for r in readers)]
+    names = [pipeline.name, *(s.name for s in shippers), *(r.name for r in readers)]
     if len(set(names)) != len(names) or set(names) & set(removed):
         raise AccessError(
-            f"each user takes one role: --pipeline, --reader and --remove name {names + removed}"
+            f"each user takes one role: --pipeline, --shipper, --reader and --remove name {names + removed}"
         )
-    for user in (pipeline, *readers):
+    for user in (pipeline, *shippers, *readers):
         user.password()  # every password is there before anything changes
     auth = get_app_client("basic-auth", tracking_uri=tracking_uri)
     client = MlflowClient(tracking_uri=tracking_uri)
@@ -153,17 +163,25 @@ def apply(
         experiments if experiments is not None else [model_name + s for s in EXPERIMENT_SUFFIXES]
     )
 
-    for user in (pipeline, *readers):
+    for user in (pipeline, *shippers, *readers):
         ensure_user(auth, user)
     ensure_model(client, model_name)
     grant(auth, pipeline.name, "registered_model", model_name)
     for name in experiment_names:
         grant(auth, pipeline.name, "experiment", ensure_experiment(client, name))
     logger.info("%s may register versions of %s and move its aliases", pipeline.name, model_name)
-    for reader in readers:
-        revoke(auth, reader.name, "registered_model", model_name)
+    request_logs = ensure_experiment(client, experiment_name(model_name))
+    for user in (*shippers, *readers):  # nothing on the model or the pipeline's experiments
+        revoke(auth, user.name, "registered_model", model_name)
         for name in experiment_names:
-            revoke(auth, reader.name, "experiment", ensure_experiment(client, name))
+            revoke(auth, user.name, "experiment", ensure_experiment(client, name))
+    for user in shippers:
+        grant(auth, user.name, "experiment", request_logs, EDIT)
+        logger.info(
+            "%s may write the request logs (%s) and nothing else", user.name, experiment_name(model_name)
+        )
+    for reader in readers:
+        revoke(auth, reader.name, "experiment", request_logs)
         logger.info("%s reads only", reader.name)
     for name in removed:
         _remove(auth, name)
@@ -187,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI"), required=False)
     parser.add_argument("--pipeline", required=True, help="NAME=PASSWORD_ENV of the pipeline's user")
+    parser.add_argument("--shipper", default=None, help="NAME=PASSWORD_ENV of the request-log shipper's user")
     parser.add_argument("--reader", action="append", default=[], help="NAME=PASSWORD_ENV of a reader")
     parser.add_argument("--remove", action="append", default=[], help="a user to delete")
     parser.add_argument("--model-name", default="", help="default: the use case's registered model")
@@ -205,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             args.remove,
             args.model_name,
             args.experiment,
+            User.parse("--shipper", args.shipper) if args.shipper else None,
         )
     except AccessError as exc:
         parser.error(str(exc))

@@ -123,20 +123,23 @@ def test_the_policy_check_and_its_schema_can_fail():
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_the_registry_sync_reads_with_credentials_from_a_secret(case):
+def test_the_registry_sync_and_the_shipper_use_credentials_from_secrets(case):
+    """The sync reads as the reader, the request-log shipper writes as a user of its own
+    (scripts/registry_access.py --shipper): each from its Secret, in every predictor."""
     for overlay in AUTH_OVERLAYS:
         deployment = next(d for d in kustomize(overlay, case) if d["kind"] == "SeldonDeployment")
         for predictor in deployment["spec"]["predictors"]:
             containers = {c["name"]: c for c in predictor["componentSpecs"][0]["spec"]["containers"]}
-            env = {e["name"]: e for e in containers["registry-sync"]["env"]}
-            for name, key in (
-                ("MLFLOW_TRACKING_USERNAME", "username"),
-                ("MLFLOW_TRACKING_PASSWORD", "password"),
+            for container, secret in (
+                ("registry-sync", "registry-reader"),
+                ("request-log-shipper", "request-log-shipper"),
             ):
-                assert env[name]["valueFrom"]["secretKeyRef"] == {
-                    "name": "registry-reader",
-                    "key": key,
-                }
+                env = {e["name"]: e for e in containers[container]["env"]}
+                for name, key in (
+                    ("MLFLOW_TRACKING_USERNAME", "username"),
+                    ("MLFLOW_TRACKING_PASSWORD", "password"),
+                ):
+                    assert env[name]["valueFrom"]["secretKeyRef"] == {"name": secret, "key": key}, container
 
 
 # ---- No secret in what is built or shipped --------------------------------------------------

@@ -3,10 +3,13 @@
 The server runs deploy/mlflow/basic_auth.ini as it is, with only its user store moved to a SQLite
 file; `scripts/registry_access.py` makes the users from the admin's credentials, as an operator
 would. Only the pipeline's user registers versions and moves `champion`; anonymous clients, a
-wrong password, a read-only user and a removed user are refused (401/403, with a message that
-names no secret), and nothing moved; the serving sync follows the champion with the read-only
-user's credentials, taken from its environment. Every password is random, made here, and no log
-of these tests (server, provisioning, sync, refused clients) holds any of them.
+wrong password, a read-only user, the request-log shipper's user and a removed user are refused
+(401/403, with a message that names no secret), and nothing moved; the serving sync follows the
+champion with the read-only user's credentials, taken from its environment; the shipper writes
+the request logs under the use case's request-log experiment with its own user (EDIT there and
+nothing else), monitoring reads them back, and a user without that grant is refused saying which
+grant it lacks. Every password is random, made here, and no log of these tests (server,
+provisioning, sync, shipper, refused clients) holds any of them.
 """
 
 from __future__ import annotations
@@ -22,8 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
 from serving_support import REPO, register
 
+from contract import log_store
+from contract.log_segments import closed_segments
+from contract.request_log import RequestLog
 from seldon.pointer import read_pointer
 from tests.integration.mlflow_server import mlflow_server
 from tests.support.processes import registry_env
@@ -33,6 +40,7 @@ pytestmark = pytest.mark.slow
 MODEL = "flights-late-arrival"
 EXPERIMENT = MODEL  # the training experiment (core.registry.EXPERIMENT)
 PIPELINE, READER, FORMER = "flights-pipeline", "flights-serving", "former-reader"
+SHIPPER = "flights-request-logs"
 AUTH_CONFIG = REPO / "deploy" / "mlflow" / "basic_auth.ini"
 
 
@@ -73,6 +81,7 @@ def _provision(registry: Registry, *extra: str) -> None:
         "PIPELINE_PASSWORD": registry.passwords[PIPELINE],
         "READER_PASSWORD": registry.passwords[READER],
         "FORMER_PASSWORD": registry.passwords[FORMER],
+        "SHIPPER_PASSWORD": registry.passwords[SHIPPER],
     }
     command = [
         sys.executable,
@@ -84,6 +93,8 @@ def _provision(registry: Registry, *extra: str) -> None:
         f"{PIPELINE}=PIPELINE_PASSWORD",
         "--reader",
         f"{READER}=READER_PASSWORD",
+        "--shipper",
+        f"{SHIPPER}=SHIPPER_PASSWORD",
         "--experiment",
         EXPERIMENT,
         *extra,
@@ -96,7 +107,9 @@ def _provision(registry: Registry, *extra: str) -> None:
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory) -> Iterator[Registry]:
     base = tmp_path_factory.mktemp("registry-auth")
-    passwords = {name: secrets.token_urlsafe(18) for name in ("admin", PIPELINE, READER, FORMER, "flask")}
+    passwords = {
+        name: secrets.token_urlsafe(18) for name in ("admin", PIPELINE, READER, FORMER, SHIPPER, "flask")
+    }
     config = configparser.ConfigParser()
     config.read(AUTH_CONFIG)
     assert config["mlflow"]["default_permission"] == "READ" and "admin_password" not in config["mlflow"]
@@ -168,6 +181,7 @@ def test_no_unauthorized_client_registers_a_version_or_moves_the_champion(regist
         "anonymous": (None, None, 401),
         "wrong password": (PIPELINE, registry.passwords[READER], 401),
         "read-only user": (READER, registry.passwords[READER], 403),
+        "request-log shipper": (SHIPPER, registry.passwords[SHIPPER], 403),
         "removed user": (FORMER, registry.passwords[FORMER], 401),
     }
     attempts = {
@@ -190,8 +204,8 @@ def test_no_unauthorized_client_registers_a_version_or_moves_the_champion(regist
             assert expected in message, (who, what, message)
             assert not any(secret in message for secret in registry.secrets()), (who, what)
             refused.append((who, what))
-    assert len(refused) == len(identities) * len(attempts) == 12
-    assert _state(registry) == before  # 0 of 12 moved the alias or registered a version
+    assert len(refused) == len(identities) * len(attempts) == 15
+    assert _state(registry) == before  # 0 of 15 moved the alias or registered a version
 
 
 def _state_or_none(registry: Registry) -> tuple[str, int] | None:
@@ -242,19 +256,112 @@ def test_the_serving_sync_follows_the_champion_with_read_only_credentials(regist
 
 
 def test_request_logs_outside_an_experiment_take_the_admin(registry):
-    """Why the shipper has no credentials yet (docs/access.md): the artifact proxy judges a path
-    outside any experiment by default_permission (READ), so even the pipeline's user, MANAGE on
-    its experiments, may not write `mlflow-artifacts:/request-logs`; under an experiment it may."""
+    """Why the request logs live under an experiment (docs/access.md): the artifact proxy judges
+    a path outside any experiment by default_permission (READ), so even the pipeline's user,
+    MANAGE on its experiments, may not write `mlflow-artifacts:/request-logs`; under an
+    experiment it may. The shipper's user writes under its request-log experiment alone."""
     import requests
     from mlflow import MlflowClient
 
-    auth = (PIPELINE, registry.passwords[PIPELINE])
-    with credentials(*auth):
-        experiment = MlflowClient(tracking_uri=registry.uri).get_experiment_by_name(EXPERIMENT).experiment_id
+    with credentials(PIPELINE, registry.passwords[PIPELINE]):
+        client = MlflowClient(tracking_uri=registry.uri)
+        experiment = client.get_experiment_by_name(EXPERIMENT).experiment_id
+        own = client.get_experiment_by_name(log_store.experiment_name(MODEL)).experiment_id
     proxy = f"{registry.uri}/api/2.0/mlflow-artifacts/artifacts"
-    outside = requests.put(f"{proxy}/request-logs/probe.jsonl", data=b"{}", auth=auth, timeout=60)
-    inside = requests.put(f"{proxy}/{experiment}/request-logs/probe.jsonl", data=b"{}", auth=auth, timeout=60)
-    assert (outside.status_code, inside.status_code) == (403, 200), (outside.text, inside.text)
+    answers = {}
+    for who, folder in (
+        (PIPELINE, "request-logs"),
+        (PIPELINE, f"{experiment}/request-logs"),
+        (SHIPPER, f"{experiment}/request-logs"),
+        (SHIPPER, f"{own}/request-logs"),
+    ):
+        auth = (who, registry.passwords[who])
+        answered = requests.put(f"{proxy}/{folder}/probe.jsonl", data=b"{}", auth=auth, timeout=60)
+        answers[(who, folder)] = answered.status_code
+    assert list(answers.values()) == [403, 200, 403, 200], answers
+
+
+def _segments(directory: Path, prefix: str, count: int) -> None:
+    """`count` requests logged by the serving side's own writer, closed (ready to ship)."""
+    body = (REPO / "usecases" / "flights" / "sample_request.json").read_bytes().replace(b"\n", b"")
+    log = RequestLog(directory, backups=0, max_seconds=0)
+    for index in range(count):
+        log.write(f"{prefix}-{index}", MODEL, "1", body, [0.3], [0], {})
+    log.close()
+    assert closed_segments(directory)
+
+
+def _ship(registry: Registry, directory: Path, username: str) -> subprocess.CompletedProcess:
+    """`python -m seldon.ship --once` as the shipper sidecar runs it: the location the generated
+    manifests give (REQUEST_LOG_URI of the use case's `registry` ConfigMap) and only `username`'s
+    credentials in its environment (a pod's, from its Secret)."""
+    component = REPO / "seldon" / "k8s" / "usecases" / "flights" / "component" / "kustomization.yaml"
+    generators = yaml.safe_load(component.read_text())["configMapGenerator"]
+    literals = next(g["literals"] for g in generators if g["name"] == "registry")
+    settings = dict(literal.split("=", 1) for literal in literals)
+    env = {**registry_env(registry.uri), "REQUEST_LOG_URI": settings["REQUEST_LOG_URI"]}
+    env.update(MLFLOW_TRACKING_USERNAME=username, MLFLOW_TRACKING_PASSWORD=registry.passwords[username])
+    done = subprocess.run(
+        [sys.executable, "-m", "seldon.ship", "--dir", str(directory), "--replica", "r1", "--once"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    registry.logs.append(done.stdout + done.stderr)
+    return done
+
+
+def test_the_shipper_writes_the_request_logs_and_monitoring_reads_them_back(
+    registry, tmp_path, monkeypatch, caplog
+):
+    from datetime import UTC, datetime, timedelta
+
+    from core.request_logs import read_location
+    from seldon.ship import Shipper
+
+    refused_dir, shipped_dir = tmp_path / "refused", tmp_path / "shipped"
+    _segments(refused_dir, "refused", 3)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", registry.uri)
+    with credentials(READER, registry.passwords[READER]):  # a user without EDIT on the experiment
+        assert Shipper(refused_dir, log_store.location(MODEL), "r1").ship_once() == (0, 1)
+    registry.logs.append(caplog.text)
+    expected = f"answered 403: user '{READER}' lacks EDIT on experiment '{log_store.experiment_name(MODEL)}'"
+    assert expected in caplog.text, caplog.text[-3000:]
+    assert closed_segments(refused_dir)  # kept on disk, to ship once the grant is there
+
+    _segments(shipped_dir, "shipped", 4)
+    shipped = _ship(registry, shipped_dir, SHIPPER)
+    assert shipped.returncode == 0, shipped.stderr[-3000:]
+    assert not closed_segments(shipped_dir)
+    # monitoring reads the launch plan's location with the pipeline's credentials
+    with credentials(PIPELINE, registry.passwords[PIPELINE]):
+        rows, _ = read_location(
+            log_store.location(MODEL), datetime.now(UTC).replace(tzinfo=None) - timedelta(days=1)
+        )
+    assert sorted(r["request_id"] for r in rows) == [f"shipped-{i}" for i in range(4)]
+
+
+def test_the_shipper_creates_no_experiment_on_the_server(registry, tmp_path, caplog):
+    """Absent (scripts.registry_access not run for this model): the segments wait, the log says
+    what makes the experiment, and the shipper's user owns nothing new."""
+    from mlflow import MlflowClient
+
+    from seldon.ship import Shipper
+
+    _segments(tmp_path, "absent", 2)
+    absent = log_store.location("absent-model")
+    with pytest.MonkeyPatch.context() as patch, credentials(SHIPPER, registry.passwords[SHIPPER]):
+        patch.setenv("MLFLOW_TRACKING_URI", registry.uri)
+        assert Shipper(tmp_path, absent, "r1").ship_once() == (0, 1)
+        assert (
+            MlflowClient(tracking_uri=registry.uri).get_experiment_by_name("absent-model-request-logs")
+            is None
+        )
+    assert "experiment 'absent-model-request-logs' does not exist" in caplog.text
+    assert "scripts.registry_access makes it" in caplog.text
+    assert closed_segments(tmp_path)
 
 
 def test_no_secret_in_the_logs_of_these_tests(registry):

@@ -30,6 +30,10 @@ def test_a_user_takes_one_role(monkeypatch):
         apply("http://127.0.0.1:9", User("pipeline", "P"), [User("pipeline", "P")], [])
     with pytest.raises(AccessError, match="each user takes one role"):
         apply("http://127.0.0.1:9", User("pipeline", "P"), [], ["pipeline"])
+    with pytest.raises(
+        AccessError, match="each user takes one role: --pipeline, --shipper"
+    ):  # writes logs, reads
+        apply("http://127.0.0.1:9", User("pipeline", "P"), [User("s", "P")], [], shipper=User("s", "P"))
 
 
 def test_the_command_line_names_the_bad_option(capsys):
@@ -37,3 +41,6 @@ def test_the_command_line_names_the_bad_option(capsys):
         main(["--tracking-uri", "http://127.0.0.1:9", "--pipeline", "pipeline"])
     assert exited.value.code == 2
     assert "--pipeline 'pipeline': expected NAME=PASSWORD_ENV" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--tracking-uri", "http://127.0.0.1:9", "--pipeline", "p=P", "--shipper", "logs"])
+    assert "--shipper 'logs': expected NAME=PASSWORD_ENV" in capsys.readouterr().err
