@@ -141,7 +141,8 @@ bench-serving: setup-system setup-wrk $(VENV)/.synced $(SERVING_VENV)/.synced $(
 
 # The main command: train with as_of 2013-07-01 then 2013-08-01 and print the outcome.
 # A new use case from one table (docs/new-use-case.md): writes usecases/<NAME>/, which the whole
-# loop runs as it is; every choice made for you is marked REVIEW: in its files.
+# loop runs as it is, and its manifests (seldon/k8s/usecases/<NAME>/, as make manifests makes
+# them); every choice made for you is marked REVIEW: in its files.
 .PHONY: new-use-case
 new-use-case: $(VENV)/.synced
 	@test -n "$(NAME)" -a -n "$(CSV)" -a -n "$(TIME)" -a -n "$(LABEL)" || { echo "usage: make new-use-case \

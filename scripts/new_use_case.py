@@ -3,7 +3,9 @@
 Writes `usecases/<name>/`, a package the whole loop runs as it is: the table copied under
 `data/` (the data shipped with the use case), a sample of it under `fixtures/` (what the tests
 run on), pandera schemas inferred from the table (dtypes, nullability and the observed ranges,
-to review), a loader and a feature builder, the declaration, a sample request and a docs page.
+to review), a loader and a feature builder, the declaration, a sample request and a docs page;
+then what `make manifests` makes of it (`seldon/k8s/usecases/<name>/`: alert and recording rules,
+dashboard, the kustomize component and overlays), so the new use case deploys at once.
 Every choice the scaffold made for you is marked `REVIEW:` in the files: read them before you
 trust a model trained on it (above all, that every feature is known at the event's time).
 """
@@ -50,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         "--maturity-hours", type=float, default=0.0, help="hours until an event's truth is known"
     )
     parser.add_argument("--into", type=Path, default=REPO / "usecases", help="where use case packages live")
+    parser.add_argument(
+        "--k8s", type=Path, default=REPO / "seldon" / "k8s", help="where the manifests go (seldon/k8s)"
+    )
     args = parser.parse_args(argv)
     try:
         folder = scaffold(
@@ -66,8 +71,22 @@ def main(argv: list[str] | None = None) -> int:
     except ScaffoldError as error:
         print(f"new-use-case: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {folder}: review every 'REVIEW:' line, then `make demo USE_CASE={args.name}`")
+    write_manifests(args.name, args.into, args.k8s)
+    print(f"wrote {folder} and its manifests, {args.k8s / 'usecases' / args.name}")
+    print(f"review every 'REVIEW:' line, then `make demo USE_CASE={args.name}`")
     return 0
+
+
+def write_manifests(name: str, into: Path, k8s: Path) -> list[Path]:
+    """What `make manifests` makes for the use case `name` just written under `into`
+    (seldon/k8s/generate.py), under `k8s` (a seldon/k8s): the files written."""
+    import usecases
+    from seldon.k8s import generate
+
+    if str(into) not in usecases.__path__ and str(Path(into).resolve()) not in usecases.__path__:
+        usecases.__path__.append(str(into))  # a package written outside usecases/ (--into)
+    usecases.load.cache_clear()
+    return generate.write(usecases.load(name), k8s)
 
 
 def scaffold(

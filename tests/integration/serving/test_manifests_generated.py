@@ -1,7 +1,8 @@
 """What each use case gets of Kubernetes and Prometheus is generated from its declaration
 (seldon/k8s/generate.py): the committed files are what the generator makes, every alert carries
 the labels Alertmanager routes and inhibits by, and a use case of another name gets manifests,
-rules and a dashboard that name nothing of the shipped ones."""
+rules and a dashboard that name nothing of the shipped ones, and a use case `make new-use-case`
+scaffolds gets its manifests with it, deployable at once."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import shutil
 
 import pytest
 import yaml
-from test_serving_k8s import K8S, check_overlay, kustomize
+from test_serving_k8s import K8S, OVERLAYS, check_overlay, kustomize
 
+import usecases
 from seldon.k8s import dashboard, generate, rules
 from tests.support.alert_rules import alerts
 from tests.support.use_cases import every, renamed, shipped
@@ -65,3 +67,35 @@ def test_a_use_case_of_another_name_gets_its_own_names_and_nothing_of_the_shippe
         for name in {other.name, other.metric_prefix, other.model_name, rules.alert_stem(other)}:
             leaked = [what for what, text in made.items() if name in text]
             assert not leaked, f"{name} (of {other.name}) in the {leaked} of {case.name}"
+
+
+def test_a_scaffolded_use_case_is_deployable_at_once(tmp_path, monkeypatch):
+    """`make new-use-case` (scripts/new_use_case.py) writes the package and what `make manifests`
+    makes of it: the committed-equals-generated check holds, and its overlays build and validate
+    like a shipped use case's, named after it."""
+    from scripts.new_use_case import main
+    from usecases.flights.source import default_source, read_table
+
+    readings = read_table(default_source(), "weather").sort_values(["origin", "time_hour"], kind="stable")
+    readings["rain_next_hour"] = readings.groupby("origin")["precip"].shift(-1).gt(0).astype(int)
+    table = tmp_path / "station_hours.csv"
+    readings[["origin", "time_hour", "temp", "humid", "rain_next_hour"]].to_csv(table, index=False)
+    k8s = tmp_path / "k8s"
+    for folder in ("base", "environments"):
+        shutil.copytree(K8S / folder, k8s / folder)
+    monkeypatch.setattr(usecases, "__path__", list(usecases.__path__))  # main adds --into to it
+    options = ["--name", "rain-next", "--csv", str(table), "--time", "time_hour", "--label", "rain_next_hour"]
+    try:
+        assert (
+            main([*options, "--entity", "origin", "--into", str(tmp_path / "cases"), "--k8s", str(k8s)]) == 0
+        )
+        case = usecases.load("rain-next")
+        made = generate.files(case, k8s)
+        assert made and all(path.read_text() == text for path, text in made.items())
+        for overlay in OVERLAYS:
+            check_overlay(kustomize(overlay, case.name, k8s), overlay, case)
+        shadowed = kustomize("prod-shadow-predictor", case.name, k8s)
+        deployment = next(d for d in shadowed if d["kind"] == "SeldonDeployment")
+        assert [p["name"] for p in deployment["spec"]["predictors"]] == ["default", "challenger"]
+    finally:
+        usecases.load.cache_clear()
