@@ -2,12 +2,13 @@
 
 Every time-dependent feature of a flight is as of one prediction time
 t = scheduled departure - `HORIZON_MINUTES`; only events at or before t are known then. Here are
-their names, what they mean, the departure events they come from and their point-in-time
-computation (training, evaluation, batch scoring, the replay); `operational.store.OnlineStore`
-reads the same values from Redis at request time.
+their names, what they mean, the departure events they come from and their declarations
+(`DECLARED`): the offline columns (`operational_features`: training, evaluation, batch scoring,
+the replay) and the online store's lookup (`operational.store`) are both derived from them.
+No Redis code and no pandas aggregation is written here.
 
 Nothing after t is read, so moving or changing any later event changes no feature
-(tests/unit/operational/test_offline.py).
+(tests/unit/operational/test_offline.py, tests/unit/operational/test_declared_features.py).
 """
 
 from __future__ import annotations
@@ -27,13 +28,6 @@ ORIGIN_BACKLOG = "origin_backlog"
 TAIL_PREV_DEP_DELAY = "tail_prev_dep_delay"
 TAIL_PREV_DEP_MINUTES = "tail_prev_dep_minutes"
 
-OPERATIONAL_FEATURES = [
-    ORIGIN_RECENT_DEPARTURES,
-    ORIGIN_RECENT_DEP_DELAY,
-    ORIGIN_BACKLOG,
-    TAIL_PREV_DEP_DELAY,
-    TAIL_PREV_DEP_MINUTES,
-]
 # What each one means, as of t (the README and the decks quote these).
 DESCRIPTIONS = {
     ORIGIN_RECENT_DEPARTURES: "flights that departed the origin in (t - 2 h, t], scheduled before this one",
@@ -99,6 +93,10 @@ DECLARED = (
         same_day="sched_dep",
     ),
 )
+
+
+# Every declared feature, in the declarations' order: the feature table's operational columns.
+OPERATIONAL_FEATURES = [feature.name for feature in DECLARED]
 
 
 def operational_features(
