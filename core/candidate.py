@@ -58,7 +58,27 @@ def evaluate_candidate(
     """Score the holdout with the judged model (fit on `train` only), compute its metrics, slices
     and permutation importance, and write the bundle of the deployed model (refit on training +
     holdout) into `bundle_dir`: model.skops, trees.treelite, schema.json, reference.json,
-    metadata.json without registry fields yet."""
+    metadata.json without registry fields yet. The trees predict thousands of times here
+    (holdout, permutation importance, parity): on the free cores, one thread when they are taken,
+    as a fit (core/threads.py)."""
+    from core.threads import tree_threads
+
+    with tree_threads():
+        return _evaluate_candidate(
+            judged, deployed, train, holdout, hyperparameters, bundle_dir, cost, recency_half_life_months
+        )
+
+
+def _evaluate_candidate(
+    judged: Any,
+    deployed: Any,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    hyperparameters: Hyperparameters,
+    bundle_dir: Path,
+    cost: FitCost,
+    recency_half_life_months: float,
+) -> CandidateEvaluation:
     from core import bundle, drift, evaluation, reports
     from core.estimation import fit_calibration
     from core.model import predict_scores

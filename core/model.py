@@ -97,6 +97,14 @@ def fit(train: pd.DataFrame, hp: Hyperparameters, sample_weight: np.ndarray | No
         pipeline.fit(
             train[list(case.features)], train[case.label].to_numpy(), classify__sample_weight=sample_weight
         )
+    return without_thread_count(pipeline)
+
+
+def without_thread_count(pipeline: Pipeline) -> Pipeline:
+    """The fitted trees' bin mapper keeps the thread count it binned with (used only while
+    fitting); the fit's count follows the machine's load, so it is reset to the constructor's
+    default, and the same rows give the same model file, bundle and sha256 whatever the load."""
+    pipeline[-1]._bin_mapper.n_threads = None
     return pipeline
 
 

@@ -117,32 +117,28 @@ def evaluate_model(
     evaluation deck, whose figures and slice table also leave as `figures`."""
     from contract.bundle import load_model
     from core.candidate import FitCost, evaluate_candidate
-    from core.threads import tree_threads
     from tasks.evaluation_deck import render_evaluation_deck
 
     judged = load_model(model_file.download())
-    # the trees predict thousands of times here (holdout, permutation importance, parity): on the
-    # free cores, one thread when they are taken, as a fit (core/threads.py)
-    with tree_threads():
-        evaluated = evaluate_candidate(
-            judged,
-            load_model(deployed_model_file.download()),
-            train,
-            holdout,
-            hyperparameters,
-            _workdir("bundle"),
-            FitCost(judged=fit_cpu_seconds, refit=refit_cpu_seconds),
-            recency_half_life_months,
-        )
-        images = render_evaluation_deck(
-            judged,
-            holdout,
-            evaluated.scores,
-            hyperparameters.threshold,
-            evaluated.metrics,
-            evaluated.slices,
-            evaluated.importance,
-        )
+    evaluated = evaluate_candidate(
+        judged,
+        load_model(deployed_model_file.download()),
+        train,
+        holdout,
+        hyperparameters,
+        _workdir("bundle"),
+        FitCost(judged=fit_cpu_seconds, refit=refit_cpu_seconds),
+        recency_half_life_months,
+    )
+    images = render_evaluation_deck(
+        judged,
+        holdout,
+        evaluated.scores,
+        hyperparameters.threshold,
+        evaluated.metrics,
+        evaluated.slices,
+        evaluated.importance,
+    )
     figures = _workdir("figures")
     for name, image in images.items():
         (figures / name).write_bytes(image)

@@ -35,19 +35,37 @@ def test_a_busy_neighbour_leaves_the_fit_one_thread_on_two_cores():
         neighbour.wait()
 
 
-def test_the_thread_count_changes_no_number_the_trees_compute():
+def test_the_thread_count_changes_no_number_the_trees_compute_nor_the_model_file(tmp_path):
     """A fit's threads are chosen from the machine's load, so the model must not depend on them:
-    the same trees, bit for bit, on one thread and on two."""
+    the same trees, bit for bit, and the same serialized model, on one thread and on two (the
+    registry keys a version on the model file's sha256, and a rebuild must reproduce it)."""
     import numpy as np
+    import pandas as pd
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
     from threadpoolctl import threadpool_limits
 
+    from contract.bundle import dump_model
+    from core.model import without_thread_count
+
     rng = np.random.default_rng(0)
-    features = rng.normal(size=(20_000, 6))
-    labels = (features[:, 0] + rng.normal(size=20_000) > 0.5).astype(int)
-    scores = []
+    features = pd.DataFrame(rng.normal(size=(20_000, 6)), columns=[f"x{i}" for i in range(6)])
+    labels = (features["x0"] + rng.normal(size=20_000) > 0.5).astype(int)
+    scores, files, raw_files = [], [], []  # the sha256 of the canonical model file
     for threads in (1, 2):
         with threadpool_limits(limits=threads, user_api="openmp"):
-            model = HistGradientBoostingClassifier(max_iter=30, early_stopping=False).fit(features, labels)
+            model = Pipeline(
+                [
+                    (
+                        "classify",
+                        HistGradientBoostingClassifier(max_iter=30, early_stopping=False, random_state=0),
+                    )
+                ]
+            )
+            model.fit(features, labels)
             scores.append(model.predict_proba(features)[:, 1])
+        raw_files.append(dump_model(model, tmp_path / f"raw-{threads}.skops"))
+        files.append(dump_model(without_thread_count(model), tmp_path / f"model-{threads}.skops"))
     assert np.array_equal(scores[0], scores[1])
+    assert raw_files[0] != raw_files[1]  # what the reset is for: the fitted trees keep the count
+    assert files[0] == files[1]
