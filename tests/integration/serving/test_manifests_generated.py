@@ -74,6 +74,7 @@ def test_a_scaffolded_use_case_is_deployable_at_once(tmp_path, monkeypatch):
     makes of it: the committed-equals-generated check holds, and its overlays build and validate
     like a shipped use case's, named after it."""
     from scripts.new_use_case import main
+    from tests.support.modules import forget_package
     from usecases.flights.source import default_source, read_table
 
     readings = read_table(default_source(), "weather").sort_values(["origin", "time_hour"], kind="stable")
@@ -85,6 +86,7 @@ def test_a_scaffolded_use_case_is_deployable_at_once(tmp_path, monkeypatch):
         shutil.copytree(K8S / folder, k8s / folder)
     monkeypatch.setattr(usecases, "__path__", list(usecases.__path__))  # main adds --into to it
     options = ["--name", "rain-next", "--csv", str(table), "--time", "time_hour", "--label", "rain_next_hour"]
+    forget_package("usecases.rain_next")
     try:
         assert (
             main([*options, "--entity", "origin", "--into", str(tmp_path / "cases"), "--k8s", str(k8s)]) == 0
@@ -99,3 +101,4 @@ def test_a_scaffolded_use_case_is_deployable_at_once(tmp_path, monkeypatch):
         assert [p["name"] for p in deployment["spec"]["predictors"]] == ["default", "challenger"]
     finally:
         usecases.load.cache_clear()
+        forget_package("usecases.rain_next")

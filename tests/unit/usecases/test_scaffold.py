@@ -13,6 +13,7 @@ import pytest
 
 import usecases
 from scripts.new_use_case import ScaffoldError, scaffold
+from tests.support.modules import forget_package
 from tests.unit.usecases import test_contract as contract
 from usecases.flights.source import default_source, read_table
 
@@ -35,9 +36,11 @@ def scaffolded(rain_table, tmp_path, monkeypatch):
         "rain-next", rain_table, "time_hour", "rain_next_hour", tmp_path, entity="origin", maturity_hours=1
     )
     monkeypatch.setattr(usecases, "__path__", [*usecases.__path__, str(tmp_path)])
+    forget_package("usecases.rain_next")
     usecases.load.cache_clear()
     yield folder
     usecases.load.cache_clear()
+    forget_package("usecases.rain_next")
 
 
 def test_the_scaffold_writes_a_package_the_contract_accepts(scaffolded):
