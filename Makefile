@@ -156,12 +156,13 @@ demo: $(VENV)/.synced
 	$(VENV)/bin/python -m scripts.demo
 
 # Unit, integration and end-to-end tests (installs what they need first); CI runs this one.
-# Two pytest workers (pytest-xdist), a test file to one worker (tests/conftest.py: its group): alone the suite keeps about one of
-# two cores busy (its tests wait on servers and on `pyflyte run` subprocesses). Each worker has its
-# own session dir (HOME, MLOPS_DATA_DIR: tests/conftest.py), servers on ports of their own.
+# Two pytest workers (pytest-xdist), a test file to one worker (its module fixtures made once):
+# alone the suite keeps about one of two cores busy (its tests wait on servers and on `pyflyte run`
+# subprocesses). Each worker has its own session dir (HOME, MLOPS_DATA_DIR: tests/conftest.py),
+# servers on ports of their own; the serving tests' bundles are trained once and shared.
 TEST_WORKERS ?= 2
 test: $(VENV)/.synced $(SERVING_VENV)/.synced setup-system
-	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The fast tier: tests/unit only (no server, no workflow run), for every change.
 test-fast: $(VENV)/.synced $(SERVING_VENV)/.synced setup-system

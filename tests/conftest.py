@@ -41,14 +41,9 @@ for _name, _value in thread_policy().items():
     os.environ.setdefault(_name, _value)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
         item.add_marker(tier_of(item.path))
-        # `make test` runs two workers with --dist loadgroup: a test file is one group (its module
-        # fixtures made once), unless the file names a group it shares with other files.
-        if not any(True for _ in item.iter_markers("xdist_group")):
-            item.add_marker(pytest.mark.xdist_group(item.path.relative_to(config.rootpath).as_posix()))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -15,10 +15,6 @@ import usecases
 from tests.integration.operator.conftest import PERIOD
 from tests.support.system_tools import REPO, query, wait_for
 
-# One worker runs both files that read the session's monitored loop (tests/integration/operator/
-# conftest.py: two trainings, a monitoring run, a server, Prometheus), so it is made once a run.
-pytestmark = pytest.mark.xdist_group("operator-loop")
-
 CASE = usecases.current()  # the use case the loop of this folder runs
 DASHBOARD = REPO / "seldon" / "k8s" / "usecases" / CASE.name / "component" / "grafana-dashboard.json"
 # What Grafana substitutes before it sends a query; the data source is picked by the variable.

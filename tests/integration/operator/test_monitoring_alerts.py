@@ -21,10 +21,6 @@ from tests.support import alert_rules
 from tests.support.system_tools import query, wait_for
 from tests.support.use_cases import shipped
 
-# One worker runs both files that read the session's monitored loop (tests/integration/operator/
-# conftest.py: two trainings, a monitoring run, a server, Prometheus), so it is made once a run.
-pytestmark = pytest.mark.xdist_group("operator-loop")
-
 CASE = usecases.current()  # the use case the loop of this folder runs
 P = CASE.metric_prefix
 MONITORING_ALERTS = (

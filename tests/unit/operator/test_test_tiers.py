@@ -39,7 +39,7 @@ def test_make_targets_run_all_tiers_and_the_fast_one():
         ).stdout
         for target in ("test", "test-fast")
     }
-    assert "-m pytest -q -n 2 --dist loadgroup\n" in plans["test"]
+    assert "-m pytest -q -n 2 --dist loadfile\n" in plans["test"]
     assert " -m " not in plans["test"].split("pytest", 1)[1]
     assert "-m pytest -q -m unit" in plans["test-fast"]
     assert "make test" in (REPO / ".ci" / "run").read_text()
