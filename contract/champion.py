@@ -4,7 +4,7 @@ champion compares the served `<prefix>_model_info` with it.
 
     <prefix>_registry_champion_info{bundle_name, bundle_version}       the `champion` alias (always 1)
 
-`<prefix>` is the use case's metric prefix (`UseCase.metric_prefix`: `flights` for flights), given
+`<prefix>` is the use case's metric prefix (`UseCase.metric_prefix`), given
 by the caller: this module runs where the use case's declaration is not installed. Its own job
 (`<prefix>-registry`), so that the alert does not depend on when monitoring last ran.
 prometheus_client is imported inside the functions; the URL is read when a function runs, never

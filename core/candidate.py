@@ -17,6 +17,7 @@ from core.evaluation import EvaluationMetrics
 from core.model import Hyperparameters
 from core.refusals import RefusedRows
 from core.registry import RegisteredVersion
+from core.threads import tree_threads
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class CandidateEvaluation:
     bundle_dir: Path
 
 
+@tree_threads()  # a fresh thread choice at each call
 def evaluate_candidate(
     judged: Any,
     deployed: Any,
@@ -61,24 +63,6 @@ def evaluate_candidate(
     metadata.json without registry fields yet. The trees predict thousands of times here
     (holdout, permutation importance, parity): on the free cores, one thread when they are taken,
     as a fit (core/threads.py)."""
-    from core.threads import tree_threads
-
-    with tree_threads():
-        return _evaluate_candidate(
-            judged, deployed, train, holdout, hyperparameters, bundle_dir, cost, recency_half_life_months
-        )
-
-
-def _evaluate_candidate(
-    judged: Any,
-    deployed: Any,
-    train: pd.DataFrame,
-    holdout: pd.DataFrame,
-    hyperparameters: Hyperparameters,
-    bundle_dir: Path,
-    cost: FitCost,
-    recency_half_life_months: float,
-) -> CandidateEvaluation:
     from core import bundle, drift, evaluation, reports
     from core.estimation import fit_calibration
     from core.model import predict_scores

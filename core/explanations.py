@@ -15,7 +15,7 @@ from explain import Explanation, TreeExplainer
 TOP_REASONS = 3
 # Holdout rows the evaluation deck explains: 500 rank the features as 4,000 do (the top four in
 # the same order in 20 samples of 20, whole ranking Spearman >= 0.99) at half the cost of 1,000
-# (measured on flights' June holdout: benchmarks/deck_samples.py, docs/performance.md).
+# (benchmarks/deck_samples.py, docs/performance.md).
 GLOBAL_SAMPLE = 500
 
 

@@ -3,7 +3,7 @@
 A monitoring run is a batch job: Prometheus cannot scrape it, so at its end the run pushes its
 figures to a Pushgateway (`PUSHGATEWAY_URL`), which Prometheus scrapes with `honor_labels: true`.
 Each push replaces the previous one of the same job (`<prefix>-monitoring`), so the gateway always
-holds the last run. `<prefix>` is the use case's metric prefix (`flights` for flights):
+holds the last run. `<prefix>` is the use case's metric prefix (`UseCase.metric_prefix`):
 
     <prefix>_monitoring_feature_psi{feature, source, model_version}   PSI per feature (batch|online)
     <prefix>_monitoring_feature_ks{feature, source, model_version}    KS (total variation: categories)

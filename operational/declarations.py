@@ -10,8 +10,8 @@ online):
 
   window_minutes  events whose `time` lies in (t - window, t]
   before_own      an entity-scoped ordering rule: events whose `before_own` time is strictly before
-                  the row's own event time (a flight's departures count only when scheduled before
-                  it, so a flight never sees itself)
+                  the row's own event time (an entity's events count only when ordered before
+                  the row's own, so a row never sees itself)
   same_day        events whose `same_day` time falls on the row's own calendar day (the entity's
                   events of that day; the store keeps them under a key of that day)
   until           events still open at t: their `until` time is missing or after t (scheduled
