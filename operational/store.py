@@ -46,6 +46,7 @@ from operational.declarations import (
     AGGREGATIONS,
     LAST,
     TIME_SINCE_LAST,
+    DeclarationError,
     EventStream,
     OnlineFeature,
     check_features,
@@ -64,6 +65,7 @@ INGEST_BATCH = 5_000  # events per pipeline
 # of this size (one pipeline, still one round trip) that each answer well within the client's
 # socket timeout and let other workers' lookups in between.
 LOOKUP_CHUNK = 64
+MAX_FIELDS = 3  # value and `until` columns one event set's members carry (the lookup's locals)
 SEPARATOR = "\x1f"  # between a member's fields: below every printable character, so that
 # members compare as their ordering time, then their key, as offline sorts them
 
@@ -162,6 +164,11 @@ class Layout:
         sets = {}
         for (entity, when, same_day, before_own), members in stored.items():
             fields = tuple(dict.fromkeys(c for f in members for c in (f.value, f.until) if c is not None))
+            if len(fields) > MAX_FIELDS:
+                raise DeclarationError(
+                    f"online features {[f.name for f in members]} read {len(fields)} value and until "
+                    f"columns {list(fields)} of the same events: the store keeps at most {MAX_FIELDS}"
+                )
             name = _digest(self.stream.key, entity, when, same_day, before_own, fields)
             sets[(entity, when, same_day, before_own)] = _Set(
                 name, entity, when, before_own, same_day, fields
@@ -493,17 +500,21 @@ for _ = 1, tonumber(ARGV[1]) do
         end
         local step = read.scores and 2 or 1
         for j = 1, #members, step do
-          local parts = {string.match(members[j], read.pattern)}
-          local keep = (not read.before_own) or tonumber(parts[1]) < own
+          -- no table a member: the order and up to MAX_FIELDS fields as locals
+          local order, f1, f2, f3 = string.match(members[j], read.pattern)
+          local keep = (not read.before_own) or tonumber(order) < own
           if keep and read.closes > 0 then
-            local closed = parts[read.closes + 1]
+            local c = read.closes
+            local closed = c == 1 and f1 or (c == 2 and f2 or f3)
             keep = closed == '' or tonumber(closed) > at
           end
           if keep then
             for f = 1, #features do
               local code, field = features[f][1], features[f][2]
               local x = nil
-              if field > 0 then x = tonumber(parts[field + 1]) end
+              if field == 1 then x = tonumber(f1)
+              elseif field == 2 then x = tonumber(f2)
+              elseif field == 3 then x = tonumber(f3) end
               if field == 0 or x ~= nil then
                 count[f] = count[f] + 1
                 if code == SUM or code == MEAN then

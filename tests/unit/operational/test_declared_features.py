@@ -193,3 +193,20 @@ def test_a_change_to_the_events_before_t_does_change_every_declared_feature(real
     after = online.columns(changed, rows)
     for feature in online.features:
         assert not before[feature].equals(after[feature]), feature
+
+
+def test_a_store_layout_that_cannot_hold_the_declarations_is_refused_naming_them():
+    from operational.declarations import DeclarationError
+    from operational.store import Layout
+
+    visits = VISITS.assign(a=1.0, b=2.0, c=3.0)
+    assert set(visits.columns) >= {"a", "b", "c"}
+    many = [_feature("max", value=column, window_minutes=60) for column in ("wait", "a", "b", "c")]
+    many = [OnlineFeature(**{**f.to_dict(), "name": f"max_{f.value}"}) for f in many]
+    with pytest.raises(
+        DeclarationError,
+        match=r"online features \['max_wait', 'max_a', 'max_b', 'max_c'\] read 4 value and until columns "
+        r"\['wait', 'a', 'b', 'c'\] of the same events: the store keeps at most 3",
+    ):
+        Layout(many, STREAM, 0)
+    assert Layout(many[:3], STREAM, 0).names == ("max_wait", "max_a", "max_b")
