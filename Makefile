@@ -12,8 +12,9 @@ export UV_PYTHON_DOWNLOADS := never
 include images/threads.env
 export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' images/threads.env)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
-# The use case every target runs (a package under usecases/): make demo USE_CASE=<name>.
-USE_CASE ?= flights
+# The use case every target runs (a package under usecases/): make demo USE_CASE=<name>. The
+# default is the one usecases/__init__.py declares (`DEFAULT`), read here without Python.
+USE_CASE ?= $(shell sed -n 's/^DEFAULT = "\(.*\)"$$/\1/p' usecases/__init__.py)
 export MLOPS_USE_CASE := $(USE_CASE)
 
 .PHONY: setup setup-serving setup-system demo serve test test-fast lint bench clean
@@ -106,13 +107,13 @@ serve: $(VENV)/.synced $(SERVING_VENV)/.synced setup-system
 	SERVING_BIND_HOST=127.0.0.1 $(SERVING_VENV)/bin/python -m seldon.serve seldon.model.BundleModel \
 		--workers $(WORKERS) --grpc-workers 0 --http-port $(HTTP_PORT) --metrics-port $(METRICS_PORT)
 
-# Feed the online store `make serve` started with the departure events of a 2013 day.
-.PHONY: feed-departures bench-online-store
+# Feed the online store `make serve` started with the use case's events of a day of its source.
+.PHONY: feed-events bench-online-store
 DAY ?= 2013-06-14
-feed-departures: $(VENV)/.synced
-	$(VENV)/bin/python -m scripts.feed_departures --day $(DAY) --url redis://127.0.0.1:$(REDIS_PORT)/0
+feed-events: $(VENV)/.synced
+	$(VENV)/bin/python -m scripts.feed_events --day $(DAY) --url redis://127.0.0.1:$(REDIS_PORT)/0
 
-# Ingestion of the busiest 2013 day and one flight's lookup on a loopback redis-server.
+# Ingestion of the busiest 2013 day and one row's lookup on a loopback redis-server.
 bench-online-store: setup-system $(VENV)/.synced
 	PYTHONPATH=. $(VENV)/bin/python benchmarks/online_store.py
 
@@ -203,7 +204,7 @@ bench-scale: $(VENV)/.synced
 # Empty: the month of the use case's first demo date.
 REPLAY_START ?=
 REPLAY_MONTHS ?= 6
-PACKAGE_IMAGE ?= ghcr.io/example/flights-tasks:dev
+PACKAGE_IMAGE ?= ghcr.io/example/$(USE_CASE)-tasks:dev
 
 # Day by day, as the daily monitoring launch plan runs the loop, beside never retraining and the
 # monthly schedule (scripts/daily_replay.py): tables + <data dir>/reports/daily-replay.html.

@@ -2,7 +2,7 @@
 TreeSHAP) in numpy, with nothing but numpy imported: the pipeline and the serving environments
 both run it.
 
-For one row x, the model's raw score (log-odds of a late arrival) splits exactly into
+For one row x, the model's raw score (log-odds of the positive class) splits exactly into
 
     raw(x) = base_value + sum_i contribution_i(x)
 

@@ -3,7 +3,7 @@
 the declarations (`offline`) and the online store in Redis whose ingestion, lookup and decode are
 derived from the same declarations (`store`), read at request time (serving).
 
-A use case declares its online features (for example `usecases/flights/operational.py`); nothing
+A use case declares its online features (in its package's `operational.py`); nothing
 here names one. Imports only numpy and pandas at module level (redis is imported where the store
 is used), and none of the project's other packages: the serving image holds this package and no
 use case, and reads the declarations from the bundle.

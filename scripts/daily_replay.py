@@ -16,7 +16,7 @@ its MLflow run and push. Every alarm (drift, estimated decay, realized decay) is
 against the decay the final labels show (`core.alarms`), and the estimate against the realized
 ROC AUC of the same rows.
 
-    python -m scripts.daily_replay --months 6               (make replay: flights, July-December 2013)
+    python -m scripts.daily_replay --months 6               (make replay: from the first demo date's month)
     python -m scripts.daily_replay --choose --months 4      (make replay-thresholds: March-June 2013)
 
 `--choose` judges a grid of thresholds on the never and monthly policies' models (the loop's

@@ -1,7 +1,7 @@
 """The main command (`make demo`): train the use case twice on its real data, as a user would.
 
 The use case is `usecases.current()` (`MLOPS_USE_CASE`, `make demo USE_CASE=<name>`); the dates
-are its `demo_as_of` (for the flights use case, 2013-07-01 and 2013-08-01).
+are its `demo_as_of`.
 Runs `pyflyte run workflows/training.py training_workflow --as_of <date>` for each date, keeps
 each task's deck under `<data dir>/reports/<date>/`, and prints what happened: versions,
 holdout metrics, the gate's decisions, where the decks are, how to open the MLflow UI.

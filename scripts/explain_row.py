@@ -2,7 +2,7 @@
 
     python -m scripts.explain_row --key KEY [--as-of YYYY-MM-DD] [--bundle DIR | --version N]
 
-For the use case of the process (`MLOPS_USE_CASE`, default flights; `make ... USE_CASE=`). The
+For the use case of the process (`MLOPS_USE_CASE`, default `usecases.DEFAULT`; `make ... USE_CASE=`). The
 event: the row whose key (the use case's `key`) is KEY among the month before `--as-of` (default:
 the use case's first demo date), as the loop builds it. The model: a bundle directory
 (`--bundle`), a registered version of the use case's model (`--version`, from the project's MLflow

@@ -1,7 +1,7 @@
 """One gunicorn worker's serving session: the served predictor, its metrics, its request log.
 
 A request holds the predictor it started with (`served()` reads one reference): the pointer
-watcher swaps it atomically, so in-flight requests finish on the old bundle. `predict` runs the
+watcher swaps it atomically, so outstanding requests finish on the old bundle. `predict` runs the
 scorer's steps in the open, check then score, so that per-request inputs joined to the checked
 columns, or a second predictor scored on the same columns, sit between the two.
 

@@ -45,5 +45,5 @@ def load(name: str) -> UseCase:
 
 
 def current() -> UseCase:
-    """The use case this process runs: `MLOPS_USE_CASE`, or flights."""
+    """The use case this process runs: `MLOPS_USE_CASE`, or `DEFAULT`."""
     return load(os.environ.get(ENV, "").strip() or DEFAULT)

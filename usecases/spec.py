@@ -52,7 +52,7 @@ class OnlineFeatures:
     `event_columns` what the stream delivers. From these alone the offline columns
     (`columns`), the online store's ingestion and its one lookup are derived.
     `events(source_dir, start, end)` gives the events whose time lies in [start, end), as a feed
-    would deliver them (`scripts.feed_departures`; None: the use case has no replayable stream)."""
+    would deliver them (`scripts.feed_events`; None: the use case has no replayable stream)."""
 
     time: str
     horizon_minutes: int
@@ -98,11 +98,11 @@ class UseCase:
     `known_at` (None: a closed historical record).
 
     Label: `label` is 1 for `positive_class` and 0 for `negative_class`; the truth of an event is
-    known `label_maturity` after its event time (a flight's within a day, a loan's after a year).
+    known `label_maturity` after its event time (a delivery's within a day, a loan's after a year).
     The loop leaves the truth of a younger event missing (`core.features.feature_table`), unless
     `label_known_early`: then the label rule itself says which outcomes are known at `known_at`
-    (a flight that has landed is known at once; the maturity bounds the wait for one that never
-    lands). The holdout is the most recent labelled month at `as_of` (`labelled_until`), and
+    (a parcel delivered is known at once; the maturity bounds the wait for one that never
+    arrives). The holdout is the most recent labelled month at `as_of` (`labelled_until`), and
     monitoring counts the labels pending and decides on drift until they arrive.
     `data_start`: when the data shipped with the use case begins; a maturity that leaves no
     labelled month to train on at a demo date fails at load.

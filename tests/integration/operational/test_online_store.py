@@ -279,7 +279,7 @@ def test_the_feed_command_fills_the_store_for_a_day(store, redis_server, replays
     url = f"redis://127.0.0.1:{redis_server[1]}/0"
     env = {**__import__("os").environ, usecases.ENV: name}
     done = sp.run(
-        [sys.executable, "-m", "scripts.feed_departures", "--day", "2013-06-14", "--url", url],
+        [sys.executable, "-m", "scripts.feed_events", "--day", "2013-06-14", "--url", url],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -290,7 +290,7 @@ def test_the_feed_command_fills_the_store_for_a_day(store, redis_server, replays
     assert f"events into {url}" in done.stderr
     pd.testing.assert_frame_equal(replay.online_values(store), replay.offline(), check_exact=True)
     refused = sp.run(
-        [sys.executable, "-m", "scripts.feed_departures", "--day", "2014-06-14", "--url", url],
+        [sys.executable, "-m", "scripts.feed_events", "--day", "2014-06-14", "--url", url],
         cwd=REPO,
         capture_output=True,
         text=True,

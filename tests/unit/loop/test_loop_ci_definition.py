@@ -39,6 +39,14 @@ def test_ci_tests_then_packages():
     assert any(step.get("run") == "make package" for step in jobs["package"]["steps"])
 
 
+def test_ci_packages_every_use_case_for_its_own_task_image():
+    package = _load("ci.yml")["jobs"]["package"]
+    assert package["strategy"]["matrix"]["use_case"] == usecases.available()
+    assert package["env"]["USE_CASE"] == "${{ matrix.use_case }}"
+    step = next(s for s in package["steps"] if s.get("run") == "make package")
+    assert step["env"]["FLYTE_TASK_IMAGE"].endswith("/${{ matrix.use_case }}-tasks:${{ github.sha }}")
+
+
 def test_cd_builds_registers_then_deploys_the_prod_overlay():
     jobs = _load("cd.yml")["jobs"]
     assert jobs["register"]["needs"] == "task-images"

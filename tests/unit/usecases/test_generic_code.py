@@ -36,6 +36,18 @@ PRODUCT = (
     "pyproject.toml",
 )
 GENERATED_SUFFIXES = (".lock",)
+# What builds and delivers the product, and the generic modules of `usecases/` itself (its
+# `__init__` names the default use case: the one place that does).
+DELIVERY = (
+    "Makefile",
+    "Dockerfile",
+    ".github",
+    ".ci",
+    ":(glob)usecases/*.py",
+    ":(exclude)usecases/__init__.py",
+)
+# The distribution's own name and description, and the requirements exported from its lock.
+PROJECT_METADATA = {"pyproject.toml", "images/requirements.txt"}
 ENGLISH = {
     "day",
     "hour",
@@ -75,9 +87,9 @@ def vocabulary(case: usecases.UseCase) -> set[str]:
     return words | {f"{case.metric_prefix}_", f"{case.metric_prefix}:", title}
 
 
-def product_files() -> list[Path]:
+def product_files(*where: str) -> list[Path]:
     listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", *PRODUCT],
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", *(where or PRODUCT)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -124,3 +136,42 @@ def test_the_list_of_files_not_yet_generic_only_shrinks():
         found |= set(offences(usecases.load(name)))
     fixed = sorted(set(NOT_YET_GENERIC) - found)
     assert not fixed, f"now generic, remove from NOT_YET_GENERIC: {fixed}"
+
+
+def name_pattern(case: usecases.UseCase) -> re.Pattern[str]:
+    """The use case's name as a word, in any case, and for a plural name its singular too (a
+    generic docstring's "in-flight" request reads as the flights use case's)."""
+    names = {case.name, case.name.replace("-", "_")}
+    names |= {n[:-1] for n in names if n.endswith("s")}
+    words = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{words})(?![A-Za-z0-9])", re.IGNORECASE)
+
+
+def files_naming(case: usecases.UseCase) -> set[str]:
+    """Generic files (product and delivery) that name `case` by its name."""
+    found = set()
+    own = {case.name, case.name.replace("-", "_")}
+    for path in product_files(*PRODUCT, *DELIVERY):
+        relative = path.relative_to(REPO)
+        if str(relative) in PROJECT_METADATA or own & set(relative.parts):
+            continue  # the distribution's metadata, or generated for this use case
+        try:
+            if name_pattern(case).search(path.read_text()):
+                found.add(str(relative))
+        except (UnicodeDecodeError, FileNotFoundError):
+            continue
+    return found
+
+
+def test_no_generic_file_names_one_use_case_by_name():
+    """The default use case is named in one place (`usecases.DEFAULT`; the Makefile reads it
+    there) and images follow `USE_CASE`: a generic file names a use case only in a list of every
+    use case (CI's matrices, the Flyte projects the chart seeds), which tests hold to
+    `usecases.available()`."""
+    cases = [usecases.load(name) for name in usecases.available()]
+    naming = {case.name: files_naming(case) for case in cases}
+    every = set.intersection(*naming.values())
+    alone = {path: name for name, paths in naming.items() for path in sorted(paths - every)}
+    assert not alone, "generic files naming one use case:\n" + "\n".join(
+        f"  {path}: {name}" for path, name in sorted(alone.items())
+    )

@@ -1,12 +1,12 @@
 """Replay the events of source days into the online store, as a feed would deliver them: the
-use case's event stream (`OnlineFeatures.events`; for flights every flight of the day, the
-timetable, and its departure), written in the layout derived from its declarations.
+use case's event stream (`OnlineFeatures.events`), written in the layout derived from its
+declarations.
 
-    python -m scripts.feed_departures --day 2013-06-14 [--days 1] [--url redis://127.0.0.1:6379/0]
+    python -m scripts.feed_events --day 2013-06-14 [--days 1] [--url redis://127.0.0.1:6379/0]
 
-For the use case of the process (`MLOPS_USE_CASE`, default flights). The day before the first
-day is fed too (the first events' recent past), and each entity's watermark is set to the end of
-the last day: an event of those days is then looked up as of its t.
+For the use case of the process (`MLOPS_USE_CASE`, default `usecases.DEFAULT`). The day before
+the first day is fed too (the first events' recent past), and each entity's watermark is set to
+the end of the last day: an event of those days is then looked up as of its t.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pandas as pd
 
 from operational.store import OnlineStore
 
-LOG = logging.getLogger("feed_departures")
+LOG = logging.getLogger("feed_events")
 
 
 def feed(store: OnlineStore, case, source: str, first_day: pd.Timestamp, days: int) -> int:
