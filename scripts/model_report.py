@@ -118,55 +118,96 @@ def _change(reference: Any, candidate: Any, direction: int) -> str:
     return f"{delta:+.4f} ({'better' if delta * direction > 0 else 'worse'})"
 
 
-def render(reference: Version, candidate: Version, model_name: str) -> str:
-    """The markdown report."""
+def _figure(version: Version, key: str) -> Any:
+    return version.metadata.metrics.get(key)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, (int, float)) else "n/a"
+
+
+def _version_cell(version: Version) -> str:
+    names = ", ".join(version.aliases)
+    return f"v{version.number}" + (f" ({names})" if names else "")
+
+
+def _seconds(value: Any) -> str:
+    return f"{float(value):.1f} s" if value not in (None, "") else "n/a"
+
+
+Row = tuple[str, str, str, str]  # label, reference, candidate, change
+
+
+def _identity_rows(reference: Version, candidate: Version) -> list[Row]:
+    """Which versions, from which code, fit and judged on which months."""
     ref_fit, ref_holdout = _window(reference.metadata)
     cand_fit, cand_holdout = _window(candidate.metadata)
-
-    def figure(version: Version, key: str) -> Any:
-        return version.metadata.metrics.get(key)
-
-    def fmt(value: Any) -> str:
-        return f"{value:.4f}" if isinstance(value, (int, float)) else "n/a"
-
-    def version_cell(version: Version) -> str:
-        names = ", ".join(version.aliases)
-        return f"v{version.number}" + (f" ({names})" if names else "")
-
-    def seconds(version: Version, value: Any) -> str:
-        return f"{float(value):.1f} s" if value not in (None, "") else "n/a"
-
-    rows = [
-        ("version", version_cell(reference), version_cell(candidate), ""),
+    return [
+        ("version", _version_cell(reference), _version_cell(candidate), ""),
         ("code", f"`{_commit(reference)}`", f"`{_commit(candidate)}`", ""),
         ("fit on", ref_fit, cand_fit, ""),
         ("holdout", ref_holdout, cand_holdout, ""),
         (
             "holdout rows",
-            str(figure(reference, "n_rows") or "n/a"),
-            str(figure(candidate, "n_rows") or "n/a"),
+            str(_figure(reference, "n_rows") or "n/a"),
+            str(_figure(candidate, "n_rows") or "n/a"),
             "",
         ),
     ]
+
+
+def _metric_rows(reference: Version, candidate: Version) -> list[Row]:
+    rows = []
     for key, label, direction in METRICS:
-        ref_value, cand_value = figure(reference, key), figure(candidate, key)
-        rows.append((label, fmt(ref_value), fmt(cand_value), _change(ref_value, cand_value, direction)))
+        ref_value, cand_value = _figure(reference, key), _figure(candidate, key)
+        rows.append((label, _fmt(ref_value), _fmt(cand_value), _change(ref_value, cand_value, direction)))
+    return rows
+
+
+def _cost_rows(reference: Version, candidate: Version) -> list[Row]:
+    """The training run's duration and the fits' CPU time."""
     ref_duration = reference.tags.get("training_duration_seconds")
     cand_duration = candidate.tags.get("training_duration_seconds")
-    rows.append(
-        (
-            "training run",
-            seconds(reference, ref_duration),
-            seconds(candidate, cand_duration),
-            _change(float(ref_duration), float(cand_duration), 0) if ref_duration and cand_duration else "",
-        )
-    )
     ref_cpu = reference.metadata.training_cost.get("fit_cpu_seconds")
     cand_cpu = candidate.metadata.training_cost.get("fit_cpu_seconds")
-    rows.append(
-        ("fit CPU", seconds(reference, ref_cpu), seconds(candidate, cand_cpu), _change(ref_cpu, cand_cpu, 0))
-    )
+    return [
+        (
+            "training run",
+            _seconds(ref_duration),
+            _seconds(cand_duration),
+            _change(float(ref_duration), float(cand_duration), 0) if ref_duration and cand_duration else "",
+        ),
+        ("fit CPU", _seconds(ref_cpu), _seconds(cand_cpu), _change(ref_cpu, cand_cpu, 0)),
+    ]
 
+
+def _notes(reference: Version, candidate: Version) -> list[str]:
+    """Whether the figures compare, whether the models differ, what the gate made of it."""
+    ref_holdout, cand_holdout = _window(reference.metadata)[1], _window(candidate.metadata)[1]
+    if ref_holdout != cand_holdout:
+        notes = [
+            f"**The holdouts differ** ({ref_holdout} vs {cand_holdout}): the figures are not "
+            "measured on the same rows and do not compare."
+        ]
+    else:
+        notes = [f"Both measured on the same holdout ({cand_holdout})."]
+    if reference.metadata.model_sha256 == candidate.metadata.model_sha256:
+        notes.append(
+            "The candidate's model file is the reference's, byte for byte (same sha256): no model effect."
+        )
+    gate = candidate.tags.get("gate_decision")
+    if gate:
+        notes.append(f"The candidate store's promotion gate made it `{gate}`.")
+    return notes
+
+
+def render(reference: Version, candidate: Version, model_name: str) -> str:
+    """The markdown report."""
+    rows = [
+        *_identity_rows(reference, candidate),
+        *_metric_rows(reference, candidate),
+        *_cost_rows(reference, candidate),
+    ]
     lines = [
         f"### Model effect: {model_name}",
         "",
@@ -178,21 +219,8 @@ def render(reference: Version, candidate: Version, model_name: str) -> str:
         "| --- | --- | --- | --- |",
         *(f"| {label} | {ref} | {cand} | {change} |" for label, ref, cand, change in rows),
         "",
+        *_notes(reference, candidate),
     ]
-    if ref_holdout != cand_holdout:
-        lines.append(
-            f"**The holdouts differ** ({ref_holdout} vs {cand_holdout}): the figures are not "
-            "measured on the same rows and do not compare."
-        )
-    else:
-        lines.append(f"Both measured on the same holdout ({cand_holdout}).")
-    if reference.metadata.model_sha256 == candidate.metadata.model_sha256:
-        lines.append(
-            "The candidate's model file is the reference's, byte for byte (same sha256): no model effect."
-        )
-    gate = candidate.tags.get("gate_decision")
-    if gate:
-        lines.append(f"The candidate store's promotion gate made it `{gate}`.")
     return "\n".join(lines) + "\n"
 
 

@@ -16,7 +16,9 @@ import argparse
 import json
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -108,18 +110,7 @@ def scaffold(
     folder = Path(into) / name.replace("-", "_")
     if folder.exists():
         raise ScaffoldError(f"{folder} exists: choose another name or remove it")
-    table = _read(Path(table_path))
-    for option, column in (("--time", time), ("--label", label), ("--key", key), ("--entity", entity)):
-        if column is not None and column not in table.columns:
-            raise ScaffoldError(
-                f"{option} '{column}' is not a column of {table_path} (has {list(table.columns)})"
-            )
-    table[time] = _naive(table[time])
-    if table[time].isna().all():
-        raise ScaffoldError(f"--time '{time}': no value reads as a date and time")
-    positive_value = _positive(table[label], positive)
-    if key is not None and table[key].duplicated().any():
-        raise ScaffoldError(f"--key '{key}' repeats: {int(table[key].duplicated().sum())} duplicate values")
+    table, positive_value = _checked_table(Path(table_path), time, label, key, entity, positive)
     if maturity_hours < 0:
         raise ScaffoldError("--maturity-hours must be zero or more")
 
@@ -132,16 +123,7 @@ def scaffold(
     title = f"{name.replace('-', ' ')}: will the outcome be positive?"
     cls = "".join(part.title() for part in re.split(r"[-_]", name))
 
-    (folder / "data").mkdir(parents=True)
-    (folder / "fixtures").mkdir()
-    table.to_csv(folder / "data" / f"{TABLE}.csv", index=False)
-    step = max(1, len(table) // FIXTURE_ROWS)
-    table.iloc[::step].to_csv(folder / "fixtures" / f"{TABLE}.csv", index=False)
-    months = pd.date_range(table[time].min(), table[time].max(), freq="MS")
-    demo = [m.to_pydatetime() for m in months[len(months) * 2 // 3 :][:2]] or [
-        table[time].max().to_pydatetime()
-    ]
-
+    demo = _write_data(folder, table, time)
     slices = list(dict.fromkeys(c for c in ([entity] if entity else []) + categorical if c in categorical))[
         :2
     ]
@@ -161,6 +143,40 @@ def scaffold(
     )
     _format(folder)
     return folder
+
+
+def _checked_table(
+    table_path: Path, time: str, label: str, key: str | None, entity: str | None, positive: str | None
+) -> tuple[pd.DataFrame, Any]:
+    """The table with its times read, and the label value that is the positive class; a column
+    named that the table lacks, a time column with no time, or a repeated key is refused."""
+    table = _read(table_path)
+    for option, column in (("--time", time), ("--label", label), ("--key", key), ("--entity", entity)):
+        if column is not None and column not in table.columns:
+            raise ScaffoldError(
+                f"{option} '{column}' is not a column of {table_path} (has {list(table.columns)})"
+            )
+    table[time] = _naive(table[time])
+    if table[time].isna().all():
+        raise ScaffoldError(f"--time '{time}': no value reads as a date and time")
+    positive_value = _positive(table[label], positive)
+    if key is not None and table[key].duplicated().any():
+        raise ScaffoldError(f"--key '{key}' repeats: {int(table[key].duplicated().sum())} duplicate values")
+    return table, positive_value
+
+
+def _write_data(folder: Path, table: pd.DataFrame, time: str) -> list[datetime]:
+    """The table under data/, every n-th row as the fixture; the demo dates: the first two months
+    of the table's last third (its last time when it spans less)."""
+    (folder / "data").mkdir(parents=True)
+    (folder / "fixtures").mkdir()
+    table.to_csv(folder / "data" / f"{TABLE}.csv", index=False)
+    step = max(1, len(table) // FIXTURE_ROWS)
+    table.iloc[::step].to_csv(folder / "fixtures" / f"{TABLE}.csv", index=False)
+    months = pd.date_range(table[time].min(), table[time].max(), freq="MS")
+    return [m.to_pydatetime() for m in months[len(months) * 2 // 3 :][:2]] or [
+        table[time].max().to_pydatetime()
+    ]
 
 
 def _format(folder: Path) -> None:

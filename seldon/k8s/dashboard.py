@@ -42,10 +42,15 @@ def timeseries(title: str, description: str, unit: str, *targets: Dataquery, wid
 
 
 def serving_panels(case: UseCase) -> list:
+    """The requests and their answers, the versions served, then what the model predicts."""
+    return [*request_panels(case), *version_panels(case), *prediction_panels(case)]
+
+
+def request_panels(case: UseCase) -> list:
+    """How many requests, how fast, which ones fail and why."""
     p = case.metric_prefix
     requests = f"{p}_requests_total"
     latency_buckets = f"sum by (le) (rate({p}_request_duration_seconds_bucket[{RATE}]))"
-    scores = f"sum by (le) (rate({p}_model_score_bucket[{RATE}]))"
     return [
         timeseries(
             "Request rate by outcome",
@@ -83,6 +88,13 @@ def serving_panels(case: UseCase) -> list:
             "rowsps",
             query(f"sum by (feature) (rate({p}_unknown_category_total[{RATE}]))", "{{feature}}"),
         ),
+    ]
+
+
+def version_panels(case: UseCase) -> list:
+    """The versions the workers serve, and their hot swaps."""
+    p = case.metric_prefix
+    return [
         Stat()
         .title("Served version")
         .description("Model versions the workers serve now, and how many workers serve each.")
@@ -99,6 +111,14 @@ def serving_panels(case: UseCase) -> list:
             query(f"sum by (outcome) (increase({p}_model_swaps_total[{RATE}]))", "{{outcome}}"),
             width=4,
         ),
+    ]
+
+
+def prediction_panels(case: UseCase) -> list:
+    """What the model predicts: rows by class, and the score's quantiles."""
+    p = case.metric_prefix
+    scores = f"sum by (le) (rate({p}_model_score_bucket[{RATE}]))"
+    return [
         timeseries(
             "Predicted rows by class",
             f"Rows per second by predicted class: {case.positive_class} when the probability reaches "

@@ -101,7 +101,46 @@ def component(case: UseCase) -> dict:
     serving = _use_case_literals(case)
     if case.online is not None:
         serving.append(f"ONLINE_STORE_URL=redis://{case.name}-online-store:{ONLINE_STORE_PORT}/0")
-    part_of = f"{case.name}-mlops"
+    # After the prefix: the SeldonDeployment takes its model's name (the URL clients call, the
+    # `seldon-deployment-id` of its pods), and what selects those pods follows.
+    model_name = {"kind": "ConfigMap", "name": "serving", "fieldPath": f"data.{MODEL_NAME_ENV}"}
+    return {
+        "apiVersion": "kustomize.config.k8s.io/v1alpha1",
+        "kind": "Component",
+        "namePrefix": f"{case.name}-",
+        "labels": [
+            {"pairs": {"app.kubernetes.io/name": case.model_name}, "includeSelectors": False},
+            # on the online store's pods too: the NetworkPolicy lets the use case's pods in
+            {
+                "pairs": {"app.kubernetes.io/part-of": _part_of(case)},
+                "includeSelectors": False,
+                "includeTemplates": True,
+            },
+        ],
+        "resources": ["prometheusrule.yaml"],
+        "configMapGenerator": [
+            {"name": "serving", "behavior": "merge", "literals": serving},
+            {"name": "registry", "behavior": "merge", "literals": _registry_literals(case)},
+            # For Grafana's dashboard sidecar: a fixed name, so a new version replaces the old one.
+            {
+                "name": "grafana-dashboard",
+                "files": ["grafana-dashboard.json"],
+                "options": {"disableNameSuffixHash": True, "labels": {"grafana_dashboard": "1"}},
+            },
+        ],
+        "patches": _patches(case),
+        "replacements": [{"source": model_name, "targets": _model_name_targets(case)}],
+    }
+
+
+def _part_of(case: UseCase) -> str:
+    """The `app.kubernetes.io/part-of` label of the use case's pods."""
+    return f"{case.name}-mlops"
+
+
+def _patches(case: UseCase) -> list[dict]:
+    """The serving admin's Secret of the use case, and its online store let in to the use case's
+    pods alone (or, with no online features, no store at all)."""
     patches: list[dict] = [
         {
             "target": {"kind": "SeldonDeployment"},
@@ -125,7 +164,7 @@ def component(case: UseCase) -> dict:
                         {
                             "op": "replace",
                             "path": STORE_CLIENTS,
-                            "value": part_of,
+                            "value": _part_of(case),
                         }
                     ]
                 ),
@@ -140,9 +179,11 @@ def component(case: UseCase) -> dict:
                 ("NetworkPolicy", "networking.k8s.io/v1"),
             )
         ]
-    # After the prefix: the SeldonDeployment takes its model's name (the URL clients call, the
-    # `seldon-deployment-id` of its pods), and what selects those pods follows.
-    model_name = {"kind": "ConfigMap", "name": "serving", "fieldPath": f"data.{MODEL_NAME_ENV}"}
+    return patches
+
+
+def _model_name_targets(case: UseCase) -> list[dict]:
+    """What takes the model's name: the SeldonDeployment, and what selects its pods."""
     targets = [
         {"select": {"kind": "SeldonDeployment"}, "fieldPaths": ["metadata.name"]},
         {
@@ -163,33 +204,7 @@ def component(case: UseCase) -> dict:
                 "fieldPaths": ["spec.ingress.0.from.0.podSelector.matchLabels.seldon-deployment-id"],
             }
         )
-    return {
-        "apiVersion": "kustomize.config.k8s.io/v1alpha1",
-        "kind": "Component",
-        "namePrefix": f"{case.name}-",
-        "labels": [
-            {"pairs": {"app.kubernetes.io/name": case.model_name}, "includeSelectors": False},
-            # on the online store's pods too: the NetworkPolicy lets the use case's pods in
-            {
-                "pairs": {"app.kubernetes.io/part-of": part_of},
-                "includeSelectors": False,
-                "includeTemplates": True,
-            },
-        ],
-        "resources": ["prometheusrule.yaml"],
-        "configMapGenerator": [
-            {"name": "serving", "behavior": "merge", "literals": serving},
-            {"name": "registry", "behavior": "merge", "literals": _registry_literals(case)},
-            # For Grafana's dashboard sidecar: a fixed name, so a new version replaces the old one.
-            {
-                "name": "grafana-dashboard",
-                "files": ["grafana-dashboard.json"],
-                "options": {"disableNameSuffixHash": True, "labels": {"grafana_dashboard": "1"}},
-            },
-        ],
-        "patches": patches,
-        "replacements": [{"source": model_name, "targets": targets}],
-    }
+    return targets
 
 
 def _delete(kind: str, api: str) -> str:

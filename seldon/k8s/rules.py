@@ -114,8 +114,16 @@ def _alert(
 
 
 def serving_alerts(case: UseCase) -> list[dict]:
+    """The server's health, what the model answers, the online store (when the use case reads
+    one), then the swaps, the shadow challenger and the registry sync."""
+    online = _online_store_alerts(case) if case.online is not None else []
+    return _server_alerts(case) + _answer_alerts(case) + online + _bundle_alerts(case)
+
+
+def _server_alerts(case: UseCase) -> list[dict]:
+    """The model server is down, fails, rejects or is slow."""
     p = case.metric_prefix
-    alerts = [
+    return [
         _alert(
             case,
             "ServingDown",
@@ -159,6 +167,13 @@ def serving_alerts(case: UseCase) -> list[dict]:
             "p99 is {{ $value | humanizeDuration }}. Check CPU throttling and GUNICORN_WORKERS.",
             for_="10m",
         ),
+    ]
+
+
+def _answer_alerts(case: UseCase) -> list[dict]:
+    """What the model answers moved: its scores, unseen categories, accuracy on feedback."""
+    p = case.metric_prefix
+    return [
         _alert(
             case,
             "ScoreShift",
@@ -192,23 +207,33 @@ def serving_alerts(case: UseCase) -> list[dict]:
             for_="1h",
         ),
     ]
-    if case.online is not None:
-        alerts.append(
-            _alert(
-                case,
-                "OnlineFeaturesMissing",
-                f"{p}:online_features_missing_ratio:rate5m > 0.05",
-                "page",
-                ONLINE_STORE,
-                "More than 5% of rows are scored without the online store's features ({{ $labels.reason }})",
-                "{{ $value | humanizePercentage }} of rows over 5m scored without the online features "
-                f"({', '.join(case.online.features)}). store_unavailable: the model pods cannot reach "
-                "the store (ONLINE_STORE_URL, the online-store Service and NetworkPolicy); "
-                "store_behind: the store's event feed has stopped or lags behind t.",
-                for_="5m",
-            )
+
+
+def _online_store_alerts(case: UseCase) -> list[dict]:
+    """Rows scored without the online features (for a use case that declares them)."""
+    assert case.online is not None
+    return [
+        _alert(
+            case,
+            "OnlineFeaturesMissing",
+            f"{case.metric_prefix}:online_features_missing_ratio:rate5m > 0.05",
+            "page",
+            ONLINE_STORE,
+            "More than 5% of rows are scored without the online store's features ({{ $labels.reason }})",
+            "{{ $value | humanizePercentage }} of rows over 5m scored without the online features "
+            f"({', '.join(case.online.features)}). store_unavailable: the model pods cannot reach "
+            "the store (ONLINE_STORE_URL, the online-store Service and NetworkPolicy); "
+            "store_behind: the store's event feed has stopped or lags behind t.",
+            for_="5m",
         )
-    alerts += [
+    ]
+
+
+def _bundle_alerts(case: UseCase) -> list[dict]:
+    """The bundle served: a refused swap, a failing shadow challenger, a sync that refuses the
+    champion's bundle or cannot reach the registry."""
+    p = case.metric_prefix
+    return [
         _alert(
             case,
             "ModelSwapFailed",
@@ -257,12 +282,16 @@ def serving_alerts(case: UseCase) -> list[dict]:
             for_="5m",
         ),
     ]
-    return alerts
 
 
 def monitoring_alerts(case: UseCase) -> list[dict]:
     """On what the monitoring workflow pushes through the Pushgateway (core/pushgateway.py),
     scraped with honor_labels, and the registry's champion, pushed when the alias moves."""
+    return _judgement_alerts(case) + _reporting_alerts(case) + [_served_not_champion(case)]
+
+
+def _judgement_alerts(case: UseCase) -> list[dict]:
+    """What a monitoring run judged: decay, an estimated drop, a sustained score drift."""
     p = case.metric_prefix
     return [
         _alert(
@@ -303,6 +332,13 @@ def monitoring_alerts(case: UseCase) -> list[dict]:
             f"for two days. See {p}_monitoring_feature_psi for the features that moved.",
             for_="2d",
         ),
+    ]
+
+
+def _reporting_alerts(case: UseCase) -> list[dict]:
+    """The monitoring runs stopped reporting, or never did."""
+    p = case.metric_prefix
+    return [
         _alert(
             case,
             "MonitoringNotReported",
@@ -324,20 +360,25 @@ def monitoring_alerts(case: UseCase) -> list[dict]:
             "set PUSHGATEWAY_URL for the monitoring tasks.",
             for_="26h",
         ),
-        _alert(
-            case,
-            "ServedVersionNotChampion",
-            f"count by (bundle_name, bundle_version) ({p}_model_info == 1)\n"
-            f"  unless on (bundle_name, bundle_version) ({p}_registry_champion_info == 1)\n"
-            f"  and on () (count({p}_registry_champion_info) > 0)",
-            "page",
-            REGISTRY,
-            "Serving version {{ $labels.bundle_version }} while the registry's champion is another",
-            "The registry sync did not swap to the champion (fetch failure, bundle refused by its "
-            f"checks). See the registry-sync container log and {p}_model_swaps_total.",
-            for_="10m",
-        ),
     ]
+
+
+def _served_not_champion(case: UseCase) -> dict:
+    """The pods serve a version the registry's champion alias no longer names."""
+    p = case.metric_prefix
+    return _alert(
+        case,
+        "ServedVersionNotChampion",
+        f"count by (bundle_name, bundle_version) ({p}_model_info == 1)\n"
+        f"  unless on (bundle_name, bundle_version) ({p}_registry_champion_info == 1)\n"
+        f"  and on () (count({p}_registry_champion_info) > 0)",
+        "page",
+        REGISTRY,
+        "Serving version {{ $labels.bundle_version }} while the registry's champion is another",
+        "The registry sync did not swap to the champion (fetch failure, bundle refused by its "
+        f"checks). See the registry-sync container log and {p}_model_swaps_total.",
+        for_="10m",
+    )
 
 
 def rule_groups(case: UseCase) -> list[dict]:
