@@ -247,15 +247,26 @@ def chart_png(result: DailyReplay) -> bytes:
     panels = [p for p in (NEVER, LOOP) if p in result.signals]
     figure, axes = plt.subplots(1 + len(panels), 1, figsize=(14, 4.5 + 3.5 * len(panels)), sharex=True)
     axes = np.atleast_1d(axes)
+    _plot_daily_auc(axes[0], result)
+    for axis, policy in zip(axes[1:], panels, strict=True):
+        _plot_signals(axis, result, policy)
+    for axis in axes:
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return png(figure)
+
+
+def _plot_daily_auc(axis, result: DailyReplay) -> None:
+    """Each policy's realized ROC AUC by day and its 7-day mean, a triangle at each new version."""
     daily = result.daily
     for policy in _policies(result):
         auc = daily[f"auc_{policy}"]
         smooth = auc.rolling(7, center=True, min_periods=4).mean().to_numpy()
-        axes[0].plot(daily["day"], auc, color=COLOURS[policy], linewidth=0.6, alpha=0.5)
-        axes[0].plot(daily["day"], smooth, color=COLOURS[policy], linewidth=2.2, label=POLICY_NAMES[policy])
+        axis.plot(daily["day"], auc, color=COLOURS[policy], linewidth=0.6, alpha=0.5)
+        axis.plot(daily["day"], smooth, color=COLOURS[policy], linewidth=2.2, label=POLICY_NAMES[policy])
         versions = daily[f"version_{policy}"].to_numpy()
         changed = np.flatnonzero(versions[1:] != versions[:-1]) + 1
-        axes[0].scatter(
+        axis.scatter(
             daily["day"].iloc[changed],
             smooth[changed],
             marker="^",
@@ -264,50 +275,47 @@ def chart_png(result: DailyReplay) -> bytes:
             edgecolor="black",
             zorder=3,
         )
-    axes[0].set(
+    axis.set(
         title="Realized ROC AUC of each day's rows (thin), its 7-day mean (thick); "
         "triangle: a retrained model starts serving",
         ylabel="ROC AUC",
     )
-    axes[0].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    for axis, policy in zip(axes[1:], panels, strict=True):
-        signals = result.signals[policy]
-        axis.plot(signals["day"], signals["truth_auc"], color="black", label="realized, every label in")
-        axis.plot(
-            signals["day"],
-            signals["known_auc"],
-            color="#C44E52",
-            linestyle="--",
-            label="realized, as known that day",
-        )
-        axis.plot(signals["day"], signals["estimated_auc"], color="#8172B3", label="estimated without labels")
-        limit = signals["holdout_auc"] - result.thresholds.max_auc_drop
-        axis.step(
-            signals["day"], limit, where="post", color="#999999", linestyle=":", label="holdout - decay limit"
-        )
-        low = float(np.nanmin(signals[["truth_auc", "estimated_auc"]].to_numpy())) - 0.02
-        for offset, signal in enumerate(SIGNALS):
-            fired = signals.loc[signals[signal], "day"]
-            axis.scatter(
-                fired,
-                [low + 0.006 * offset] * len(fired),
-                marker="|",
-                s=60,
-                color=SIGNAL_COLOURS[signal],
-                label=f"{signal} alarm",
-            )
-        decayed = signals.loc[signals["decayed"], "day"]
+    axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+
+
+def _plot_signals(axis, result: DailyReplay, policy: str) -> None:
+    """One policy's window: estimated, known and final ROC AUC, the decay limit, the alarms."""
+    signals = result.signals[policy]
+    axis.plot(signals["day"], signals["truth_auc"], color="black", label="realized, every label in")
+    axis.plot(
+        signals["day"],
+        signals["known_auc"],
+        color="#C44E52",
+        linestyle="--",
+        label="realized, as known that day",
+    )
+    axis.plot(signals["day"], signals["estimated_auc"], color="#8172B3", label="estimated without labels")
+    limit = signals["holdout_auc"] - result.thresholds.max_auc_drop
+    axis.step(
+        signals["day"], limit, where="post", color="#999999", linestyle=":", label="holdout - decay limit"
+    )
+    low = float(np.nanmin(signals[["truth_auc", "estimated_auc"]].to_numpy())) - 0.02
+    for offset, signal in enumerate(SIGNALS):
+        fired = signals.loc[signals[signal], "day"]
         axis.scatter(
-            decayed, [low - 0.006] * len(decayed), marker="s", s=8, color="black", label="decayed (truth)"
+            fired,
+            [low + 0.006 * offset] * len(fired),
+            marker="|",
+            s=60,
+            color=SIGNAL_COLOURS[signal],
+            label=f"{signal} alarm",
         )
-        axis.set(
-            title=f"{POLICY_NAMES[policy]}: the {result.window_days} days before each day", ylabel="ROC AUC"
-        )
-        axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    for axis in axes:
-        axis.grid(alpha=0.3)
-    figure.tight_layout()
-    return png(figure)
+    decayed = signals.loc[signals["decayed"], "day"]
+    axis.scatter(
+        decayed, [low - 0.006] * len(decayed), marker="s", s=8, color="black", label="decayed (truth)"
+    )
+    axis.set(title=f"{POLICY_NAMES[policy]}: the {result.window_days} days before each day", ylabel="ROC AUC")
+    axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
 
 
 def write_html(result: DailyReplay, path: Path, title: str = "Daily replay: three policies") -> Path:
