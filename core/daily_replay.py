@@ -153,22 +153,17 @@ class Replay:
 
     def _measure(self, version: str, day: pd.Timestamp) -> Measured:
         from core import monitoring
-        from core.monitoring_window import last_fit_day, mature_truth, measure_window, unseen
+        from core.monitoring_window import Window, last_fit_day, mature_truth, measure_window, unseen
 
         bundle = self.models.bundle(version)
         start = day - self.window
         rows = self.rows(start, day)
         final = self._scored(version, rows)
         known = mature_truth(final, day.to_pydatetime())
-        measured = measure_window(
-            bundle,
-            known,
-            self.table.iloc[rows],
-            self._online,
-            start.to_pydatetime(),
-            day.to_pydatetime(),
-            self.thresholds,
+        window = Window(
+            known, self.table.iloc[rows], self._online, start.to_pydatetime(), day.to_pydatetime()
         )
+        measured = measure_window(bundle, window, self.thresholds)
         auc, loss, labelled = monitoring.realized_performance(unseen(final, last_fit_day(bundle)))
         return Measured(measured.report, measured.drift, auc, loss, labelled)
 

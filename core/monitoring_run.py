@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.monitoring import MonitoringThresholds
-from core.monitoring_window import PeriodMonitoring, judge_window
+from core.monitoring_window import PeriodMonitoring, Window, judge_window
 
 VALIDATION_METRICS = ("roc_auc", "log_loss")
 
@@ -61,9 +61,8 @@ def monitor_period(
     for name in VALIDATION_METRICS:
         if name not in holdout:
             raise ValueError(f"bundle {version} metadata.json has no validation metric '{name}'")
-    checked = judge_window(
-        loaded, scored, features, online, start, end, thresholds, _challenger_trained_until()
-    )
+    window = Window(scored, features, online, start, end)
+    checked = judge_window(loaded, window, thresholds, _challenger_trained_until())
     checked.report.mlflow_run_id = monitoring.log_to_mlflow(checked.report, checked.drift, thresholds)
     push_monitoring(checked.report, checked.drift)
     return checked

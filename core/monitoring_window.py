@@ -25,6 +25,18 @@ from core.monitoring import MonitoringReport, MonitoringThresholds
 
 
 @dataclass(frozen=True)
+class Window:
+    """One monitoring window [start, end): the champion's predictions of it (`scored`, with the
+    truth known now), its feature rows and the rows its servers predicted (`online`)."""
+
+    scored: pd.DataFrame
+    features: pd.DataFrame
+    online: pd.DataFrame
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class PeriodMonitoring:
     """The decision with its figures, and the drift table it was taken on (what the deck shows)."""
 
@@ -58,24 +70,15 @@ def mature_truth(frame: pd.DataFrame, known_at: datetime) -> pd.DataFrame:
 
 
 def judge_window(
-    bundle: Bundle,
-    scored: pd.DataFrame,
-    features: pd.DataFrame,
-    online: pd.DataFrame,
-    start: datetime,
-    end: datetime,
-    thresholds: MonitoringThresholds,
-    last_trained_day: str = "",
+    bundle: Bundle, window: Window, thresholds: MonitoringThresholds, last_trained_day: str = ""
 ) -> PeriodMonitoring:
-    """Judge the champion (`bundle`) on one window [start, end): `scored` are its predictions of
-    the window with the truth known now, `features` the window's feature rows, `online` the rows
-    its servers predicted; `last_trained_day`, the last day of labels a later training (the
-    registry's challenger) learnt, when there is one. The figures (`measure_window`) and the decision
-    on them (`core.monitoring.decide`), with notes on what was left out. Logs nothing: the caller
-    does."""
+    """Judge the champion (`bundle`) on one `window`; `last_trained_day`, the last day of labels a
+    later training (the registry's challenger) learnt, when there is one. The figures
+    (`measure_window`) and the decision on them (`core.monitoring.decide`), with notes on what
+    was left out. Logs nothing: the caller does."""
     from core.monitoring import decide
 
-    measured = measure_window(bundle, scored, features, online, start, end, thresholds)
+    measured = measure_window(bundle, window, thresholds)
     measured.report.last_trained_day = last_trained_day
     report = decide(measured.report, measured.drift, thresholds)
     fit_day = last_fit_day(bundle)
@@ -89,15 +92,7 @@ def judge_window(
     return PeriodMonitoring(report, measured.drift)
 
 
-def measure_window(
-    bundle: Bundle,
-    scored: pd.DataFrame,
-    features: pd.DataFrame,
-    online: pd.DataFrame,
-    start: datetime,
-    end: datetime,
-    thresholds: MonitoringThresholds,
-) -> PeriodMonitoring:
+def measure_window(bundle: Bundle, window: Window, thresholds: MonitoringThresholds) -> PeriodMonitoring:
     """The figures of one window, before any decision: drift of its features and scores against
     reference.json, and, on the rows the champion never fit, realized ROC AUC and log loss on
     their known truth and the ROC AUC and confusion matrix estimated without labels from their
@@ -108,14 +103,15 @@ def measure_window(
     from core import monitoring
     from core.estimation import estimate_from_scores
 
+    scored, online = window.scored, window.online
     holdout = bundle.metadata.metrics
     fit_day = last_fit_day(bundle)
     judged_scores = unseen(scored, fit_day)
     auc, loss, labelled = monitoring.realized_performance(judged_scores)
     report = MonitoringReport(
         model_version=bundle.version,
-        period_start=f"{start:%Y-%m-%d}",
-        period_end=f"{end:%Y-%m-%d}",
+        period_start=f"{window.start:%Y-%m-%d}",
+        period_end=f"{window.end:%Y-%m-%d}",
         n_rows=len(scored),
         n_online_rows=len(online),
         realized_auc=auc,
@@ -142,5 +138,5 @@ def measure_window(
     weights = bundle.metadata.feature_importance or None
     # Drift compares the inputs with the training distribution: every row of the window counts
     # (a single day after a retrain is no sample of a week's inputs: its weekday alone drifts).
-    drift = monitoring.drift_tables(reference, features, scored["score"], online, thresholds, weights)
+    drift = monitoring.drift_tables(reference, window.features, scored["score"], online, thresholds, weights)
     return PeriodMonitoring(report, drift)

@@ -18,7 +18,7 @@ from contract.bundle import Bundle, Metadata, TrainingWindow
 from core.bundle import build_reference, build_schema
 from core.estimation import estimate_from_scores, fit_calibration
 from core.monitoring import DECAY, OK, MonitoringThresholds
-from core.monitoring_window import judge_window, mature_truth, measure_window
+from core.monitoring_window import Window, judge_window, mature_truth, measure_window
 
 CASE = usecases.current()
 START, END = datetime(2013, 6, 24), datetime(2013, 7, 8)
@@ -56,6 +56,11 @@ def bundle(frame: pd.DataFrame, calibrated: bool = True, fit_end: str = FIT_END)
     )
 
 
+def whole(frame: pd.DataFrame) -> Window:
+    """The window [START, END) of `frame`: its scores and features, no online rows."""
+    return Window(frame, frame, frame.iloc[:0], START, END)
+
+
 def test_only_the_rows_after_the_champions_last_fit_day_are_judged():
     frame = period()
     # The rows the champion fit are scored perfectly (as a model scores its own training rows):
@@ -64,7 +69,7 @@ def test_only_the_rows_after_the_champions_last_fit_day_are_judged():
     frame.loc[fitted, "score"] = frame.loc[fitted, CASE.label].astype(float) * 0.98 + 0.01
     unseen = frame.loc[~fitted]
     loaded = bundle(period())  # calibrated on rows drawn from the scores themselves
-    report = judge_window(loaded, frame, frame, frame.iloc[:0], START, END, MonitoringThresholds()).report
+    report = judge_window(loaded, whole(frame), MonitoringThresholds()).report
     assert (report.n_rows, report.unseen_rows, report.labelled_rows) == (len(frame), len(unseen), len(unseen))
     assert report.realized_auc == pytest.approx(
         roc_auc_score(unseen[CASE.label].astype(int), unseen["score"])
@@ -82,7 +87,7 @@ def test_only_the_rows_after_the_champions_last_fit_day_are_judged():
 def test_a_window_the_champion_fit_entirely_judges_drift_but_no_performance():
     frame = period()
     loaded = bundle(frame, fit_end="2013-07-31")
-    checked = judge_window(loaded, frame, frame, frame.iloc[:0], START, END, MonitoringThresholds())
+    checked = judge_window(loaded, whole(frame), MonitoringThresholds())
     report = checked.report
     assert (report.decision, report.unseen_rows, report.labelled_rows) == (OK, 0, 0)
     assert math.isnan(report.realized_auc) and math.isnan(report.estimated_auc)
@@ -93,9 +98,7 @@ def test_a_window_the_champion_fit_entirely_judges_drift_but_no_performance():
 
 def test_a_bundle_without_calibration_is_judged_without_an_estimate():
     frame = period()
-    report = judge_window(
-        bundle(frame, calibrated=False), frame, frame, frame.iloc[:0], START, END, MonitoringThresholds()
-    ).report
+    report = judge_window(bundle(frame, calibrated=False), whole(frame), MonitoringThresholds()).report
     assert math.isnan(report.estimated_auc) and not report.estimated_decayed
     assert "the bundle holds no calibration: performance not estimated" in report.reasons
 
@@ -109,9 +112,7 @@ def test_a_period_that_turned_harder_is_decay_by_the_estimate_before_any_label()
     frame.loc[after, "score"] = 0.25 + 0.2 * frame.loc[after, "score"]
     frame[CASE.label] = pd.array([pd.NA] * len(frame), dtype="Int64")
     loaded = bundle(period())
-    report = judge_window(
-        loaded, frame, frame, frame.iloc[:0], START, END, MonitoringThresholds(max_estimated_auc_drop=0.03)
-    ).report
+    report = judge_window(loaded, whole(frame), MonitoringThresholds(max_estimated_auc_drop=0.03)).report
     assert report.labelled_rows == 0 and math.isnan(report.realized_auc)
     assert report.estimated_decayed and report.decision == DECAY
     assert report.reasons[0].startswith("estimated ROC AUC")
@@ -119,7 +120,7 @@ def test_a_period_that_turned_harder_is_decay_by_the_estimate_before_any_label()
 
 def test_measuring_takes_no_decision():
     frame = period()
-    measured = measure_window(bundle(frame), frame, frame, frame.iloc[:0], START, END, MonitoringThresholds())
+    measured = measure_window(bundle(frame), whole(frame), MonitoringThresholds())
     assert measured.report.reasons == [] and measured.report.decision == OK and not measured.report.retrain
 
 
