@@ -337,7 +337,7 @@ class _Parsed:
         """{name: the statement defining it} and {name: the modules an import binds it to}."""
         definitions: dict[str, ast.stmt] = {}
         imported: dict[str, set[str]] = {}
-        for node in _flat(self.tree.body):
+        for node in top_level_statements(self.tree.body):
             if isinstance(node, _DEFINITIONS):
                 definitions[node.name] = node
             elif isinstance(node, _ASSIGNMENTS):
@@ -355,7 +355,7 @@ class _Parsed:
         """Top-level statements that neither define a name nor import one: what runs on import
         besides definitions (a library patched, a registration)."""
         kept = []
-        for index, node in enumerate(_flat(self.tree.body)):
+        for index, node in enumerate(top_level_statements(self.tree.body)):
             docstring = index == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
             defines = isinstance(node, (*_DEFINITIONS, ast.Import, ast.ImportFrom))
             names_only = isinstance(node, _ASSIGNMENTS) and all(
@@ -399,13 +399,13 @@ def _targets(node: ast.Assign | ast.AnnAssign | ast.AugAssign) -> list[ast.expr]
     return node.targets if isinstance(node, ast.Assign) else [node.target]
 
 
-def _flat(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+def top_level_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Top-level statements, looking inside `if` and `try` blocks (`if TYPE_CHECKING:` imports)."""
     for node in body:
         if isinstance(node, ast.If | ast.Try):
             inner = [*node.body, *node.orelse, *getattr(node, "finalbody", [])]
             inner += [s for handler in getattr(node, "handlers", []) for s in handler.body]
-            yield from _flat(inner)
+            yield from top_level_statements(inner)
         else:
             yield node
 

@@ -9,7 +9,7 @@ import ast
 import inspect
 from collections.abc import Callable, Iterator
 
-from tasks.cache_policy import SourceTree, project
+from tasks.cache_policy import SourceTree, project, top_level_statements
 
 # Top-level packages that talk to a service over the network: MLflow (tracking, registry, and
 # the artifact store the request logs are read from), the Pushgateway's client, Redis, object
@@ -73,7 +73,7 @@ def _top_level(tree: SourceTree, module: str) -> tuple[dict[str, list[ast.AST]],
     parsed = tree.module(module)
     definitions: dict[str, list[ast.AST]] = {}
     bindings: dict[str, tuple[str, str | None]] = {}
-    for node in _flat(parsed.tree.body):
+    for node in top_level_statements(parsed.tree.body):
         if isinstance(node, _DEFINITIONS):
             definitions.setdefault(node.name, []).append(node)
         elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
@@ -108,16 +108,6 @@ def _bindings(node: ast.Import | ast.ImportFrom, package: str) -> dict[str, tupl
     else:
         base = node.module or ""
     return {(alias.asname or alias.name): (base, alias.name) for alias in node.names}
-
-
-def _flat(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    for node in body:
-        if isinstance(node, ast.If | ast.Try):
-            inner = [*node.body, *node.orelse, *getattr(node, "finalbody", [])]
-            inner += [s for handler in getattr(node, "handlers", []) for s in handler.body]
-            yield from _flat(inner)
-        else:
-            yield node
 
 
 def _uses(node: ast.AST) -> Iterator[tuple[str, str | None]]:
