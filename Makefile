@@ -157,7 +157,8 @@ demo: $(VENV)/.synced
 	$(VENV)/bin/python -m scripts.demo
 
 # Unit, integration and end-to-end tests (installs what they need first); CI runs this one.
-# Two pytest workers (pytest-xdist), a test file to one worker (its module fixtures made once):
+# Two pytest workers (pytest-xdist), a test file to one worker (its module fixtures made once), and
+# files sharing a costly session fixture to one worker (tests/support/scheduling.py):
 # alone the suite keeps about one of two cores busy (its tests wait on servers and on `pyflyte run`
 # subprocesses). Each worker has its own session dir (HOME, MLOPS_DATA_DIR: tests/conftest.py),
 # servers on ports of their own; the serving tests' bundles are trained once and shared.

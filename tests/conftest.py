@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from images.threads import thread_policy
+from tests.support.scheduling import pytest_xdist_make_scheduler  # noqa: F401 - a hook
 from tests.support.tiers import tier_of
 
 # Set when pytest loads this file, once a run: a module that imported this file again would make
