@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -33,6 +34,22 @@ def pyflyte_run(*args: str, env: dict | None = None, timeout: int = 600) -> subp
         capture_output=True,
         text=True,
         timeout=timeout,
+    )
+
+
+def train_small(env: dict, **hyperparameters) -> subprocess.CompletedProcess:
+    """`pyflyte run` of the training workflow on the small window, with `hyperparameters` over
+    the small ones."""
+    return pyflyte_run(
+        "workflows/training.py",
+        "training_workflow",
+        "--as_of",
+        f"{SMALL_AS_OF:%Y-%m-%d}",
+        "--data",
+        json.dumps(SMALL_DATA),
+        "--hyperparameters",
+        json.dumps({**SMALL_HYPERPARAMETERS, **hyperparameters}),
+        env=env,
     )
 
 

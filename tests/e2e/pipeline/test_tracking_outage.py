@@ -15,7 +15,7 @@ from contract.bundle import load_bundle
 from core import registry
 from tests.integration.mlflow_server import mlflow_server
 from tests.support.faulty_proxy import Fault, faulty_proxy
-from tests.support.pipeline import SMALL_AS_OF, SMALL_DATA, SMALL_HYPERPARAMETERS, pyflyte_run
+from tests.support.pipeline import train_small
 
 pytestmark = pytest.mark.slow
 
@@ -52,17 +52,7 @@ def outage_run(server, tmp_path_factory):
             "MLFLOW_TRACKING_URI": proxy.uri,
             **CLIENT_RETRIES,
         }
-        result = pyflyte_run(
-            "workflows/training.py",
-            "training_workflow",
-            "--as_of",
-            f"{SMALL_AS_OF:%Y-%m-%d}",
-            "--data",
-            json.dumps(SMALL_DATA),
-            "--hyperparameters",
-            json.dumps(SMALL_HYPERPARAMETERS),
-            env=env,
-        )
+        result = train_small(env)
     assert result.returncode == 0, result.stderr[-6000:]
     assert all(f.used == f.times for f in proxy.faults), [(f.path, f.used) for f in proxy.faults]
     return proxy, result.stdout + result.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from tests.support.pipeline import (
     SMALL_DATA,
     SMALL_HYPERPARAMETERS,
     cache_outcomes,
-    pyflyte_run,
+    train_small,
 )
 from usecases.flights.features import build_features
 from usecases.flights.source import load_window
@@ -47,17 +46,7 @@ CACHED_TASKS = {
 
 
 def run_small(env: dict) -> str:
-    result = pyflyte_run(
-        "workflows/training.py",
-        "training_workflow",
-        "--as_of",
-        f"{SMALL_AS_OF:%Y-%m-%d}",
-        "--data",
-        json.dumps(SMALL_DATA),
-        "--hyperparameters",
-        json.dumps(SMALL_HYPERPARAMETERS),
-        env=env,
-    )
+    result = train_small(env)
     assert result.returncode == 0, result.stderr[-5000:]
     return result.stdout + result.stderr
 
@@ -242,17 +231,7 @@ def test_the_model_report_sets_a_change_beside_the_reference(two_runs, tmp_path,
         "GIT_COMMIT": "c0ffee0123456789c0ffee0123456789c0ffee01",
         "GIT_DIRTY": "false",
     }
-    changed = pyflyte_run(
-        "workflows/training.py",
-        "training_workflow",
-        "--as_of",
-        f"{SMALL_AS_OF:%Y-%m-%d}",
-        "--data",
-        json.dumps(SMALL_DATA),
-        "--hyperparameters",
-        json.dumps({**SMALL_HYPERPARAMETERS, "max_iter": 30}),
-        env=candidate_env,
-    )
+    changed = train_small(candidate_env, max_iter=30)
     assert changed.returncode == 0, changed.stderr[-5000:]
     output = tmp_path / "report.md"
     made = subprocess.run(

@@ -23,21 +23,21 @@ from contract.bundle import load_bundle
 from scripts.flyte_log import deck_paths
 from tests.integration.serving.serving_support import Server, make_root, metric_sum, parse_metrics
 from tests.support import REPO
-from tests.support.pipeline import pyflyte_run
+from tests.support.pipeline import SMALL_DATA, SMALL_HYPERPARAMETERS, pyflyte_run, train_small
 
 pytestmark = pytest.mark.slow
 
 CASE = usecases.load("visibility")
-AS_OF = "2013-03-01"
-DATA = {"source_dir": "", "train_months": 1, "holdout_months": 1}
-HYPERPARAMETERS = {"max_iter": 60}
 WEEK = ("2013-03-01", "2013-03-08")
 # Monitoring that never asks for a retrain: the replay is where the loop retrains.
 NEVER = {"max_auc_drop": 1.0, "max_log_loss_rise": 9.0, "max_feature_psi": 1e9, "max_score_psi": 1e9}
 
 
 def _run(env: dict, *args: str) -> str:
-    result = pyflyte_run(*args, env=env)
+    return _passed(pyflyte_run(*args, env=env))
+
+
+def _passed(result: subprocess.CompletedProcess) -> str:
     assert result.returncode == 0, result.stderr[-5000:]
     return result.stdout + result.stderr
 
@@ -55,17 +55,7 @@ def env(tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="module")
 def trained(env) -> str:
-    return _run(
-        env,
-        "workflows/training.py",
-        "training_workflow",
-        "--as_of",
-        AS_OF,
-        "--data",
-        json.dumps(DATA),
-        "--hyperparameters",
-        json.dumps(HYPERPARAMETERS),
-    )
+    return _passed(train_small(env))
 
 
 @pytest.fixture(scope="module")
@@ -210,9 +200,9 @@ def test_monitoring_reads_the_week_and_decides(env, trained):
         "--thresholds",
         json.dumps(NEVER),
         "--data",
-        json.dumps(DATA),
+        json.dumps(SMALL_DATA),
         "--hyperparameters",
-        json.dumps(HYPERPARAMETERS),
+        json.dumps(SMALL_HYPERPARAMETERS),
     )
     assert "decision='ok'" in log and "n_rows=502" in log
     # the truth as known at the week's end: the last 6 hours' readings are not labelled yet
@@ -224,7 +214,7 @@ def test_the_replay_retrains_monthly_and_the_loop_decides(env, trained):
     """Last: the replay registers more versions in the module's store."""
     result = subprocess.run(
         [sys.executable, "-m", "scripts.replay", "--start", "2013-03", "--months", "2", "--train-months", "1"]
-        + ["--max-iter", str(HYPERPARAMETERS["max_iter"])],
+        + ["--max-iter", str(SMALL_HYPERPARAMETERS["max_iter"])],
         cwd=REPO,
         env={**_inherited(), **env},
         capture_output=True,

@@ -83,9 +83,9 @@ def _provision(registry: Registry, *extra: str) -> None:
         "FORMER_PASSWORD": registry.passwords[FORMER],
         "SHIPPER_PASSWORD": registry.passwords[SHIPPER],
     }
-    command = [
-        sys.executable,
-        "-m",
+    done = _module(
+        registry,
+        env,
         "scripts.registry_access",
         "--tracking-uri",
         registry.uri,
@@ -98,9 +98,8 @@ def _provision(registry: Registry, *extra: str) -> None:
         "--experiment",
         EXPERIMENT,
         *extra,
-    ]
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    registry.logs.append(done.stdout + done.stderr)
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
 
@@ -229,13 +228,16 @@ def _sync(
     }
     if username is not None:
         env.update(MLFLOW_TRACKING_USERNAME=username, MLFLOW_TRACKING_PASSWORD=password or "")
+    return _module(registry, env, "seldon.sync", "--root", str(root), "--once")
+
+
+def _module(
+    registry: Registry, env: dict[str, str], *args: str, timeout: int = 180
+) -> subprocess.CompletedProcess:
+    """`python -m <args>` from the repository with only `env` (a pod's), its output kept in the
+    registry's logs (read by the test that no secret leaks)."""
     done = subprocess.run(
-        [sys.executable, "-m", "seldon.sync", "--root", str(root), "--once"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
+        [sys.executable, "-m", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
     )
     registry.logs.append(done.stdout + done.stderr)
     return done
@@ -301,16 +303,7 @@ def _ship(registry: Registry, directory: Path, username: str) -> subprocess.Comp
     settings = dict(literal.split("=", 1) for literal in literals)
     env = {**registry_env(registry.uri), "REQUEST_LOG_URI": settings["REQUEST_LOG_URI"]}
     env.update(MLFLOW_TRACKING_USERNAME=username, MLFLOW_TRACKING_PASSWORD=registry.passwords[username])
-    done = subprocess.run(
-        [sys.executable, "-m", "seldon.ship", "--dir", str(directory), "--replica", "r1", "--once"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    registry.logs.append(done.stdout + done.stderr)
-    return done
+    return _module(registry, env, "seldon.ship", "--dir", str(directory), "--replica", "r1", "--once")
 
 
 def test_the_shipper_writes_the_request_logs_and_monitoring_reads_them_back(
