@@ -278,25 +278,16 @@ def test_the_feed_command_fills_the_store_for_a_day(store, redis_server, replays
     replay = replays[name]
     url = f"redis://127.0.0.1:{redis_server[1]}/0"
     env = {**__import__("os").environ, usecases.ENV: name}
-    done = sp.run(
-        [sys.executable, "-m", "scripts.feed_events", "--day", "2013-06-14", "--url", url],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+
+    def feed(day: str) -> sp.CompletedProcess:
+        command = [sys.executable, "-m", "scripts.feed_events", "--day", day, "--url", url]
+        return sp.run(command, cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
+
+    done = feed("2013-06-14")
     assert done.returncode == 0, done.stderr
     assert f"events into {url}" in done.stderr
     pd.testing.assert_frame_equal(replay.online_values(store), replay.offline(), check_exact=True)
-    refused = sp.run(
-        [sys.executable, "-m", "scripts.feed_events", "--day", "2014-06-14", "--url", url],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    refused = feed("2014-06-14")
     assert refused.returncode != 0 and "the source has no events on 2014-06-14" in refused.stderr
 
 

@@ -68,22 +68,13 @@ def test_an_encoding_that_is_not_the_pipelines_is_refused(tmp_path, monkeypatch)
 def broken_bundle(tmp_path):
     """A bundle whose trees.treelite was compiled from another model, its sha256 updated to
     match: the files are consistent, only the numbers are wrong."""
-    train, holdout = feature_table(800, 0), feature_table(200, 1)
-    model = fit(train, HP)
-    directory = tmp_path / "bundle"
-    write_bundle(
-        directory,
-        model,
-        build_schema(train, HP.threshold),
-        build_reference(train, predict_scores(model, train), float(train[LABEL].mean())),
-        Metadata(),
-    )
+    directory = write_good_bundle(tmp_path / "bundle")
     other = fit(feature_table(800, 7), HP)
     write_compiled(other[-1], directory / COMPILED_FILE)
     metadata = read_metadata(directory)
     compiled = dataclasses.replace(metadata.compiled, sha256=sha256_file(directory / COMPILED_FILE))
     write_metadata(directory, dataclasses.replace(metadata, compiled=compiled))
-    return directory, train, holdout
+    return directory, feature_table(800, 0), feature_table(200, 1)
 
 
 def test_parity_check_names_the_path_and_the_difference(broken_bundle):
