@@ -6,35 +6,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import numpy as np
 import pytest
 import requests
 
 import usecases
-from contract.request_log import TRUTH, RequestLog, request_json
+from contract.request_log import TRUTH
 from core import registry
 from core.gate import GateConfig
 from core.online_gate import OnlineGateConfig
 from core.pushgateway import shadow_job
+from tests.support.shadow_traffic import log_shadow_traffic
 
 CASE = usecases.current()
 P = CASE.metric_prefix
 PERIOD = {"start": datetime(2020, 1, 1), "end": datetime(2100, 1, 1)}
-
-
-def _traffic(directory, challenger_noise: float, n: int = 800, seed: int = 3) -> None:
-    rng = np.random.default_rng(seed)
-    truth = rng.random(n) < 0.3
-    signal = np.where(truth, 1.0, -1.0)
-    champion = 1 / (1 + np.exp(-(signal + rng.normal(0, 1.0, n))))
-    challenger = 1 / (1 + np.exp(-(signal + rng.normal(0, challenger_noise, n))))
-    log = RequestLog(directory, max_seconds=0)
-    body = request_json({"jsonData": {"carrier": "UA"}}, None)
-    for i in range(n):
-        log.write(f"t{i}", registry.MODEL_NAME, "1", body, [float(champion[i])], [0], {})
-        log.write_shadow(f"t{i}", "2", [float(challenger[i])])
-        log.write_feedback(f"t{i}", [int(truth[i])])
-    log.close()
 
 
 def _registry_with_champion_and_challenger() -> None:
@@ -72,7 +57,7 @@ def test_the_online_gate_judges_live_traffic_pushes_and_shows_it(
 
     monkeypatch.setenv("PUSHGATEWAY_URL", pushgateway)
     _registry_with_champion_and_challenger()
-    _traffic(tmp_path / "log", noise)
+    log_shadow_traffic(tmp_path / "log", noise, n=800, seed=3, model=registry.MODEL_NAME, versions=("1", "2"))
     shadow = shadow_requests(request_log_dir=str(tmp_path / "log"), **PERIOD)
     assert len(shadow) == 800 and shadow[TRUTH].notna().all()
     judged = online_gate(

@@ -7,32 +7,13 @@ import pytest
 from contract.request_log import TRUTH, RequestLog, read_feedback, read_request_log, request_json
 from core.gate import GateConfig
 from core.online_gate import OnlineGateConfig, judge_shadow, shadow_frame
+from tests.support.shadow_traffic import log_shadow_traffic
 
 
 def _traffic(tmp_path, challenger_noise: float, n: int = 1200, truth_for: int | None = None, seed: int = 1):
-    """n one-row requests; both models see the same truth through noise of their own (the
-    champion's noise 1.0), and truth comes back as feedback for the first `truth_for` requests."""
-    rng = np.random.default_rng(seed)
-    truth = rng.random(n) < 0.3
-    signal = np.where(truth, 1.0, -1.0)
-    champion = 1 / (1 + np.exp(-(signal + rng.normal(0, 1.0, n))))
-    challenger = 1 / (1 + np.exp(-(signal + rng.normal(0, challenger_noise, n))))
-    log = RequestLog(tmp_path, max_seconds=0)
-    body = request_json({"jsonData": {"carrier": "UA"}}, None)
-    for i in range(n):
-        log.write(
-            f"q{i}",
-            "m",
-            "3",
-            body,
-            [float(champion[i])],
-            [int(champion[i] > 0.35)],
-            {},
-        )
-        log.write_shadow(f"q{i}", "4", [float(challenger[i])])
-    for i in range(n if truth_for is None else truth_for):
-        log.write_feedback(f"q{i}", [int(truth[i])])
-    log.close()
+    """The shadow frame of n one-row requests (tests.support.shadow_traffic), truth back for the
+    first `truth_for`."""
+    log_shadow_traffic(tmp_path, challenger_noise, n=n, seed=seed, truth_for=truth_for)
     return shadow_frame(read_request_log(tmp_path), read_feedback(tmp_path))
 
 
