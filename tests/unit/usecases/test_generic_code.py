@@ -10,6 +10,7 @@ distinctive ones (`sched_dep`, `carrier`, `flights_`, `FlightsLate`...).
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -175,3 +176,21 @@ def test_no_generic_file_names_one_use_case_by_name():
     assert not alone, "generic files naming one use case:\n" + "\n".join(
         f"  {path}: {name}" for path, name in sorted(alone.items())
     )
+
+
+@pytest.mark.parametrize("chosen", [None, *usecases.available()])
+def test_make_package_names_the_task_image_of_the_use_case_chosen_or_the_default(chosen):
+    """`make package USE_CASE=<name>` packages for `<name>-tasks`; without USE_CASE, for the task
+    image of `usecases.DEFAULT` (the Makefile reads the default there)."""
+    setting = [] if chosen is None else [f"USE_CASE={chosen}"]
+    env = {k: v for k, v in os.environ.items() if k not in ("USE_CASE", "PACKAGE_IMAGE", usecases.ENV)}
+    printed = subprocess.run(
+        ["make", "-n", "--no-print-directory", "package", *setting],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    name = chosen or usecases.DEFAULT
+    assert f"--image ghcr.io/example/{name}-tasks:dev " in printed
