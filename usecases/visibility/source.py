@@ -19,13 +19,12 @@ import numpy as np
 import pandas as pd
 
 from operational.offline import point_in_time
-from usecases.tables import package_data, read_table
+from usecases.tables import calendar_dates, package_data, read_table
 from usecases.visibility import operational
 from usecases.visibility.schemas import (
     READINGS,
     STATION,
     TIMESTAMP,
-    calendar_dates,
 )
 
 log = logging.getLogger(__name__)
