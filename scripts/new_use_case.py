@@ -289,12 +289,15 @@ class {cls}Features(pa.DataFrameModel):
 '''
 
 
+def _key_expression(key: str | None, time: str) -> str:
+    """The generated code of an event's key: the key column, or its time and row number."""
+    if key:
+        return f'raw["{key}"].astype(str)'
+    return f'raw["{time}"].dt.strftime("%Y-%m-%dT%H:%M:%S") + "_" + raw.index.astype(str)'
+
+
 def _data_module(time, label, key, positive_value, categorical, numeric) -> str:
-    key_expr = (
-        f'raw["{key}"].astype(str)'
-        if key
-        else f'raw["{time}"].dt.strftime("%Y-%m-%dT%H:%M:%S") + "_" + raw.index.astype(str)'
-    )
+    key_expr = _key_expression(key, time)
     return f'''"""Read the events of a window and build the feature table.
 
 REVIEW: every feature must be known at the event's time `{time}` (the prediction time): a column
