@@ -63,8 +63,8 @@ class Comparison:
 def champion_fit_end(model_name: str) -> str:
     """The last day the current champion's deployed model fit (`YYYY-MM-DD`); empty when there
     is no champion. A candidate's holdout starts after it (`core.features.judged_holdout_start`)."""
-    current = registry.alias_version(model_name, CHAMPION)
-    return registry.version_metadata(model_name, current).training_window.deployed_fit_end if current else ""
+    metadata = registry.alias_metadata(model_name, CHAMPION)
+    return metadata.training_window.deployed_fit_end if metadata else ""
 
 
 def _scores_on(holdout: pd.DataFrame, model_name: str, version: str) -> tuple[np.ndarray, float, Metadata]:

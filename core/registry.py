@@ -124,6 +124,19 @@ def download_bundle(name: str, version: str, destination: str | Path | None = No
     return shared.download_version(name, version, destination, paths.tracking_uri())
 
 
+def alias_metadata(name: str, alias: str) -> Metadata | None:
+    """The metadata of the version `alias` names, None when there is none: read from the file
+    when the store is a local SQLite one (`core.registry_file`: no MLflow set-up), else through
+    MLflow."""
+    from core import registry_file
+
+    try:
+        return registry_file.alias_metadata(paths.tracking_uri(), name, alias)
+    except registry_file.NotReadableHere:
+        version = alias_version(name, alias)
+        return version_metadata(name, version) if version else None
+
+
 def version_metadata(name: str, version: str) -> Metadata:
     """A version's metadata.json alone (its windows, cost, lineage), without the model files."""
     import mlflow
