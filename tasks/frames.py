@@ -18,7 +18,8 @@ import re
 from typing import Annotated, Any
 
 import pandas as pd
-from flytekit import HashMethod
+from flytekit import FlyteContextManager, HashMethod
+from flytekit.core.context_manager import ExecutionState
 from flytekitplugins.pandera import pandas_transformer
 from flytekitplugins.pandera.pandas_renderer import FAILURE_CASE_LIMIT, PandasReportRenderer
 from pandera.typing import DataFrame
@@ -56,6 +57,17 @@ def schema_failures(errors: pd.DataFrame) -> pd.DataFrame:
     return summary[["column", "error_code", "check", "failure_cases", "failure_case", "error"]]
 
 
+def decks_shown() -> bool:
+    """False inside a task that renders no deck (its validation reports would be thrown away)."""
+    context = FlyteContextManager.current_context()
+    state, params = context.execution_state, context.user_space_params
+    in_task = state is not None and state.mode in (
+        ExecutionState.Mode.TASK_EXECUTION,
+        ExecutionState.Mode.LOCAL_TASK_EXECUTION,
+    )
+    return not in_task or params is None or params.enable_deck
+
+
 class OfflinePanderaReport(PandasReportRenderer):
     """flytekitplugins-pandera's validation report without its logo, which the plugin links from
     GitHub (a broken image in every deck read offline), and with a line per column and rule in
@@ -63,6 +75,8 @@ class OfflinePanderaReport(PandasReportRenderer):
     months of rows have a wrong dtype)."""
 
     def to_html(self, *args: Any, **kwargs: Any) -> str:
+        if not decks_shown():
+            return ""  # no deck will show it: the report of a large frame costs about a second
         return PANDERA_LOGO.sub("", super().to_html(*args, **kwargs))
 
     def _format_schema_error_df(self, df: pd.DataFrame) -> str:

@@ -62,6 +62,27 @@ def test_the_pandera_report_links_no_image_from_the_web(written):
     assert "raw.githubusercontent.com" not in html and "Pandera Logo" not in html
 
 
+@pipeline_task(cache=False)
+def make_table_without_deck(rows: int) -> FeatureFrame:
+    return feature_table(rows, seed=0)
+
+
+def test_a_task_without_a_deck_renders_no_validation_report(monkeypatch):
+    """Its frames are still validated, but no deck would show their report (about a second for
+    a window of raw flights); a task with a deck still renders it."""
+    from flytekitplugins.pandera.pandas_renderer import PandasReportRenderer
+
+    rendered = []
+    report = PandasReportRenderer.to_html
+    monkeypatch.setattr(
+        PandasReportRenderer, "to_html", lambda self, *a, **k: rendered.append(1) or report(self, *a, **k)
+    )
+    assert len(make_table_without_deck(rows=40)) == 40
+    assert rendered == []
+    make_table(rows=41)
+    assert rendered == [1]
+
+
 def test_a_schema_error_on_every_row_is_one_line_of_the_report_with_its_count_and_first_cases():
     """A wrong dtype fails every row: the plugin's report had a line per failing value (about 30 s
     of rendering for two months of flights); ours has one per column and rule, like its
