@@ -18,6 +18,7 @@ from typing import Any
 import flytekit
 from flytekit import task
 
+import tasks.dataclass_types  # noqa: F401  (before any task is declared: tasks/dataclass_types.py)
 import usecases
 from images import TASK_IMAGE
 from tasks.cache_policy import code_cache
