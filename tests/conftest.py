@@ -24,7 +24,7 @@ from tests.support.tiers import tier_of
 
 # Set when pytest loads this file, once a run: a module that imported this file again would make
 # a second session dir, point HOME at it and never remove it (what is shared lives in tests/support).
-_SESSION_DIR = Path(tempfile.mkdtemp(prefix="flights-mlops-tests-"))
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="tabular-mlops-tests-"))
 os.environ["HOME"] = str(_SESSION_DIR / "home")
 # What the run's pytest-xdist workers share (the serving tests' bundles): set by the first process
 # that loads this file, the controller when there are workers, which they inherit and which removes

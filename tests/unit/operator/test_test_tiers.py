@@ -65,4 +65,4 @@ def test_a_run_removes_the_temp_dir_it_points_home_at(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "3 passed" in done.stdout
-    assert sorted(path.name for path in tmp_path.glob("flights-mlops-tests-*")) == []
+    assert sorted(path.name for path in tmp_path.glob("tabular-mlops-tests-*")) == []
