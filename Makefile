@@ -212,8 +212,9 @@ PACKAGE_IMAGE ?= ghcr.io/example/$(USE_CASE)-tasks:dev
 replay: $(VENV)/.synced
 	$(VENV)/bin/python -m scripts.daily_replay $(if $(REPLAY_START),--start $(REPLAY_START)) --months $(REPLAY_MONTHS)
 
-# The label-free thresholds chosen on the THRESHOLD_MONTHS before the replay's first month (never
-# on the months it judges), in a store and a Flyte cache of their own.
+# The label-free thresholds and the loop's cool-down after an uncured alarm chosen on the
+# THRESHOLD_MONTHS before the replay's first month (never on the months it judges), in a store and
+# a Flyte cache of their own.
 THRESHOLD_MONTHS ?= 4
 THRESHOLDS_DIR ?= .mlops-thresholds
 replay-thresholds: $(VENV)/.synced

@@ -168,15 +168,27 @@ class Replay:
         return Measured(measured.report, measured.drift, auc, loss, labelled)
 
     def judge(
-        self, version: str, day: pd.Timestamp, thresholds: MonitoringThresholds, last_trained_day: str = ""
+        self,
+        version: str,
+        day: pd.Timestamp,
+        thresholds: MonitoringThresholds,
+        last_trained_day: str = "",
+        ok_since_training: bool = True,
     ) -> MonitoringReport:
         """Monitoring's decision on the window before `day` under `thresholds` (on a copy);
         `last_trained_day`: what a later training the gate kept out learnt, as production reads
-        it from the registry's challenger."""
+        it from the registry's challenger; `ok_since_training`: whether a window was judged ok
+        since the last training, as production reads it from its monitoring runs."""
         from core.monitoring import decide
 
         measured = self.measure(version, day)
-        report = replace(measured.report, reasons=[], top_drift=[], last_trained_day=last_trained_day)
+        report = replace(
+            measured.report,
+            reasons=[],
+            top_drift=[],
+            last_trained_day=last_trained_day,
+            ok_since_training=ok_since_training,
+        )
         return decide(report, measured.drift, thresholds)
 
     def decayed(self, version: str, day: pd.Timestamp, thresholds: MonitoringThresholds) -> bool:
@@ -200,14 +212,23 @@ class Replay:
         return self._day_auc[key]
 
     # ---- the loop ------------------------------------------------------------------------------
-    def run_loop(self, days: Iterable[pd.Timestamp], base: str) -> LoopRun:
+    def run_loop(
+        self, days: Iterable[pd.Timestamp], base: str, thresholds: MonitoringThresholds | None = None
+    ) -> LoopRun:
         """Day by day: monitor the champion's window, retrain as of the day on drift or decay,
-        and let the gate decide who serves from that day on."""
+        and let the gate decide who serves from that day on (under `thresholds`, the replay's
+        own by default)."""
+        from core.monitoring import judged_ok
+
+        thresholds = thresholds or self.thresholds
         run, champion, kept_out = LoopRun(), base, ""
+        ok_since = False  # no window judged yet since the first model's training
         for day in days:
-            report = self.judge(champion, day, self.thresholds, kept_out)
+            report = self.judge(champion, day, thresholds, kept_out, ok_since)
             run.judged[day], run.reports[day] = champion, report
+            ok_since = ok_since or judged_ok(report, thresholds)
             if report.retrain:
+                ok_since = False
                 trained = self.models.train(day, gated=True, champion=champion)
                 trained = replace(
                     trained, policy=LOOP, trigger=report.decision, reasons=tuple(report.reasons)
@@ -219,6 +240,33 @@ class Replay:
                     kept_out = f"{day - pd.Timedelta(days=1):%Y-%m-%d}"
             run.serving[day] = champion
         return run
+
+
+@dataclass(frozen=True)
+class LoopCost:
+    """The loop under one setting of a retrain rule, beside the monthly schedule on the same
+    days: its mean daily realized ROC AUC, retrains and their fit CPU seconds."""
+
+    setting: int
+    mean_auc: float
+    retrains: int
+    fit_cpu_seconds: float
+
+
+def loop_cost(replay: Replay, run: LoopRun, setting: int) -> LoopCost:
+    days = sorted(run.serving)
+    auc = np.nanmean([replay.day_auc(run.serving[day], day) for day in days])
+    cpu = float(np.nansum([t.fit_cpu_seconds for t in run.trainings]))
+    return LoopCost(setting, float(auc), len(run.trainings), cpu)
+
+
+def choose_setting(costs: list[LoopCost], monthly_auc: float) -> int:
+    """The setting whose loop reaches the monthly schedule's mean daily ROC AUC at the fewest fit
+    CPU seconds (ties: the higher ROC AUC); when none reaches it, the highest ROC AUC."""
+    reaching = [c for c in costs if c.mean_auc >= monthly_auc]
+    if reaching:
+        return min(reaching, key=lambda c: (c.fit_cpu_seconds, -c.mean_auc)).setting
+    return max(costs, key=lambda c: c.mean_auc).setting
 
 
 @dataclass
@@ -235,6 +283,7 @@ class DailyReplay:
     signals: dict[str, pd.DataFrame]
     seconds: float = 0.0
     choice: pd.DataFrame | None = None
+    loop_choice: pd.DataFrame | None = None  # the loop under each retrain rule tried (`--choose`)
 
     def policy_trainings(self, policy: str) -> list[Training]:
         """The trainings whose cost a policy bears: the first model, then its own."""

@@ -52,6 +52,10 @@ class MonitoringThresholds:
     day at least this many days before the period's end: a retrain learns from the labels since
     then, and a training a few days old has nothing new to learn from (a retrain would only
     repeat it, daily, while the alarm lasts).
+    `min_days_after_uncured`: when no window has been judged ok (on at least
+    `min_performance_rows` labelled rows) since the last training, that training did not cure
+    the alarm (a harder season, not a stale model): the next retrain waits until the last
+    training learnt every label up to a day at least this many days before the period's end.
     """
 
     max_auc_drop: float = 0.03
@@ -69,6 +73,7 @@ class MonitoringThresholds:
     max_estimated_auc_drop: float = 0.05
     min_performance_rows: int = 2000
     min_new_days: int = 7
+    min_days_after_uncured: int = 7
 
 
 @dataclass
@@ -100,6 +105,9 @@ class MonitoringReport:
     last_fit_day: str = ""  # the champion's deployed model fit every row up to this day
     # the last training's knowledge (the champion's, or a later candidate's the gate kept out)
     last_trained_day: str = ""
+    # a window was judged ok, on enough labelled rows, after the last training's day (unknown:
+    # yes); when not, the alarm has lasted since that training: it did not cure it
+    ok_since_training: bool = True
     # Estimated without labels on the unseen rows (core.estimation): ROC AUC, and the confusion
     # matrix at the threshold as shares of the rows, with its precision and recall.
     estimated_auc: float = math.nan
@@ -251,6 +259,13 @@ def decide(
             f"{new_days} day(s) before the period's end (< {thresholds.min_new_days}): nothing new "
             "to learn from yet"
         )
+    elif report.retrain and not report.ok_since_training and new_days < thresholds.min_days_after_uncured:
+        report.retrain = False
+        report.reasons.append(
+            f"no retrain: no window judged ok since the last training (every label to "
+            f"{_trained_until(report)}): it did not cure the alarm; the next waits for "
+            f"{thresholds.min_days_after_uncured} days of new labels ({new_days} now)"
+        )
     report.reasons += notes
     if pending:
         report.reasons.append(pending)
@@ -260,6 +275,12 @@ def decide(
             f"(< {thresholds.min_performance_rows}): realized decay not judged"
         )
     return report
+
+
+def judged_ok(report: MonitoringReport, thresholds: MonitoringThresholds) -> bool:
+    """The window was judged ok with its realized decay judged (enough labelled rows): what shows
+    that the last training cured an alarm (`ok_since_training`)."""
+    return report.decision == OK and report.labelled_rows >= thresholds.min_performance_rows
 
 
 def _new_days(report: MonitoringReport) -> int:

@@ -15,16 +15,53 @@ from core.monitoring_window import PeriodMonitoring, Window, judge_window
 VALIDATION_METRICS = ("roc_auc", "log_loss")
 
 
-def _challenger_trained_until() -> str:
-    """The last day of labels the registry's challenger learnt (a later training the gate kept
-    out), empty when there is none: a retrain as of the next days would repeat it."""
+def kept_out_trained_until() -> str:
+    """The last day of labels the newest training the gate kept out learnt: the registry's
+    challenger's, or the newest rejected candidate's (it takes no alias, but a retrain as of the
+    next days would repeat it as surely: the daily replay counts both); empty when there is none."""
     import usecases
     from contract.names import CHALLENGER
     from core import registry
+    from core.gate import REJECTED
 
     name = usecases.current().model_name
-    version = registry.alias_version(name, CHALLENGER)
-    return registry.version_metadata(name, version).training_window.deployed_fit_end if version else ""
+    rejected = registry.client().search_model_versions(f"name = '{name}' and tag.promotion = '{REJECTED}'")
+    versions = [
+        version
+        for version in (
+            registry.alias_version(name, CHALLENGER),
+            max((str(v.version) for v in rejected), key=int, default=None),
+        )
+        if version
+    ]
+    ends = [registry.version_metadata(name, v).training_window.deployed_fit_end for v in versions]
+    return max(ends, default="")
+
+
+def judged_ok_since(as_of: str, thresholds: MonitoringThresholds) -> bool:
+    """Whether a monitoring run judged a window ok, on at least `min_performance_rows` labelled
+    rows (`core.monitoring.judged_ok`), that ended after `as_of` (the last training's day, ISO):
+    when none did, the alarm has lasted since that training (`MonitoringReport.ok_since_training`)."""
+    import mlflow
+
+    from core import registry
+    from core.monitoring import OK, monitoring_experiment
+
+    registry.client()
+    runs = mlflow.search_runs(
+        experiment_ids=[registry.experiment_id(monitoring_experiment())],
+        filter_string=(
+            f"tags.decision = '{OK}' and metrics.labelled_rows >= {thresholds.min_performance_rows}"
+        ),
+        output_format="list",
+    )
+    return any(run.data.tags.get("period_end", "") > as_of for run in runs)
+
+
+def _last_training_day(bundle_fit_end: str, kept_out_fit_end: str) -> str:
+    """The day the last training ran as of (the day after the last day of labels it learnt)."""
+    trained = max(bundle_fit_end, kept_out_fit_end)
+    return f"{pd.Timestamp(trained) + pd.Timedelta(days=1):%Y-%m-%d}" if trained else ""
 
 
 def monitor_period(
@@ -62,7 +99,10 @@ def monitor_period(
         if name not in holdout:
             raise ValueError(f"bundle {version} metadata.json has no validation metric '{name}'")
     window = Window(scored, features, online, start, end)
-    checked = judge_window(loaded, window, thresholds, _challenger_trained_until())
+    kept_out_fit_end = kept_out_trained_until()
+    trained_as_of = _last_training_day(loaded.metadata.training_window.deployed_fit_end, kept_out_fit_end)
+    ok_since = not trained_as_of or judged_ok_since(trained_as_of, thresholds)
+    checked = judge_window(loaded, window, thresholds, kept_out_fit_end, ok_since)
     checked.report.mlflow_run_id = monitoring.log_to_mlflow(checked.report, checked.drift, thresholds)
     push_monitoring(checked.report, checked.drift)
     return checked

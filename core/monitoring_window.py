@@ -70,16 +70,23 @@ def mature_truth(frame: pd.DataFrame, known_at: datetime) -> pd.DataFrame:
 
 
 def judge_window(
-    bundle: Bundle, window: Window, thresholds: MonitoringThresholds, last_trained_day: str = ""
+    bundle: Bundle,
+    window: Window,
+    thresholds: MonitoringThresholds,
+    last_trained_day: str = "",
+    ok_since_training: bool = True,
 ) -> PeriodMonitoring:
     """Judge the champion (`bundle`) on one `window`; `last_trained_day`, the last day of labels a
-    later training (the registry's challenger) learnt, when there is one. The figures
+    later training (the registry's challenger) learnt, when there is one; `ok_since_training`,
+    whether a window was judged ok since the last training
+    (`core.monitoring_run.judged_ok_since`). The figures
     (`measure_window`) and the decision on them (`core.monitoring.decide`), with notes on what
     was left out. Logs nothing: the caller does."""
     from core.monitoring import decide
 
     measured = measure_window(bundle, window, thresholds)
     measured.report.last_trained_day = last_trained_day
+    measured.report.ok_since_training = ok_since_training
     report = decide(measured.report, measured.drift, thresholds)
     fit_day = last_fit_day(bundle)
     if fit_day is not None and report.unseen_rows < report.n_rows:

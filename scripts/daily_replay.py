@@ -19,9 +19,11 @@ ROC AUC of the same rows.
     python -m scripts.daily_replay --months 6               (make replay: from the first demo date's month)
     python -m scripts.daily_replay --choose --months 4      (make replay-thresholds: March-June 2013)
 
-`--choose` judges a grid of thresholds on the never and monthly policies' models (the loop's
-own models depend on the thresholds) and prints the choice: the months it runs on are the months
-the thresholds are chosen on, and never those they are judged on.
+`--choose` judges a grid of label-free thresholds on the never and monthly policies' models (the
+loop's own models depend on the thresholds), replays the loop under each cool-down of
+`GRID_DAYS_AFTER_UNCURED` (`MonitoringThresholds.min_days_after_uncured`) beside the monthly
+schedule, and prints both choices: the months it runs on are the months the thresholds are chosen
+on, and never those they are judged on.
 
 Prints the tables and writes `<data dir>/reports/daily-replay.html` (the chart, every table, the
 day-by-day rows). Scores and measured windows are kept under `<data dir>/replay-cache/`, keyed by
@@ -45,7 +47,16 @@ import pandas as pd
 
 import usecases
 from contract.bundle import Bundle, Metadata
-from core.daily_replay import LOOP, MONTHLY, NEVER, DailyReplay, MeasureStore, Replay, Training
+from core.daily_replay import (
+    LOOP,
+    MONTHLY,
+    NEVER,
+    DailyReplay,
+    LoopRun,
+    MeasureStore,
+    Replay,
+    Training,
+)
 from core.gate import GateConfig
 from core.model import Hyperparameters, use_case_hyperparameters
 from core.monitoring import MonitoringThresholds
@@ -59,6 +70,9 @@ CACHE_DIR = "replay-cache"
 GRID_ESTIMATED_DROP = (0.01, 0.015, 0.02, 0.025, 0.03, 0.035, 0.04, 0.05)
 GRID_WEIGHTED_PSI = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5)
 GRID_SCORE_PSI = (0.1, 0.2, 0.3, math.inf)
+# The loop's cool-down after a training that did not cure the alarm (`--choose`: the loop replayed
+# under each).
+GRID_DAYS_AFTER_UNCURED = (7, 14, 21, 28)
 
 
 def default_start(choose: bool = False, months: int = 6) -> str:
@@ -282,18 +296,21 @@ def run(config: DailyReplayConfig) -> DailyReplay:
         MONTHLY: daily_replay.serving_monthly(days, monthly),
     }
     judged = {NEVER: serving[NEVER], MONTHLY: serving[MONTHLY]}
-    if not config.choose:
+    loop_choice = None
+    if config.choose:
+        loop, loop_choice = choose_loop_rule(replay, days, base.version, serving[MONTHLY])
+    else:
         loop = replay.run_loop(days, base.version)
-        for trained in loop.trainings:
-            logger.info(
-                "loop retrained as of %s: v%s -> %s %s",
-                f"{trained.day:%Y-%m-%d}",
-                trained.version,
-                trained.alias,
-                trained.gain,
-            )
-        serving[LOOP], judged[LOOP] = loop.serving, loop.judged
-        trainings += loop.trainings
+    for trained in loop.trainings:
+        logger.info(
+            "loop retrained as of %s: v%s -> %s %s",
+            f"{trained.day:%Y-%m-%d}",
+            trained.version,
+            trained.alias,
+            trained.gain,
+        )
+    serving[LOOP], judged[LOOP] = loop.serving, loop.judged
+    trainings += loop.trainings
     store.flush()
     logger.info("trainings and the loop done after %.0f s", time.perf_counter() - began)
     signals = {
@@ -301,11 +318,48 @@ def run(config: DailyReplayConfig) -> DailyReplay:
     }
     frame = daily_replay.daily_frame(replay, serving)
     result = DailyReplay(config.thresholds, config.months, config.window_days, frame, trainings, signals)
-    if config.choose:
-        result.choice = choose_thresholds(signals, config.months, config.thresholds)
+    if config.choose:  # the label-free limits on the models no retrain rule chose
+        fixed = {policy: signals[policy] for policy in (NEVER, MONTHLY)}
+        result.choice = choose_thresholds(fixed, config.months, config.thresholds)
+        result.loop_choice = loop_choice
     store.flush()
     result.seconds = time.perf_counter() - began
     return result
+
+
+def choose_loop_rule(
+    replay: Replay, days: list[pd.Timestamp], base: str, monthly: dict[pd.Timestamp, str]
+) -> tuple[LoopRun, pd.DataFrame]:
+    """The loop replayed under each `min_days_after_uncured` of `GRID_DAYS_AFTER_UNCURED`, the
+    other thresholds as they are, beside the monthly schedule on the same days; the setting
+    `core.daily_replay.choose_setting` picks (the monthly schedule's mean daily ROC AUC at the
+    fewest fit CPU seconds), with its run and every setting's figures."""
+    from core.daily_replay import choose_setting, loop_cost
+
+    monthly_auc = float(np.nanmean([replay.day_auc(version, day) for day, version in monthly.items()]))
+    runs, costs = {}, []
+    for value in GRID_DAYS_AFTER_UNCURED:
+        thresholds = replace(replay.thresholds, min_days_after_uncured=value)
+        runs[value] = replay.run_loop(days, base, thresholds)
+        costs.append(loop_cost(replay, runs[value], value))
+        if replay.store:
+            replay.store.flush()
+        logger.info("min_days_after_uncured %d: %s", value, costs[-1])
+    chosen = choose_setting(costs, monthly_auc)
+    frame = pd.DataFrame(
+        [
+            {
+                "min_days_after_uncured": cost.setting,
+                "loop mean AUC": cost.mean_auc,
+                "monthly mean AUC": monthly_auc,
+                "retrains": cost.retrains,
+                "fit CPU s": cost.fit_cpu_seconds,
+                "chosen": cost.setting == chosen,
+            }
+            for cost in costs
+        ]
+    )
+    return runs[chosen], frame
 
 
 def choose_thresholds(
@@ -379,7 +433,8 @@ def config_of(argv: list[str] | None = None) -> DailyReplayConfig:
     parser.add_argument(
         "--choose",
         action="store_true",
-        help="judge a grid of thresholds on the never and monthly policies (no loop) and print the choice",
+        help="judge a grid of label-free thresholds on the never and monthly policies, replay the loop "
+        "under each cool-down tried, and print the choices",
     )
     args = parser.parse_args(argv)
     start = args.start or default_start(args.choose, args.months)

@@ -183,3 +183,39 @@ def test_thresholds_are_never_chosen_on_the_months_the_replay_judges():
     ):
         config_of(["--choose", "--start", "2013-05", "--months", "4"])
     assert config_of(["--start", "2013-05", "--months", "4"]).days[0] == pd.Timestamp("2013-05-01")
+
+
+class UncuredModels(FakeModels):
+    """Every version guesses from BREAK on: a retrain does not cure the decay."""
+
+    def scores(self, version: str) -> np.ndarray:
+        p = self.table["p"].to_numpy().copy()
+        late = (self.table[CASE.timestamp] >= BREAK).to_numpy()
+        p[late] = np.random.default_rng(int(version)).permutation(p[late])
+        return p
+
+
+def test_a_retrain_that_did_not_cure_the_decay_is_followed_by_a_cool_down_not_a_retrain_a_day(table):
+    models = UncuredModels(table)
+    thresholds = replace(THRESHOLDS, min_days_after_uncured=10)
+    run = Replay(table, models, thresholds, window_days=7).run_loop(DAYS, base="1")
+    first, *then = (t.day for t in run.trainings)
+    # the first decay came after windows judged ok: retrained at once, as before
+    assert BREAK < first <= BREAK + pd.Timedelta(days=7)
+    # then every window of the new version alarmed: the next retrain learnt 10 new days
+    assert then == [first + pd.Timedelta(days=10)]
+    waiting = run.reports[first + pd.Timedelta(days=9)]
+    assert waiting.decayed and not waiting.retrain and not waiting.ok_since_training
+
+
+def test_the_retrain_rule_chosen_reaches_the_monthly_schedule_at_the_least_cost():
+    from core.daily_replay import LoopCost, choose_setting
+
+    costs = [
+        LoopCost(7, mean_auc=0.7010, retrains=12, fit_cpu_seconds=600.0),
+        LoopCost(14, mean_auc=0.7003, retrains=7, fit_cpu_seconds=350.0),
+        LoopCost(21, mean_auc=0.6990, retrains=5, fit_cpu_seconds=250.0),
+    ]
+    assert choose_setting(costs, monthly_auc=0.7000) == 14
+    # none reaches the monthly schedule: the highest ROC AUC
+    assert choose_setting(costs, monthly_auc=0.7050) == 7

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from core.monitoring import DECAY, DRIFT, OK, MonitoringReport, MonitoringThresholds, decide
+from core.monitoring import DECAY, DRIFT, OK, MonitoringReport, MonitoringThresholds, decide, judged_ok
 
 
 def _table(psi: dict[str, float], n: int = 10_000) -> pd.DataFrame:
@@ -146,3 +146,37 @@ def test_no_retrain_until_the_champion_has_new_days_to_learn_from():
         realized_auc=0.60, period_end="2013-07-08", last_fit_day="2013-06-30", last_trained_day="2013-07-04"
     )
     assert not decide(tried, _table({"temp": 0.0}), MonitoringThresholds(min_new_days=7)).retrain
+
+
+def test_an_alarm_that_lasted_since_the_last_training_waits_for_the_cool_down():
+    """No window judged ok since the last training: it did not cure the alarm (a harder season,
+    not a stale model), and another retrain a week later would not either."""
+    thresholds = MonitoringThresholds(min_new_days=7, min_days_after_uncured=21)
+    lasting = _report(
+        realized_auc=0.60, period_end="2013-07-20", last_fit_day="2013-07-09", ok_since_training=False
+    )
+    report = decide(lasting, _table({"temp": 0.0}), thresholds)
+    assert (report.decision, report.retrain) == (DECAY, False)
+    assert report.reasons[-1] == (
+        "no retrain: no window judged ok since the last training (every label to 2013-07-09): it "
+        "did not cure the alarm; the next waits for 21 days of new labels (10 now)"
+    )
+    # a window judged ok since: this alarm is new, a week of new labels is enough
+    new = _report(realized_auc=0.60, period_end="2013-07-20", last_fit_day="2013-07-09")
+    assert decide(new, _table({"temp": 0.0}), thresholds).retrain
+    # the cool-down over: 22 days of new labels
+    over = _report(
+        realized_auc=0.60, period_end="2013-08-01", last_fit_day="2013-07-09", ok_since_training=False
+    )
+    assert decide(over, _table({"temp": 0.0}), thresholds).retrain
+
+
+def test_only_an_ok_window_with_decay_judged_shows_a_training_cured_the_alarm():
+    thresholds = MonitoringThresholds(min_performance_rows=2000)
+    ok = decide(_report(), _table({"temp": 0.0}), thresholds)
+    assert judged_ok(ok, thresholds)
+    # ok only because too few labels are in to judge decay: says nothing of the cure
+    unlabelled = decide(_report(labelled_rows=1500), _table({"temp": 0.0}), thresholds)
+    assert unlabelled.decision == OK and not judged_ok(unlabelled, thresholds)
+    decayed = decide(_report(realized_auc=0.60), _table({"temp": 0.0}), thresholds)
+    assert not judged_ok(decayed, thresholds)
