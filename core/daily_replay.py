@@ -261,12 +261,14 @@ def loop_cost(replay: Replay, run: LoopRun, setting: int) -> LoopCost:
 
 
 def choose_setting(costs: list[LoopCost], monthly_auc: float) -> int:
-    """The setting whose loop reaches the monthly schedule's mean daily ROC AUC at the fewest fit
-    CPU seconds (ties: the higher ROC AUC); when none reaches it, the highest ROC AUC."""
+    """The setting whose loop reaches the monthly schedule's mean daily ROC AUC with the fewest
+    retrains; when none reaches it, the highest ROC AUC, then the fewest retrains. Ties go to the
+    smaller setting (the one that holds back fewer retrains), never to fit CPU seconds, which
+    move with the machine's load."""
     reaching = [c for c in costs if c.mean_auc >= monthly_auc]
     if reaching:
-        return min(reaching, key=lambda c: (c.fit_cpu_seconds, -c.mean_auc)).setting
-    return max(costs, key=lambda c: c.mean_auc).setting
+        return min(reaching, key=lambda c: (c.retrains, c.setting)).setting
+    return min(costs, key=lambda c: (-c.mean_auc, c.retrains, c.setting)).setting
 
 
 @dataclass

@@ -219,3 +219,12 @@ def test_the_retrain_rule_chosen_reaches_the_monthly_schedule_at_the_least_cost(
     assert choose_setting(costs, monthly_auc=0.7000) == 14
     # none reaches the monthly schedule: the highest ROC AUC
     assert choose_setting(costs, monthly_auc=0.7050) == 7
+    # the same ROC AUC (the retrains held back never served): the fewest retrains, then the
+    # smaller setting, whatever the fit CPU seconds measured under the load of the day
+    same = [
+        LoopCost(7, mean_auc=0.7047, retrains=12, fit_cpu_seconds=180.5),
+        LoopCost(14, mean_auc=0.7047, retrains=9, fit_cpu_seconds=135.1),
+        LoopCost(21, mean_auc=0.7047, retrains=8, fit_cpu_seconds=120.6),
+        LoopCost(28, mean_auc=0.7047, retrains=8, fit_cpu_seconds=120.2),
+    ]
+    assert choose_setting(same, monthly_auc=0.7128) == 21
