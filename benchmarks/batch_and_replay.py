@@ -4,7 +4,8 @@
    by week, each from an empty Flyte cache), its scoring stage alone (time inside the mapped
    partition tasks), and a cached re-run, against one in-process `predict_proba` over the same
    rows (default threads and one thread);
-2. the six-month replay cold, then re-run on the same cache and store.
+2. the six-month monthly replay (scripts/replay.py, `make replay-monthly`) cold, then re-run on the same
+   cache and store.
 
     python benchmarks/batch_and_replay.py [--replay-months 6] [--skip-replay]
 
