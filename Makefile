@@ -7,6 +7,10 @@ UV_VERSION := 0.13.8
 VENV := .venv
 SERVING_VENV := .venv-serving
 export UV_PYTHON_DOWNLOADS := never
+# Every environment is installed with its bytecode compiled (as flytekit's ImageSpec builder does
+# for the task image): a process that may not write `__pycache__` (PYTHONDONTWRITEBYTECODE, a
+# read-only tree) would otherwise compile flytekit, mlflow and SQLAlchemy from source at each start.
+export UV_COMPILE_BYTECODE := 1
 # The trees' OpenMP thread policy, one file for the Makefile, the tests and both images
 # (docs/performance.md, "Thread policy"); `make VAR=value` overrides it.
 include images/threads.env
