@@ -54,11 +54,16 @@ class RegisteredVersion:
 
 
 def client():
-    """An MlflowClient on the project's tracking URI, also set for mlflow's fluent API."""
+    """An MlflowClient on the project's tracking URI, also set for mlflow's fluent API. A local
+    SQLite store that does not exist yet is written from MLflow's migrated schema
+    (`core.registry_seed`) before MLflow opens it."""
     import mlflow
     from mlflow import MlflowClient
 
+    from core.registry_seed import seed_new_store
+
     exported = os.environ.get(TRACKING_URI_ENV)
+    seed_new_store(paths.tracking_uri())
     mlflow.set_tracking_uri(paths.tracking_uri())
     # set_tracking_uri also exports MLFLOW_TRACKING_URI to the environment; left there, it would
     # pin every later resolution (and every child process) to this store. Keep the user's setting.
