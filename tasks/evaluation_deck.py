@@ -69,8 +69,29 @@ def global_explanations_html(model, holdout: pd.DataFrame, importance: pd.DataFr
         "across rows, i.e. how much its accuracy depends on it. A feature can move predictions a "
         "lot and add little accuracy (another feature carries the same information), or the other "
         "way round.</p>"
+        + importance_noise_html(importance)
         + image_html(reports.global_explanation_figure(importance, mean_abs))
         + "<h4>Contributions by value, top features</h4>"
         + image_html(reports.contribution_spread_figure(sample, contributions, top))
         + spreads
+    )
+
+
+def importance_noise_html(importance: pd.DataFrame) -> str:
+    """What the permutation importance was measured on, and its noise as measured in the run
+    (`core.reports.feature_importance`)."""
+    rows, parts = importance.attrs["rows"], importance.attrs["parts"]
+    top = importance.iloc[0]
+    if parts < 2:
+        noise = "one sample only (too few rows of a class to cut more): its noise is not measured"
+    else:
+        noise = (
+            f"a bar is the mean drop, its error bar the standard error between the samples "
+            f"(largest here {importance['stderr'].max():.4f} AUC; {top['feature']} "
+            f"{top['auc_drop']:.4f} ± {top['stderr']:.4f}): drops closer than about two standard "
+            "errors are not ordered by this sample"
+        )
+    return (
+        f"<p>Permutation importance: {rows:,} holdout rows in {parts} disjoint samples, each "
+        f"feature shuffled once in each; {noise}.</p>"
     )
