@@ -13,6 +13,7 @@ from mlflow.store.db import utils as db_utils
 from core import registry, registry_seed
 from core.paths import tracking_uri
 from core.registry_file import sqlite_path
+from tests.support import mlflow_schema
 
 REGENERATE = "the seed is not what this MLflow makes: write it again with `python -m core.registry_seed`"
 
@@ -39,7 +40,9 @@ def _contents(database: Path) -> tuple[dict, dict]:
     return schema, rows
 
 
-def test_a_seeded_store_is_the_store_mlflows_migrations_make(tmp_path):
+def test_a_seeded_store_is_the_store_mlflows_migrations_make(tmp_path, monkeypatch):
+    # MLflow's own migrations, not the test run's copy of them (tests/support/mlflow_schema.py)
+    monkeypatch.setattr(db_utils, "_initialize_tables", mlflow_schema.MLFLOW_MIGRATION)
     migrated = tmp_path / "migrated.db"
     registry_seed.migrate_new_store(migrated)
     seeded = tmp_path / "seeded.db"
