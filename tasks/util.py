@@ -23,8 +23,13 @@ import usecases
 from images import TASK_IMAGE
 from tasks.cache_policy import code_cache
 from tasks.retries import SERVICE_RETRIES, Service, timeout_for, with_retries
+from tasks.shutdown import freeze_at_exit
 
 __all__ = ["Service", "pipeline_task"]
+
+# Its one effect at import, and only at exit: a process that declares the project's tasks (a
+# `pyflyte run`, a task's pod, a test run) skips the interpreter's final collections.
+freeze_at_exit()
 
 # `@task` settings a task does not pass itself: they follow from what it says it is.
 DECIDED_HERE = frozenset(
