@@ -4,8 +4,11 @@ The server scores every request with the champion and, in shadow, with the `chal
 request log keeps both probabilities on each line. Once truth arrives for those requests (the
 feedback lines), both models are compared on exactly the same rows with the promotion gate's
 paired bootstrap (`core.gate.paired_auc_gain`): the challenger is promoted only when the whole
-interval of its live ROC AUC gain lies above the gate's margin, the same rule the offline gate
-applies to a holdout. Too few labelled rows, or truth of one class only, decide nothing.
+interval of its live ROC AUC gain lies above the gate's margin, the rule the offline gate applies
+to a candidate that is not fresher. The offline gate's refresh margin (`max_refresh_loss`) does
+not apply here: it makes up for a judged model that knew no more than the champion, while in
+shadow both are the deployed models, each scored on traffic neither fit. Too few labelled rows,
+or truth of one class only, decide nothing.
 """
 
 from __future__ import annotations

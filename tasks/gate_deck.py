@@ -31,6 +31,7 @@ def render_gate_deck(
                 "AUC gain": round(decision.auc_gain, 4),
                 f"{config.confidence:.0%} interval": f"[{decision.gain_low:+.4f}, {decision.gain_high:+.4f}]",
                 "margin": config.min_auc_gain,
+                "refresh margin (candidate refit on days the champion never saw)": -config.max_refresh_loss,
                 "champion fit up to": comparison.champion_fit_end or "-",
                 "candidate judged: fit up to": comparison.candidate_train_end,
                 "candidate holdout from": comparison.candidate_holdout_start,
