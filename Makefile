@@ -205,7 +205,7 @@ bench-scale: $(VENV)/.synced
 	$(VENV)/bin/python benchmarks/scale.py
 
 # ---- Closing the loop: replay, registration archive, loop benchmark ----------------------------
-.PHONY: replay replay-thresholds replay-monthly replay-without-operational package bench-loop
+.PHONY: replay replay-thresholds replay-gate-choice replay-monthly replay-without-operational package bench-loop
 # Empty: the month of the use case's first demo date.
 REPLAY_START ?=
 REPLAY_MONTHS ?= 6
@@ -225,6 +225,21 @@ replay-thresholds: $(VENV)/.synced
 	mkdir -p $(THRESHOLDS_DIR)/home
 	env -u MLFLOW_TRACKING_URI HOME=$(abspath $(THRESHOLDS_DIR))/home MLOPS_DATA_DIR=$(abspath $(THRESHOLDS_DIR)) \
 		$(VENV)/bin/python -m scripts.daily_replay --choose --months $(THRESHOLD_MONTHS)
+
+# The gate's refresh margin (GateConfig.max_refresh_loss) chosen on the same months: one replay
+# per margin of GATE_MARGINS, side by side, each in a store and a Flyte cache of its own (a version
+# is judged once: its recorded decision would answer for the other margins), then the choice.
+# One OpenMP thread each: several fits side by side on a few cores, no thread waits on another.
+GATE_MARGINS ?= 0 0.001 0.002 0.004
+GATE_CHOICE_DIR ?= .mlops-gate-choice
+replay-gate-choice: $(VENV)/.synced
+	for margin in $(GATE_MARGINS); do \
+		dir=$(abspath $(GATE_CHOICE_DIR))/margin-$$margin; mkdir -p $$dir/home; \
+		env -u MLFLOW_TRACKING_URI HOME=$$dir/home MLOPS_DATA_DIR=$$dir OMP_NUM_THREADS=1 \
+			$(VENV)/bin/python -m scripts.daily_replay --months $(THRESHOLD_MONTHS) \
+			--max-refresh-loss $$margin --gate-trial $$dir/trial.json > $$dir/replay.log 2>&1 & \
+	done; wait
+	$(VENV)/bin/python -m scripts.daily_replay --choose-gate $(foreach m,$(GATE_MARGINS),$(abspath $(GATE_CHOICE_DIR))/margin-$(m)/trial.json)
 
 # The earlier replay: the loop decides once a month, on the month's truth.
 replay-monthly: $(VENV)/.synced

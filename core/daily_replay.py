@@ -247,24 +247,25 @@ class LoopCost:
     """The loop under one setting of a retrain rule, beside the monthly schedule on the same
     days: its mean daily realized ROC AUC, retrains and their fit CPU seconds."""
 
-    setting: int
+    setting: float
     mean_auc: float
     retrains: int
     fit_cpu_seconds: float
 
 
-def loop_cost(replay: Replay, run: LoopRun, setting: int) -> LoopCost:
+def loop_cost(replay: Replay, run: LoopRun, setting: float) -> LoopCost:
     days = sorted(run.serving)
     auc = np.nanmean([replay.day_auc(run.serving[day], day) for day in days])
     cpu = float(np.nansum([t.fit_cpu_seconds for t in run.trainings]))
     return LoopCost(setting, float(auc), len(run.trainings), cpu)
 
 
-def choose_setting(costs: list[LoopCost], monthly_auc: float) -> int:
+def choose_setting(costs: list[LoopCost], monthly_auc: float) -> float:
     """The setting whose loop reaches the monthly schedule's mean daily ROC AUC with the fewest
     retrains; when none reaches it, the highest ROC AUC, then the fewest retrains. Ties go to the
-    smaller setting (the one that holds back fewer retrains), never to fit CPU seconds, which
-    move with the machine's load."""
+    smaller setting (a cool-down: the one that holds back fewer retrains; the gate's refresh
+    margin: the one that lets fewer candidates through unproven), never to fit CPU seconds,
+    which move with the machine's load."""
     reaching = [c for c in costs if c.mean_auc >= monthly_auc]
     if reaching:
         return min(reaching, key=lambda c: (c.retrains, c.setting)).setting

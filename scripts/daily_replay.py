@@ -18,12 +18,21 @@ ROC AUC of the same rows.
 
     python -m scripts.daily_replay --months 6               (make replay: from the first demo date's month)
     python -m scripts.daily_replay --choose --months 4      (make replay-thresholds: March-June 2013)
+    python -m scripts.daily_replay --gate-trial OUT.json --max-refresh-loss 0.002 --months 4
+    python -m scripts.daily_replay --choose-gate A.json B.json ...   (make replay-gate-choice)
 
 `--choose` judges a grid of label-free thresholds on the never and monthly policies' models (the
 loop's own models depend on the thresholds), replays the loop under each cool-down of
 `GRID_DAYS_AFTER_UNCURED` (`MonitoringThresholds.min_days_after_uncured`) beside the monthly
 schedule, and prints both choices: the months it runs on are the months the thresholds are chosen
 on, and never those they are judged on.
+
+The gate's refresh margin (`GateConfig.max_refresh_loss`) is chosen the same way, but each
+setting in a replay of its own (`--gate-trial`, in its own store and Flyte cache: a version is
+judged once, and its recorded decision would answer for every other setting): the trial writes
+the loop's mean daily ROC AUC, retrains and fit CPU seconds beside the monthly schedule's, on the
+months before those the replay judges, and `--choose-gate` reads the trials and chooses by
+`core.daily_replay.choose_setting`.
 
 Prints the tables and writes `<data dir>/reports/daily-replay.html` (the chart, every table, the
 day-by-day rows). Scores and measured windows are kept under `<data dir>/replay-cache/`, keyed by
@@ -112,6 +121,8 @@ class DailyReplayConfig:
     hyperparameters: Hyperparameters = field(default_factory=use_case_hyperparameters)
     gate: GateConfig = field(default_factory=GateConfig)
     choose: bool = False
+    gate_trial: str = ""  # a file: the loop's cost under `gate` is written there (`--gate-trial`)
+    gate_trials: list[str] = field(default_factory=list)  # files to choose from (`--choose-gate`)
 
     @property
     def days(self) -> list[pd.Timestamp]:
@@ -318,6 +329,8 @@ def run(config: DailyReplayConfig) -> DailyReplay:
     }
     frame = daily_replay.daily_frame(replay, serving)
     result = DailyReplay(config.thresholds, config.months, config.window_days, frame, trainings, signals)
+    if config.gate_trial:
+        write_gate_trial(config, replay, loop, serving[MONTHLY], Path(config.gate_trial))
     if config.choose:  # the label-free limits on the models no retrain rule chose
         fixed = {policy: signals[policy] for policy in (NEVER, MONTHLY)}
         result.choice = choose_thresholds(fixed, config.months, config.thresholds)
@@ -360,6 +373,67 @@ def choose_loop_rule(
         ]
     )
     return runs[chosen], frame
+
+
+def write_gate_trial(
+    config: DailyReplayConfig, replay: Replay, loop: LoopRun, monthly: dict[pd.Timestamp, str], path: Path
+) -> None:
+    """The loop's cost under the replay's gate, beside the monthly schedule on the same days."""
+    import json
+
+    from core.daily_replay import loop_cost
+
+    cost = loop_cost(replay, loop, config.gate.max_refresh_loss)
+    aliases = [t.alias for t in loop.trainings]
+    trial = {
+        "start": config.start,
+        "months": config.months,
+        "max_refresh_loss": config.gate.max_refresh_loss,
+        "loop_mean_auc": cost.mean_auc,
+        "monthly_mean_auc": float(np.nanmean([replay.day_auc(v, d) for d, v in monthly.items()])),
+        "retrains": cost.retrains,
+        "fit_cpu_seconds": cost.fit_cpu_seconds,
+        "promoted": aliases.count("champion"),
+        "challenger": aliases.count("challenger"),
+        "rejected": aliases.count("rejected"),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(trial, indent=1))
+
+
+def gate_choice(trials: list[dict]) -> pd.DataFrame:
+    """The trials of `--gate-trial` (one replay each, on the same months), the chosen one
+    flagged by `core.daily_replay.choose_setting`."""
+    from core.daily_replay import LoopCost, choose_setting
+
+    periods = {(t["start"], t["months"]) for t in trials}
+    if len(periods) != 1:
+        raise SystemExit(f"the gate's trials replay different periods {sorted(periods)}: not comparable")
+    monthly = {round(t["monthly_mean_auc"], 6) for t in trials}
+    if len(monthly) != 1:
+        raise SystemExit(f"the trials' monthly schedules differ ({sorted(monthly)}): not the same replay")
+    costs = [
+        LoopCost(t["max_refresh_loss"], t["loop_mean_auc"], t["retrains"], t["fit_cpu_seconds"])
+        for t in trials
+    ]
+    chosen = choose_setting(costs, trials[0]["monthly_mean_auc"])
+    frame = pd.DataFrame(
+        [
+            {
+                "max_refresh_loss": t["max_refresh_loss"],
+                "loop mean AUC": round(t["loop_mean_auc"], 4),
+                "monthly mean AUC": round(t["monthly_mean_auc"], 4),
+                "retrains": t["retrains"],
+                "promoted": t["promoted"],
+                "challenger": t["challenger"],
+                "rejected": t["rejected"],
+                "fit CPU s": round(t["fit_cpu_seconds"]),
+                "chosen": t["max_refresh_loss"] == chosen,
+            }
+            for t in trials
+        ]
+    )
+    return frame.sort_values("max_refresh_loss").reset_index(drop=True)
 
 
 def choose_thresholds(
@@ -436,9 +510,30 @@ def config_of(argv: list[str] | None = None) -> DailyReplayConfig:
         help="judge a grid of label-free thresholds on the never and monthly policies, replay the loop "
         "under each cool-down tried, and print the choices",
     )
+    parser.add_argument(
+        "--max-refresh-loss",
+        type=float,
+        default=GateConfig().max_refresh_loss,
+        help="the gate's margin for a fresher candidate (GateConfig.max_refresh_loss)",
+    )
+    parser.add_argument(
+        "--gate-trial",
+        default="",
+        metavar="FILE",
+        help="a trial of the gate's choice: replay the months before those judged and write the "
+        "loop's cost beside the monthly schedule's to FILE",
+    )
+    parser.add_argument(
+        "--choose-gate",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="replay nothing: read the --gate-trial files and print the refresh margin chosen",
+    )
     args = parser.parse_args(argv)
-    start = args.start or default_start(args.choose, args.months)
-    if args.choose:
+    choosing = args.choose or bool(args.gate_trial)
+    start = args.start or default_start(choosing, args.months)
+    if choosing:
         refuse_judged_months(start, args.months)
     return DailyReplayConfig(
         start=start,
@@ -446,8 +541,19 @@ def config_of(argv: list[str] | None = None) -> DailyReplayConfig:
         window_days=args.window_days,
         data=DataConfig(train_months=args.train_months),
         hyperparameters=replace(use_case_hyperparameters(), max_iter=args.max_iter),
+        gate=GateConfig(max_refresh_loss=args.max_refresh_loss),
         choose=args.choose,
+        gate_trial=args.gate_trial,
+        gate_trials=args.choose_gate,
     )
+
+
+def print_gate_choice(files: list[str]) -> None:
+    import json
+
+    frame = gate_choice([json.loads(Path(f).read_text()) for f in files])
+    print("The loop under each refresh margin of the gate, beside the monthly schedule")
+    print(frame.to_string(index=False))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -456,6 +562,9 @@ def main(argv: list[str] | None = None) -> None:
     from scripts.progress import task_progress
 
     config = config_of(argv)
+    if config.gate_trials:
+        print_gate_choice(config.gate_trials)
+        return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with task_progress():
         result = run(config)

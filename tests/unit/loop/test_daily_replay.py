@@ -228,3 +228,58 @@ def test_the_retrain_rule_chosen_reaches_the_monthly_schedule_at_the_least_cost(
         LoopCost(28, mean_auc=0.7047, retrains=8, fit_cpu_seconds=120.2),
     ]
     assert choose_setting(same, monthly_auc=0.7128) == 21
+
+
+def test_the_gates_refresh_margin_is_chosen_on_trials_of_the_same_months_never_the_judged_ones():
+    """Each margin is replayed on its own (`--gate-trial`, on the months before those judged);
+    `--choose-gate` reads the trials and chooses as the cool-down is chosen."""
+    from scripts.daily_replay import config_of, gate_choice
+
+    trial = config_of(["--gate-trial", "t.json", "--max-refresh-loss", "0.004", "--months", "4"])
+    assert trial.gate.max_refresh_loss == 0.004 and trial.gate_trial == "t.json"
+    assert trial.days[-1] < pd.Timestamp(usecases.current().demo_as_of[0]).replace(day=1)
+    with pytest.raises(SystemExit, match="never on those they are judged on"):
+        config_of(["--gate-trial", "t.json", "--start", "2013-05", "--months", "4"])
+
+    def trial_of(margin, auc, retrains, monthly=0.7128, start="2013-03"):
+        return {
+            "start": start,
+            "months": 4,
+            "max_refresh_loss": margin,
+            "loop_mean_auc": auc,
+            "monthly_mean_auc": monthly,
+            "retrains": retrains,
+            "fit_cpu_seconds": 100.0 * retrains,
+            "promoted": 2,
+            "challenger": retrains - 2,
+            "rejected": 0,
+        }
+
+    trials = [trial_of(0.004, 0.7130, 6), trial_of(0.0, 0.7047, 8), trial_of(0.002, 0.7131, 7)]
+    frame = gate_choice(trials)
+    assert frame["max_refresh_loss"].tolist() == [0.0, 0.002, 0.004]
+    # both reach the monthly schedule: the fewer retrains, not the higher ROC AUC
+    assert frame.loc[frame["chosen"], "max_refresh_loss"].tolist() == [0.004]
+    with pytest.raises(SystemExit, match="different periods"):
+        gate_choice([*trials, trial_of(0.008, 0.72, 5, start="2013-02")])
+    with pytest.raises(SystemExit, match="monthly schedules differ"):
+        gate_choice([*trials, trial_of(0.008, 0.72, 5, monthly=0.71)])
+
+
+def test_a_gate_trial_writes_the_loops_cost_beside_the_monthly_schedule(table, tmp_path):
+    import json
+
+    from core.gate import GateConfig
+    from scripts.daily_replay import DailyReplayConfig, gate_choice, write_gate_trial
+
+    replay = Replay(table, FakeModels(table), THRESHOLDS, window_days=7)
+    loop = replay.run_loop(DAYS, base="1")
+    config = DailyReplayConfig(start=f"{DAYS[0]:%Y-%m}", months=1, gate=GateConfig(max_refresh_loss=0.001))
+    write_gate_trial(config, replay, loop, dict.fromkeys(DAYS, "1"), tmp_path / "trial.json")
+    trial = json.loads((tmp_path / "trial.json").read_text())
+    serving_auc = np.nanmean([replay.day_auc(loop.serving[d], d) for d in DAYS])
+    never_auc = np.nanmean([replay.day_auc("1", d) for d in DAYS])
+    assert trial["max_refresh_loss"] == 0.001 and trial["retrains"] == 1 == trial["promoted"]
+    assert trial["loop_mean_auc"] == pytest.approx(serving_auc)
+    assert trial["monthly_mean_auc"] == pytest.approx(never_auc) and never_auc < serving_auc
+    assert gate_choice([trial])["chosen"].tolist() == [True]
