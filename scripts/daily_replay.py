@@ -350,7 +350,8 @@ def choose_loop_rule(
     from core.daily_replay import choose_setting, loop_cost
 
     monthly_auc = float(np.nanmean([replay.day_auc(version, day) for day, version in monthly.items()]))
-    runs, costs = {}, []
+    runs: dict[float, LoopRun] = {}
+    costs = []
     for value in GRID_DAYS_AFTER_UNCURED:
         thresholds = replace(replay.thresholds, min_days_after_uncured=value)
         runs[value] = replay.run_loop(days, base, thresholds)
