@@ -229,13 +229,13 @@ replay-thresholds: $(VENV)/.synced
 # The gate's refresh margin (GateConfig.max_refresh_loss) chosen on the same months: one replay
 # per margin of GATE_MARGINS, side by side, each in a store and a Flyte cache of its own (a version
 # is judged once: its recorded decision would answer for the other margins), then the choice.
-# One OpenMP thread each: several fits side by side on a few cores, no thread waits on another.
+# Passive OpenMP threads: several fits side by side on a few cores, no spinning thread starves another.
 GATE_MARGINS ?= 0 0.001 0.002 0.004
 GATE_CHOICE_DIR ?= .mlops-gate-choice
 replay-gate-choice: $(VENV)/.synced
 	for margin in $(GATE_MARGINS); do \
 		dir=$(abspath $(GATE_CHOICE_DIR))/margin-$$margin; mkdir -p $$dir/home; \
-		env -u MLFLOW_TRACKING_URI HOME=$$dir/home MLOPS_DATA_DIR=$$dir OMP_NUM_THREADS=1 \
+		env -u MLFLOW_TRACKING_URI HOME=$$dir/home MLOPS_DATA_DIR=$$dir OMP_WAIT_POLICY=passive \
 			$(VENV)/bin/python -m scripts.daily_replay --months $(THRESHOLD_MONTHS) \
 			--max-refresh-loss $$margin --gate-trial $$dir/trial.json > $$dir/replay.log 2>&1 & \
 	done; wait
