@@ -230,7 +230,7 @@ replay-thresholds: $(VENV)/.synced
 # per margin of GATE_MARGINS, side by side, each in a store and a Flyte cache of its own (a version
 # is judged once: its recorded decision would answer for the other margins), then the choice.
 # Passive OpenMP threads: several fits side by side on a few cores, no spinning thread starves another.
-GATE_MARGINS ?= 0 0.001 0.002 0.004
+GATE_MARGINS ?= 0 0.002 0.004
 GATE_CHOICE_DIR ?= .mlops-gate-choice
 replay-gate-choice: $(VENV)/.synced
 	for margin in $(GATE_MARGINS); do \

@@ -42,8 +42,8 @@ class GateConfig:
     min_compared_rows: int = 1000
     # A fresher candidate (its refit fit days the champion never saw) is judged by a model fit on
     # no more than the champion knew (and less: its early-stopping share): it wins unless the
-    # interval shows that model worse by more than this (chosen on March-June 2013 by replaying
-    # the loop, `scripts/daily_replay.py --choose-gate`).
+    # interval shows that model worse by more than this (set by reasoning; `make
+    # replay-gate-choice` replays the loop under several margins on March-June 2013 to choose it).
     max_refresh_loss: float = 0.002
 
 
@@ -262,14 +262,15 @@ def decide(
     if interval.low > config.min_auc_gain:
         return True, [verdict + ": the interval clears the margin, candidate wins"]
     if candidate_fresher:
+        bound = f"-{config.max_refresh_loss:.4f}" if config.max_refresh_loss else "0"
         if interval.high >= -config.max_refresh_loss:
             return True, [
-                verdict + f": not shown worse than -{config.max_refresh_loss:.4f} at the champion's "
-                "data, and the candidate is refit on days the champion never saw: candidate wins"
+                verdict + f": not shown worse than {bound} at the champion's data, and the "
+                "candidate is refit on days the champion never saw: candidate wins"
             ]
         return False, [
             verdict + f": refit on days the champion never saw, but the whole interval below "
-            f"-{config.max_refresh_loss:.4f} at the champion's data: champion stays"
+            f"{bound} at the champion's data: champion stays"
         ]
     if interval.gain > config.min_auc_gain:
         return False, [verdict + ": the gain is within noise of the margin, champion stays"]

@@ -188,4 +188,9 @@ def test_a_fresher_candidate_wins_unless_it_is_worse_at_the_champions_data():
     # no margin at all: the fresher candidate stays out only when the whole interval is below 0
     strict = GateConfig(min_auc_gain=0.002, max_refresh_loss=0.0)
     assert decide(SANE, champion, strict, _interval(-0.001, -0.002, 0.0001), candidate_fresher=True)[0]
-    assert not decide(SANE, champion, strict, _interval(-0.001, -0.002, -0.0001), candidate_fresher=True)[0]
+    promoted, reasons = decide(
+        SANE, champion, strict, _interval(-0.001, -0.002, -0.0001), candidate_fresher=True
+    )
+    assert not promoted and reasons[0].endswith(
+        "the whole interval below 0 at the champion's data: champion stays"
+    )
