@@ -235,8 +235,8 @@ def test_the_gates_refresh_margin_is_chosen_on_trials_of_the_same_months_never_t
     `--choose-gate` reads the trials and chooses as the cool-down is chosen."""
     from scripts.daily_replay import config_of, gate_choice
 
-    trial = config_of(["--gate-trial", "t.json", "--max-refresh-loss", "0.004", "--months", "4"])
-    assert trial.gate.max_refresh_loss == 0.004 and trial.gate_trial == "t.json"
+    trial = config_of(["--gate-trial", "t.json", "--max-refresh-loss", "0.001", "--months", "4"])
+    assert trial.gate.max_refresh_loss == 0.001 and trial.gate_trial == "t.json"
     assert trial.days[-1] < pd.Timestamp(usecases.current().demo_as_of[0]).replace(day=1)
     with pytest.raises(SystemExit, match="never on those they are judged on"):
         config_of(["--gate-trial", "t.json", "--start", "2013-05", "--months", "4"])
