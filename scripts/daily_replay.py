@@ -484,6 +484,31 @@ def choose_thresholds(
 
 
 # ---- command line -------------------------------------------------------------------------------
+def add_gate_choice_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of the gate's refresh margin and of its choice on the months before those
+    judged (`make replay-gate-choice`)."""
+    parser.add_argument(
+        "--max-refresh-loss",
+        type=float,
+        default=GateConfig().max_refresh_loss,
+        help="the gate's margin for a fresher candidate (GateConfig.max_refresh_loss)",
+    )
+    parser.add_argument(
+        "--gate-trial",
+        default="",
+        metavar="FILE",
+        help="a trial of the gate's choice: replay the months before those judged and write the "
+        "loop's cost beside the monthly schedule's to FILE",
+    )
+    parser.add_argument(
+        "--choose-gate",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="replay nothing: read the --gate-trial files and print the refresh margin chosen",
+    )
+
+
 def config_of(argv: list[str] | None = None) -> DailyReplayConfig:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -511,26 +536,7 @@ def config_of(argv: list[str] | None = None) -> DailyReplayConfig:
         help="judge a grid of label-free thresholds on the never and monthly policies, replay the loop "
         "under each cool-down tried, and print the choices",
     )
-    parser.add_argument(
-        "--max-refresh-loss",
-        type=float,
-        default=GateConfig().max_refresh_loss,
-        help="the gate's margin for a fresher candidate (GateConfig.max_refresh_loss)",
-    )
-    parser.add_argument(
-        "--gate-trial",
-        default="",
-        metavar="FILE",
-        help="a trial of the gate's choice: replay the months before those judged and write the "
-        "loop's cost beside the monthly schedule's to FILE",
-    )
-    parser.add_argument(
-        "--choose-gate",
-        nargs="+",
-        default=[],
-        metavar="FILE",
-        help="replay nothing: read the --gate-trial files and print the refresh margin chosen",
-    )
+    add_gate_choice_arguments(parser)
     args = parser.parse_args(argv)
     choosing = args.choose or bool(args.gate_trial)
     start = args.start or default_start(choosing, args.months)
