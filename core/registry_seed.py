@@ -48,6 +48,14 @@ def migrated_dump() -> str:
             return header() + "\n".join(connection.iterdump()) + "\n"
 
 
+def seed_script() -> str | None:
+    """The dump of an empty migrated store when it is of the installed MLflow, else None."""
+    if not SEED_FILE.is_file():
+        return None
+    dump = SEED_FILE.read_text()
+    return dump if dump.startswith(header()) else None
+
+
 def seed_new_store(tracking_uri: str) -> bool:
     """Write the store of `tracking_uri` from the dump when it is a local SQLite file that does
     not exist yet and the dump is of the installed MLflow; True when it did."""
@@ -55,10 +63,10 @@ def seed_new_store(tracking_uri: str) -> bool:
         database = sqlite_path(tracking_uri)
     except NotReadableHere:
         return False  # a tracking server, or a URI with options: MLflow's business
-    if database.exists() or not SEED_FILE.is_file():
+    if database.exists():
         return False
-    dump = SEED_FILE.read_text()
-    if not dump.startswith(header()):
+    dump = seed_script()
+    if dump is None:
         return False  # another MLflow: its own migrations make the store
     database.parent.mkdir(parents=True, exist_ok=True)
     handle, seeded = tempfile.mkstemp(dir=database.parent, prefix=f".{database.name}-", suffix=".seed")

@@ -2,8 +2,8 @@
 
 The suite opens dozens of fresh SQLite MLflow stores (a training run in its own data dir, a
 registry per test, a tracking server per fixture). MLflow builds each one by running its ~60
-alembic migrations, about 2 s apiece here. The run migrates one empty database once, with
-MLflow's own `_initialize_tables`, and every fresh store of the run starts from a copy of it:
+alembic migrations, about 2 s apiece here. Every fresh store of the run starts from one copy
+of an empty migrated database (the project's seed, or one run of MLflow's own `_initialize_tables`):
 the same tables, indexes and alembic revision, so the store is the one MLflow would have made.
 
 `install()` covers stores opened in the test process; `seed(path)` puts the copy where a
@@ -26,7 +26,14 @@ MLFLOW_MIGRATION = db_utils._initialize_tables  # MLflow's own, kept before inst
 
 @cache
 def schema_script() -> str:
-    """The SQL that rebuilds an empty, fully migrated MLflow database (tables and alembic row)."""
+    """The SQL that rebuilds an empty, fully migrated MLflow database (tables and alembic row):
+    the project's own seed (`core/registry_seed.sql`) when it is of the installed MLflow, else
+    MLflow's migrations run once."""
+    from core.registry_seed import seed_script
+
+    script = seed_script()
+    if script is not None:
+        return script
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "template.db"
         engine = sqlalchemy.create_engine(f"sqlite:///{path}")
