@@ -205,7 +205,7 @@ bench-scale: $(VENV)/.synced
 	$(VENV)/bin/python benchmarks/scale.py
 
 # ---- Closing the loop: replay, registration archive, loop benchmark ----------------------------
-.PHONY: replay replay-thresholds replay-gate-choice replay-monthly replay-without-operational package bench-loop
+.PHONY: replay replay-thresholds replay-trials replay-gate-choice replay-monthly replay-without-operational package bench-loop
 # Empty: the month of the use case's first demo date.
 REPLAY_START ?=
 REPLAY_MONTHS ?= 6
@@ -216,9 +216,8 @@ PACKAGE_IMAGE ?= ghcr.io/example/$(USE_CASE)-tasks:dev
 replay: $(VENV)/.synced
 	$(VENV)/bin/python -m scripts.daily_replay $(if $(REPLAY_START),--start $(REPLAY_START)) --months $(REPLAY_MONTHS)
 
-# The label-free thresholds and the loop's cool-down after an uncured alarm chosen on the
-# THRESHOLD_MONTHS before the replay's first month (never on the months it judges), in a store and
-# a Flyte cache of their own.
+# The label-free thresholds chosen on the THRESHOLD_MONTHS before the replay's first month (never
+# on the months it judges), in a store and a Flyte cache of their own.
 THRESHOLD_MONTHS ?= 4
 THRESHOLDS_DIR ?= .mlops-thresholds
 replay-thresholds: $(VENV)/.synced
@@ -226,20 +225,27 @@ replay-thresholds: $(VENV)/.synced
 	env -u MLFLOW_TRACKING_URI HOME=$(abspath $(THRESHOLDS_DIR))/home MLOPS_DATA_DIR=$(abspath $(THRESHOLDS_DIR)) \
 		$(VENV)/bin/python -m scripts.daily_replay --choose --months $(THRESHOLD_MONTHS)
 
-# The gate's refresh margin (GateConfig.max_refresh_loss) chosen on the same months: one replay
-# per margin of GATE_MARGINS, side by side, each in a store and a Flyte cache of its own (a version
-# is judged once: its recorded decision would answer for the other margins), then the choice.
+# One of the loop's rules (TRIAL_SETTING, an option of scripts/daily_replay.py) chosen on the same
+# months: one replay per value of TRIAL_VALUES, side by side, each in a store and a Flyte cache of
+# its own (a version is judged once, against the champion of its time: its recorded decision would
+# answer for another value's champion), then the choice.
 # Passive OpenMP threads: several fits side by side on a few cores, no spinning thread starves another.
-GATE_MARGINS ?= 0 0.002 0.004
-GATE_CHOICE_DIR ?= .mlops-gate-choice
-replay-gate-choice: $(VENV)/.synced
-	for margin in $(GATE_MARGINS); do \
-		dir=$(abspath $(GATE_CHOICE_DIR))/margin-$$margin; mkdir -p $$dir/home; \
+TRIAL_SETTING ?= min-new-days
+TRIAL_VALUES ?= 7 14 21 28
+TRIALS_DIR ?= .mlops-trials
+replay-trials: $(VENV)/.synced
+	for value in $(TRIAL_VALUES); do \
+		dir=$(abspath $(TRIALS_DIR))/$(TRIAL_SETTING)-$$value; mkdir -p $$dir/home; \
 		env -u MLFLOW_TRACKING_URI HOME=$$dir/home MLOPS_DATA_DIR=$$dir OMP_WAIT_POLICY=passive \
 			$(VENV)/bin/python -m scripts.daily_replay --months $(THRESHOLD_MONTHS) \
-			--max-refresh-loss $$margin --gate-trial $$dir/trial.json > $$dir/replay.log 2>&1 & \
+			--$(TRIAL_SETTING) $$value --trial $$dir/trial.json > $$dir/replay.log 2>&1 & \
 	done; wait
-	$(VENV)/bin/python -m scripts.daily_replay --choose-gate $(foreach m,$(GATE_MARGINS),$(abspath $(GATE_CHOICE_DIR))/margin-$(m)/trial.json)
+	$(VENV)/bin/python -m scripts.daily_replay --choose-trial $(foreach v,$(TRIAL_VALUES),$(abspath $(TRIALS_DIR))/$(TRIAL_SETTING)-$(v)/trial.json)
+
+# The gate's refresh margin (GateConfig.max_refresh_loss), chosen the same way.
+GATE_MARGINS ?= 0 0.002 0.004
+replay-gate-choice:
+	$(MAKE) replay-trials TRIAL_SETTING=max-refresh-loss TRIAL_VALUES="$(GATE_MARGINS)"
 
 # The earlier replay: the loop decides once a month, on the month's truth.
 replay-monthly: $(VENV)/.synced

@@ -286,7 +286,6 @@ class DailyReplay:
     signals: dict[str, pd.DataFrame]
     seconds: float = 0.0
     choice: pd.DataFrame | None = None
-    loop_choice: pd.DataFrame | None = None  # the loop under each retrain rule tried (`--choose`)
 
     def policy_trainings(self, policy: str) -> list[Training]:
         """The trainings whose cost a policy bears: the first model, then its own."""

@@ -224,9 +224,6 @@ def sections(result: DailyReplay) -> list[tuple[str, pd.DataFrame]]:
     ]
     if result.choice is not None:
         parts.append(("Thresholds tried (chosen: the row marked True)", result.choice))
-    if result.loop_choice is not None:
-        title = "The loop under each retrain rule tried (chosen: the row marked True)"
-        parts.append((title, result.loop_choice))
     return parts
 
 

@@ -18,20 +18,20 @@ ROC AUC of the same rows.
 
     python -m scripts.daily_replay --months 6               (make replay: from the first demo date's month)
     python -m scripts.daily_replay --choose --months 4      (make replay-thresholds: March-June 2013)
-    python -m scripts.daily_replay --gate-trial OUT.json --max-refresh-loss 0.002 --months 4
-    python -m scripts.daily_replay --choose-gate A.json B.json ...   (make replay-gate-choice)
+    python -m scripts.daily_replay --trial OUT.json --min-new-days 14 --months 4
+    python -m scripts.daily_replay --choose-trial A.json B.json ...   (make replay-trials)
 
 `--choose` judges a grid of label-free thresholds on the never and monthly policies' models (the
-loop's own models depend on the thresholds), replays the loop under each cool-down of
-`GRID_DAYS_AFTER_UNCURED` (`MonitoringThresholds.min_days_after_uncured`) beside the monthly
-schedule, and prints both choices: the months it runs on are the months the thresholds are chosen
-on, and never those they are judged on.
+loop's own models depend on the thresholds) and prints the choice: the months it runs on are the
+months the thresholds are chosen on, and never those they are judged on.
 
-The gate's refresh margin (`GateConfig.max_refresh_loss`) is chosen the same way, but each
-setting in a replay of its own (`--gate-trial`, in its own store and Flyte cache: a version is
-judged once, and its recorded decision would answer for every other setting): the trial writes
-the loop's mean daily ROC AUC, retrains and fit CPU seconds beside the monthly schedule's, on the
-months before those the replay judges, and `--choose-gate` reads the trials and chooses by
+A setting of the loop's own rules (the gate's refresh margin `--max-refresh-loss`, the days of new
+labels a retrain waits for `--min-new-days`, the cool-down after an uncured alarm
+`--min-days-after-uncured`) is chosen on the same months, each value in a replay of its own
+(`--trial`, run in its own store and Flyte cache: a version is judged once, against the champion
+of its time, and that recorded decision would answer for another setting's champion): the trial
+writes the loop's mean daily ROC AUC, retrains and fit CPU seconds beside the monthly schedule's,
+and `--choose-trial` reads the trials of one setting and chooses by
 `core.daily_replay.choose_setting`.
 
 Prints the tables and writes `<data dir>/reports/daily-replay.html` (the chart, every table, the
@@ -79,9 +79,8 @@ CACHE_DIR = "replay-cache"
 GRID_ESTIMATED_DROP = (0.01, 0.015, 0.02, 0.025, 0.03, 0.035, 0.04, 0.05)
 GRID_WEIGHTED_PSI = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5)
 GRID_SCORE_PSI = (0.1, 0.2, 0.3, math.inf)
-# The loop's cool-down after a training that did not cure the alarm (`--choose`: the loop replayed
-# under each).
-GRID_DAYS_AFTER_UNCURED = (7, 14, 21, 28)
+# The loop's rules a trial sets (`--trial`), each named as its command-line option.
+LOOP_SETTINGS = ("max_refresh_loss", "min_new_days", "min_days_after_uncured")
 
 
 def default_start(choose: bool = False, months: int = 6) -> str:
@@ -121,8 +120,14 @@ class DailyReplayConfig:
     hyperparameters: Hyperparameters = field(default_factory=use_case_hyperparameters)
     gate: GateConfig = field(default_factory=GateConfig)
     choose: bool = False
-    gate_trial: str = ""  # a file: the loop's cost under `gate` is written there (`--gate-trial`)
-    gate_trials: list[str] = field(default_factory=list)  # files to choose from (`--choose-gate`)
+    trial: str = ""  # a file: the loop's cost under its settings is written there (`--trial`)
+    trials: list[str] = field(default_factory=list)  # files to choose from (`--choose-trial`)
+
+    def loop_settings(self) -> dict[str, float]:
+        """The values of `LOOP_SETTINGS` this replay runs the loop under."""
+        found = {"max_refresh_loss": self.gate.max_refresh_loss}
+        found |= {name: getattr(self.thresholds, name) for name in LOOP_SETTINGS[1:]}
+        return found
 
     @property
     def days(self) -> list[pd.Timestamp]:
@@ -307,11 +312,7 @@ def run(config: DailyReplayConfig) -> DailyReplay:
         MONTHLY: daily_replay.serving_monthly(days, monthly),
     }
     judged = {NEVER: serving[NEVER], MONTHLY: serving[MONTHLY]}
-    loop_choice = None
-    if config.choose:
-        loop, loop_choice = choose_loop_rule(replay, days, base.version, serving[MONTHLY])
-    else:
-        loop = replay.run_loop(days, base.version)
+    loop = replay.run_loop(days, base.version)
     for trained in loop.trainings:
         logger.info(
             "loop retrained as of %s: v%s -> %s %s",
@@ -329,67 +330,30 @@ def run(config: DailyReplayConfig) -> DailyReplay:
     }
     frame = daily_replay.daily_frame(replay, serving)
     result = DailyReplay(config.thresholds, config.months, config.window_days, frame, trainings, signals)
-    if config.gate_trial:
-        write_gate_trial(config, replay, loop, serving[MONTHLY], Path(config.gate_trial))
+    if config.trial:
+        write_trial(config, replay, loop, serving[MONTHLY], Path(config.trial))
     if config.choose:  # the label-free limits on the models no retrain rule chose
         fixed = {policy: signals[policy] for policy in (NEVER, MONTHLY)}
         result.choice = choose_thresholds(fixed, config.months, config.thresholds)
-        result.loop_choice = loop_choice
     store.flush()
     result.seconds = time.perf_counter() - began
     return result
 
 
-def choose_loop_rule(
-    replay: Replay, days: list[pd.Timestamp], base: str, monthly: dict[pd.Timestamp, str]
-) -> tuple[LoopRun, pd.DataFrame]:
-    """The loop replayed under each `min_days_after_uncured` of `GRID_DAYS_AFTER_UNCURED`, the
-    other thresholds as they are, beside the monthly schedule on the same days; the setting
-    `core.daily_replay.choose_setting` picks (the monthly schedule's mean daily ROC AUC at the
-    fewest fit CPU seconds), with its run and every setting's figures."""
-    from core.daily_replay import choose_setting, loop_cost
-
-    monthly_auc = float(np.nanmean([replay.day_auc(version, day) for day, version in monthly.items()]))
-    runs: dict[float, LoopRun] = {}
-    costs = []
-    for value in GRID_DAYS_AFTER_UNCURED:
-        thresholds = replace(replay.thresholds, min_days_after_uncured=value)
-        runs[value] = replay.run_loop(days, base, thresholds)
-        costs.append(loop_cost(replay, runs[value], value))
-        if replay.store:
-            replay.store.flush()
-        logger.info("min_days_after_uncured %d: %s", value, costs[-1])
-    chosen = choose_setting(costs, monthly_auc)
-    frame = pd.DataFrame(
-        [
-            {
-                "min_days_after_uncured": cost.setting,
-                "loop mean AUC": cost.mean_auc,
-                "monthly mean AUC": monthly_auc,
-                "retrains": cost.retrains,
-                "fit CPU s": cost.fit_cpu_seconds,
-                "chosen": cost.setting == chosen,
-            }
-            for cost in costs
-        ]
-    )
-    return runs[chosen], frame
-
-
-def write_gate_trial(
+def write_trial(
     config: DailyReplayConfig, replay: Replay, loop: LoopRun, monthly: dict[pd.Timestamp, str], path: Path
 ) -> None:
-    """The loop's cost under the replay's gate, beside the monthly schedule on the same days."""
+    """The loop's cost under the replay's settings, beside the monthly schedule on the same days."""
     import json
 
     from core.daily_replay import loop_cost
 
-    cost = loop_cost(replay, loop, config.gate.max_refresh_loss)
+    cost = loop_cost(replay, loop, math.nan)
     aliases = [t.alias for t in loop.trainings]
     trial = {
         "start": config.start,
         "months": config.months,
-        "max_refresh_loss": config.gate.max_refresh_loss,
+        **config.loop_settings(),
         "loop_mean_auc": cost.mean_auc,
         "monthly_mean_auc": float(np.nanmean([replay.day_auc(v, d) for d, v in monthly.items()])),
         "retrains": cost.retrains,
@@ -402,26 +366,29 @@ def write_gate_trial(
     path.write_text(json.dumps(trial, indent=1))
 
 
-def gate_choice(trials: list[dict]) -> pd.DataFrame:
-    """The trials of `--gate-trial` (one replay each, on the same months), the chosen one
-    flagged by `core.daily_replay.choose_setting`."""
+def trial_choice(trials: list[dict]) -> pd.DataFrame:
+    """The trials of `--trial` (one replay each, on the same months, differing in one of
+    `LOOP_SETTINGS`), the chosen one flagged by `core.daily_replay.choose_setting`."""
     from core.daily_replay import LoopCost, choose_setting
 
     periods = {(t["start"], t["months"]) for t in trials}
     if len(periods) != 1:
-        raise SystemExit(f"the gate's trials replay different periods {sorted(periods)}: not comparable")
+        raise SystemExit(f"the trials replay different periods {sorted(periods)}: not comparable")
     monthly = {round(t["monthly_mean_auc"], 6) for t in trials}
     if len(monthly) != 1:
         raise SystemExit(f"the trials' monthly schedules differ ({sorted(monthly)}): not the same replay")
-    costs = [
-        LoopCost(t["max_refresh_loss"], t["loop_mean_auc"], t["retrains"], t["fit_cpu_seconds"])
-        for t in trials
-    ]
+    varying = [name for name in LOOP_SETTINGS if len({t[name] for t in trials}) > 1]
+    if len(varying) > 1:
+        raise SystemExit(f"the trials differ in {', '.join(varying)}: a choice is of one setting at a time")
+    if not varying and len(trials) > 1:
+        raise SystemExit("the trials replay the same settings: nothing to choose between")
+    setting = varying[0] if varying else LOOP_SETTINGS[0]
+    costs = [LoopCost(t[setting], t["loop_mean_auc"], t["retrains"], t["fit_cpu_seconds"]) for t in trials]
     chosen = choose_setting(costs, trials[0]["monthly_mean_auc"])
     frame = pd.DataFrame(
         [
             {
-                "max_refresh_loss": t["max_refresh_loss"],
+                setting: t[setting],
                 "loop mean AUC": round(t["loop_mean_auc"], 4),
                 "monthly mean AUC": round(t["monthly_mean_auc"], 4),
                 "retrains": t["retrains"],
@@ -429,12 +396,12 @@ def gate_choice(trials: list[dict]) -> pd.DataFrame:
                 "challenger": t["challenger"],
                 "rejected": t["rejected"],
                 "fit CPU s": round(t["fit_cpu_seconds"]),
-                "chosen": t["max_refresh_loss"] == chosen,
+                "chosen": t[setting] == chosen,
             }
             for t in trials
         ]
     )
-    return frame.sort_values("max_refresh_loss").reset_index(drop=True)
+    return frame.sort_values(setting).reset_index(drop=True)
 
 
 def choose_thresholds(
@@ -484,9 +451,10 @@ def choose_thresholds(
 
 
 # ---- command line -------------------------------------------------------------------------------
-def add_gate_choice_arguments(parser: argparse.ArgumentParser) -> None:
-    """The arguments of the gate's refresh margin and of its choice on the months before those
-    judged (`make replay-gate-choice`)."""
+def add_trial_arguments(parser: argparse.ArgumentParser) -> None:
+    """The loop's settings a trial replays under, and the choice between trials on the months
+    before those judged (`make replay-trials`)."""
+    defaults = MonitoringThresholds()
     parser.add_argument(
         "--max-refresh-loss",
         type=float,
@@ -494,18 +462,32 @@ def add_gate_choice_arguments(parser: argparse.ArgumentParser) -> None:
         help="the gate's margin for a fresher candidate (GateConfig.max_refresh_loss)",
     )
     parser.add_argument(
-        "--gate-trial",
-        default="",
-        metavar="FILE",
-        help="a trial of the gate's choice: replay the months before those judged and write the "
-        "loop's cost beside the monthly schedule's to FILE",
+        "--min-new-days",
+        type=int,
+        default=defaults.min_new_days,
+        help="days of labels the last training did not learn before an alarm retrains "
+        "(MonitoringThresholds.min_new_days)",
     )
     parser.add_argument(
-        "--choose-gate",
+        "--min-days-after-uncured",
+        type=int,
+        default=defaults.min_days_after_uncured,
+        help="the same after a training that did not cure the alarm "
+        "(MonitoringThresholds.min_days_after_uncured)",
+    )
+    parser.add_argument(
+        "--trial",
+        default="",
+        metavar="FILE",
+        help="a trial of a loop setting's choice: replay the months before those judged and write "
+        "the loop's cost beside the monthly schedule's to FILE",
+    )
+    parser.add_argument(
+        "--choose-trial",
         nargs="+",
         default=[],
         metavar="FILE",
-        help="replay nothing: read the --gate-trial files and print the refresh margin chosen",
+        help="replay nothing: read the --trial files (one setting varied) and print the value chosen",
     )
 
 
@@ -533,12 +515,12 @@ def config_of(argv: list[str] | None = None) -> DailyReplayConfig:
     parser.add_argument(
         "--choose",
         action="store_true",
-        help="judge a grid of label-free thresholds on the never and monthly policies, replay the loop "
-        "under each cool-down tried, and print the choices",
+        help="judge a grid of label-free thresholds on the never and monthly policies and print "
+        "the choice",
     )
-    add_gate_choice_arguments(parser)
+    add_trial_arguments(parser)
     args = parser.parse_args(argv)
-    choosing = args.choose or bool(args.gate_trial)
+    choosing = args.choose or bool(args.trial)
     start = args.start or default_start(choosing, args.months)
     if choosing:
         refuse_judged_months(start, args.months)
@@ -548,18 +530,23 @@ def config_of(argv: list[str] | None = None) -> DailyReplayConfig:
         window_days=args.window_days,
         data=DataConfig(train_months=args.train_months),
         hyperparameters=replace(use_case_hyperparameters(), max_iter=args.max_iter),
+        thresholds=replace(
+            MonitoringThresholds(),
+            min_new_days=args.min_new_days,
+            min_days_after_uncured=args.min_days_after_uncured,
+        ),
         gate=GateConfig(max_refresh_loss=args.max_refresh_loss),
         choose=args.choose,
-        gate_trial=args.gate_trial,
-        gate_trials=args.choose_gate,
+        trial=args.trial,
+        trials=args.choose_trial,
     )
 
 
-def print_gate_choice(files: list[str]) -> None:
+def print_trial_choice(files: list[str]) -> None:
     import json
 
-    frame = gate_choice([json.loads(Path(f).read_text()) for f in files])
-    print("The loop under each refresh margin of the gate, beside the monthly schedule")
+    frame = trial_choice([json.loads(Path(f).read_text()) for f in files])
+    print("The loop under each setting tried, beside the monthly schedule")
     print(frame.to_string(index=False))
 
 
@@ -569,8 +556,8 @@ def main(argv: list[str] | None = None) -> None:
     from scripts.progress import task_progress
 
     config = config_of(argv)
-    if config.gate_trials:
-        print_gate_choice(config.gate_trials)
+    if config.trials:
+        print_trial_choice(config.trials)
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with task_progress():

@@ -230,22 +230,33 @@ def test_the_retrain_rule_chosen_reaches_the_monthly_schedule_at_the_least_cost(
     assert choose_setting(same, monthly_auc=0.7128) == 21
 
 
-def test_the_gates_refresh_margin_is_chosen_on_trials_of_the_same_months_never_the_judged_ones():
-    """Each margin is replayed on its own (`--gate-trial`, on the months before those judged);
-    `--choose-gate` reads the trials and chooses as the cool-down is chosen."""
-    from scripts.daily_replay import config_of, gate_choice
+def test_a_loop_setting_is_chosen_on_trials_of_the_same_months_never_the_judged_ones():
+    """Each value of one of the loop's rules is replayed on its own (`--trial`, on the months
+    before those judged); `--choose-trial` reads the trials and chooses by `choose_setting`."""
+    from core.gate import GateConfig
+    from scripts.daily_replay import config_of, trial_choice
 
-    trial = config_of(["--gate-trial", "t.json", "--max-refresh-loss", "0.001", "--months", "4"])
-    assert trial.gate.max_refresh_loss == 0.001 and trial.gate_trial == "t.json"
+    trial = config_of(["--trial", "t.json", "--max-refresh-loss", "0.001", "--months", "4"])
+    assert trial.gate.max_refresh_loss == 0.001 and trial.trial == "t.json"
     assert trial.days[-1] < pd.Timestamp(usecases.current().demo_as_of[0]).replace(day=1)
+    waits = config_of(["--trial", "t.json", "--min-new-days", "21", "--min-days-after-uncured", "28"])
+    assert (waits.thresholds.min_new_days, waits.thresholds.min_days_after_uncured) == (21, 28)
+    settings = {
+        "max_refresh_loss": GateConfig().max_refresh_loss,
+        "min_new_days": 21,
+        "min_days_after_uncured": 28,
+    }
+    assert waits.loop_settings() == settings
     with pytest.raises(SystemExit, match="never on those they are judged on"):
-        config_of(["--gate-trial", "t.json", "--start", "2013-05", "--months", "4"])
+        config_of(["--trial", "t.json", "--start", "2013-05", "--months", "4"])
 
-    def trial_of(margin, auc, retrains, monthly=0.7128, start="2013-03"):
+    def trial_of(auc, retrains, margin=0.004, new_days=7, monthly=0.7128, start="2013-03"):
         return {
             "start": start,
             "months": 4,
             "max_refresh_loss": margin,
+            "min_new_days": new_days,
+            "min_days_after_uncured": 21,
             "loop_mean_auc": auc,
             "monthly_mean_auc": monthly,
             "retrains": retrains,
@@ -255,31 +266,41 @@ def test_the_gates_refresh_margin_is_chosen_on_trials_of_the_same_months_never_t
             "rejected": 0,
         }
 
-    trials = [trial_of(0.004, 0.7130, 6), trial_of(0.0, 0.7047, 8), trial_of(0.002, 0.7131, 7)]
-    frame = gate_choice(trials)
+    margins = [trial_of(0.7130, 6), trial_of(0.7047, 8, margin=0.0), trial_of(0.7131, 7, margin=0.002)]
+    frame = trial_choice(margins)
     assert frame["max_refresh_loss"].tolist() == [0.0, 0.002, 0.004]
     # both reach the monthly schedule: the fewer retrains, not the higher ROC AUC
     assert frame.loc[frame["chosen"], "max_refresh_loss"].tolist() == [0.004]
+    waits = [trial_of(0.7119, 6), trial_of(0.7125, 5, new_days=14), trial_of(0.7101, 4, new_days=28)]
+    frame = trial_choice(waits)
+    assert list(frame.columns[:2]) == ["min_new_days", "loop mean AUC"]
+    # none reaches the monthly schedule: the highest ROC AUC
+    assert frame.loc[frame["chosen"], "min_new_days"].tolist() == [14]
+    with pytest.raises(SystemExit, match="differ in max_refresh_loss, min_new_days"):
+        trial_choice([*margins, trial_of(0.72, 5, new_days=14)])
+    with pytest.raises(SystemExit, match="the same settings"):
+        trial_choice([trial_of(0.7130, 6), trial_of(0.7130, 6)])
     with pytest.raises(SystemExit, match="different periods"):
-        gate_choice([*trials, trial_of(0.008, 0.72, 5, start="2013-02")])
+        trial_choice([*margins, trial_of(0.72, 5, margin=0.008, start="2013-02")])
     with pytest.raises(SystemExit, match="monthly schedules differ"):
-        gate_choice([*trials, trial_of(0.008, 0.72, 5, monthly=0.71)])
+        trial_choice([*margins, trial_of(0.72, 5, margin=0.008, monthly=0.71)])
 
 
-def test_a_gate_trial_writes_the_loops_cost_beside_the_monthly_schedule(table, tmp_path):
+def test_a_trial_writes_the_loops_cost_beside_the_monthly_schedule(table, tmp_path):
     import json
 
     from core.gate import GateConfig
-    from scripts.daily_replay import DailyReplayConfig, gate_choice, write_gate_trial
+    from scripts.daily_replay import DailyReplayConfig, trial_choice, write_trial
 
     replay = Replay(table, FakeModels(table), THRESHOLDS, window_days=7)
     loop = replay.run_loop(DAYS, base="1")
     config = DailyReplayConfig(start=f"{DAYS[0]:%Y-%m}", months=1, gate=GateConfig(max_refresh_loss=0.001))
-    write_gate_trial(config, replay, loop, dict.fromkeys(DAYS, "1"), tmp_path / "trial.json")
+    write_trial(config, replay, loop, dict.fromkeys(DAYS, "1"), tmp_path / "trial.json")
     trial = json.loads((tmp_path / "trial.json").read_text())
     serving_auc = np.nanmean([replay.day_auc(loop.serving[d], d) for d in DAYS])
     never_auc = np.nanmean([replay.day_auc("1", d) for d in DAYS])
     assert trial["max_refresh_loss"] == 0.001 and trial["retrains"] == 1 == trial["promoted"]
+    assert trial["min_new_days"] == config.thresholds.min_new_days
     assert trial["loop_mean_auc"] == pytest.approx(serving_auc)
     assert trial["monthly_mean_auc"] == pytest.approx(never_auc) and never_auc < serving_auc
-    assert gate_choice([trial])["chosen"].tolist() == [True]
+    assert trial_choice([trial])["chosen"].tolist() == [True]
