@@ -515,8 +515,7 @@ def config_of(argv: list[str] | None = None) -> DailyReplayConfig:
     parser.add_argument(
         "--choose",
         action="store_true",
-        help="judge a grid of label-free thresholds on the never and monthly policies and print "
-        "the choice",
+        help="judge a grid of label-free thresholds on the never and monthly policies and print the choice",
     )
     add_trial_arguments(parser)
     args = parser.parse_args(argv)
