@@ -286,6 +286,7 @@ class DailyReplay:
     signals: dict[str, pd.DataFrame]
     seconds: float = 0.0
     choice: pd.DataFrame | None = None
+    changes: pd.DataFrame | None = None  # `changes_frame` of the policies' serving versions
 
     def policy_trainings(self, policy: str) -> list[Training]:
         """The trainings whose cost a policy bears: the first model, then its own."""
@@ -312,6 +313,41 @@ def daily_frame(replay: Replay, serving: dict[str, dict[pd.Timestamp, str]]) -> 
             row[f"version_{policy}"] = versions[day]
             row[f"auc_{policy}"] = replay.day_auc(versions[day], day)
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def changes_frame(replay: Replay, serving: dict[str, dict[pd.Timestamp, str]]) -> pd.DataFrame:
+    """What each change of model earned: for each policy, each version that took over, the mean
+    over the days it served of its realized ROC AUC minus the replaced version's on the same rows
+    (both scored them), with a 90 % interval (each day's rows are their own sample: the days'
+    differences are treated as independent), and the share of those days it did better."""
+    rows = []
+    for policy, versions in serving.items():
+        days = sorted(versions)
+        spans: list[tuple[str, list[pd.Timestamp]]] = []
+        for day in days:
+            if spans and spans[-1][0] == versions[day]:
+                spans[-1][1].append(day)
+            else:
+                spans.append((versions[day], [day]))
+        for (old, _), (new, served) in zip(spans, spans[1:], strict=False):
+            gains = np.array([replay.day_auc(new, d) - replay.day_auc(old, d) for d in served])
+            gains = gains[~np.isnan(gains)]
+            half = 1.645 * gains.std(ddof=1) / math.sqrt(len(gains)) if len(gains) > 1 else math.nan
+            mean = float(gains.mean()) if len(gains) else math.nan
+            rows.append(
+                {
+                    "policy": policy,
+                    "version": new,
+                    "replaced": old,
+                    "first day": served[0],
+                    "days": len(gains),
+                    "gain": mean,
+                    "low": mean - half,
+                    "high": mean + half,
+                    "better days": float((gains > 0).mean()) if len(gains) else math.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -92,6 +92,39 @@ def costs_table(result: DailyReplay) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def changes_table(result: DailyReplay) -> pd.DataFrame:
+    """Each change of model: the new version's daily realized ROC AUC minus the replaced one's, on
+    the days it served, with its 90 % interval and the share of days it did better."""
+    if result.changes is None or not len(result.changes):
+        return pd.DataFrame()
+    rows = [
+        {
+            "policy": POLICY_NAMES[c["policy"]],
+            "from": _day(c["first day"]),
+            "model": f"v{c['version']} for v{c['replaced']}",
+            "days": c["days"],
+            "AUC gain [90 % interval]": f"{c['gain']:+.4f} [{c['low']:+.4f}, {c['high']:+.4f}]",
+            "better days": f"{c['better days']:.0%}",
+        }
+        for c in result.changes.to_dict("records")
+    ]
+    return pd.DataFrame(rows)
+
+
+def changes_summary(result: DailyReplay, policy: str) -> str:
+    """How many of a policy's changes of model paid on the days they served: interval above 0,
+    below 0, or neither."""
+    if result.changes is None or not len(result.changes):
+        return ""
+    mine = result.changes[result.changes["policy"] == policy]
+    up, down = int((mine["low"] > 0).sum()), int((mine["high"] < 0).sum())
+    return (
+        f"Changes of model, {POLICY_NAMES[policy]}: {len(mine)}; the new model better on the days it "
+        f"served (90 % interval above 0) {up}, worse {down}, not told apart {len(mine) - up - down}; "
+        f"mean gain {mine['gain'].mean():+.4f}."
+    )
+
+
 def estimate_table(result: DailyReplay) -> pd.DataFrame:
     """The estimate against the realized ROC AUC of the same window (every label in), per
     policy's monitored models: days compared, mean absolute error, mean error, correlation; and
@@ -169,6 +202,7 @@ def verdict(result: DailyReplay) -> list[str]:
             f"{loop['fit CPU s']} s vs {monthly['fit CPU s']} s: "
             f"{'met' if better and cheaper else 'missed'}."
         )
+    lines += [line for line in (changes_summary(result, p) for p in (MONTHLY, LOOP)) if line]
     alarms = alarms_table(result)
     decays = decays_table(result)
     if len(decays):
@@ -217,6 +251,7 @@ def sections(result: DailyReplay) -> list[tuple[str, pd.DataFrame]]:
         ("The model serving each day", serving_table(result)),
         ("Mean daily realized ROC AUC by month", month_table(result)),
         ("Cost and mean realized ROC AUC per policy", costs_table(result)),
+        ("What each change of model earned on the days it served", changes_table(result)),
         ("The estimate without labels against the realized ROC AUC of the same days", estimate_table(result)),
         ("... by month, the models of never retraining", estimate_by_month(result)),
         ("Alarms judged against the decays the final labels show", alarms_table(result)),

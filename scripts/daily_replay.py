@@ -330,6 +330,7 @@ def run(config: DailyReplayConfig) -> DailyReplay:
     }
     frame = daily_replay.daily_frame(replay, serving)
     result = DailyReplay(config.thresholds, config.months, config.window_days, frame, trainings, signals)
+    result.changes = daily_replay.changes_frame(replay, {p: serving[p] for p in (MONTHLY, LOOP)})
     if config.trial:
         write_trial(config, replay, loop, serving[MONTHLY], Path(config.trial))
     if config.choose:  # the label-free limits on the models no retrain rule chose

@@ -304,3 +304,29 @@ def test_a_trial_writes_the_loops_cost_beside_the_monthly_schedule(table, tmp_pa
     assert trial["loop_mean_auc"] == pytest.approx(serving_auc)
     assert trial["monthly_mean_auc"] == pytest.approx(never_auc) and never_auc < serving_auc
     assert trial_choice([trial])["chosen"].tolist() == [True]
+
+
+def test_each_change_of_model_is_judged_on_the_days_it_served_against_the_model_it_replaced(table):
+    from core.daily_replay import DailyReplay, changes_frame
+    from core.daily_replay_report import changes_summary, changes_table
+
+    replay = Replay(table, FakeModels(table), THRESHOLDS, window_days=7)
+    run = replay.run_loop(DAYS, base="1")
+    (retrain,) = run.trainings
+    never = dict.fromkeys(DAYS, "1")
+    changes = changes_frame(replay, {"never": never, LOOP: run.serving})
+    (change,) = changes.to_dict("records")  # never retraining changes nothing
+    served = [d for d in DAYS if d >= retrain.day]
+    gains = [replay.day_auc("2", d) - replay.day_auc("1", d) for d in served]
+    assert (change["policy"], change["version"], change["replaced"]) == (LOOP, "2", "1")
+    assert change["first day"] == retrain.day and change["days"] == len(served)
+    assert change["gain"] == pytest.approx(np.mean(gains))
+    # version 1 guesses after BREAK, version 2 knows the truth: better on every day it served
+    assert change["low"] > 0.1 and change["better days"] == 1.0
+    result = DailyReplay(THRESHOLDS, 1, 7, daily_frame(replay, {LOOP: run.serving}), [], {})
+    result.changes = changes
+    assert changes_table(result)["model"].tolist() == ["v2 for v1"]
+    assert changes_summary(result, LOOP).startswith(
+        "Changes of model, this loop (daily): 1; the new model better on the days it served "
+        "(90 % interval above 0) 1, worse 0, not told apart 0"
+    )
