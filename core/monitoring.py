@@ -72,10 +72,12 @@ class MonitoringThresholds:
     ignore_features: list[str] = field(default_factory=list)
     max_estimated_auc_drop: float = 0.05
     min_performance_rows: int = 2000
+    # The two waits below were chosen by replaying the loop itself on March-June 2013 under the
+    # gate's refresh rule, one replay per value (`make replay-trials`: min_new_days 7-35,
+    # min_days_after_uncured 14-42; the highest ROC AUC at both, none reaching the monthly
+    # schedule's), never on the months the replay judges (docs/operations.md, "The loop's own
+    # rules, chosen by trials").
     min_new_days: int = 7
-    # Chosen by replaying the loop itself on March-June 2013 under 7, 14, 21 and 28 (`make
-    # replay-thresholds`: the same ROC AUC under each, the fewest retrains from 21 on), never on
-    # the months the replay judges (docs/operations.md, "Choosing the thresholds").
     min_days_after_uncured: int = 21
 
 
