@@ -542,10 +542,40 @@ def config_of(argv: list[str] | None = None) -> DailyReplayConfig:
     )
 
 
-def print_trial_choice(files: list[str]) -> None:
+TRIAL_FIELDS = (
+    "start",
+    "months",
+    *LOOP_SETTINGS,
+    "loop_mean_auc",
+    "monthly_mean_auc",
+    "retrains",
+    "fit_cpu_seconds",
+    "promoted",
+    "challenger",
+    "rejected",
+)
+
+
+def read_trial(file: str) -> dict:
+    """A `--trial` file, refused with its name and what is wrong when it is missing, not JSON, or
+    lacks a field (a trial written before its setting was recorded)."""
     import json
 
-    frame = trial_choice([json.loads(Path(f).read_text()) for f in files])
+    path = Path(file)
+    if not path.is_file():
+        raise SystemExit(f"trial {file}: no such file (did its replay finish? its replay.log says)")
+    try:
+        trial = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise SystemExit(f"trial {file}: not JSON ({error})") from None
+    missing = [name for name in TRIAL_FIELDS if name not in trial]
+    if missing:
+        raise SystemExit(f"trial {file}: no {', '.join(missing)} (replay it again with --trial)")
+    return trial
+
+
+def print_trial_choice(files: list[str]) -> None:
+    frame = trial_choice([read_trial(f) for f in files])
     print("The loop under each setting tried, beside the monthly schedule")
     print(frame.to_string(index=False))
 

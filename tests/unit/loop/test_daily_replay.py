@@ -290,7 +290,7 @@ def test_a_trial_writes_the_loops_cost_beside_the_monthly_schedule(table, tmp_pa
     import json
 
     from core.gate import GateConfig
-    from scripts.daily_replay import DailyReplayConfig, trial_choice, write_trial
+    from scripts.daily_replay import DailyReplayConfig, read_trial, trial_choice, write_trial
 
     replay = Replay(table, FakeModels(table), THRESHOLDS, window_days=7)
     loop = replay.run_loop(DAYS, base="1")
@@ -301,6 +301,7 @@ def test_a_trial_writes_the_loops_cost_beside_the_monthly_schedule(table, tmp_pa
     never_auc = np.nanmean([replay.day_auc("1", d) for d in DAYS])
     assert trial["max_refresh_loss"] == 0.001 and trial["retrains"] == 1 == trial["promoted"]
     assert trial["min_new_days"] == config.thresholds.min_new_days
+    assert read_trial(str(tmp_path / "trial.json")) == trial
     assert trial["loop_mean_auc"] == pytest.approx(serving_auc)
     assert trial["monthly_mean_auc"] == pytest.approx(never_auc) and never_auc < serving_auc
     assert trial_choice([trial])["chosen"].tolist() == [True]
@@ -330,3 +331,22 @@ def test_each_change_of_model_is_judged_on_the_days_it_served_against_the_model_
         "Changes of model, this loop (daily): 1; the new model better on the days it served "
         "(90 % interval above 0) 1, worse 0, not told apart 0"
     )
+
+
+def test_a_trial_file_that_is_missing_broken_or_incomplete_is_refused_naming_it(tmp_path):
+    import json
+
+    from scripts.daily_replay import main
+
+    missing, broken, old = tmp_path / "missing.json", tmp_path / "broken.json", tmp_path / "old.json"
+    broken.write_text("{not json")
+    # a trial of the gate's margin written before the waits were recorded
+    old.write_text(json.dumps({"start": "2013-03", "months": 4, "max_refresh_loss": 0.004}))
+    with pytest.raises(SystemExit, match=f"trial {missing}: no such file"):
+        main(["--choose-trial", str(missing)])
+    with pytest.raises(SystemExit, match=f"trial {broken}: not JSON"):
+        main(["--choose-trial", str(broken)])
+    with pytest.raises(
+        SystemExit, match=f"trial {old}: no min_new_days, min_days_after_uncured, loop_mean_auc"
+    ):
+        main(["--choose-trial", str(old)])
