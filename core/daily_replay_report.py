@@ -117,6 +117,8 @@ def changes_summary(result: DailyReplay, policy: str) -> str:
     if result.changes is None or not len(result.changes):
         return ""
     mine = result.changes[result.changes["policy"] == policy]
+    if not len(mine):
+        return f"Changes of model, {POLICY_NAMES[policy]}: none."
     up, down = int((mine["low"] > 0).sum()), int((mine["high"] < 0).sum())
     return (
         f"Changes of model, {POLICY_NAMES[policy]}: {len(mine)}; the new model better on the days it "

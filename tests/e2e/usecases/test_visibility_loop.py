@@ -229,5 +229,26 @@ def test_the_replay_retrains_monthly_and_the_loop_decides(env, trained):
     assert "2013-03" in page and "2013-04" in page
 
 
+def test_the_daily_replay_runs_the_use_cases_loop_day_by_day(env, trained):
+    """After the monthly replay: `make replay USE_CASE=visibility`'s command on one month, small."""
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.daily_replay", "--start", "2013-03", "--months", "1"]
+        + ["--train-months", "1", "--max-iter", str(SMALL_HYPERPARAMETERS["max_iter"])],
+        cwd=REPO,
+        env={**_inherited(), **env},
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    out = result.stdout
+    assert re.search(r"^\s+every policy 2013-03-01\s+v\d+\s+first model", out, re.M), out[-3000:]
+    # every day of March replayed, each policy's month mean printed
+    assert "replayed 31 days" in out and re.search(r"^ 2013-03( +0\.\d{4}){3}$", out, re.M), out[-3000:]
+    assert "Estimate vs realized ROC AUC, this loop (daily)'s models" in out
+    page = (Path(env["MLOPS_DATA_DIR"]) / "reports" / "daily-replay.html").read_text()
+    assert "this loop (daily)" in page and "2013-03" in page
+
+
 def _inherited() -> dict:
     return {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}

@@ -327,6 +327,7 @@ def test_each_change_of_model_is_judged_on_the_days_it_served_against_the_model_
     result = DailyReplay(THRESHOLDS, 1, 7, daily_frame(replay, {LOOP: run.serving}), [], {})
     result.changes = changes
     assert changes_table(result)["model"].tolist() == ["v2 for v1"]
+    assert changes_summary(result, "monthly") == "Changes of model, retrain monthly: none."
     assert changes_summary(result, LOOP).startswith(
         "Changes of model, this loop (daily): 1; the new model better on the days it served "
         "(90 % interval above 0) 1, worse 0, not told apart 0"
