@@ -18,6 +18,7 @@ import numpy as np
 from contract.names import CHALLENGER as CHALLENGER  # the alias names are the contract's
 from contract.names import CHAMPION as CHAMPION
 from core.evaluation import EvaluationMetrics
+from usecases.loop_fields import loop_default
 
 REJECTED = "rejected"  # the tag of a candidate that failed a sanity check; it takes no alias
 
@@ -29,22 +30,25 @@ class GateConfig:
     `min_auc_gain`, or, for a fresher candidate (refit on days the champion never saw), unless that
     interval lies wholly below `-max_refresh_loss`."""
 
-    min_auc_gain: float = 0.002
-    min_auc: float = 0.60
-    max_calibration_error: float = 0.08
-    min_flagged_rate: float = 0.01
-    max_flagged_rate: float = 0.90
-    bootstrap_resamples: int = 400
-    confidence: float = 0.90  # two-sided; its lower end is a one-sided 95 % bound
-    seed: int = 0
+    # Each default is the current use case's (`UseCase.gate`), else the base value in
+    # `usecases.loop_defaults`.
+    min_auc_gain: float = loop_default("gate", "min_auc_gain")
+    min_auc: float = loop_default("gate", "min_auc")
+    max_calibration_error: float = loop_default("gate", "max_calibration_error")
+    min_flagged_rate: float = loop_default("gate", "min_flagged_rate")
+    max_flagged_rate: float = loop_default("gate", "max_flagged_rate")
+    bootstrap_resamples: int = loop_default("gate", "bootstrap_resamples")
+    # two-sided; its lower end is a one-sided 95 % bound
+    confidence: float = loop_default("gate", "confidence")
+    seed: int = loop_default("gate", "seed")
     # A champion refit into the candidate's holdout (a mid-month retrain) is compared on the
     # holdout rows after its last fit day, when there are at least this many.
-    min_compared_rows: int = 1000
+    min_compared_rows: int = loop_default("gate", "min_compared_rows")
     # A fresher candidate (its refit fit days the champion never saw) is judged by a model fit on
     # no more than the champion knew (and less: its early-stopping share): it wins unless the
-    # interval shows that model worse by more than this (chosen on March-June 2013 by replaying
-    # the loop under several margins: `make replay-gate-choice`).
-    max_refresh_loss: float = 0.004
+    # interval shows that model worse by more than this (chosen on the default use case's March-June 2013 by
+    # replaying the loop under several margins: `make replay-gate-choice`).
+    max_refresh_loss: float = loop_default("gate", "max_refresh_loss")
 
 
 @dataclass

@@ -15,6 +15,7 @@ import usecases
 from contract.bundle import Reference
 from core import drift
 from core.features import naive
+from usecases.loop_fields import loop_default
 
 logger = logging.getLogger(__name__)
 
@@ -58,27 +59,20 @@ class MonitoringThresholds:
     training learnt every label up to a day at least this many days before the period's end.
     """
 
-    max_auc_drop: float = 0.03
-    max_log_loss_rise: float = 0.05
-    max_feature_psi: float = 0.2
-    # The three label-free thresholds below were chosen by the daily replay on March-June 2013
-    # (`make replay-thresholds`: the most decays caught within a week at no more than one false
-    # alarm day a month, on the models of never retraining and of retraining monthly), never on
-    # the months the replay judges them on (docs/operations.md, "Choosing the thresholds").
-    max_score_psi: float = 0.3
-    max_weighted_psi: float = 0.5
-    min_rows: int = 500
-    min_category_share: float = 0.01
-    ignore_features: list[str] = field(default_factory=list)
-    max_estimated_auc_drop: float = 0.05
-    min_performance_rows: int = 2000
-    # The two waits below were chosen by replaying the loop itself on March-June 2013 under the
-    # gate's refresh rule, one replay per value (`make replay-trials`: min_new_days 7-35,
-    # min_days_after_uncured 14-42; the highest ROC AUC at both, none reaching the monthly
-    # schedule's), never on the months the replay judges (docs/operations.md, "The loop's own
-    # rules, chosen by trials").
-    min_new_days: int = 7
-    min_days_after_uncured: int = 21
+    # Each default is the current use case's (`UseCase.monitoring`), else the base value in
+    # `usecases.loop_defaults` (where it says which were chosen by replaying the loop, and how).
+    max_auc_drop: float = loop_default("monitoring", "max_auc_drop")
+    max_log_loss_rise: float = loop_default("monitoring", "max_log_loss_rise")
+    max_feature_psi: float = loop_default("monitoring", "max_feature_psi")
+    max_score_psi: float = loop_default("monitoring", "max_score_psi")
+    max_weighted_psi: float = loop_default("monitoring", "max_weighted_psi")
+    min_rows: int = loop_default("monitoring", "min_rows")
+    min_category_share: float = loop_default("monitoring", "min_category_share")
+    ignore_features: list[str] = loop_default("monitoring", "ignore_features")
+    max_estimated_auc_drop: float = loop_default("monitoring", "max_estimated_auc_drop")
+    min_performance_rows: int = loop_default("monitoring", "min_performance_rows")
+    min_new_days: int = loop_default("monitoring", "min_new_days")
+    min_days_after_uncured: int = loop_default("monitoring", "min_days_after_uncured")
 
 
 @dataclass

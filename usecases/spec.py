@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from operational.declarations import DeclarationError, EventStream, OnlineFeature, check_features
+from usecases.loop_defaults import SECTIONS, override_problems
 from usecases.model_defaults import BASE_HYPERPARAMETERS
 
 if TYPE_CHECKING:
@@ -128,6 +129,11 @@ class UseCase:
     package_dir: Path  # the use case's folder: sample request, fixtures, docs page
     online: OnlineFeatures | None = None
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)  # overrides of Hyperparameters' defaults
+    # Overrides of the loop's monitoring thresholds and promotion gate (`usecases.loop_defaults`:
+    # the base values, the default use case's), chosen on the use case's own months by replaying the
+    # loop (`make replay-thresholds`, `make replay-trials`).
+    monitoring: Mapping[str, Any] = field(default_factory=dict)
+    gate: Mapping[str, Any] = field(default_factory=dict)
     demo_as_of: tuple[datetime, ...] = ()
     description: Mapping[str, str] = field(default_factory=dict)  # feature -> what it means
     label_known_early: bool = False
@@ -235,6 +241,10 @@ def check(case: UseCase) -> None:
     unknown_params = sorted(set(case.hyperparameters) - set(BASE_HYPERPARAMETERS))
     if unknown_params:
         raise UseCaseError(who, "hyperparameters", f"{unknown_params} are not hyperparameters of the model")
+    for section in SECTIONS:
+        problems = override_problems(section, dict(getattr(case, section)))
+        if problems:
+            raise UseCaseError(who, section, "; ".join(problems))
 
 
 def labelled_until(as_of: datetime, label_maturity: timedelta) -> pd.Timestamp:

@@ -71,6 +71,17 @@ def test_an_unknown_use_case_names_the_setting_and_what_exists(monkeypatch):
         ({"threshold": 1.0}, r"threshold: 1.0 must lie strictly between 0 and 1"),
         ({"hyperparameters": {"max_depth": 3}}, r"hyperparameters: \['max_depth'\] are not hyperparameters"),
         (
+            {"monitoring": {"max_psi": 0.2}},
+            r"monitoring: 'max_psi' is not a setting of monitoring \(known: max_auc_drop,",
+        ),
+        ({"monitoring": {"min_new_days": 7.5}}, r"monitoring: min_new_days: 7.5 is not a whole number"),
+        (
+            {"monitoring": {"ignore_features": "temp"}},
+            r"monitoring: ignore_features: 'temp' is not a list of column",
+        ),
+        ({"gate": {"max_refresh_loss": "0.004"}}, r"gate: max_refresh_loss: '0.004' is not a number"),
+        ({"gate": {"max_refresh_loss": True}}, r"gate: max_refresh_loss: True is not a number"),
+        (
             {"online": _online(name="carrier")},
             r"online.features: \['carrier'\] are not numeric features",
         ),
@@ -170,3 +181,44 @@ def test_the_base_defaults_name_every_hyperparameter_and_nothing_else():
     from usecases.model_defaults import BASE_HYPERPARAMETERS
 
     assert [f.name for f in fields(Hyperparameters)] == list(BASE_HYPERPARAMETERS)
+
+
+def test_the_base_defaults_name_every_monitoring_threshold_and_gate_setting_and_nothing_else():
+    from dataclasses import fields
+
+    from core.gate import GateConfig
+    from core.monitoring import MonitoringThresholds
+    from usecases.loop_defaults import BASE_GATE, BASE_MONITORING
+
+    assert [f.name for f in fields(MonitoringThresholds)] == list(BASE_MONITORING)
+    assert [f.name for f in fields(GateConfig)] == list(BASE_GATE)
+
+
+def test_a_use_cases_monitoring_and_gate_overrides_are_the_defaults_the_loop_runs_with(monkeypatch):
+    """What a use case declares is what `MonitoringThresholds()` and `GateConfig()` give (the
+    workflows', launch plans' and replays' defaults); an explicit value still wins, and a list is
+    each instance's own."""
+    from dataclasses import replace
+
+    import usecases
+    from core.gate import GateConfig
+    from core.monitoring import MonitoringThresholds
+    from usecases.loop_defaults import BASE_GATE, BASE_MONITORING
+
+    case = replace(
+        usecases.current(),
+        monitoring={"max_weighted_psi": 0.2, "min_new_days": 14, "ignore_features": ["temp"]},
+        gate={"max_refresh_loss": 0.0},
+    )
+    monkeypatch.setattr(usecases, "current", lambda: case)
+    thresholds, gate = MonitoringThresholds(), GateConfig()
+    assert (thresholds.max_weighted_psi, thresholds.min_new_days, thresholds.ignore_features) == (
+        0.2,
+        14,
+        ["temp"],
+    )
+    assert thresholds.max_score_psi == BASE_MONITORING["max_score_psi"]
+    assert gate.max_refresh_loss == 0.0 and gate.min_auc_gain == BASE_GATE["min_auc_gain"]
+    assert MonitoringThresholds(min_new_days=3).min_new_days == 3
+    thresholds.ignore_features.append("dewp")
+    assert MonitoringThresholds().ignore_features == ["temp"]
