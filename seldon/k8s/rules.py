@@ -14,6 +14,7 @@ for each use case.
 from __future__ import annotations
 
 from contract.names import metric_label
+from usecases.loop_defaults import BASE_MONITORING
 from usecases.spec import UseCase
 
 # The rule's `component` label: which part of the system an alert is about.
@@ -28,10 +29,14 @@ IMPACT, OUTAGE = "impact", "outage"  # deploy/alertmanager/alertmanager.yml inhi
 # Why a row's online features are missing (scoring.online): `not_known` is normal (the store
 # answered, nothing to tell); the other reasons make every online feature of the row missing.
 NOT_KNOWN = "not_known"
-# The estimated ROC AUC's fall below the holdout's that monitoring calls decay: the default of
-# core.monitoring.MonitoringThresholds.max_estimated_auc_drop (a test holds them equal; seldon/
-# imports nothing of core).
-ESTIMATED_AUC_DROP = 0.05
+
+
+def estimated_auc_drop(case: UseCase) -> float:
+    """The estimated ROC AUC's fall below the holdout's that the use case's monitoring calls decay
+    (`max_estimated_auc_drop`: its `monitoring` override, else the base value; seldon/ imports
+    nothing of core): the alert speaks when monitoring does."""
+    limit = case.monitoring.get("max_estimated_auc_drop", BASE_MONITORING["max_estimated_auc_drop"])
+    return float(limit)
 
 
 def alert_stem(case: UseCase) -> str:
@@ -309,7 +314,7 @@ def _judgement_alerts(case: UseCase) -> list[dict]:
         _alert(
             case,
             "EstimatedPerformanceDrop",
-            f"{p}_monitoring_holdout_roc_auc - {p}_monitoring_estimated_roc_auc > {ESTIMATED_AUC_DROP}",
+            f"{p}_monitoring_holdout_roc_auc - {p}_monitoring_estimated_roc_auc > {estimated_auc_drop(case)}",
             "ticket",
             MODEL,
             "The ROC AUC of version {{ $labels.model_version }} estimated without labels fell below "

@@ -174,7 +174,7 @@ def test_a_rollback_to_the_served_version_pushes_the_champion_and_the_alert_clea
 def test_the_estimate_alert_uses_monitoring_s_own_limit():
     from core.monitoring import MonitoringThresholds
 
-    assert rules.ESTIMATED_AUC_DROP == MonitoringThresholds().max_estimated_auc_drop
+    assert rules.estimated_auc_drop(CASE) == MonitoringThresholds().max_estimated_auc_drop
     assert (
         f"> {MonitoringThresholds().max_estimated_auc_drop}"
         in alert_expressions()["EstimatedPerformanceDrop"]

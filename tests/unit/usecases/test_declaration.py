@@ -222,3 +222,18 @@ def test_a_use_cases_monitoring_and_gate_overrides_are_the_defaults_the_loop_run
     assert MonitoringThresholds(min_new_days=3).min_new_days == 3
     thresholds.ignore_features.append("dewp")
     assert MonitoringThresholds().ignore_features == ["temp"]
+
+
+def test_the_estimate_alert_of_a_use_case_uses_its_own_declared_limit():
+    from dataclasses import replace
+
+    import usecases
+    from seldon.k8s import rules
+
+    case = replace(usecases.current(), monitoring={"max_estimated_auc_drop": 0.03})
+    (expression,) = [
+        rule["expr"]
+        for rule in rules.monitoring_alerts(case)
+        if rule["alert"].endswith("EstimatedPerformanceDrop")
+    ]
+    assert expression.endswith("_monitoring_estimated_roc_auc > 0.03")
