@@ -242,7 +242,7 @@ def test_the_daily_replay_runs_the_use_cases_loop_day_by_day(env, trained):
     )
     assert result.returncode == 0, result.stderr[-5000:]
     out = result.stdout
-    assert re.search(r"^\s+every policy 2013-03-01\s+v\d+\s+first model", out, re.M), out[-3000:]
+    assert re.search(r"^\s*every policy 2013-03-01\s+v\d+\s+first model", out, re.M), out[-3000:]
     # every day of March replayed, each policy's month mean printed
     assert "replayed 31 days" in out and re.search(r"^ 2013-03( +0\.\d{4}){3}$", out, re.M), out[-3000:]
     assert "Estimate vs realized ROC AUC, this loop (daily)'s models" in out

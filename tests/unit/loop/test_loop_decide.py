@@ -47,7 +47,9 @@ def test_stable_period_is_ok():
 
 
 def test_auc_drop_beyond_the_limit_is_decay_and_outranks_drift():
-    report = decide(_report(realized_auc=0.70), _table({"temp": 3.0, "score": 0.01}), MonitoringThresholds())
+    # input drift that alarms (a use case's limit: the default use case's input drift never does)
+    drifting = MonitoringThresholds(max_weighted_psi=0.5)
+    report = decide(_report(realized_auc=0.70), _table({"temp": 3.0, "score": 0.01}), drifting)
     assert (report.decision, report.retrain) == (DECAY, True)
     assert "realized ROC AUC 0.7000 is 0.0600 below" in report.reasons[0]
     assert any("temp (weight 1.000 x PSI 3.000)" in r for r in report.reasons)
