@@ -212,16 +212,7 @@ def test_monitoring_reads_the_week_and_decides(env, trained):
 
 def test_the_replay_retrains_monthly_and_the_loop_decides(env, trained):
     """Last: the replay registers more versions in the module's store."""
-    result = subprocess.run(
-        [sys.executable, "-m", "scripts.replay", "--start", "2013-03", "--months", "2", "--train-months", "1"]
-        + ["--max-iter", str(SMALL_HYPERPARAMETERS["max_iter"])],
-        cwd=REPO,
-        env={**_inherited(), **env},
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
-    assert result.returncode == 0, result.stderr[-5000:]
+    result = _replay(env, "scripts.replay", "--months", "2")
     # each month scored by the three policies; retrain monthly fits April's model on February-March
     assert re.search(r"^2013-03 ", result.stdout, re.M), result.stdout[-3000:]
     assert re.search(r"^2013-04 .* v1 01-01\.\.02-28 +v\d+ 02-01\.\.03-31", result.stdout, re.M)
@@ -231,9 +222,21 @@ def test_the_replay_retrains_monthly_and_the_loop_decides(env, trained):
 
 def test_the_daily_replay_runs_the_use_cases_loop_day_by_day(env, trained):
     """After the monthly replay: `make replay USE_CASE=visibility`'s command on one month, small."""
+    out = _replay(env, "scripts.daily_replay", "--months", "1").stdout
+    assert re.search(r"^\s*every policy 2013-03-01\s+v\d+\s+first model", out, re.M), out[-3000:]
+    # every day of March replayed, each policy's month mean printed
+    assert "replayed 31 days" in out and re.search(r"^ 2013-03( +0\.\d{4}){3}$", out, re.M), out[-3000:]
+    assert "Estimate vs realized ROC AUC, this loop (daily)'s models" in out
+    page = (Path(env["MLOPS_DATA_DIR"]) / "reports" / "daily-replay.html").read_text()
+    assert "this loop (daily)" in page and "2013-03" in page
+
+
+def _replay(env: dict, module: str, *args: str) -> subprocess.CompletedProcess:
+    """A replay script from March 2013, small (one training month, the small model), as a user
+    runs it with the module's use case and store; it must succeed."""
     result = subprocess.run(
-        [sys.executable, "-m", "scripts.daily_replay", "--start", "2013-03", "--months", "1"]
-        + ["--train-months", "1", "--max-iter", str(SMALL_HYPERPARAMETERS["max_iter"])],
+        [sys.executable, "-m", module, "--start", "2013-03", *args, "--train-months", "1"]
+        + ["--max-iter", str(SMALL_HYPERPARAMETERS["max_iter"])],
         cwd=REPO,
         env={**_inherited(), **env},
         capture_output=True,
@@ -241,13 +244,7 @@ def test_the_daily_replay_runs_the_use_cases_loop_day_by_day(env, trained):
         timeout=1200,
     )
     assert result.returncode == 0, result.stderr[-5000:]
-    out = result.stdout
-    assert re.search(r"^\s*every policy 2013-03-01\s+v\d+\s+first model", out, re.M), out[-3000:]
-    # every day of March replayed, each policy's month mean printed
-    assert "replayed 31 days" in out and re.search(r"^ 2013-03( +0\.\d{4}){3}$", out, re.M), out[-3000:]
-    assert "Estimate vs realized ROC AUC, this loop (daily)'s models" in out
-    page = (Path(env["MLOPS_DATA_DIR"]) / "reports" / "daily-replay.html").read_text()
-    assert "this loop (daily)" in page and "2013-03" in page
+    return result
 
 
 def _inherited() -> dict:
