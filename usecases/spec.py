@@ -238,6 +238,12 @@ def check(case: UseCase) -> None:
         _check_online(case, who, columns)
     if not Path(case.package_dir).is_dir():
         raise UseCaseError(who, "package_dir", f"{case.package_dir} is not a directory")
+    _check_overrides(case, who)
+
+
+def _check_overrides(case: UseCase, who: str) -> None:
+    """The use case's overrides of the model's hyperparameters, the monitoring thresholds and the
+    gate name settings that exist, with values of their type."""
     unknown_params = sorted(set(case.hyperparameters) - set(BASE_HYPERPARAMETERS))
     if unknown_params:
         raise UseCaseError(who, "hyperparameters", f"{unknown_params} are not hyperparameters of the model")
