@@ -205,7 +205,7 @@ bench-scale: $(VENV)/.synced
 	$(VENV)/bin/python benchmarks/scale.py
 
 # ---- Closing the loop: replay, registration archive, loop benchmark ----------------------------
-.PHONY: replay replay-thresholds replay-trials replay-gate-choice replay-monthly replay-without-operational package bench-loop
+.PHONY: replay replay-hindsight replay-thresholds replay-trials replay-gate-choice replay-monthly replay-without-operational package bench-loop
 # Empty: the month of the use case's first demo date.
 REPLAY_START ?=
 REPLAY_MONTHS ?= 6
@@ -215,6 +215,13 @@ PACKAGE_IMAGE ?= ghcr.io/example/$(USE_CASE)-tasks:dev
 # monthly schedule (scripts/daily_replay.py): tables + <data dir>/reports/daily-replay.html.
 replay: $(VENV)/.synced
 	$(VENV)/bin/python -m scripts.daily_replay $(if $(REPLAY_START),--start $(REPLAY_START)) --months $(REPLAY_MONTHS)
+
+# The best retrain days with hindsight on the same months, beside the monthly schedule
+# (scripts/retrain_hindsight.py): a model as of every HINDSIGHT_EVERY days and each 1st, in the
+# replay's store and Flyte cache (the replay's models are reused).
+HINDSIGHT_EVERY ?= 7
+replay-hindsight: $(VENV)/.synced
+	$(VENV)/bin/python -m scripts.retrain_hindsight $(if $(REPLAY_START),--start $(REPLAY_START)) --months $(REPLAY_MONTHS) --every $(HINDSIGHT_EVERY)
 
 # The label-free thresholds chosen on the THRESHOLD_MONTHS before the replay's first month (never
 # on the months it judges), in a store and a Flyte cache of their own.

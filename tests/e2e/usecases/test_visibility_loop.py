@@ -231,6 +231,28 @@ def test_the_daily_replay_runs_the_use_cases_loop_day_by_day(env, trained):
     assert "this loop (daily)" in page and "2013-03" in page
 
 
+def test_the_best_retrain_days_with_hindsight_are_found_beside_the_monthly_schedule(env, trained):
+    """`make replay-hindsight USE_CASE=visibility`'s command on two months, small: models as of
+    March 1st, 22nd, April 1st and 12th."""
+    out = _replay(env, "scripts.retrain_hindsight", "--months", "2", "--every", "21").stdout
+    assert "candidates the first day, every 21 days and each 1st (4 models)" in out, out[-3000:]
+    rows = {
+        (m["schedule"], int(m["retrains"])): (float(m["auc"]), m["days"])
+        for m in re.finditer(
+            r"^\s*(?P<schedule>retrain monthly|best with hindsight)\s+(?P<retrains>\d)\s+"
+            r"(?P<auc>0\.\d{4})\s+[+-]\d\.\d{4}\s+\d+\s+(?P<days>.+?)\s*$",
+            out,
+            re.M,
+        )
+    }
+    assert rows[("retrain monthly", 1)][1] == "04-01", out
+    # the monthly schedule's day is a candidate: the best single retrain is at least as good
+    assert rows[("best with hindsight", 1)][0] >= rows[("retrain monthly", 1)][0], out
+    assert rows[("best with hindsight", 0)][1] == "-"
+    best = [rows[("best with hindsight", k)][0] for k in range(4) if ("best with hindsight", k) in rows]
+    assert best == sorted(best) and len(best) >= 2, out
+
+
 def _replay(env: dict, module: str, *args: str) -> subprocess.CompletedProcess:
     """A replay script from March 2013, small (one training month, the small model), as a user
     runs it with the module's use case and store; it must succeed."""
