@@ -1,5 +1,6 @@
-"""Daily monitoring: 07:00 UTC, the trailing week (a row's truth counts once `label_maturity` old),
-with the thresholds below; drift or decay runs the training workflow and its promotion gate."""
+"""Daily monitoring: 07:00 UTC, the use case's `monitoring_days` before the day (a week by
+default; a row's truth counts once `label_maturity` old), with the thresholds below; drift or decay
+runs the training workflow and its promotion gate."""
 
 from flytekit import CronSchedule, LaunchPlan
 
@@ -10,7 +11,7 @@ from tasks.frames import USE_CASE
 from workflows.monitoring import daily_monitoring_workflow
 
 DAILY_MONITORING_CRON = "0 7 * * *"
-MONITORING_DAYS = 7
+MONITORING_DAYS = USE_CASE.monitoring_days
 # Where the use case's serving pods ship their request-log segments (REQUEST_LOG_URI in its
 # generated component, seldon/k8s/usecases/<name>): under its own experiment, resolved through the
 # task's MLFLOW_TRACKING_URI, so it monitors its own requests and no other use case's.

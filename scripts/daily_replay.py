@@ -4,9 +4,10 @@ runs it, beside never retraining and retraining on the 1st of each month, on the
 - **never**: the model trained as of the first day serves every day;
 - **monthly**: a model retrained as of the 1st of each month serves that month, unconditionally
   (`candidate_workflow`: the training workflow without its gate);
-- **loop**: each day, monitoring judges the champion on the `window_days` days before (truth as
-  known that day: a label once it is `label_maturity` old; only rows the champion never fit;
-  drift, realized and estimated performance, `core.monitoring_window`); on drift or decay the
+- **loop**: each day, monitoring judges the champion on the `window_days` days before (the use
+  case's `monitoring_days`, as the launch plan; truth as known that day: a label once it is
+  `label_maturity` old; only rows the champion never fit; drift, realized and estimated
+  performance, `core.monitoring_window`); on drift or decay the
   training workflow runs as of that day, and its gate decides whether the new version serves
   from that day on.
 
@@ -76,7 +77,7 @@ logger = logging.getLogger(__name__)
 REPORT_FILE = "daily-replay.html"
 CACHE_DIR = "replay-cache"
 # What the choice of thresholds tries (`--choose`).
-GRID_ESTIMATED_DROP = (0.01, 0.015, 0.02, 0.025, 0.03, 0.035, 0.04, 0.05)
+GRID_ESTIMATED_DROP = (0.01, 0.015, 0.02, 0.025, 0.03, 0.035, 0.04, 0.05, math.inf)  # inf: the estimate never alarms
 GRID_WEIGHTED_PSI = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, math.inf)  # inf: the inputs alone never alarm
 GRID_SCORE_PSI = (0.1, 0.2, 0.3, math.inf)
 # The loop's rules a trial sets (`--trial`), each named as its command-line option.
@@ -114,7 +115,7 @@ def refuse_judged_months(start: str, months: int) -> None:
 class DailyReplayConfig:
     start: str = field(default_factory=default_start)
     months: int = 6
-    window_days: int = 7
+    window_days: int = field(default_factory=lambda: usecases.current().monitoring_days)
     thresholds: MonitoringThresholds = field(default_factory=MonitoringThresholds)
     data: DataConfig = field(default_factory=DataConfig)
     hyperparameters: Hyperparameters = field(default_factory=use_case_hyperparameters)
@@ -502,7 +503,10 @@ def config_of(argv: list[str] | None = None) -> DailyReplayConfig:
     )
     parser.add_argument("--months", type=int, default=6)
     parser.add_argument(
-        "--window-days", type=int, default=7, help="days monitoring looks back (the launch plan's)"
+        "--window-days",
+        type=int,
+        default=usecases.current().monitoring_days,
+        help="days monitoring looks back (the launch plan's: the use case's monitoring_days)",
     )
     parser.add_argument(
         "--train-months",

@@ -134,6 +134,10 @@ class UseCase:
     # loop (`make replay-thresholds`, `make replay-trials`).
     monitoring: Mapping[str, Any] = field(default_factory=dict)
     gate: Mapping[str, Any] = field(default_factory=dict)
+    # The whole days before each daily monitoring run that it judges (the launch plan's window and
+    # the daily replay's): enough events for `min_performance_rows` labelled ones, or realized
+    # performance is never judged.
+    monitoring_days: int = 7
     demo_as_of: tuple[datetime, ...] = ()
     description: Mapping[str, str] = field(default_factory=dict)  # feature -> what it means
     label_known_early: bool = False
@@ -168,6 +172,8 @@ class UseCase:
     def fixtures(self) -> Path:
         return self.package_dir / "fixtures"
 
+
+MAX_MONITORING_DAYS = 92  # a quarter: a longer window would see a decay months late
 
 _REQUIRED_TEXT = (
     "name",
@@ -239,6 +245,11 @@ def check(case: UseCase) -> None:
     if not Path(case.package_dir).is_dir():
         raise UseCaseError(who, "package_dir", f"{case.package_dir} is not a directory")
     _check_overrides(case, who)
+    days = case.monitoring_days
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_MONITORING_DAYS:
+        raise UseCaseError(
+            who, "monitoring_days", f"{days!r} is not a whole number of days from 1 to {MAX_MONITORING_DAYS}"
+        )
 
 
 def _check_overrides(case: UseCase, who: str) -> None:

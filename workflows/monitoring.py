@@ -125,7 +125,7 @@ def monitoring_workflow(
 @workflow
 def daily_monitoring_workflow(
     kickoff_time: datetime,
-    days: int = 7,
+    days: int = USE_CASE.monitoring_days,
     request_log_dir: str = "",
     thresholds: MonitoringThresholds = MonitoringThresholds(),
     model_name: str = USE_CASE.model_name,

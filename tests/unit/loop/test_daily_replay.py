@@ -185,6 +185,19 @@ def test_thresholds_are_never_chosen_on_the_months_the_replay_judges():
     assert config_of(["--start", "2013-05", "--months", "4"]).days[0] == pd.Timestamp("2013-05-01")
 
 
+def test_the_replay_watches_the_use_cases_monitoring_days_as_its_launch_plan_does(monkeypatch):
+    """The window defaults to the declaration's `monitoring_days` (the daily monitoring launch
+    plan's fixed `days`); `--window-days` still sets another."""
+    from scripts.daily_replay import DailyReplayConfig, config_of
+
+    assert config_of([]).window_days == DailyReplayConfig().window_days == 7
+    monkeypatch.setenv(usecases.ENV, "visibility")
+    declared = usecases.current().monitoring_days
+    assert declared != 7
+    assert config_of([]).window_days == DailyReplayConfig().window_days == declared
+    assert config_of(["--window-days", "14"]).window_days == 14
+
+
 class UncuredModels(FakeModels):
     """Every version guesses from BREAK on: a retrain does not cure the decay."""
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from flytekit.core.type_engine import TypeEngine
 
+import usecases
 from launchplans.monitoring import daily_monitoring
 from launchplans.retrain import monthly_retrain
 from launchplans.scoring import daily_scoring
@@ -36,13 +40,33 @@ def test_daily_scoring_scores_one_day_with_the_champion():
     assert default.scalar.primitive.string_value == ""
 
 
-def test_daily_monitoring_watches_the_trailing_week():
+def test_daily_monitoring_watches_the_use_cases_trailing_days():
     assert daily_monitoring.schedule.cron_schedule.schedule == "0 7 * * *"
     assert daily_monitoring.schedule.kickoff_time_input_arg == "kickoff_time"
+    assert usecases.current().name == "flights"  # the default use case watches a week
     assert _fixed(daily_monitoring)["days"].scalar.primitive.integer == 7
     assert {"thresholds", "request_log_dir"} <= set(daily_monitoring.parameters.parameters)
     # Fixed inputs are not parameters a caller can override.
     assert "days" not in daily_monitoring.parameters.parameters
+
+
+def test_a_use_case_with_fewer_events_a_day_watches_its_declared_days():
+    """Visibility's 72 readings a day take 30 days to reach the rows performance is judged on:
+    its launch plan, built where its tasks run, fixes those days."""
+    script = (
+        "from launchplans.monitoring import daily_monitoring as plan;"
+        "print(plan.fixed_inputs.literals['days'].scalar.primitive.integer)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, usecases.ENV: "visibility"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    declared = usecases.load("visibility").monitoring_days
+    assert int(result.stdout.split()[-1]) == declared and declared > 7
 
 
 def test_daily_monitoring_reads_where_the_use_cases_serving_pods_ship():

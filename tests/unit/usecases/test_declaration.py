@@ -80,6 +80,8 @@ def test_an_unknown_use_case_names_the_setting_and_what_exists(monkeypatch):
             r"monitoring: ignore_features: 'temp' is not a list of column",
         ),
         ({"gate": {"max_refresh_loss": "0.004"}}, r"gate: max_refresh_loss: '0.004' is not a number"),
+        ({"monitoring_days": 0}, r"monitoring_days: 0 is not a whole number of days from 1 to 92"),
+        ({"monitoring_days": 7.0}, r"monitoring_days: 7.0 is not a whole number of days from 1 to 92"),
         ({"gate": {"max_refresh_loss": True}}, r"gate: max_refresh_loss: True is not a number"),
         (
             {"online": _online(name="carrier")},
