@@ -77,8 +77,9 @@ logger = logging.getLogger(__name__)
 REPORT_FILE = "daily-replay.html"
 CACHE_DIR = "replay-cache"
 # What the choice of thresholds tries (`--choose`).
-GRID_ESTIMATED_DROP = (0.01, 0.015, 0.02, 0.025, 0.03, 0.035, 0.04, 0.05, math.inf)  # inf: the estimate never alarms
-GRID_WEIGHTED_PSI = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, math.inf)  # inf: the inputs alone never alarm
+# inf: the signal off (the estimate, the inputs alone, the score never alarm)
+GRID_ESTIMATED_DROP = (0.01, 0.015, 0.02, 0.025, 0.03, 0.035, 0.04, 0.05, math.inf)
+GRID_WEIGHTED_PSI = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, math.inf)
 GRID_SCORE_PSI = (0.1, 0.2, 0.3, math.inf)
 # The loop's rules a trial sets (`--trial`), each named as its command-line option.
 LOOP_SETTINGS = ("max_refresh_loss", "min_new_days", "min_days_after_uncured")
