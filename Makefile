@@ -245,7 +245,7 @@ replay-trials: $(VENV)/.synced
 		dir=$(abspath $(TRIALS_DIR))/$(TRIAL_SETTING)-$$value; mkdir -p $$dir/home; \
 		env -u MLFLOW_TRACKING_URI HOME=$$dir/home MLOPS_DATA_DIR=$$dir OMP_WAIT_POLICY=passive \
 			$(VENV)/bin/python -m scripts.daily_replay --months $(THRESHOLD_MONTHS) \
-			--$(TRIAL_SETTING) $$value --trial $$dir/trial.json > $$dir/replay.log 2>&1 & \
+			--$(TRIAL_SETTING)=$$value --trial $$dir/trial.json > $$dir/replay.log 2>&1 & \
 	done; wait
 	$(VENV)/bin/python -m scripts.daily_replay --choose-trial $(foreach v,$(TRIAL_VALUES),$(abspath $(TRIALS_DIR))/$(TRIAL_SETTING)-$(v)/trial.json)
 

@@ -57,6 +57,12 @@ class MonitoringThresholds:
     `min_performance_rows` labelled rows) since the last training, that training did not cure
     the alarm (a harder season, not a stale model): the next retrain waits until the last
     training learnt every label up to a day at least this many days before the period's end.
+    `min_unexplained_auc_drop`: realized decay (with no drift) asks for a retrain only when the
+    realized ROC AUC is also more than this below the ROC AUC estimated without labels on the
+    same rows. The estimate reads the week's traffic through the champion's calibrated scores:
+    when it fell as far as the realized AUC, the traffic explains the drop (a harder week, which
+    a retrain does not cure); when the realized AUC fell below it, how the features relate to the
+    outcome moved (what a retrain learns). -inf: every decay asks.
     """
 
     # Each default is the current use case's (`UseCase.monitoring`), else the base value in
@@ -73,6 +79,7 @@ class MonitoringThresholds:
     min_performance_rows: int = loop_default("monitoring", "min_performance_rows")
     min_new_days: int = loop_default("monitoring", "min_new_days")
     min_days_after_uncured: int = loop_default("monitoring", "min_days_after_uncured")
+    min_unexplained_auc_drop: float = loop_default("monitoring", "min_unexplained_auc_drop")
 
 
 @dataclass
@@ -265,6 +272,14 @@ def decide(
             f"{_trained_until(report)}): it did not cure the alarm; the next waits for "
             f"{thresholds.min_days_after_uncured} days of new labels ({new_days} now)"
         )
+    elif report.retrain and _explained_by_traffic(report, thresholds):
+        report.retrain = False
+        report.reasons.append(
+            f"no retrain: the realized ROC AUC {report.realized_auc:.4f} is "
+            f"{report.estimated_auc - report.realized_auc:+.4f} from the {report.estimated_auc:.4f} "
+            f"estimated on the same rows (a retrain needs more than "
+            f"{thresholds.min_unexplained_auc_drop:.3f} below it): the week's traffic explains the drop"
+        )
     report.reasons += notes
     if pending:
         report.reasons.append(pending)
@@ -274,6 +289,17 @@ def decide(
             f"(< {thresholds.min_performance_rows}): realized decay not judged"
         )
     return report
+
+
+def _explained_by_traffic(report: MonitoringReport, thresholds: MonitoringThresholds) -> bool:
+    """Realized decay (the labels are in) with no drift, whose ROC AUC is not more than
+    `min_unexplained_auc_drop` below the estimate on the same rows (an estimate that fell with it
+    past its own limit is the same harder traffic)."""
+    if not report.decayed or report.drift_alarm:
+        return False
+    if math.isnan(report.estimated_auc) or math.isnan(report.realized_auc):
+        return False
+    return report.estimated_auc - report.realized_auc <= thresholds.min_unexplained_auc_drop
 
 
 def judged_ok(report: MonitoringReport, thresholds: MonitoringThresholds) -> bool:

@@ -82,7 +82,7 @@ GRID_ESTIMATED_DROP = (0.01, 0.015, 0.02, 0.025, 0.03, 0.035, 0.04, 0.05, math.i
 GRID_WEIGHTED_PSI = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, math.inf)
 GRID_SCORE_PSI = (0.1, 0.2, 0.3, math.inf)
 # The loop's rules a trial sets (`--trial`), each named as its command-line option.
-LOOP_SETTINGS = ("max_refresh_loss", "min_new_days", "min_days_after_uncured")
+LOOP_SETTINGS = ("max_refresh_loss", "min_new_days", "min_days_after_uncured", "min_unexplained_auc_drop")
 
 
 def default_start(choose: bool = False, months: int = 6) -> str:
@@ -479,6 +479,13 @@ def add_trial_arguments(parser: argparse.ArgumentParser) -> None:
         "(MonitoringThresholds.min_days_after_uncured)",
     )
     parser.add_argument(
+        "--min-unexplained-auc-drop",
+        type=float,
+        default=defaults.min_unexplained_auc_drop,
+        help="realized decay retrains only when the realized ROC AUC is more than this below the "
+        "estimate on the same rows (MonitoringThresholds.min_unexplained_auc_drop; -inf: always)",
+    )
+    parser.add_argument(
         "--trial",
         default="",
         metavar="FILE",
@@ -539,6 +546,7 @@ def config_of(argv: list[str] | None = None) -> DailyReplayConfig:
             MonitoringThresholds(),
             min_new_days=args.min_new_days,
             min_days_after_uncured=args.min_days_after_uncured,
+            min_unexplained_auc_drop=args.min_unexplained_auc_drop,
         ),
         gate=GateConfig(max_refresh_loss=args.max_refresh_loss),
         choose=args.choose,

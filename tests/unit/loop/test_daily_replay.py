@@ -252,12 +252,16 @@ def test_a_loop_setting_is_chosen_on_trials_of_the_same_months_never_the_judged_
     trial = config_of(["--trial", "t.json", "--max-refresh-loss", "0.001", "--months", "4"])
     assert trial.gate.max_refresh_loss == 0.001 and trial.trial == "t.json"
     assert trial.days[-1] < pd.Timestamp(usecases.current().demo_as_of[0]).replace(day=1)
-    waits = config_of(["--trial", "t.json", "--min-new-days", "21", "--min-days-after-uncured", "28"])
+    waits = config_of(
+        ["--trial", "t.json", "--min-new-days", "21", "--min-days-after-uncured", "28"]
+        + ["--min-unexplained-auc-drop", "0.02"]
+    )
     assert (waits.thresholds.min_new_days, waits.thresholds.min_days_after_uncured) == (21, 28)
     settings = {
         "max_refresh_loss": GateConfig().max_refresh_loss,
         "min_new_days": 21,
         "min_days_after_uncured": 28,
+        "min_unexplained_auc_drop": 0.02,
     }
     assert waits.loop_settings() == settings
     with pytest.raises(SystemExit, match="never on those they are judged on"):
@@ -270,6 +274,7 @@ def test_a_loop_setting_is_chosen_on_trials_of_the_same_months_never_the_judged_
             "max_refresh_loss": margin,
             "min_new_days": new_days,
             "min_days_after_uncured": 21,
+            "min_unexplained_auc_drop": -math.inf,
             "loop_mean_auc": auc,
             "monthly_mean_auc": monthly,
             "retrains": retrains,
@@ -361,6 +366,7 @@ def test_a_trial_file_that_is_missing_broken_or_incomplete_is_refused_naming_it(
     with pytest.raises(SystemExit, match=f"trial {broken}: not JSON"):
         main(["--choose-trial", str(broken)])
     with pytest.raises(
-        SystemExit, match=f"trial {old}: no min_new_days, min_days_after_uncured, loop_mean_auc"
+        SystemExit,
+        match=f"trial {old}: no min_new_days, min_days_after_uncured, min_unexplained_auc_drop, loop_mean",
     ):
         main(["--choose-trial", str(old)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pandas as pd
 
@@ -171,6 +172,27 @@ def test_an_alarm_that_lasted_since_the_last_training_waits_for_the_cool_down():
         realized_auc=0.60, period_end="2013-08-01", last_fit_day="2013-07-09", ok_since_training=False
     )
     assert decide(over, _table({"temp": 0.0}), thresholds).retrain
+
+
+def test_a_decay_the_weeks_traffic_explains_does_not_retrain():
+    """Realized ROC AUC 0.06 under the holdout's: when the estimate on the same rows fell as far,
+    the week is harder for any model; when the realized fell below the estimate, the model went
+    stale. The default (-inf) retrains on every decay."""
+    thresholds = MonitoringThresholds(min_unexplained_auc_drop=0.02)
+    harder = _report(realized_auc=0.70, estimated_auc=0.71, unseen_rows=10_000)
+    report = decide(harder, _table({"temp": 0.0}), thresholds)
+    assert (report.decision, report.retrain) == (DECAY, False)
+    assert report.reasons[-1] == (
+        "no retrain: the realized ROC AUC 0.7000 is +0.0100 from the 0.7100 estimated on the same "
+        "rows (a retrain needs more than 0.020 below it): the week's traffic explains the drop"
+    )
+    stale = _report(realized_auc=0.70, estimated_auc=0.75, unseen_rows=10_000)
+    assert decide(stale, _table({"temp": 0.0}), thresholds).retrain
+    assert decide(harder, _table({"temp": 0.0}), MonitoringThresholds()).retrain
+    # drift, or no estimate, leaves the retrain as it was
+    drifting = replace(thresholds, max_score_psi=0.2)
+    assert decide(harder, _table({"temp": 0.0, "score": 0.5}), drifting).retrain
+    assert decide(_report(realized_auc=0.70), _table({"temp": 0.0}), thresholds).retrain
 
 
 def test_only_an_ok_window_with_decay_judged_shows_a_training_cured_the_alarm():
