@@ -13,6 +13,8 @@ for each use case.
 
 from __future__ import annotations
 
+import math
+
 from contract.names import metric_label
 from usecases.loop_defaults import BASE_MONITORING
 from usecases.spec import UseCase
@@ -31,12 +33,21 @@ IMPACT, OUTAGE = "impact", "outage"  # deploy/alertmanager/alertmanager.yml inhi
 NOT_KNOWN = "not_known"
 
 
+def monitoring_limit(case: UseCase, name: str) -> float:
+    """A limit of the use case's monitoring (its `monitoring` override, else the base value;
+    seldon/ imports nothing of core): an alert on a judged signal speaks when monitoring does,
+    and a use case that turned the signal off (`inf`) has no alert for it."""
+    return float(case.monitoring.get(name, BASE_MONITORING[name]))
+
+
 def estimated_auc_drop(case: UseCase) -> float:
-    """The estimated ROC AUC's fall below the holdout's that the use case's monitoring calls decay
-    (`max_estimated_auc_drop`: its `monitoring` override, else the base value; seldon/ imports
-    nothing of core): the alert speaks when monitoring does."""
-    limit = case.monitoring.get("max_estimated_auc_drop", BASE_MONITORING["max_estimated_auc_drop"])
-    return float(limit)
+    """The estimated ROC AUC's fall below the holdout's that the use case's monitoring calls decay."""
+    return monitoring_limit(case, "max_estimated_auc_drop")
+
+
+def score_psi(case: UseCase) -> float:
+    """The score's PSI that the use case's monitoring calls drift."""
+    return monitoring_limit(case, "max_score_psi")
 
 
 def alert_stem(case: UseCase) -> str:
@@ -296,9 +307,10 @@ def monitoring_alerts(case: UseCase) -> list[dict]:
 
 
 def _judgement_alerts(case: UseCase) -> list[dict]:
-    """What a monitoring run judged: decay, an estimated drop, a sustained score drift."""
+    """What a monitoring run judged: decay, an estimated drop, a sustained score drift (the last
+    two at the use case's own limits, and only when it has them on)."""
     p = case.metric_prefix
-    return [
+    alerts = [
         _alert(
             case,
             "ModelDecay",
@@ -309,35 +321,44 @@ def _judgement_alerts(case: UseCase) -> list[dict]:
             "Realized ROC AUC or log loss on labelled rows moved past the thresholds against the "
             "holdout figures. The monitoring workflow retrains; check the gate's decision and the "
             "monitoring deck.",
-        ),
-        # the estimate, before the labels: its own alert, so a person sees which signal spoke
-        _alert(
-            case,
-            "EstimatedPerformanceDrop",
-            f"{p}_monitoring_holdout_roc_auc - {p}_monitoring_estimated_roc_auc > {estimated_auc_drop(case)}",
-            "ticket",
-            MODEL,
-            "The ROC AUC of version {{ $labels.model_version }} estimated without labels fell below "
-            "its holdout's",
-            'Estimated {{ $value | printf "%.3f" }} below the holdout ROC AUC, from the calibrated '
-            "scores of the traffic the model never fit, before the labels arrive (confidence-based "
-            "performance estimation: blind to a change in how the features relate to the outcome). "
-            f"Compare {p}_monitoring_realized_roc_auc as the labels come in, and the monitoring deck.",
-        ),
-        # three daily runs in a row (two days apart at least) with the score's PSI above 0.2
-        _alert(
-            case,
-            "ScoreDriftSustained",
-            f"max by (source, model_version) ({p}_monitoring_score_psi) > 0.2",
-            "ticket",
-            MODEL,
-            "The score of version {{ $labels.model_version }} has drifted for two days "
-            "({{ $labels.source }})",
-            'Score PSI {{ $value | printf "%.3f" }} against reference.json on every monitoring run '
-            f"for two days. See {p}_monitoring_feature_psi for the features that moved.",
-            for_="2d",
-        ),
+        )
     ]
+    if math.isfinite(estimated_auc_drop(case)):
+        # the estimate, before the labels: its own alert, so a person sees which signal spoke
+        alerts.append(
+            _alert(
+                case,
+                "EstimatedPerformanceDrop",
+                f"{p}_monitoring_holdout_roc_auc - {p}_monitoring_estimated_roc_auc "
+                f"> {estimated_auc_drop(case)}",
+                "ticket",
+                MODEL,
+                "The ROC AUC of version {{ $labels.model_version }} estimated without labels fell "
+                "below its holdout's",
+                'Estimated {{ $value | printf "%.3f" }} below the holdout ROC AUC, from the calibrated '
+                "scores of the traffic the model never fit, before the labels arrive (confidence-based "
+                "performance estimation: blind to a change in how the features relate to the "
+                f"outcome). Compare {p}_monitoring_realized_roc_auc as the labels come in, and the "
+                "monitoring deck.",
+            )
+        )
+    if math.isfinite(score_psi(case)):
+        # three daily runs in a row (two days apart at least) with the score's PSI over the limit
+        alerts.append(
+            _alert(
+                case,
+                "ScoreDriftSustained",
+                f"max by (source, model_version) ({p}_monitoring_score_psi) > {score_psi(case)}",
+                "ticket",
+                MODEL,
+                "The score of version {{ $labels.model_version }} has drifted for two days "
+                "({{ $labels.source }})",
+                'Score PSI {{ $value | printf "%.3f" }} against reference.json on every monitoring '
+                f"run for two days. See {p}_monitoring_feature_psi for the features that moved.",
+                for_="2d",
+            )
+        )
+    return alerts
 
 
 def _reporting_alerts(case: UseCase) -> list[dict]:

@@ -18,7 +18,6 @@ from usecases.spec import UseCase
 
 SERVING_TESTS = REPO / "tests" / "data" / "serving" / "alerts_test.yaml"
 MONITORING_TESTS = REPO / "tests" / "data" / "operator" / "monitoring_alerts_test.yaml"
-ONLINE_ALERT = "OnlineFeaturesMissing"  # only for a use case with online features
 
 
 def placeholders(case: UseCase) -> dict[str, str]:
@@ -35,15 +34,15 @@ def placeholders(case: UseCase) -> dict[str, str]:
 
 
 def render(template: Path, case: UseCase) -> dict:
-    """The template's tests for `case`; those of the online-store alert only when it has one."""
+    """The template's tests for `case`, of the alerts it has: the online-store alert only when it
+    has online features, a judged signal's alert only when its monitoring has the signal on."""
     document = yaml.safe_load(string.Template(template.read_text()).substitute(placeholders(case)))
-    if case.online is None:
-        online = rules.alert_stem(case) + ONLINE_ALERT
-        document["tests"] = [
-            test
-            for test in document["tests"]
-            if all(check["alertname"] != online for check in test["alert_rule_test"])
-        ]
+    present = set(alerts(case))
+    document["tests"] = [
+        test
+        for test in document["tests"]
+        if all(check["alertname"] in present for check in test["alert_rule_test"])
+    ]
     return document
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import math
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -38,13 +39,22 @@ def alert_expressions() -> dict[str, str]:
     return {name.removeprefix(stem): rule["expr"] for name, rule in alert_rules.alerts(CASE).items()}
 
 
+# A judged signal's alert, and the monitoring setting that turns it off (`inf`) for a use case.
+SIGNAL_SETTINGS = {
+    "EstimatedPerformanceDrop": "max_estimated_auc_drop",
+    "ScoreDriftSustained": "max_score_psi",
+}
+
+
 @pytest.mark.parametrize("case", shipped(), ids=lambda case: case.name)
 def test_monitoring_alert_rules_pass_promtool_unit_tests(case, tmp_path):
     tested = alert_rules.promtool_test(alert_rules.MONITORING_TESTS, case, tmp_path)
     assert tested.returncode == 0, tested.stdout + tested.stderr
     stem = rules.alert_stem(case)
     monitoring = {rule["alert"] for rule in rules.monitoring_alerts(case)}
-    assert monitoring == {stem + name for name in (*MONITORING_ALERTS, "ServedVersionNotChampion")}
+    off = {name for name, setting in SIGNAL_SETTINGS.items() if case.monitoring.get(setting) == math.inf}
+    expected = set(MONITORING_ALERTS) - off
+    assert monitoring == {stem + name for name in (*expected, "ServedVersionNotChampion")}
     # every alert is seen firing and seen quiet
     seen = alert_rules.seen(alert_rules.MONITORING_TESTS, case)
     assert seen == {name: {True, False} for name in monitoring}
@@ -171,7 +181,7 @@ def test_a_rollback_to_the_served_version_pushes_the_champion_and_the_alert_clea
     assert query(prometheus, expression) == []
 
 
-def test_the_estimate_alert_uses_monitoring_s_own_limit():
+def test_the_estimate_and_score_alerts_use_monitoring_s_own_limits():
     from core.monitoring import MonitoringThresholds
 
     assert rules.estimated_auc_drop(CASE) == MonitoringThresholds().max_estimated_auc_drop
@@ -179,3 +189,16 @@ def test_the_estimate_alert_uses_monitoring_s_own_limit():
         f"> {MonitoringThresholds().max_estimated_auc_drop}"
         in alert_expressions()["EstimatedPerformanceDrop"]
     )
+    assert alert_expressions()["ScoreDriftSustained"].endswith(f"> {MonitoringThresholds().max_score_psi}")
+
+
+def test_a_signal_a_use_case_turns_off_has_no_alert_and_a_declared_limit_is_the_alerts():
+    stem = rules.alert_stem(CASE)
+    quiet = replace(CASE, monitoring={"max_estimated_auc_drop": math.inf, "max_score_psi": math.inf})
+    names = set(alert_rules.alerts(quiet))
+    assert stem + "ModelDecay" in names
+    assert not {stem + "EstimatedPerformanceDrop", stem + "ScoreDriftSustained"} & names
+    strict = replace(CASE, monitoring={"max_estimated_auc_drop": 0.02, "max_score_psi": 0.15})
+    expressions = {name: rule["expr"] for name, rule in alert_rules.alerts(strict).items()}
+    assert expressions[stem + "EstimatedPerformanceDrop"].endswith("> 0.02")
+    assert expressions[stem + "ScoreDriftSustained"].endswith("> 0.15")
