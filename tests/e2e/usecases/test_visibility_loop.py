@@ -240,7 +240,7 @@ def test_the_best_retrain_days_with_hindsight_are_found_beside_the_monthly_sched
         (m["schedule"], int(m["retrains"])): (float(m["auc"]), m["days"])
         for m in re.finditer(
             r"^\s*(?P<schedule>retrain monthly|best with hindsight)\s+(?P<retrains>\d)\s+"
-            r"(?P<auc>0\.\d{4})\s+[+-]\d\.\d{4}\s+\d+\s+(?P<days>.+?)\s*$",
+            r"(?P<auc>0\.\d{4})\s+[+-]\d\.\d{4}\s+(?P<held>[+-]\d\.\d{4})\s+\d+\s+(?P<days>.+?)\s*$",
             out,
             re.M,
         )
@@ -249,6 +249,7 @@ def test_the_best_retrain_days_with_hindsight_are_found_beside_the_monthly_sched
     # the monthly schedule's day is a candidate: the best single retrain is at least as good
     assert rows[("best with hindsight", 1)][0] >= rows[("retrain monthly", 1)][0], out
     assert rows[("best with hindsight", 0)][1] == "-"
+    assert "(held out: the same number of retrains chosen on every other day" in out
     best = [rows[("best with hindsight", k)][0] for k in range(4) if ("best with hindsight", k) in rows]
     assert best == sorted(best) and len(best) >= 2, out
 

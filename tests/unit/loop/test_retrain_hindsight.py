@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.retrain_hindsight import best_schedules, serving_auc
+from core.retrain_hindsight import best_schedules, held_out_gain, serving_auc
 
 DAYS = pd.date_range("2013-07-01", periods=40)
 
@@ -71,3 +71,38 @@ def test_a_frame_it_cannot_judge_is_refused_with_the_reason():
     uneven.loc[DAYS[8], DAYS[3]] = np.nan
     with pytest.raises(ValueError, match="on 2013-07-09 some models have a ROC AUC and others none"):
         best_schedules(uneven, 1)
+
+
+def test_the_held_out_gain_is_not_flattered_by_the_days_noise():
+    """Every model equally good, each day's AUC noise: over many draws, the best days in hindsight
+    look better than the baseline on the days they were chosen on, and not on the days between."""
+    days = pd.date_range("2013-07-01", periods=180)
+    candidates = list(days[::7])
+    baseline = tuple(c for c in candidates[1:] if c.day <= 7)  # about monthly
+    in_sample, held_out = [], []
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        auc = pd.DataFrame(
+            {c: np.where(days >= c, 0.7 + rng.normal(0, 0.03, len(days)), np.nan) for c in candidates},
+            index=days,
+        )
+        best = best_schedules(auc, len(baseline))[len(baseline)].mean_auc
+        in_sample.append(best - np.nanmean(serving_auc(auc, baseline)))
+        held_out.append(held_out_gain(auc, len(baseline), baseline))
+    assert min(in_sample) > 0  # the luck of the best of many schedules, every time
+    assert np.mean(in_sample) > 0.004
+    assert abs(np.mean(held_out)) < 0.0015
+
+
+def test_a_real_gain_survives_holding_out_half_the_days():
+    """A model that is better from its day on keeps its gain on the days it was not chosen on."""
+    rng = np.random.default_rng(5)
+    days = pd.date_range("2013-07-01", periods=120)
+    auc = pd.DataFrame(
+        {
+            days[0]: 0.70 + rng.normal(0, 0.01, len(days)),
+            days[30]: np.where(days >= days[30], 0.75 + rng.normal(0, 0.01, len(days)), np.nan),
+        },
+        index=days,
+    )
+    assert held_out_gain(auc, 1, ()) == pytest.approx(0.05 * 90 / 120, abs=0.005)
