@@ -45,18 +45,12 @@ def serving_auc(auc: pd.DataFrame, days: tuple[pd.Timestamp, ...]) -> pd.Series:
     return serving
 
 
-def best_schedules(auc: pd.DataFrame, max_retrains: int) -> list[Schedule]:
-    """For k = 0..`max_retrains`, the best k retrain days among the candidates (`auc`'s columns
-    after the first, each a day of the period) and their mean daily ROC AUC; a k that cannot
-    beat k - 1 keeps k - 1's days (an extra retrain is never forced).
-
-    A day whose AUC is missing for one model must be missing for all (a day with one class):
-    it then counts for none, and the means are over the same days for every schedule."""
-    auc = auc.sort_index().sort_index(axis=1)
-    first = auc.columns[0]
-    if first != auc.index[0]:
+def _check_frame(auc: pd.DataFrame) -> None:
+    """The first model as of the first day, every model as of a day of the period, and each day's
+    ROC AUC either for every model serving by then or for none."""
+    if auc.columns[0] != auc.index[0]:
         first_day = f"{auc.index[0]:%Y-%m-%d}"
-        raise ValueError(f"the first model must be as of the first day ({first_day}), not {first}")
+        raise ValueError(f"the first model must be as of the first day ({first_day}), not {auc.columns[0]}")
     strangers = [f"{c:%Y-%m-%d}" for c in auc.columns if c not in auc.index]
     if strangers:
         raise ValueError(f"candidate models as of days outside the period: {', '.join(strangers)}")
@@ -65,6 +59,17 @@ def best_schedules(auc: pd.DataFrame, max_retrains: int) -> list[Schedule]:
     uneven = auc.index[(missing > 0) & (missing < serves.sum(axis=1))]
     if len(uneven):
         raise ValueError(f"on {uneven[0]:%Y-%m-%d} some models have a ROC AUC and others none")
+
+
+def best_schedules(auc: pd.DataFrame, max_retrains: int) -> list[Schedule]:
+    """For k = 0..`max_retrains`, the best k retrain days among the candidates (`auc`'s columns
+    after the first, each a day of the period) and their mean daily ROC AUC; a k that cannot
+    beat k - 1 keeps k - 1's days (an extra retrain is never forced).
+
+    A day whose AUC is missing for one model must be missing for all (a day with one class):
+    it then counts for none, and the means are over the same days for every schedule."""
+    auc = auc.sort_index().sort_index(axis=1)
+    _check_frame(auc)
     candidates = list(auc.columns)
     n = len(candidates)
     # cumulative sums per model, over the days: segment(i, j) = model i serving from its day to

@@ -245,16 +245,11 @@ def check(case: UseCase) -> None:
     if not Path(case.package_dir).is_dir():
         raise UseCaseError(who, "package_dir", f"{case.package_dir} is not a directory")
     _check_overrides(case, who)
-    days = case.monitoring_days
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_MONITORING_DAYS:
-        raise UseCaseError(
-            who, "monitoring_days", f"{days!r} is not a whole number of days from 1 to {MAX_MONITORING_DAYS}"
-        )
 
 
 def _check_overrides(case: UseCase, who: str) -> None:
     """The use case's overrides of the model's hyperparameters, the monitoring thresholds and the
-    gate name settings that exist, with values of their type."""
+    gate name settings that exist, with values of their type; its monitoring window is whole days."""
     unknown_params = sorted(set(case.hyperparameters) - set(BASE_HYPERPARAMETERS))
     if unknown_params:
         raise UseCaseError(who, "hyperparameters", f"{unknown_params} are not hyperparameters of the model")
@@ -262,6 +257,11 @@ def _check_overrides(case: UseCase, who: str) -> None:
         problems = override_problems(section, dict(getattr(case, section)))
         if problems:
             raise UseCaseError(who, section, "; ".join(problems))
+    days = case.monitoring_days
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_MONITORING_DAYS:
+        raise UseCaseError(
+            who, "monitoring_days", f"{days!r} is not a whole number of days from 1 to {MAX_MONITORING_DAYS}"
+        )
 
 
 def labelled_until(as_of: datetime, label_maturity: timedelta) -> pd.Timestamp:
